@@ -1,0 +1,158 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  EVENTS_WS_PATH,
+  WS_CLOSE_CODES,
+  WsSubscribeQuery,
+  createEventFilter,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
+import type { ReceivedEvent } from '@sandbox-relay/bus';
+import type { Logger } from '@sandbox-relay/service-kit';
+import type { EventQuery } from '@sandbox-relay/store';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { GatewayClient, entityKey, type ClientLimits } from './gateway-client';
+import { SubscriptionIndex } from './subscription-index';
+
+/** Stored events, for replay. */
+export interface EventHistory {
+  list(query: EventQuery): Promise<EventEnvelope[]>;
+}
+
+export interface EventGatewayOptions extends ClientLimits {
+  history: EventHistory;
+  logger: Logger;
+  /** How often each client gets a `{"type":"ping"}` frame and a protocol ping; silent clients are dropped after one interval. */
+  pingIntervalMs: number;
+  replayPageSize: number;
+  maxClients: number;
+}
+
+/**
+ * The live-event WebSocket endpoint: filtered fan-out of events from Redis, with replay from the
+ * store (`since`) that joins the live stream with no gap and no duplicate.
+ */
+export class EventGateway {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 });
+  private readonly index = new SubscriptionIndex<GatewayClient>();
+  private readonly clients = new Set<GatewayClient>();
+  private readonly pingTimer: NodeJS.Timeout;
+  private shuttingDown = false;
+  private lastLiveId: string | undefined;
+  private outageCursor: string | undefined;
+
+  constructor(private readonly options: EventGatewayOptions) {
+    this.pingTimer = setInterval(() => this.sweep(), options.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** An `upgrade` handler for the http.Server; answers false for paths that are not ours. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const url = new URL(req.url ?? '/', 'http://gateway');
+    if (url.pathname !== EVENTS_WS_PATH) return false;
+    if (this.shuttingDown) return rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
+    if (this.clients.size >= this.options.maxClients) return rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
+    const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(url.searchParams));
+    if (!parsed.success) {
+      const details = parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message }));
+      return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', details), true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, parsed.data));
+    return true;
+  }
+
+  /** Routes one live event to every matching client. */
+  dispatch(received: ReceivedEvent): void {
+    this.lastLiveId = received.event.id;
+    this.index.forEachMatch(received.event, (client) => client.deliver(received));
+  }
+
+  /** The Redis subscription dropped: remember where live delivery stopped. */
+  liveInterrupted(): void {
+    if (this.outageCursor === undefined && this.lastLiveId !== undefined) this.outageCursor = this.lastLiveId;
+  }
+
+  /** The Redis subscription is back: replay what the outage swallowed to every open client. */
+  liveRestored(): void {
+    const cursor = this.outageCursor;
+    this.outageCursor = undefined;
+    if (cursor === undefined) return;
+    this.options.logger.info({ cursor, clients: this.clients.size }, 'live stream restored; backfilling clients from the store');
+    for (const client of this.clients) if (!client.replaying) void this.replay(client, cursor);
+  }
+
+  /** Stops accepting and closes every client with 1001 (clients reconnect to another replica with `since`). */
+  async close(): Promise<void> {
+    this.shuttingDown = true;
+    clearInterval(this.pingTimer);
+    for (const client of this.clients) client.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private accept(ws: WebSocket, query: WsSubscribeQuery): void {
+    const client = new GatewayClient(ws, createEventFilter(query), this.options);
+    this.clients.add(client);
+    ws.on('pong', () => (client.alive = true));
+    ws.on('message', () => (client.alive = true));
+    ws.on('error', () => undefined);
+    ws.on('close', () => {
+      client.markClosed();
+      this.clients.delete(client);
+      this.index.remove(client);
+    });
+    // Registered before the replay reads the store: everything committed from here on arrives live.
+    this.index.add(client);
+    if (query.since !== undefined) void this.replay(client, query.since);
+  }
+
+  private async replay(client: GatewayClient, since: string): Promise<void> {
+    client.beginReplay();
+    const lastByEntity = new Map<string, string>();
+    const filter = client.filter;
+    let after = since;
+    try {
+      for (;;) {
+        const page = await this.options.history.list({
+          entityTypes: [...filter.entityTypes],
+          entityIds: [...filter.entityIds],
+          eventTypes: [...filter.eventTypes],
+          after,
+          limit: this.options.replayPageSize,
+        });
+        for (const event of page) {
+          client.send(JSON.stringify(event));
+          lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);
+          after = event.id;
+        }
+        if (page.length < this.options.replayPageSize || !(await client.waitForRoom())) break;
+      }
+      client.endReplay(since, lastByEntity);
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message, since }, 'replay failed');
+      client.close(WS_CLOSE_CODES.REPLAY_FAILED, 'replay failed; reconnect with the same since');
+    }
+  }
+
+  private sweep(): void {
+    for (const client of this.clients) {
+      if (!client.alive) {
+        client.ws.terminate();
+        continue;
+      }
+      client.alive = false;
+      client.ping();
+    }
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, details?: unknown): void {
+  const body = JSON.stringify({ error: { code, message, details } });
+  const reason = status === 400 ? 'Bad Request' : 'Service Unavailable';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,112 @@
+import { WS_CLOSE_CODES, type EventFilter } from '@sandbox-relay/contracts';
+import { compareIds } from '@sandbox-relay/store';
+import type { ReceivedEvent } from '@sandbox-relay/bus';
+import WebSocket from 'ws';
+
+export interface ClientLimits {
+  /** Bytes queued in the socket past which the client counts as too slow and is closed. */
+  maxBufferedBytes: number;
+  /** Live events held while a replay runs; past it the client is closed and must resume again. */
+  maxReplayBuffer: number;
+}
+
+const PING_FRAME = JSON.stringify({ type: 'ping' });
+
+/**
+ * One WebSocket subscriber. It is either live (frames go straight out) or replaying stored events,
+ * in which case live matches are held and released after the replay, minus what the replay sent.
+ */
+export class GatewayClient {
+  alive = true;
+  private held: ReceivedEvent[] | null = null;
+  private closed = false;
+
+  constructor(readonly ws: WebSocket, readonly filter: EventFilter, private readonly limits: ClientLimits) {}
+
+  get isOpen(): boolean {
+    return !this.closed && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  get replaying(): boolean {
+    return this.held !== null;
+  }
+
+  /** A live event matched this client's filter. */
+  deliver(received: ReceivedEvent): void {
+    if (this.held) {
+      this.held.push(received);
+      if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('too many live events during replay');
+      return;
+    }
+    this.send(received.raw);
+  }
+
+  /** Sends one frame; a client whose socket buffer overflows is closed (it resumes with `since`). */
+  send(frame: string): void {
+    if (!this.isOpen) return;
+    this.ws.send(frame);
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send buffer overflow');
+  }
+
+  ping(): void {
+    if (!this.isOpen) return;
+    this.ws.ping();
+    this.send(PING_FRAME);
+  }
+
+  /** From now on live events are held until `endReplay`. */
+  beginReplay(): void {
+    this.held ??= [];
+  }
+
+  /**
+   * Releases the held live events that the replay did not already send. Ids of one entity are committed
+   * in increasing order, so a held event is a duplicate exactly when the replay sent an id of its entity
+   * at least as large, or when it is not past the client's own cursor.
+   */
+  endReplay(cursor: string | undefined, lastReplayedByEntity: ReadonlyMap<string, string>): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const { event, raw } of held) {
+      if (cursor !== undefined && compareIds(event.id, cursor) <= 0) continue;
+      const replayed = lastReplayedByEntity.get(entityKey(event.entity_type, event.entity_id));
+      if (replayed !== undefined && compareIds(event.id, replayed) <= 0) continue;
+      this.send(raw);
+    }
+  }
+
+  /** Waits until the socket's send buffer falls below half the limit (replay pacing). */
+  async waitForRoom(timeoutMs = 30_000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.isOpen && this.ws.bufferedAmount > this.limits.maxBufferedBytes / 2) {
+      if (Date.now() > deadline) {
+        this.closeSlow('replay not read in time');
+        return false;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    return this.isOpen;
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.held = null;
+    this.ws.close(code, reason);
+    // A peer that does not complete the closing handshake is cut off rather than kept in memory.
+    setTimeout(() => this.ws.terminate(), 5_000).unref();
+  }
+
+  markClosed(): void {
+    this.closed = true;
+    this.held = null;
+  }
+
+  private closeSlow(why: string): void {
+    this.close(WS_CLOSE_CODES.SLOW_CONSUMER, `slow consumer: ${why}; reconnect with since`);
+  }
+}
+
+export function entityKey(entityType: string, entityId: string): string {
+  return `${entityType}\u0000${entityId}`;
+}

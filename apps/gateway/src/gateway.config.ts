@@ -1,0 +1,13 @@
+import type { GatewayEnv } from './env';
+import type { GatewayServiceDeps } from './gateway.service';
+
+/** The gateway's tunables, from its validated env. */
+export function gatewayConfig(env: GatewayEnv): GatewayServiceDeps['config'] {
+  return {
+    pingIntervalMs: env.WS_PING_INTERVAL_MS,
+    maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
+    maxReplayBuffer: env.WS_MAX_REPLAY_BUFFER,
+    replayPageSize: env.WS_REPLAY_PAGE_SIZE,
+    maxClients: env.WS_MAX_CLIENTS,
+  };
+}

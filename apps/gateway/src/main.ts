@@ -1,0 +1,58 @@
+import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import {
+  ConfigError,
+  Readiness,
+  closeServer,
+  createHttpApp,
+  createLogger,
+  createShutdown,
+  finishHttpApp,
+  handleSignals,
+  listen,
+  redactUrl,
+} from '@sandbox-relay/service-kit';
+import { createStore } from '@sandbox-relay/store';
+import http from 'node:http';
+import { parseGatewayEnv } from './env';
+import { gatewayConfig } from './gateway.config';
+import { createGatewayService } from './gateway.service';
+
+async function main(): Promise<void> {
+  const env = parseGatewayEnv();
+  const logger = createLogger({ name: 'gateway', level: env.LOG_LEVEL });
+  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+
+  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'gateway', role: 'subscriber', logger });
+  const readiness = new Readiness(1_000, logger)
+    .add({ name: 'postgres', check: () => store.ping() })
+    .add({ name: 'redis', check: () => pingRedis(subscriberRedis) });
+
+  const service = createGatewayService({ store, subscriberRedis, logger, config: gatewayConfig(env) });
+  const app = createHttpApp({ logger, readiness });
+  finishHttpApp(app);
+  const server = http.createServer(app);
+  service.attach(server);
+  await service.start();
+  await listen(server, { host: env.HOST, port: env.PORT });
+  readiness.markReady();
+  logger.info({ port: env.PORT }, 'gateway listening');
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'readiness', run: () => readiness.markDraining() },
+      { name: 'websockets', run: () => service.close() },
+      { name: 'http', run: () => closeServer(server) },
+      { name: 'redis', run: () => closeRedis(subscriberRedis) },
+      { name: 'postgres', run: () => store.close() },
+    ],
+    env.SHUTDOWN_TIMEOUT_MS,
+  );
+  handleSignals(logger, shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,18 @@
+import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { z } from 'zod';
+
+export const IngestEnv = BaseEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+  /** Largest single-event request body. An event's data is capped at 256 KiB serialized; this leaves room for escaping. */
+  EVENT_BODY_LIMIT: z.string().default('1mb'),
+  /** Largest batch request body (up to 1000 events). */
+  BATCH_BODY_LIMIT: z.string().default('16mb'),
+  /** Most events one group-commit statement writes. */
+  GROUP_COMMIT_MAX_EVENTS: z.coerce.number().int().min(1).max(10_000).default(1000),
+  DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(10),
+});
+export type IngestEnv = z.infer<typeof IngestEnv>;
+
+export function parseIngestEnv(source: Record<string, string | undefined> = process.env): IngestEnv {
+  return parseEnv(IngestEnv, source);
+}

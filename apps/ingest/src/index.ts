@@ -1,0 +1,3 @@
+export { createIngestService, type IngestService, type IngestServiceDeps } from './ingest.service';
+export { ingestRouter } from './ingest.routes';
+export { IngestEnv, parseIngestEnv } from './env';

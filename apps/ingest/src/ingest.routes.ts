@@ -1,0 +1,72 @@
+import {
+  ENTITY_TYPES,
+  EventBatchBody,
+  EventBody,
+  EventHistoryQuery,
+  SandboxId,
+  type EventBatchAccepted,
+  type EventHistoryPage,
+} from '@sandbox-relay/contracts';
+import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
+import { toStoreError, type EventLog, type EventRepository, type NewEvent } from '@sandbox-relay/store';
+import { Router } from 'express';
+import { z } from 'zod';
+
+export interface IngestRouteDeps {
+  eventLog: EventLog;
+  events: EventRepository;
+  limits: { eventBody: string; batchBody: string };
+}
+
+const SandboxParams = z.object({ sandboxId: SandboxId });
+
+function toNewEvent(sandboxId: string, body: EventBody): NewEvent {
+  return {
+    entityType: ENTITY_TYPES.SANDBOX,
+    entityId: sandboxId,
+    eventType: body.event_type,
+    dataJson: JSON.stringify(body.event_data),
+    source: body.source ?? null,
+  };
+}
+
+/** The worker-facing edge: events in (single and batch), history out. */
+export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Router {
+  const router = Router();
+
+  router.post('/api/v1/sandboxes/:sandboxId/events', jsonBody(limits.eventBody), async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    const body = parseRequest(EventBody, requireJsonBody(req.body), 'body');
+    const [stored] = await eventLog.append([toNewEvent(sandboxId, body)]);
+    res.status(200).json(stored);
+  });
+
+  router.post('/api/v1/sandboxes/:sandboxId/events/batch', jsonBody(limits.batchBody), async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    const batch = parseRequest(EventBatchBody, requireJsonBody(req.body), 'body');
+    const stored = await eventLog.append(batch.map((body) => toNewEvent(sandboxId, body)));
+    const answer: EventBatchAccepted = { count: stored.length, ids: stored.map((event) => event.id) };
+    res.status(200).json(answer);
+  });
+
+  router.get('/api/v1/sandboxes/:sandboxId/events', async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    const query = parseRequest(EventHistoryQuery, req.query, 'query');
+    const page = await events
+      .list({
+        entityTypes: [ENTITY_TYPES.SANDBOX],
+        entityIds: [sandboxId],
+        eventTypes: query.event_type,
+        after: query.after,
+        limit: query.limit,
+      })
+      .catch((error: unknown) => Promise.reject(toStoreError(error)));
+    const answer: EventHistoryPage = {
+      events: page,
+      next_after: page.length === query.limit ? (page[page.length - 1]?.id ?? null) : null,
+    };
+    res.json(answer);
+  });
+
+  return router;
+}

@@ -1,0 +1,42 @@
+import { EventPublisher, type Redis } from '@sandbox-relay/bus';
+import type { Logger } from '@sandbox-relay/service-kit';
+import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import type { Router } from 'express';
+import { ingestRouter } from './ingest.routes';
+
+export interface IngestServiceDeps {
+  store: Store;
+  /** Publisher connection (fail-fast role): a Redis outage must not hold up acknowledgements. */
+  publisherRedis: Redis;
+  logger: Logger;
+  config: { eventBodyLimit: string; batchBodyLimit: string; groupCommitMaxEvents: number };
+}
+
+export interface IngestService {
+  router: Router;
+  eventLog: EventLog;
+  publisher: EventPublisher;
+  /** Resolves once every accepted event is committed and handed to the publisher. */
+  drain(): Promise<void>;
+}
+
+/**
+ * Wires the ingest capability: group-committed event log → Redis publish after commit → HTTP routes.
+ * Used by the ingest service's own main and by the standalone launcher.
+ */
+export function createIngestService({ store, publisherRedis, logger, config }: IngestServiceDeps): IngestService {
+  const publisher = new EventPublisher(publisherRedis, logger.child({ component: 'event-publisher' }));
+  const events = new EventRepository(store.pool);
+  const eventLog = new EventLog(events, {
+    maxBatchEvents: config.groupCommitMaxEvents,
+    // Publishing is not awaited: the event is durable, and a live subscriber that misses it resumes from the store.
+    onCommitted: (stored) => void publisher.publish(stored),
+    logger: logger.child({ component: 'event-log' }),
+  });
+  const router = ingestRouter({
+    eventLog,
+    events,
+    limits: { eventBody: config.eventBodyLimit, batchBody: config.batchBodyLimit },
+  });
+  return { router, eventLog, publisher, drain: () => eventLog.whenIdle() };
+}

@@ -1,0 +1,2 @@
+export { startStandalone, type Standalone } from './standalone';
+export { StandaloneEnv, parseStandaloneEnv } from './env';

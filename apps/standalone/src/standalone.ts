@@ -1,0 +1,68 @@
+import http from 'node:http';
+import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
+import { createIngestService } from '@sandbox-relay/ingest';
+import {
+  Readiness,
+  closeServer,
+  createHttpApp,
+  createShutdown,
+  finishHttpApp,
+  listen,
+  serverUrl,
+  type Logger,
+} from '@sandbox-relay/service-kit';
+import { createStore } from '@sandbox-relay/store';
+import type { StandaloneEnv } from './env';
+
+export interface Standalone {
+  server: http.Server;
+  url: string;
+  readiness: Readiness;
+  /** Graceful, ordered, idempotent stop. */
+  close(): Promise<boolean>;
+}
+
+/**
+ * Every app in one process behind one port: the same service modules the separate Deployments run,
+ * still talking to each other only through Redis (ingest publishes, the gateway subscribes).
+ */
+export async function startStandalone(env: StandaloneEnv, logger: Logger): Promise<Standalone> {
+  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'publisher', logger });
+  const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'subscriber', logger });
+  const readiness = new Readiness(1_000, logger)
+    .add({ name: 'postgres', check: () => store.ping() })
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+
+  const ingest = createIngestService({
+    store,
+    publisherRedis,
+    logger: logger.child({ app: 'ingest' }),
+    config: { eventBodyLimit: env.EVENT_BODY_LIMIT, batchBodyLimit: env.BATCH_BODY_LIMIT, groupCommitMaxEvents: env.GROUP_COMMIT_MAX_EVENTS },
+  });
+  const gateway = createGatewayService({ store, subscriberRedis, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });
+
+  const app = createHttpApp({ logger, readiness });
+  app.use(ingest.router);
+  finishHttpApp(app);
+  const server = http.createServer(app);
+  gateway.attach(server);
+  await gateway.start();
+  await listen(server, { host: env.HOST, port: env.PORT });
+  readiness.markReady();
+
+  const close = createShutdown(
+    logger,
+    [
+      { name: 'readiness', run: () => readiness.markDraining() },
+      { name: 'websockets', run: () => gateway.close() },
+      { name: 'http', run: () => closeServer(server) },
+      { name: 'event-log', run: () => ingest.drain() },
+      { name: 'redis', run: () => Promise.all([closeRedis(publisherRedis), closeRedis(subscriberRedis)]) },
+      { name: 'postgres', run: () => store.close() },
+    ],
+    env.SHUTDOWN_TIMEOUT_MS,
+  );
+  return { server, url: serverUrl(server), readiness, close };
+}

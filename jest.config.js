@@ -1,0 +1,2 @@
+const { getJestProjectsAsync } = require('@nx/jest');
+module.exports = async () => ({ projects: await getJestProjectsAsync() });

@@ -1,0 +1,85 @@
+import { EVENT_LIMITS, EventBatchBody, EventBody, EventHistoryQuery } from './events.schema';
+import { SandboxId } from './ids';
+
+describe('EventBody', () => {
+  it('accepts the seed body and defaults event_data to {}', () => {
+    expect(EventBody.parse({ event_type: 'agent.started', event_data: { task_id: 't' }, source: 'agent' })).toEqual({
+      event_type: 'agent.started',
+      event_data: { task_id: 't' },
+      source: 'agent',
+    });
+    expect(EventBody.parse({ event_type: 'heartbeat' })).toEqual({ event_type: 'heartbeat', event_data: {} });
+  });
+
+  it('requires event_type and names it', () => {
+    const result = EventBody.safeParse({ event_data: {} });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['event_type']);
+  });
+
+  it.each([
+    ['an empty event_type', { event_type: '' }, 'event_type'],
+    ['an over-long event_type', { event_type: 'x'.repeat(EVENT_LIMITS.EVENT_TYPE_MAX + 1) }, 'event_type'],
+    ['a non-object event_data', { event_type: 'a', event_data: [1, 2] }, 'event_data'],
+    ['a string event_data', { event_type: 'a', event_data: 'text' }, 'event_data'],
+    ['a numeric source', { event_type: 'a', source: 7 }, 'source'],
+    ['a NUL in event_type', { event_type: 'a\u0000b' }, 'event_type'],
+    ['a NUL inside event_data', { event_type: 'a', event_data: { out: 'x\u0000y' } }, 'event_data'],
+    ['a lone surrogate inside event_data', { event_type: 'a', event_data: { out: 'x\ud800y' } }, 'event_data'],
+    ['a lone surrogate in a key', { event_type: 'a', event_data: { ['k\udc00']: 1 } }, 'event_data'],
+  ])('rejects %s', (_name, body, field) => {
+    const result = EventBody.safeParse(body);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path.join('.')).toBe(field);
+  });
+
+  it('keeps text that merely looks like an escape, and paired surrogates', () => {
+    const data = { literal: '\\u0000 and \\ud800', emoji: 'ok 😀' };
+    expect(EventBody.parse({ event_type: 'a', event_data: data }).event_data).toEqual(data);
+  });
+
+  it('bounds the serialized size of event_data', () => {
+    const big = { diff: 'x'.repeat(EVENT_LIMITS.EVENT_DATA_MAX_BYTES) };
+    expect(EventBody.safeParse({ event_type: 'a', event_data: big }).success).toBe(false);
+    const fits = { diff: 'x'.repeat(EVENT_LIMITS.EVENT_DATA_MAX_BYTES - 20) };
+    expect(EventBody.safeParse({ event_type: 'a', event_data: fits }).success).toBe(true);
+  });
+});
+
+describe('EventBatchBody', () => {
+  it('accepts 1..1000 events and rejects an empty or over-long array', () => {
+    expect(EventBatchBody.safeParse([{ event_type: 'a' }]).success).toBe(true);
+    expect(EventBatchBody.safeParse([]).success).toBe(false);
+    const tooMany = Array.from({ length: EVENT_LIMITS.BATCH_MAX + 1 }, () => ({ event_type: 'a' }));
+    expect(EventBatchBody.safeParse(tooMany).success).toBe(false);
+  });
+
+  it('names the failing element', () => {
+    const result = EventBatchBody.safeParse([{ event_type: 'a' }, { event_data: {} }]);
+    expect(result.error?.issues[0]?.path).toEqual([1, 'event_type']);
+  });
+});
+
+describe('EventHistoryQuery', () => {
+  it('coerces limit, splits event types and checks the cursor', () => {
+    expect(EventHistoryQuery.parse({ after: '42', limit: '10', event_type: 'a,b' })).toEqual({
+      after: '42',
+      limit: 10,
+      event_type: ['a', 'b'],
+    });
+    expect(EventHistoryQuery.parse({})).toEqual({ limit: EVENT_LIMITS.HISTORY_LIMIT_DEFAULT, event_type: [] });
+    expect(EventHistoryQuery.safeParse({ after: '-1' }).success).toBe(false);
+    expect(EventHistoryQuery.safeParse({ after: '01' }).success).toBe(false);
+    expect(EventHistoryQuery.safeParse({ limit: '0' }).success).toBe(false);
+    expect(EventHistoryQuery.safeParse({ limit: String(EVENT_LIMITS.HISTORY_LIMIT_MAX + 1) }).success).toBe(false);
+  });
+});
+
+describe('SandboxId', () => {
+  it.each(['test-123', 'a', 'A.b_c-9', 'x'.repeat(128)])('accepts %s', (id) => {
+    expect(SandboxId.safeParse(id).success).toBe(true);
+  });
+  it.each(['', 'x'.repeat(129), '../etc', 'a/b', 'a b', 'a\u0000', 'añ', 'a*', 'a\nb'])('rejects %j', (id) => {
+    expect(SandboxId.safeParse(id).success).toBe(false);
+  });
+});

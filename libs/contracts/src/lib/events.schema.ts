@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { EntityId, EntityType, EventId } from './ids';
+
+/** Limits of one event, enforced at the edge; the HTTP body limit sits above these. */
+export const EVENT_LIMITS = {
+  EVENT_TYPE_MAX: 200,
+  SOURCE_MAX: 100,
+  /** Serialized size of `event_data`. A unified diff of a large file edit fits; a core dump does not. */
+  EVENT_DATA_MAX_BYTES: 256 * 1024,
+  BATCH_MAX: 1000,
+  HISTORY_LIMIT_DEFAULT: 100,
+  HISTORY_LIMIT_MAX: 1000,
+} as const;
+
+/**
+ * A JSON text escape Postgres refuses in jsonb: NUL (\u0000) or a lone UTF-16 surrogate. JSON.stringify
+ * writes every lone surrogate as such an escape and pairs raw, so any surrogate escape that is not
+ * itself escaped (an odd run of backslashes) is one.
+ */
+const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
+
+/** Postgres text columns refuse NUL bytes; lone surrogates would be silently replaced by U+FFFD. */
+const storableText = (value: string) => !value.includes('\u0000') && value.isWellFormed();
+const StorableString = z.string().refine(storableText, 'must not contain NUL or unpaired surrogate characters');
+
+const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+  const json = JSON.stringify(data);
+  if (Buffer.byteLength(json) > EVENT_LIMITS.EVENT_DATA_MAX_BYTES) {
+    ctx.addIssue({ code: 'custom', message: `must serialize to at most ${EVENT_LIMITS.EVENT_DATA_MAX_BYTES} bytes` });
+  } else if (UNSTORABLE_ESCAPE.test(json)) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain NUL or unpaired surrogate characters' });
+  }
+});
+
+/** What a worker POSTs for one event. */
+export const EventBody = z.object({
+  event_type: StorableString.min(1).max(EVENT_LIMITS.EVENT_TYPE_MAX),
+  event_data: EventData.default({}),
+  source: StorableString.min(1).max(EVENT_LIMITS.SOURCE_MAX).optional(),
+});
+export type EventBody = z.infer<typeof EventBody>;
+
+/** A worker's buffered backlog: a JSON array of event bodies, stored in order. */
+export const EventBatchBody = z.array(EventBody).min(1).max(EVENT_LIMITS.BATCH_MAX);
+export type EventBatchBody = z.infer<typeof EventBatchBody>;
+
+/**
+ * The one shape of a stored event everywhere it travels: Redis pub/sub payload, WebSocket frame and
+ * history item. `id` is the store's bigint id as a decimal string, the resume cursor.
+ */
+export const EventEnvelope = z.object({
+  id: EventId,
+  event_type: z.string(),
+  entity_type: EntityType,
+  entity_id: EntityId,
+  payload: z.record(z.string(), z.unknown()),
+  source: z.string().nullable(),
+  timestamp: z.string(),
+});
+export type EventEnvelope = z.infer<typeof EventEnvelope>;
+
+/** Answer to a single-event POST: the envelope as stored. */
+export const EventAccepted = EventEnvelope;
+export type EventAccepted = EventEnvelope;
+
+/** Answer to a batch POST: ids in the order of the request's array. */
+export const EventBatchAccepted = z.object({ count: z.number().int(), ids: z.array(EventId) });
+export type EventBatchAccepted = z.infer<typeof EventBatchAccepted>;
+
+const CsvList = z
+  .string()
+  .optional()
+  .transform((raw) => (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean) : []));
+
+/** `GET /api/v1/sandboxes/:id/events` query: ascending ids after the cursor. */
+export const EventHistoryQuery = z.object({
+  after: EventId.optional(),
+  limit: z.coerce.number().int().min(1).max(EVENT_LIMITS.HISTORY_LIMIT_MAX).default(EVENT_LIMITS.HISTORY_LIMIT_DEFAULT),
+  event_type: CsvList,
+});
+export type EventHistoryQuery = z.infer<typeof EventHistoryQuery>;
+
+export const EventHistoryPage = z.object({
+  events: z.array(EventEnvelope),
+  /** Pass as `after` to read the next page; null when this page was the last. */
+  next_after: EventId.nullable(),
+});
+export type EventHistoryPage = z.infer<typeof EventHistoryPage>;
+
+export { CsvList };

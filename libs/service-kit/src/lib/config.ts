@@ -1,0 +1,58 @@
+import { z } from 'zod';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Parses `source` (normally `process.env`) with an app's zod schema. Every problem is listed by
+ * variable name in one readable error, so a misconfigured Deployment fails at start, not at first use.
+ */
+export function parseEnv<T extends z.ZodType>(schema: T, source: Record<string, string | undefined>): z.infer<T> {
+  const result = schema.safeParse(source);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
+}
+
+/** "true"/"1"/"yes" and "false"/"0"/"no", case-insensitive; anything else is an error. */
+export const BoolEnv = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'YES', 'NO'])
+  .transform((value) => ['true', '1', 'yes'].includes(value.toLowerCase()));
+
+const PostgresUrl = z
+  .string()
+  .url()
+  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
+const RedisUrl = z
+  .string()
+  .url()
+  .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL');
+
+/** Variables every service reads. Apps extend this with their own. */
+export const BaseEnv = z.object({
+  /** Deployment environment; `development` turns on pretty logs if pino-pretty is installed. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Interface to bind. Defaults to loopback; a container sets 0.0.0.0. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  DATABASE_URL: PostgresUrl.default('postgresql://postgres@127.0.0.1:5432/sandbox_relay'),
+  REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
+  /** Upper bound on graceful shutdown; past it the process exits anyway. */
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),
+});
+export type BaseEnv = z.infer<typeof BaseEnv>;
+
+/** Removes credentials from URLs before config is logged. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}

@@ -1,0 +1,5 @@
+export * from './lib/store';
+export * from './lib/store-errors';
+export * from './lib/event-repository';
+export * from './lib/event-log';
+export type { PrismaClient } from './generated/prisma/client';

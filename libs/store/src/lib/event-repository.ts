@@ -1,0 +1,129 @@
+import type { EventEnvelope } from '@sandbox-relay/contracts';
+import type { Pool } from 'pg';
+
+/** An event to store. `data` is already serialized JSON (it was measured at the edge). */
+export interface NewEvent {
+  entityType: string;
+  entityId: string;
+  eventType: string;
+  dataJson: string;
+  source: string | null;
+}
+
+export interface EventQuery {
+  entityTypes?: readonly string[];
+  entityIds?: readonly string[];
+  eventTypes?: readonly string[];
+  /** Exclusive lower bound (decimal id); absent means from the start. */
+  after?: string;
+  limit: number;
+}
+
+interface EventRow {
+  id: string;
+  entity_type: string;
+  entity_id: string;
+  event_type: string;
+  data: Record<string, unknown>;
+  source: string | null;
+  created_at: Date;
+}
+
+/*
+ * One statement, one round-trip, for any number of events:
+ * 1. `locked` takes a transaction-scoped advisory lock per distinct entity, in sorted order (no
+ *    deadlocks between writers). Two ingest replicas writing for one sandbox therefore commit in the
+ *    order their ids were drawn, so a reader that has seen id N of a sandbox never later finds a
+ *    smaller id of it appear: the per-sandbox resume cursor has no holes.
+ * 2. The insert draws ids from the sequence in array order (volatile defaults are evaluated after
+ *    the ORDER BY), so ids increase in the order events were accepted.
+ */
+const APPEND_SQL = `
+WITH locked AS (
+  SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($6::text[]) AS k
+)
+INSERT INTO sandbox_events (entity_type, entity_id, event_type, data, source)
+SELECT t.entity_type, t.entity_id, t.event_type, t.data, t.source
+FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
+  WITH ORDINALITY AS t(entity_type, entity_id, event_type, data, source, ord)
+WHERE (SELECT count(*) FROM locked) >= 0
+ORDER BY t.ord
+RETURNING id::text AS id, created_at`;
+
+/** Reads and writes the event log (`sandbox_events`). */
+export class EventRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Stores `events` in one statement; the result is in input order with ascending ids. */
+  async appendMany(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
+    if (events.length === 0) return [];
+    const lockKeys = [...new Set(events.map((event) => `${event.entityType}:${event.entityId}`))].sort();
+    const { rows } = await this.pool.query<{ id: string; created_at: Date }>(APPEND_SQL, [
+      events.map((event) => event.entityType),
+      events.map((event) => event.entityId),
+      events.map((event) => event.eventType),
+      events.map((event) => event.dataJson),
+      events.map((event) => event.source),
+      lockKeys,
+    ]);
+    // RETURNING order is not guaranteed by SQL; ids are, so pair them up by rank.
+    rows.sort((a, b) => compareIds(a.id, b.id));
+    return events.map((event, index) => {
+      const row = rows[index];
+      if (!row) throw new Error(`insert returned ${rows.length} rows for ${events.length} events`);
+      return {
+        id: row.id,
+        event_type: event.eventType,
+        entity_type: event.entityType,
+        entity_id: event.entityId,
+        payload: JSON.parse(event.dataJson) as Record<string, unknown>,
+        source: event.source,
+        timestamp: row.created_at.toISOString(),
+      };
+    });
+  }
+
+  /** Matching events with id > `after`, ascending, at most `limit`. */
+  async list(query: EventQuery): Promise<EventEnvelope[]> {
+    const where = ['id > $1'];
+    const params: unknown[] = [query.after ?? '0'];
+    const addFilter = (column: string, values: readonly string[] | undefined) => {
+      if (!values || values.length === 0) return;
+      params.push(values);
+      where.push(`${column} = ANY($${params.length}::text[])`);
+    };
+    addFilter('entity_type', query.entityTypes);
+    addFilter('entity_id', query.entityIds);
+    addFilter('event_type', query.eventTypes);
+    params.push(query.limit);
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT id::text AS id, entity_type, entity_id, event_type, data, source, created_at
+       FROM sandbox_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toEnvelope);
+  }
+
+  /** The largest id stored so far, or null for an empty log. */
+  async latestId(): Promise<string | null> {
+    const { rows } = await this.pool.query<{ id: string | null }>('SELECT max(id)::text AS id FROM sandbox_events');
+    return rows[0]?.id ?? null;
+  }
+}
+
+function toEnvelope(row: EventRow): EventEnvelope {
+  return {
+    id: row.id,
+    event_type: row.event_type,
+    entity_type: row.entity_type,
+    entity_id: row.entity_id,
+    payload: row.data,
+    source: row.source,
+    timestamp: row.created_at.toISOString(),
+  };
+}
+
+/** Orders decimal id strings numerically without BigInt allocations (no leading zeros on the wire). */
+export function compareIds(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,29 @@
+import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
+
+/** Network-level failures of the pg driver: the database is unreachable, not the query wrong. */
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+
+/**
+ * True when the error means "Postgres is unavailable" rather than "this statement is invalid":
+ * connection errors (SQLSTATE class 08), shutdown (57P01-57P03), too many connections (53300),
+ * and the driver's own connect/query timeouts.
+ */
+export function isStoreUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (NETWORK_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '53300') return true;
+  }
+  return /timeout exceeded when trying to connect|Connection terminated|Query read timeout|connect ECONNREFUSED/i.test(error.message);
+}
+
+/** Maps "unavailable" errors to 503 and leaves every other error as it is. */
+export function toStoreError(error: unknown): unknown {
+  return isStoreUnavailable(error) ? new ServiceUnavailableError('the event store is unavailable; retry later', error) : error;
+}
+
+/** P2002: unique constraint violated (an idempotency key seen before, a duplicate branch name). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'P2002' || code === '23505';
+}

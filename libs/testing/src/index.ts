@@ -1,0 +1,4 @@
+export * from './lib/env';
+export * from './lib/wait';
+export * from './lib/ws-probe';
+export * from './lib/logger';

@@ -1,0 +1,22 @@
+// `npm start`: the whole system on one port (default 127.0.0.1:18000). Makes sure Redis and
+// PostgreSQL listen and the database is migrated, then runs the standalone launcher.
+import { spawn } from 'node:child_process';
+import { ensureServices } from './services.mjs';
+
+const env = {
+  ...process.env,
+  DATABASE_URL: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay',
+  REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+  NODE_ENV: process.env.NODE_ENV ?? 'development',
+};
+
+try {
+  await ensureServices({ databaseUrl: env.DATABASE_URL, redisUrl: env.REDIS_URL });
+} catch (error) {
+  process.stderr.write(`[start] ${error.message}\n`);
+  process.exit(1);
+}
+
+const child = spawn(process.execPath, ['--import', 'tsx', 'apps/standalone/src/main.ts'], { stdio: 'inherit', env });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 : 1)));
