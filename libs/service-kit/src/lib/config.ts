@@ -22,14 +22,19 @@ export const BoolEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'YES', 'NO'])
   .transform((value) => ['true', '1', 'yes'].includes(value.toLowerCase()));
 
-const PostgresUrl = z
-  .string()
-  .url()
-  .refine((value) => /^postgres(ql)?:\/\//.test(value), 'must be a postgres:// or postgresql:// URL');
-const RedisUrl = z
-  .string()
-  .url()
-  .refine((value) => /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL');
+/** A URL whose scheme is one of `protocols`; one readable message whatever is wrong with it. */
+function urlWithScheme(protocols: string[], message: string) {
+  return z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, message);
+}
+
+const PostgresUrl = urlWithScheme(['postgres:', 'postgresql:'], 'must be a postgres:// or postgresql:// URL');
+const RedisUrl = urlWithScheme(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
 
 /** Variables every service reads. Apps extend this with their own. */
 export const BaseEnv = z.object({

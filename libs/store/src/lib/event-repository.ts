@@ -35,8 +35,8 @@ interface EventRow {
  *    deadlocks between writers). Two ingest replicas writing for one sandbox therefore commit in the
  *    order their ids were drawn, so a reader that has seen id N of a sandbox never later finds a
  *    smaller id of it appear: the per-sandbox resume cursor has no holes.
- * 2. The insert draws ids from the sequence in array order (volatile defaults are evaluated after
- *    the ORDER BY), so ids increase in the order events were accepted.
+ * 2. The insert draws ids from the sequence in array order (the id default is evaluated over rows in
+ *    ordinality order, which the planner keeps), so ids increase in the order events were accepted.
  */
 const APPEND_SQL = `
 WITH locked AS (
@@ -85,20 +85,21 @@ export class EventRepository {
 
   /** Matching events with id > `after`, ascending, at most `limit`. */
   async list(query: EventQuery): Promise<EventEnvelope[]> {
-    const where = ['id > $1'];
+    const where = ['e.id > $1::bigint'];
     const params: unknown[] = [query.after ?? '0'];
     const addFilter = (column: string, values: readonly string[] | undefined) => {
       if (!values || values.length === 0) return;
       params.push(values);
-      where.push(`${column} = ANY($${params.length}::text[])`);
+      where.push(`e.${column} = ANY($${params.length}::text[])`);
     };
     addFilter('entity_type', query.entityTypes);
     addFilter('entity_id', query.entityIds);
     addFilter('event_type', query.eventTypes);
     params.push(query.limit);
     const { rows } = await this.pool.query<EventRow>(
-      `SELECT id::text AS id, entity_type, entity_id, event_type, data, source, created_at
-       FROM sandbox_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT $${params.length}`,
+      // The output column `id` is text: qualify the table's bigint `e.id` so ORDER BY does not sort strings.
+      `SELECT e.id::text AS id, entity_type, entity_id, event_type, data, source, created_at
+       FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.length}`,
       params,
     );
     return rows.map(toEnvelope);

@@ -1,0 +1,134 @@
+/* Shared plumbing for the benchmarks: spawning a server child, machine info, tables. Not product code. */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+
+export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
+export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface MemoryStats {
+  memory: NodeJS.MemoryUsage;
+  vmRssKb: number;
+  cpu: NodeJS.CpuUsage;
+  sockets: number;
+}
+
+export interface ServerChild {
+  mode: string;
+  url: string;
+  pid: number;
+  /** GC, then memory + CPU + open socket count of the child. */
+  stats(): Promise<MemoryStats>;
+  /** CPU time and open socket count, no GC. */
+  cpu(): Promise<{ cpu: NodeJS.CpuUsage; sockets: number }>;
+  /** Graceful close (the standalone drains its event log), then waits for the process to exit. */
+  close(): Promise<void>;
+}
+
+/**
+ * Forks bench/lib/server-child.ts with an IPC channel. `--expose-gc` lets the child collect garbage before
+ * reporting memory; `--import tsx` makes the TypeScript workspace packages loadable.
+ */
+export async function startServerChild(mode: 'standalone' | 'express' | 'ws', env: Record<string, string> = {}): Promise<ServerChild> {
+  const child: ChildProcess = fork(path.join(__dirname, 'server-child.ts'), [mode], {
+    // BENCH_SERVER_NODE_ARGS adds node flags to the server child only, e.g. "--cpu-prof --cpu-prof-dir=bench/.profiles".
+    execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    env: { ...process.env, BENCH_DATABASE_URL, BENCH_REDIS_URL, ...env },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 1;
+  const waiting = new Map<number, (reply: any) => void>();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<{ url: string; pid: number }>((resolve, reject) => {
+    child.on('message', (message: any) => {
+      if (message?.type === 'ready') resolve(message);
+      else if (typeof message?.id === 'number') {
+        waiting.get(message.id)?.(message);
+        waiting.delete(message.id);
+      }
+    });
+    void exited.then((code) => reject(new Error(`${mode} server child exited with code ${code} before it was ready`)));
+  });
+  const request = <T>(cmd: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      child.send({ id, cmd }, (error) => error && reject(error));
+    });
+  const { url, pid } = await ready;
+  return {
+    mode,
+    url,
+    pid,
+    stats: () => request<MemoryStats>('stats'),
+    cpu: () => request<{ cpu: NodeJS.CpuUsage; sockets: number }>('cpu'),
+    async close() {
+      if (child.exitCode !== null) return;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      await request('close').catch(() => undefined);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export function machineLines(): string[] {
+  const cpus = os.cpus();
+  return [
+    `date:    ${new Date().toISOString()}`,
+    `machine: ${cpus[0]?.model ?? 'unknown cpu'} × ${cpus.length} (${os.type()} ${os.release()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM)`,
+    `node:    ${process.version}`,
+  ];
+}
+
+/** Left-aligned first column, right-aligned others. */
+export function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
+  const line = (row: string[]) => row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [line(cells[0]!), rule, ...cells.slice(1).map(line)].join('\n');
+}
+
+export const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+export const fmt1 = (n: number) => n.toFixed(1);
+export const fmt2 = (n: number) => n.toFixed(2);
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function verdict(met: boolean): string {
+  return met ? 'MET' : 'NOT MET';
+}
+
+/** CPU share (% of one core) between two cpuUsage readings over `wallMs`. */
+export function cpuPercent(before: NodeJS.CpuUsage, after: NodeJS.CpuUsage, wallMs: number): number {
+  const usedMicros = after.user - before.user + (after.system - before.system);
+  return (usedMicros / 1000 / wallMs) * 100;
+}
+
+export function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index]!;
+}
+
+export interface MachineCpu {
+  busy: number;
+  total: number;
+}
+
+/** Busy and total CPU time of all cores (from os.cpus()). */
+export function machineCpu(): MachineCpu {
+  let busy = 0;
+  let total = 0;
+  for (const cpu of os.cpus()) {
+    const { user, nice, sys, idle, irq } = cpu.times;
+    busy += user + nice + sys + irq;
+    total += user + nice + sys + idle + irq;
+  }
+  return { busy, total };
+}
+
+/** Machine CPU between two readings in % of one core (200 % = both cores of a 2-core box busy). */
+export function machineCpuPercent(before: MachineCpu, after: MachineCpu): number {
+  return ((after.busy - before.busy) / (after.total - before.total)) * os.cpus().length * 100;
+}

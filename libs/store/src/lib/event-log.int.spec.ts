@@ -1,0 +1,144 @@
+import type { EventEnvelope } from '@sandbox-relay/contracts';
+import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
+import { CLOSED_PORT, testInfra, testLogger, uniqueId } from '@sandbox-relay/testing';
+import { EventLog } from './event-log';
+import { EventRepository, compareIds, type NewEvent } from './event-repository';
+import { createStore, type Store } from './store';
+
+function newEvent(entityId: string, eventType = 'agent.tool_use', data: Record<string, unknown> = {}): NewEvent {
+  return { entityType: 'sandbox', entityId, eventType, dataJson: JSON.stringify(data), source: 'agent' };
+}
+
+/** Counts the statements the repository runs, to see group commit at work. */
+class CountingRepository extends EventRepository {
+  statements = 0;
+  override async appendMany(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
+    this.statements += 1;
+    return super.appendMany(events);
+  }
+}
+
+describe('EventLog (group commit against PostgreSQL)', () => {
+  let store: Store;
+  beforeAll(() => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+  });
+  afterAll(() => store.close());
+
+  it('stores concurrent appends in fewer statements, ids in acceptance order', async () => {
+    const repository = new CountingRepository(store.pool);
+    const committed: EventEnvelope[] = [];
+    const log = new EventLog(repository, { onCommitted: (events) => committed.push(...events) });
+    const sandbox = uniqueId('sb');
+    const appends = Array.from({ length: 200 }, (_, seq) => log.append([newEvent(sandbox, 'agent.tool_use', { seq })]));
+    const results = (await Promise.all(appends)).map(([stored]) => stored!);
+
+    expect(repository.statements).toBeLessThan(200);
+    expect(repository.statements).toBeGreaterThanOrEqual(2);
+    const ids = results.map((event) => event.id);
+    expect([...ids].sort(compareIds)).toEqual(ids);
+    expect(new Set(ids).size).toBe(200);
+    expect(results.map((event) => event.payload.seq)).toEqual(Array.from({ length: 200 }, (_, seq) => seq));
+    expect(committed.map((event) => event.id)).toEqual(ids);
+
+    const stored = await repository.list({ entityIds: [sandbox], limit: 1000 });
+    expect(stored.map((event) => event.payload.seq)).toEqual(Array.from({ length: 200 }, (_, seq) => seq));
+  });
+
+  it('keeps a multi-event append contiguous and in order', async () => {
+    const log = new EventLog(new EventRepository(store.pool));
+    const sandbox = uniqueId('sb');
+    const [batch, single] = await Promise.all([
+      log.append(Array.from({ length: 50 }, (_, seq) => newEvent(sandbox, 'agent.message', { seq }))),
+      log.append([newEvent(sandbox)]),
+    ]);
+    const ids = batch!.map((event) => BigInt(event.id));
+    ids.forEach((id, index) => index > 0 && expect(id).toBe(ids[index - 1]! + 1n));
+    expect(batch!.map((event) => event.payload.seq)).toEqual(Array.from({ length: 50 }, (_, seq) => seq));
+    expect(single).toHaveLength(1);
+  });
+
+  it('fails only the append Postgres refuses, not the rest of its group', async () => {
+    const log = new EventLog(new EventRepository(store.pool), { logger: testLogger() });
+    const sandbox = uniqueId('sb');
+    // Validation at the edge refuses this; the log must still isolate it if one slips through.
+    const poisoned: NewEvent = { ...newEvent(sandbox), dataJson: '{"bad":"\\u0000"}' };
+    const outcomes = await Promise.allSettled([
+      log.append([newEvent(sandbox, 'a')]),
+      log.append([newEvent(sandbox, 'b')]),
+      log.append([poisoned]),
+      log.append([newEvent(sandbox, 'c')]),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+    const stored = await new EventRepository(store.pool).list({ entityIds: [sandbox], limit: 10 });
+    expect(stored.map((event) => event.event_type)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('rejects with ServiceUnavailableError when Postgres is unreachable', async () => {
+    const dead = createStore({ databaseUrl: `postgresql://postgres@127.0.0.1:${CLOSED_PORT}/x`, connectTimeoutMs: 500 });
+    const log = new EventLog(new EventRepository(dead.pool));
+    await expect(log.append([newEvent('sb-x')])).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await expect(dead.ping()).rejects.toThrow();
+    await dead.close();
+  });
+
+  it('whenIdle waits for the in-flight group', async () => {
+    const log = new EventLog(new EventRepository(store.pool));
+    let done = false;
+    void log.append([newEvent(uniqueId('sb'))]).then(() => (done = true));
+    await log.whenIdle();
+    expect(done).toBe(true);
+  });
+});
+
+describe('EventRepository.list', () => {
+  let store: Store;
+  let repository: EventRepository;
+  const sandboxA = uniqueId('sb-a');
+  const sandboxB = uniqueId('sb-b');
+  let ids: string[] = [];
+
+  beforeAll(async () => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+    repository = new EventRepository(store.pool);
+    const stored = await repository.appendMany([
+      newEvent(sandboxA, 'agent.started'),
+      newEvent(sandboxB, 'agent.started'),
+      newEvent(sandboxA, 'heartbeat'),
+      { ...newEvent(sandboxA, 'TASK_COMPLETED'), entityType: 'task' },
+      newEvent(sandboxA, 'agent.completed'),
+    ]);
+    ids = stored.map((event) => event.id);
+  });
+  afterAll(() => store.close());
+
+  it('filters by entity, type and cursor, ascending', async () => {
+    const aSandbox = await repository.list({ entityTypes: ['sandbox'], entityIds: [sandboxA], limit: 10 });
+    expect(aSandbox.map((event) => event.event_type)).toEqual(['agent.started', 'heartbeat', 'agent.completed']);
+    const typed = await repository.list({ entityIds: [sandboxA, sandboxB], eventTypes: ['agent.started'], limit: 10 });
+    expect(typed.map((event) => event.entity_id)).toEqual([sandboxA, sandboxB]);
+    const after = await repository.list({ entityIds: [sandboxA], after: ids[2], limit: 10 });
+    expect(after.map((event) => event.id)).toEqual([ids[3], ids[4]]);
+    const page = await repository.list({ entityIds: [sandboxA], limit: 2 });
+    expect(page.map((event) => event.id)).toEqual([ids[0], ids[2]]);
+  });
+
+  it('returns the envelope shape', async () => {
+    const [first] = await repository.list({ entityIds: [sandboxB], limit: 1 });
+    expect(first).toEqual({
+      id: ids[1],
+      event_type: 'agent.started',
+      entity_type: 'sandbox',
+      entity_id: sandboxB,
+      payload: {},
+      source: 'agent',
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+  });
+});
+
+describe('compareIds', () => {
+  it('orders decimal ids numerically', () => {
+    expect(['10', '9', '100', '11'].sort(compareIds)).toEqual(['9', '10', '11', '100']);
+  });
+});
