@@ -345,6 +345,9 @@ interface LatencyResult {
   cpuServer: number;
   cpuClients: number;
   cpuMachine: number;
+  /** Server event-loop delay over the measured window (ms). */
+  loopP99: number;
+  loopMax: number;
   /** POST round trip (for the product: until the event is committed), for comparison. */
   ackP50: number;
   ackP99: number;
@@ -368,8 +371,15 @@ async function measureLatency(server: ServerChild, publish: Publish): Promise<La
   let from: { server: NodeJS.CpuUsage; self: NodeJS.CpuUsage; machine: MachineCpu; at: number } | undefined;
   let to: typeof from;
   const sampleCpu = async () => ({ server: (await server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu(), at: performance.now() });
-  void sleep(WARMUP_S * 1000).then(async () => (from = await sampleCpu()));
-  void sleep((WARMUP_S + DURATION_S) * 1000).then(async () => (to = await sampleCpu()));
+  let loop = { p50: NaN, p99: NaN, max: NaN };
+  void sleep(WARMUP_S * 1000).then(async () => {
+    from = await sampleCpu();
+    await server.loopDelay();
+  });
+  void sleep((WARMUP_S + DURATION_S) * 1000).then(async () => {
+    to = await sampleCpu();
+    loop = await server.loopDelay();
+  });
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const now = performance.now();
@@ -413,6 +423,8 @@ async function measureLatency(server: ServerChild, publish: Publish): Promise<La
     cpuServer: from && to ? cpuPercent(from.server, to.server, to.at - from.at) : NaN,
     cpuClients: from && to ? cpuPercent(from.self, to.self, to.at - from.at) : NaN,
     cpuMachine: from && to ? machineCpuPercent(from.machine, to.machine) : NaN,
+    loopP99: loop.p99,
+    loopMax: loop.max,
   };
 }
 
@@ -520,12 +532,13 @@ async function main(): Promise<void> {
     `${fmtInt(r.samples)} / ${fmtInt(r.expected)}`,
     fmtInt(r.failedPosts),
     `${fmt1(r.ackP50)} / ${fmt1(r.ackP99)}`,
+    `${fmt1(r.loopP99)} / ${fmt1(r.loopMax)}`,
     `${fmtInt(r.cpuServer)} / ${fmtInt(r.cpuClients)} / ${fmtInt(r.cpuMachine)}`,
   ];
   console.log(`(b) POST → frame latency, ${fmtInt(LATENCY_RATE)} events/s, ${LATENCY_SANDBOXES} sandboxes × ${CLIENTS / LATENCY_SANDBOXES} viewers (ms)`);
   console.log(
     table(
-      ['server', 'events/s', 'p50', 'p90', 'p99', 'max', 'frames timed / expected', 'failed POSTs', 'POST answer p50 / p99', 'CPU % server / clients / machine'],
+      ['server', 'events/s', 'p50', 'p90', 'p99', 'max', 'frames timed / expected', 'failed POSTs', 'POST answer p50 / p99', 'server loop delay p99 / max', 'CPU % server / clients / machine'],
       [latencyRow('standalone', mine.latency), latencyRow('bare ws', bare.latency)],
     ),
   );

@@ -21,6 +21,8 @@ export interface ServerChild {
   stats(): Promise<MemoryStats>;
   /** CPU time and open socket count, no GC. */
   cpu(): Promise<{ cpu: NodeJS.CpuUsage; sockets: number }>;
+  /** Event-loop delay (ms) of the child since the previous call; resets it. */
+  loopDelay(): Promise<{ p50: number; p99: number; max: number }>;
   /** Graceful close (the standalone drains its event log), then waits for the process to exit. */
   close(): Promise<void>;
 }
@@ -62,6 +64,7 @@ export async function startServerChild(mode: 'standalone' | 'express' | 'ws', en
     pid,
     stats: () => request<MemoryStats>('stats'),
     cpu: () => request<{ cpu: NodeJS.CpuUsage; sockets: number }>('cpu'),
+    loopDelay: () => request<{ p50: number; p99: number; max: number }>('loop'),
     async close() {
       if (child.exitCode !== null) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);

@@ -13,13 +13,15 @@
  * The parent talks to it over the IPC channel: the child sends {type:'ready', url}; the parent sends
  * {id, cmd:'stats'|'cpu'|'close'} and gets {id, ...} back. `stats` forces GC first (--expose-gc), then reports
  * process.memoryUsage(), VmRSS from /proc/self/status, process.cpuUsage() and the connected socket count;
- * `cpu` reports process.cpuUsage() and the socket count without touching the heap.
+ * `cpu` reports process.cpuUsage() and the socket count without touching the heap; `loop` reports the event-loop
+ * delay (p50/p99/max ms) since the previous `loop` and resets it.
  * Nothing here is imported by the product.
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
-type Command = { id: number; cmd: 'stats' | 'cpu' | 'close' };
+type Command = { id: number; cmd: 'stats' | 'cpu' | 'loop' | 'close' };
 
 const mode = process.argv[2];
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
@@ -153,10 +155,16 @@ async function main(): Promise<void> {
   const start = mode ? starters[mode] : undefined;
   if (!start) throw new Error(`unknown mode ${mode}; expected one of ${Object.keys(starters).join(', ')}`);
   const server = await start();
+  // Event-loop delay of this process (a bench-side diagnostic: tells a busy/blocked loop from waiting on I/O).
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
   process.on('disconnect', () => process.exit(0));
   process.on('message', (message: Command) => {
     void (async () => {
-      if (message.cmd === 'cpu') {
+      if (message.cmd === 'loop') {
+        send({ id: message.id, p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+        loopDelay.reset();
+      } else if (message.cmd === 'cpu') {
         send({ id: message.id, cpu: process.cpuUsage(), sockets: socketCount() });
       } else if (message.cmd === 'stats') {
         await collectGarbage();

@@ -20,6 +20,10 @@ export class GatewayClient {
   alive = true;
   private held: ReceivedEvent[] | null = null;
   private closed = false;
+  /** After a replay: nothing at or below the replay's cursor is sent live. */
+  private floor: string | undefined;
+  /** After a replay: per entity, the last id it sent. Dropped per entity once live passes it. */
+  private watermarks: Map<string, string> | undefined;
 
   constructor(readonly ws: WebSocket, readonly filter: EventFilter, private readonly limits: ClientLimits) {}
 
@@ -38,7 +42,7 @@ export class GatewayClient {
       if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('too many live events during replay');
       return;
     }
-    this.send(received.raw);
+    if (!this.alreadySent(received.event)) this.send(received.raw);
   }
 
   /** Sends one frame; a client whose socket buffer overflows is closed (it resumes with `since`). */
@@ -60,19 +64,29 @@ export class GatewayClient {
   }
 
   /**
-   * Releases the held live events that the replay did not already send. Ids of one entity are committed
-   * in increasing order, so a held event is a duplicate exactly when the replay sent an id of its entity
-   * at least as large, or when it is not past the client's own cursor.
+   * Ends a replay and releases the held live events it did not already send. Ids of one entity are
+   * committed in increasing order, so a live event is a duplicate exactly when it is not past the
+   * client's cursor or the replay sent an id of its entity at least as large. That holds for live
+   * events still in flight from Redis after the replay, too, so the check stays until live overtakes it.
    */
-  endReplay(cursor: string | undefined, lastReplayedByEntity: ReadonlyMap<string, string>): void {
+  endReplay(cursor: string, lastReplayedByEntity: Map<string, string>): void {
     const held = this.held ?? [];
     this.held = null;
-    for (const { event, raw } of held) {
-      if (cursor !== undefined && compareIds(event.id, cursor) <= 0) continue;
-      const replayed = lastReplayedByEntity.get(entityKey(event.entity_type, event.entity_id));
-      if (replayed !== undefined && compareIds(event.id, replayed) <= 0) continue;
-      this.send(raw);
-    }
+    this.floor = this.floor === undefined || compareIds(cursor, this.floor) > 0 ? cursor : this.floor;
+    this.watermarks = lastReplayedByEntity.size > 0 ? lastReplayedByEntity : undefined;
+    for (const received of held) this.deliver(received);
+  }
+
+  private alreadySent(event: ReceivedEvent['event']): boolean {
+    if (this.floor !== undefined && compareIds(event.id, this.floor) <= 0) return true;
+    if (!this.watermarks) return false;
+    const key = entityKey(event.entity_type, event.entity_id);
+    const watermark = this.watermarks.get(key);
+    if (watermark === undefined) return false;
+    if (compareIds(event.id, watermark) <= 0) return true;
+    this.watermarks.delete(key);
+    if (this.watermarks.size === 0) this.watermarks = undefined;
+    return false;
   }
 
   /** Waits until the socket's send buffer falls below half the limit (replay pacing). */

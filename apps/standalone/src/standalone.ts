@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import { closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
 import { createIngestService } from '@sandbox-relay/ingest';
 import {
@@ -19,6 +19,8 @@ export interface Standalone {
   server: http.Server;
   url: string;
   readiness: Readiness;
+  /** The process's Redis connections, for operators' introspection and fault-injection tests. */
+  redis: { publisher: Redis; subscriber: Redis };
   /** Graceful, ordered, idempotent stop. */
   close(): Promise<boolean>;
 }
@@ -64,5 +66,5 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, close };
+  return { server, url: serverUrl(server), readiness, redis: { publisher: publisherRedis, subscriber: subscriberRedis }, close };
 }
