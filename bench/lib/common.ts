@@ -1,10 +1,70 @@
 /* Shared plumbing for the benchmarks: spawning a server child, machine info, tables. Not product code. */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
-export const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The Redis the server children use; set by `useBenchRedis()`. */
+let benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface BenchRedis {
+  url: string;
+  description: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Event pub/sub is global to a Redis server, and the shared one on :6379 carries other people's test
+ * traffic (the standalone psubscribes to every event channel, so that traffic would be parsed, and fanned
+ * out to unfiltered clients, inside our measurement). Unless BENCH_REDIS_URL is set, the benchmarks start
+ * a private, non-persistent redis-server on a free port and stop it (by pid) at the end.
+ */
+export async function useBenchRedis(): Promise<BenchRedis> {
+  if (process.env.BENCH_REDIS_URL) {
+    return { url: benchRedisUrl, description: `${benchRedisUrl} (BENCH_REDIS_URL)`, stop: async () => undefined };
+  }
+  if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status !== 0) {
+    return { url: benchRedisUrl, description: `${benchRedisUrl} (shared; redis-server not installed for a private one)`, stop: async () => undefined };
+  }
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 5_000;
+  while (!(await canConnect(port))) {
+    if (Date.now() > deadline) throw new Error(`private redis-server on port ${port} did not start`);
+    await sleep(50);
+  }
+  benchRedisUrl = `redis://127.0.0.1:${port}`;
+  return {
+    url: benchRedisUrl,
+    description: `${benchRedisUrl} (private redis-server, pid ${child.pid}, isolated from other users' pub/sub traffic)`,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
 
 export interface MemoryStats {
   memory: NodeJS.MemoryUsage;
@@ -35,7 +95,7 @@ export async function startServerChild(mode: 'standalone' | 'express' | 'ws', en
   const child: ChildProcess = fork(path.join(__dirname, 'server-child.ts'), [mode], {
     // BENCH_SERVER_NODE_ARGS adds node flags to the server child only, e.g. "--cpu-prof --cpu-prof-dir=bench/.profiles".
     execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
-    env: { ...process.env, BENCH_DATABASE_URL, BENCH_REDIS_URL, ...env },
+    env: { ...process.env, BENCH_DATABASE_URL, BENCH_REDIS_URL: benchRedisUrl, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let nextId = 1;
@@ -75,12 +135,20 @@ export async function startServerChild(mode: 'standalone' | 'express' | 'ws', en
   };
 }
 
-export function machineLines(): string[] {
+/** Date, CPU model/count, OS, node, and how busy the machine was in the second before the run. */
+export async function machineLines(): Promise<string[]> {
   const cpus = os.cpus();
+  const before = machineCpu();
+  await sleep(1000);
+  const background = machineCpuPercent(before, machineCpu());
   return [
     `date:    ${new Date().toISOString()}`,
     `machine: ${cpus[0]?.model ?? 'unknown cpu'} × ${cpus.length} (${os.type()} ${os.release()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM)`,
     `node:    ${process.version}`,
+    `load:    ${Math.round(background)} % of one core busy in the second before the run (other users of the machine); loadavg ${os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
   ];
 }
 

@@ -13,9 +13,11 @@ export interface Subscriber {
 export class SubscriptionIndex<S extends Subscriber> {
   private readonly byEntityId = new Map<string, Set<S>>();
   private readonly unkeyed = new Set<S>();
-  private count = 0;
+  private readonly members = new Set<S>();
 
   add(subscriber: S): void {
+    if (this.members.has(subscriber)) return;
+    this.members.add(subscriber);
     const ids = subscriber.filter.entityIds;
     if (ids.size === 0) this.unkeyed.add(subscriber);
     for (const id of ids) {
@@ -23,18 +25,16 @@ export class SubscriptionIndex<S extends Subscriber> {
       if (!set) this.byEntityId.set(id, (set = new Set()));
       set.add(subscriber);
     }
-    this.count += 1;
   }
 
   remove(subscriber: S): void {
-    const ids = subscriber.filter.entityIds;
-    if (ids.size === 0 && !this.unkeyed.delete(subscriber)) return;
-    for (const id of ids) {
+    if (!this.members.delete(subscriber)) return;
+    this.unkeyed.delete(subscriber);
+    for (const id of subscriber.filter.entityIds) {
       const set = this.byEntityId.get(id);
-      if (!set?.delete(subscriber)) continue;
-      if (set.size === 0) this.byEntityId.delete(id);
+      set?.delete(subscriber);
+      if (set?.size === 0) this.byEntityId.delete(id);
     }
-    this.count -= 1;
   }
 
   /** Calls `visit` for each subscriber whose filter matches `event`, once each. */
@@ -45,6 +45,6 @@ export class SubscriptionIndex<S extends Subscriber> {
   }
 
   get size(): number {
-    return this.count;
+    return this.members.size;
   }
 }
