@@ -42,6 +42,8 @@ import {
   machineCpu,
   machineCpuPercent,
   machineLines,
+  useBenchRedis,
+  type BenchRedis,
   percentile,
   sleep,
   startServerChild,
@@ -478,9 +480,19 @@ async function deleteRows(): Promise<void> {
 const kb = (bytes: number) => `${fmt1(bytes / 1024)} KB`;
 const mb = (kib: number) => `${fmt1(kib / 1024)} MB`;
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   console.log('Sandbox Relay — WebSocket fan-out benchmark');
-  for (const line of machineLines()) console.log(line);
+  const redis = await useBenchRedis();
+  try {
+    return await run(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function run(redis: BenchRedis): Promise<number> {
+  for (const line of await machineLines()) console.log(line);
+  console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
   console.log(
     `setup:   servers in child processes; ${fmtInt(CLIENTS)} ws clients + publisher in the bench process; ` +
       `throughput: closed loop, ${WINDOW} events outstanding, ${WARMUP_S} s warm-up + ${DURATION_S} s measured; ` +
@@ -600,10 +612,13 @@ async function main(): Promise<void> {
     ),
   );
   if (closes.length > 0) console.log(`\nserver-initiated closes seen by clients: ${closes.map(([code, n]) => `${n}× ${code}`).join(', ')}`);
-  process.exit(0);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -34,6 +34,8 @@ import {
   machineCpu,
   machineCpuPercent,
   machineLines,
+  useBenchRedis,
+  type BenchRedis,
   startServerChild,
   table,
   verdict,
@@ -135,9 +137,19 @@ async function countStored(): Promise<number> {
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<number> {
   console.log('Sandbox Relay — ingest benchmark');
-  for (const line of machineLines()) console.log(line);
+  const redis = await useBenchRedis();
+  try {
+    return await run(redis);
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function run(redis: BenchRedis): Promise<number> {
+  for (const line of await machineLines()) console.log(line);
+  console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
   console.log(
     `load:    autocannon 8 in the bench process; servers in child processes; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
       `single: ${CONNECTIONS} connections, batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +
@@ -219,12 +231,15 @@ async function main(): Promise<void> {
   );
   if (stored < acknowledged) {
     console.error(`\nFAIL: ${fmtInt(acknowledged - stored)} acknowledged events are missing from sandbox_events (run ${runId}).`);
-    process.exit(1);
+    return 1;
   }
-  process.exit(0);
+  return 0;
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,3 +1,4 @@
+import type { EventHistoryPage } from '@sandbox-relay/contracts';
 import { closeRedis, createRedisClient } from '@sandbox-relay/bus';
 import { compareIds } from '@sandbox-relay/store';
 import { CLOSED_PORT, testInfra, testLogger, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
@@ -28,8 +29,8 @@ describe('live stream: ordering, resume, liveness', () => {
     expect([...ids].sort(compareIds)).toEqual(ids);
     expect([...ids].sort()).toEqual([...acknowledged].sort());
 
-    const history = await (await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events?limit=1000`)).json();
-    expect(history.events.map((event: { id: string }) => event.id)).toEqual(ids);
+    const history = (await (await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events?limit=1000`)).json()) as EventHistoryPage;
+    expect(history.events.map((event) => event.id)).toEqual(ids);
     await ws.close();
   });
 

@@ -13,7 +13,6 @@ export interface LoggerOptions {
  */
 export function createLogger({ name, level = 'info' }: LoggerOptions): Logger {
   return pino({
-    name,
     level,
     base: { service: name },
     timestamp: pino.stdTimeFunctions.isoTime,
