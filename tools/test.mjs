@@ -14,6 +14,9 @@ try {
   process.exit(1);
 }
 
+const boundaries = spawnSync(process.execPath, ['tools/check-boundaries.mjs'], { stdio: 'inherit' });
+if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
+
 const args = ['nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static', ...process.argv.slice(2)];
 if (process.env.CI) args.push('--skip-nx-cache');
 const result = spawnSync('npx', args, {
