@@ -10,6 +10,7 @@ import {
   handleSignals,
   listen,
   redactUrl,
+  serverUrl,
 } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import http from 'node:http';
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   await service.start();
   await listen(server, { host: env.HOST, port: env.PORT });
   readiness.markReady();
-  logger.info({ port: env.PORT }, 'gateway listening');
+  logger.info({ url: serverUrl(server) }, 'gateway listening');
 
   const shutdown = createShutdown(
     logger,

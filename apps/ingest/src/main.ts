@@ -10,6 +10,7 @@ import {
   handleSignals,
   listen,
   redactUrl,
+  serverUrl,
 } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseIngestEnv } from './env';
@@ -37,7 +38,7 @@ async function main(): Promise<void> {
   finishHttpApp(app);
   const server = await listen(app, { host: env.HOST, port: env.PORT });
   readiness.markReady();
-  logger.info({ port: env.PORT }, 'ingest listening');
+  logger.info({ url: serverUrl(server) }, 'ingest listening');
 
   const shutdown = createShutdown(
     logger,

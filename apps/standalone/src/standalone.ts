@@ -2,6 +2,7 @@ import http from 'node:http';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
 import { createIngestService } from '@sandbox-relay/ingest';
+import { createMessageQueueService } from '@sandbox-relay/message-queue';
 import {
   Readiness,
   closeServer,
@@ -20,7 +21,7 @@ export interface Standalone {
   url: string;
   readiness: Readiness;
   /** The process's Redis connections, for operators' introspection and fault-injection tests. */
-  redis: { publisher: Redis; subscriber: Redis };
+  redis: { publisher: Redis; subscriber: Redis; worker: Redis };
   /** Graceful, ordered, idempotent stop. */
   close(): Promise<boolean>;
 }
@@ -33,6 +34,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'publisher', logger });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'subscriber', logger });
+  const workerRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'worker', logger });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
@@ -43,15 +45,24 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'ingest' }),
     config: { eventBodyLimit: env.EVENT_BODY_LIMIT, batchBodyLimit: env.BATCH_BODY_LIMIT, groupCommitMaxEvents: env.GROUP_COMMIT_MAX_EVENTS },
   });
+  const messages = createMessageQueueService({
+    store,
+    publisherRedis,
+    workerRedis,
+    logger: logger.child({ app: 'message-queue' }),
+    config: { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: '256kb' },
+  });
   const gateway = createGatewayService({ store, subscriberRedis, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });
 
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
+  app.use(messages.router);
   finishHttpApp(app);
   const server = http.createServer(app);
   gateway.attach(server);
   await gateway.start();
   await listen(server, { host: env.HOST, port: env.PORT });
+  messages.start();
   readiness.markReady();
 
   const close = createShutdown(
@@ -61,10 +72,11 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
       { name: 'websockets', run: () => gateway.close() },
       { name: 'http', run: () => closeServer(server) },
       { name: 'event-log', run: () => ingest.drain() },
-      { name: 'redis', run: () => Promise.all([closeRedis(publisherRedis), closeRedis(subscriberRedis)]) },
+      { name: 'message-worker', run: () => messages.close() },
+      { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, redis: { publisher: publisherRedis, subscriber: subscriberRedis }, close };
+  return { server, url: serverUrl(server), readiness, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
 }

@@ -1,2 +1,3 @@
 export * from './lib/redis';
 export * from './lib/event-bus';
+export * from './lib/job-queues';

@@ -4,3 +4,5 @@ export * from './lib/events.schema';
 export * from './lib/ws.schema';
 export * from './lib/filter';
 export * from './lib/channels';
+export * from './lib/messages.schema';
+export * from './lib/queues';

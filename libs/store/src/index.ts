@@ -3,3 +3,4 @@ export * from './lib/store-errors';
 export * from './lib/event-repository';
 export * from './lib/event-log';
 export type { PrismaClient } from './generated/prisma/client';
+export * from './lib/message-repository';

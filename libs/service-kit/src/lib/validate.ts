@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { BadRequestError, ValidationError, type FieldIssue } from './errors';
 
 /** Which part of the request a value came from; it prefixes field names in error answers. */
-export type RequestPart = 'body' | 'query' | 'params';
+export type RequestPart = 'body' | 'query' | 'params' | 'headers';
 
 /**
  * Parses `value` or throws a ValidationError naming every failing field (`body.event_type`,

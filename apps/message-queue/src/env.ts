@@ -1,0 +1,16 @@
+import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { z } from 'zod';
+
+export const MessageQueueEnv = BaseEnv.extend({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8083),
+  /** Key prefix of the BullMQ queues; environments sharing one Redis use different prefixes. */
+  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
+  /** Parallel `sandbox-messages` jobs per replica. */
+  MESSAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(10),
+});
+export type MessageQueueEnv = z.infer<typeof MessageQueueEnv>;
+
+export function parseMessageQueueEnv(source: Record<string, string | undefined> = process.env): MessageQueueEnv {
+  return parseEnv(MessageQueueEnv, source);
+}

@@ -1,0 +1,69 @@
+import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import {
+  ConfigError,
+  Readiness,
+  closeServer,
+  createHttpApp,
+  createLogger,
+  createShutdown,
+  finishHttpApp,
+  handleSignals,
+  listen,
+  redactUrl,
+  serverUrl,
+} from '@sandbox-relay/service-kit';
+import { createStore } from '@sandbox-relay/store';
+import { parseMessageQueueEnv } from './env';
+import { createMessageQueueService } from './message-queue.service';
+
+async function main(): Promise<void> {
+  const env = parseMessageQueueEnv();
+  const logger = createLogger({ name: 'message-queue', level: env.LOG_LEVEL });
+  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+
+  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
+  const workerRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'worker', logger });
+  const messages = createMessageQueueService({
+    store,
+    publisherRedis,
+    workerRedis,
+    logger,
+    config: { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: '256kb' },
+  });
+  const readiness = new Readiness(1_000, logger)
+    .add({ name: 'postgres', check: () => store.ping() })
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
+    .add({
+      name: 'message-worker',
+      check: async () => {
+        if (!messages.running()) throw new Error('not consuming sandbox-messages');
+      },
+    });
+
+  const app = createHttpApp({ logger, readiness });
+  app.use(messages.router);
+  finishHttpApp(app);
+  const server = await listen(app, { host: env.HOST, port: env.PORT });
+  messages.start();
+  readiness.markReady();
+  logger.info({ url: serverUrl(server) }, 'message-queue listening');
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'readiness', run: () => readiness.markDraining() },
+      { name: 'http', run: () => closeServer(server) },
+      { name: 'message-worker', run: () => messages.close() },
+      { name: 'redis', run: () => Promise.all([closeRedis(publisherRedis), closeRedis(workerRedis)]) },
+      { name: 'postgres', run: () => store.close() },
+    ],
+    env.SHUTDOWN_TIMEOUT_MS,
+  );
+  handleSignals(logger, shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});

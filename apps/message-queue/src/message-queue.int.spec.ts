@@ -1,0 +1,160 @@
+import { MESSAGE_LIMITS, QUEUE_NAMES, type SandboxMessage, type SandboxMessageJob } from '@sandbox-relay/contracts';
+import { JobProducer, closeRedis, createRedisClient, jobIdFor, type Redis } from '@sandbox-relay/bus';
+import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
+import { createStore, type Store } from '@sandbox-relay/store';
+import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { Express } from 'express';
+import request from 'supertest';
+import { createMessageQueueService, type MessageQueueService } from './message-queue.service';
+
+const logger = testLogger();
+
+describe('message-queue', () => {
+  let store: Store;
+  let publisherRedis: Redis;
+  let workerRedis: Redis;
+  let producerRedis: Redis;
+  let messages: MessageQueueService;
+  let producer: JobProducer;
+  let app: Express;
+  const queuePrefix = uniqueId('mq-test');
+
+  beforeAll(async () => {
+    const { databaseUrl, redisUrl } = testInfra();
+    store = createStore({ databaseUrl });
+    publisherRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'publisher', logger });
+    workerRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'worker', logger });
+    producerRedis = createRedisClient(redisUrl, { name: 'mq-test-producer', role: 'worker', logger });
+    messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: { queuePrefix, concurrency: 4, bodyLimit: '256kb' } });
+    producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
+    app = createHttpApp({ logger, readiness: new Readiness() });
+    app.use(messages.router);
+    finishHttpApp(app);
+    messages.start();
+    await waitFor(() => publisherRedis.status === 'ready', 'redis');
+  });
+
+  afterAll(async () => {
+    await messages.close();
+    await producer.close();
+    await Promise.all([publisherRedis, workerRedis, producerRedis].map(closeRedis));
+    await store.close();
+  });
+
+  const post = (sandbox: string, body: object, key?: string) => {
+    const req = request(app).post(`/api/v1/sandboxes/${sandbox}/messages`);
+    if (key) req.set('idempotency-key', key);
+    return req.send(body);
+  };
+  const drain = async (sandbox: string, query = ''): Promise<SandboxMessage[]> =>
+    (await request(app).get(`/api/v1/sandboxes/${sandbox}/messages${query}`).expect(200)).body;
+
+  it('round-trips a message and clears it after retrieval (seed 2.1)', async () => {
+    const sandbox = uniqueId('test-message-queue');
+    const res = await post(sandbox, { content: 'Please focus on the authentication module first.', message_type: 'user_message' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ status: 'queued', message_id: expect.stringMatching(/^\d+$/), sandbox_id: sandbox, duplicate: false });
+    const [message, ...rest] = await drain(sandbox);
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ content: 'Please focus on the authentication module first.', message_type: 'user_message', message_id: res.body.message_id });
+    expect(message!.delivered_at).not.toBeNull();
+    expect(await drain(sandbox)).toEqual([]);
+  });
+
+  it('hands messages out oldest first (seed 2.2)', async () => {
+    const sandbox = uniqueId('test-message-fifo');
+    for (let i = 0; i < 3; i += 1) await post(sandbox, { content: `Message ${i}`, message_type: 'user_message' }).expect(200);
+    expect((await drain(sandbox)).map((message) => message.content)).toEqual(['Message 0', 'Message 1', 'Message 2']);
+  });
+
+  it('supports interrupts and delivers them ahead of a backlog (seed 2.3)', async () => {
+    const sandbox = uniqueId('test-interrupt');
+    for (let i = 0; i < 5; i += 1) await post(sandbox, { content: `work ${i}`, message_type: 'user_message' }).expect(200);
+    await post(sandbox, { content: 'STOP', message_type: 'interrupt' }).expect(200);
+    const first = await drain(sandbox, '?limit=2');
+    expect(first.map((message) => message.message_type)).toEqual(['interrupt', 'user_message']);
+    expect(first[0]!.content).toBe('STOP');
+    expect((await drain(sandbox)).map((message) => message.content)).toEqual(['work 1', 'work 2', 'work 3', 'work 4']);
+  });
+
+  it.each([
+    [{ content: '', message_type: 'user_message' }, 'body.content'],
+    [{ content: '   ', message_type: 'user_message' }, 'body.content'],
+    [{ content: 'hi', message_type: 'shout' }, 'body.message_type'],
+    [{ content: 'hi' }, 'body.message_type'],
+    [{ content: 'x'.repeat(MESSAGE_LIMITS.CONTENT_MAX_CHARS + 1), message_type: 'system' }, 'body.content'],
+  ])('answers 422 naming the field for %j', async (body, field) => {
+    const res = await post(uniqueId('sb'), body);
+    expect(res.status).toBe(422);
+    expect(res.body.error.details[0].field).toBe(field);
+  });
+
+  it('answers 400 for a hostile sandbox id and 422 for a bad idempotency key', async () => {
+    expect((await post('a%2Fb', { content: 'x', message_type: 'system' })).status).toBe(400);
+    expect((await post('sb', { content: 'x', message_type: 'system' }, 'has space')).status).toBe(422);
+  });
+
+  it('never hands one message to two concurrent drains', async () => {
+    const sandbox = uniqueId('sb-concurrent');
+    const sent = await Promise.all(Array.from({ length: 60 }, (_, i) => post(sandbox, { content: `m${i}`, message_type: 'user_message' })));
+    const drains = await Promise.all(Array.from({ length: 8 }, () => drain(sandbox, '?limit=10')));
+    const handedOut = drains.flat().map((message) => message.message_id);
+    const rest = (await drain(sandbox, '?limit=1000')).map((message) => message.message_id);
+    expect(new Set(handedOut).size).toBe(handedOut.length);
+    expect([...handedOut, ...rest].sort()).toEqual(sent.map((res) => res.body.message_id).sort());
+  });
+
+  it('replays delivered messages after `since` without changing anything', async () => {
+    const sandbox = uniqueId('sb-since');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
+    const delivered = await drain(sandbox);
+    expect(delivered.map((message) => message.message_id)).toEqual(ids);
+    const replay = await drain(sandbox, `?since=${ids[0]}`);
+    expect(replay.map((message) => message.content)).toEqual(['m1', 'm2']);
+    expect(await drain(sandbox, `?since=${ids[0]}`)).toEqual(replay);
+    expect(await drain(sandbox)).toEqual([]);
+  });
+
+  it('queues a retried HTTP send once (Idempotency-Key)', async () => {
+    const sandbox = uniqueId('sb-idem');
+    const key = uniqueId('key');
+    const first = await post(sandbox, { content: 'once', message_type: 'user_message' }, key);
+    const second = await post(sandbox, { content: 'once', message_type: 'user_message' }, key);
+    expect(second.body).toMatchObject({ message_id: first.body.message_id, duplicate: true });
+    expect((await drain(sandbox)).map((message) => message.content)).toEqual(['once']);
+  });
+
+  it('queues BullMQ sandbox-messages jobs like the HTTP path, once per idempotency key', async () => {
+    const sandbox = uniqueId('sb-job');
+    const job: SandboxMessageJob = {
+      version: '1',
+      sandbox_id: sandbox,
+      content: 'Guardian intervention: verify the tests.',
+      message_type: 'guardian_intervention',
+      idempotency_key: uniqueId('guardian:loop'),
+      sender: 'guardian',
+    };
+    // Sent twice under different job ids (a producer that retried after a lost answer): queued once.
+    await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, job, jobIdFor(job.idempotency_key));
+    await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, job, `${jobIdFor(job.idempotency_key)}-again`);
+    const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
+    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 2, 'both jobs completed');
+    const [message, ...rest] = await drain(sandbox);
+    expect(rest).toEqual([]);
+    expect(message).toMatchObject({ message_type: 'guardian_intervention', content: job.content });
+  });
+
+  it('fails an invalid job at once as unrecoverable, without retries', async () => {
+    const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
+    const bad = await queue.add(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1', sandbox_id: '../x', content: '' } as never);
+    await waitFor(async () => (await bad.getState()) === 'failed', 'the poison job to fail');
+    const failed = await queue.getJob(bad.id!);
+    expect(failed!.attemptsMade).toBe(1);
+    expect(failed!.failedReason).toMatch(/invalid sandbox-messages payload: .*sandbox_id/);
+  });
+
+  it('refuses to enqueue an invalid payload at the producer', async () => {
+    await expect(producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1' } as SandboxMessageJob)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,56 @@
+import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { EventPublisher, createConsumer, type Redis } from '@sandbox-relay/bus';
+import type { Logger } from '@sandbox-relay/service-kit';
+import { EventLog, EventRepository, MessageRepository, type Store } from '@sandbox-relay/store';
+import type { Router } from 'express';
+import { messageRouter } from './message.routes';
+import { MessageService } from './message.service';
+
+export interface MessageQueueServiceDeps {
+  store: Store;
+  /** Fail-fast connection for publishing events behind HTTP requests. */
+  publisherRedis: Redis;
+  /** Patient connection for the BullMQ worker (role 'worker'). */
+  workerRedis: Redis;
+  logger: Logger;
+  config: { queuePrefix: string; concurrency: number; bodyLimit: string };
+}
+
+export interface MessageQueueService {
+  router: Router;
+  service: MessageService;
+  /** Starts consuming `sandbox-messages` (the worker is created paused so nothing runs before readiness). */
+  start(): void;
+  /** Whether the BullMQ worker is consuming. */
+  running(): boolean;
+  /** Waits for active jobs to finish, then stops consuming. */
+  close(): Promise<void>;
+}
+
+export function createMessageQueueService({ store, publisherRedis, workerRedis, logger, config }: MessageQueueServiceDeps): MessageQueueService {
+  const log = logger.child({ component: 'message-queue' });
+  const publisher = new EventPublisher(publisherRedis, log);
+  const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
+  const service = new MessageService(new MessageRepository(store.pool), eventLog, log);
+  const worker = createConsumer(
+    QUEUE_NAMES.SANDBOX_MESSAGES,
+    (job) =>
+      service.queue({
+        sandboxId: job.sandbox_id,
+        body: { content: job.content, message_type: job.message_type },
+        idempotencyKey: job.idempotency_key,
+        sender: job.sender,
+      }),
+    { connection: workerRedis, prefix: config.queuePrefix, logger: log, concurrency: config.concurrency, autorun: false },
+  );
+  return {
+    router: messageRouter(service, { bodyLimit: config.bodyLimit }),
+    service,
+    start: () => void worker.run().catch((error: unknown) => log.error({ err: error }, 'message worker stopped')),
+    running: () => worker.isRunning(),
+    async close() {
+      await worker.close();
+      await eventLog.whenIdle();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import {
+  ENTITY_TYPES,
+  SYSTEM_EVENT_TYPES,
+  type MessageBody,
+  type MessageQueued,
+  type MessageQueuedEventData,
+  type SandboxMessage,
+} from '@sandbox-relay/contracts';
+import type { Logger } from '@sandbox-relay/service-kit';
+import { toStoreError, type EventLog, type MessageRepository } from '@sandbox-relay/store';
+
+const PREVIEW_CHARS = 200;
+
+export interface QueueMessageInput {
+  sandboxId: string;
+  body: MessageBody;
+  idempotencyKey?: string;
+  /** Who sent it: `http` for the edge, the service name for BullMQ jobs. */
+  sender: string;
+}
+
+/**
+ * Queues and hands out sandbox messages. HTTP and the `sandbox-messages` BullMQ consumer both go
+ * through `queue`, so a message is queued the same way whoever sends it.
+ */
+export class MessageService {
+  constructor(
+    private readonly messages: MessageRepository,
+    private readonly eventLog: EventLog,
+    private readonly logger: Logger,
+  ) {}
+
+  async queue({ sandboxId, body, idempotencyKey, sender }: QueueMessageInput): Promise<MessageQueued> {
+    const { message, duplicate } = await this.messages
+      .enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey })
+      .catch((error: unknown) => Promise.reject(toStoreError(error)));
+    if (!duplicate) await this.announce(message, sender);
+    return {
+      status: 'queued',
+      message_id: message.message_id,
+      sandbox_id: sandboxId,
+      message_type: message.message_type,
+      created_at: message.created_at,
+      duplicate,
+    };
+  }
+
+  drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
+    return this.messages.drain(sandboxId, limit).catch((error: unknown) => Promise.reject(toStoreError(error)));
+  }
+
+  redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
+    return this.messages.redeliver(sandboxId, since, limit).catch((error: unknown) => Promise.reject(toStoreError(error)));
+  }
+
+  /**
+   * Tells dashboards a message was queued. The message itself is already durable: if the event cannot
+   * be stored, the send still succeeded, so this is logged rather than failing the request.
+   */
+  private async announce(message: SandboxMessage, sender: string): Promise<void> {
+    const data: MessageQueuedEventData = {
+      message_id: message.message_id,
+      message_type: message.message_type,
+      content_preview: message.content.slice(0, PREVIEW_CHARS),
+    };
+    try {
+      await this.eventLog.append([
+        {
+          entityType: ENTITY_TYPES.SANDBOX,
+          entityId: message.sandbox_id,
+          eventType: SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED,
+          dataJson: JSON.stringify(data),
+          source: sender === 'http' ? 'system' : sender,
+        },
+      ]);
+    } catch (error) {
+      this.logger.error({ err: error, messageId: message.message_id }, 'could not record SANDBOX_MESSAGE_QUEUED');
+    }
+  }
+}

@@ -1,0 +1,96 @@
+import { QUEUE_PAYLOADS, type QueuePayloads } from '@sandbox-relay/contracts';
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Redis } from './redis';
+
+export type QueueKey = keyof QueuePayloads;
+
+export interface QueueConnectionOptions {
+  /** A connection made with role 'worker' (BullMQ needs `maxRetriesPerRequest: null`). */
+  connection: Redis;
+  /** Key prefix of every queue, so environments sharing one Redis stay apart. */
+  prefix: string;
+  logger: Logger;
+}
+
+/**
+ * Retries with exponential backoff (1 s, 2 s, 4 s, …); completed jobs are kept an hour for
+ * inspection and de-duplication by job id, failed ones a week for diagnosis.
+ */
+const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 1_000 },
+  removeOnComplete: { age: 3_600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3_600 },
+};
+
+/** BullMQ job ids may not contain ':' nor be integers; map an idempotency key onto one that is safe. */
+export function jobIdFor(idempotencyKey: string): string {
+  return `k-${idempotencyKey.replace(/:/g, '_')}`;
+}
+
+/** Enqueues typed, validated jobs onto the catalogue's queues (one BullMQ Queue per name, made lazily). */
+export class JobProducer {
+  private readonly queues = new Map<QueueKey, Queue>();
+
+  constructor(private readonly options: QueueConnectionOptions) {}
+
+  /** Validates `payload` against the queue's schema and adds it; with `jobId`, a re-send is a no-op. */
+  async enqueue<N extends QueueKey>(name: N, payload: QueuePayloads[N], jobId?: string): Promise<string> {
+    const valid = QUEUE_PAYLOADS[name].parse(payload);
+    const job = await this.queue(name).add(name, valid, jobId ? { jobId } : undefined);
+    if (!job.id) throw new Error(`queue ${name} returned a job without id`);
+    return job.id;
+  }
+
+  queue(name: QueueKey): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue.on('error', (error) => this.options.logger.warn({ queue: name, err: error.message }, 'queue error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+  }
+}
+
+export interface ConsumerOptions extends QueueConnectionOptions {
+  concurrency?: number;
+  /** Start paused; call `worker.run()` once the service is ready. */
+  autorun?: boolean;
+}
+
+/**
+ * A worker for one queue of the catalogue. Payloads are validated again at dequeue: one that does not
+ * match fails at once as unrecoverable (no retries), visible in the failed set with its reason.
+ */
+export function createConsumer<N extends QueueKey>(
+  name: N,
+  handler: (payload: QueuePayloads[N], job: Job) => Promise<unknown>,
+  options: ConsumerOptions,
+): Worker {
+  const log = options.logger.child({ queue: name });
+  const worker = new Worker(
+    name,
+    async (job) => {
+      const parsed = QUEUE_PAYLOADS[name].safeParse(job.data);
+      if (!parsed.success) {
+        throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+      }
+      return handler(parsed.data as QueuePayloads[N], job);
+    },
+    {
+      connection: options.connection,
+      prefix: options.prefix,
+      concurrency: options.concurrency ?? 4,
+      autorun: options.autorun ?? true,
+    },
+  );
+  worker.on('error', (error) => log.warn({ err: error.message }, 'worker error'));
+  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed'));
+  return worker;
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { EventId, SandboxId } from './ids';
+
+/** What a message is for; the worker handles each differently. */
+export const MESSAGE_TYPES = ['user_message', 'interrupt', 'guardian_intervention', 'system'] as const;
+export const MessageType = z.enum(MESSAGE_TYPES);
+export type MessageType = z.infer<typeof MessageType>;
+
+export const MESSAGE_LIMITS = {
+  CONTENT_MAX_CHARS: 32 * 1024,
+  DRAIN_LIMIT_DEFAULT: 100,
+  DRAIN_LIMIT_MAX: 1000,
+  IDEMPOTENCY_KEY_MAX: 200,
+} as const;
+
+/**
+ * Delivery priority: an interrupt must never wait behind a backlog of ordinary messages, so a drain
+ * hands out interrupts first (oldest first among them), then everything else oldest first.
+ */
+export const MESSAGE_PRIORITY: Record<MessageType, number> = {
+  interrupt: 1,
+  user_message: 0,
+  guardian_intervention: 0,
+  system: 0,
+};
+
+const Content = z
+  .string()
+  .refine((value) => value.trim().length > 0, 'must not be empty')
+  .refine((value) => value.length <= MESSAGE_LIMITS.CONTENT_MAX_CHARS, `must be at most ${MESSAGE_LIMITS.CONTENT_MAX_CHARS} characters`)
+  .refine((value) => !value.includes('\u0000') && value.isWellFormed(), 'must not contain NUL or unpaired surrogate characters');
+
+/** `POST /api/v1/sandboxes/:id/messages` body. */
+export const MessageBody = z.object({
+  content: Content,
+  message_type: MessageType,
+});
+export type MessageBody = z.infer<typeof MessageBody>;
+
+/** An idempotency key (header `Idempotency-Key`, or a BullMQ job's key): a retried send queues once. */
+export const IdempotencyKey = z.string().regex(/^[\x21-\x7e]{1,200}$/, 'must be 1..200 printable ASCII characters');
+
+/** A queued message as the worker receives it. */
+export const SandboxMessage = z.object({
+  message_id: EventId,
+  sandbox_id: SandboxId,
+  content: z.string(),
+  message_type: MessageType,
+  created_at: z.string(),
+  delivered_at: z.string().nullable(),
+});
+export type SandboxMessage = z.infer<typeof SandboxMessage>;
+
+/** Answer to a POST: the message is durable. `duplicate` is true when the idempotency key was seen before. */
+export const MessageQueued = z.object({
+  status: z.literal('queued'),
+  message_id: EventId,
+  sandbox_id: SandboxId,
+  message_type: MessageType,
+  created_at: z.string(),
+  duplicate: z.boolean(),
+});
+export type MessageQueued = z.infer<typeof MessageQueued>;
+
+/**
+ * `GET /api/v1/sandboxes/:id/messages` query. Without `since`: drain (hand out undelivered messages
+ * and mark them delivered). With `since`: re-read already delivered messages with a larger id, for a
+ * worker that crashed after a drain; it changes nothing.
+ */
+export const MessageDrainQuery = z.object({
+  since: EventId.optional(),
+  limit: z.coerce.number().int().min(1).max(MESSAGE_LIMITS.DRAIN_LIMIT_MAX).default(MESSAGE_LIMITS.DRAIN_LIMIT_DEFAULT),
+});
+export type MessageDrainQuery = z.infer<typeof MessageDrainQuery>;
+
+/** Payload of the `SANDBOX_MESSAGE_QUEUED` event dashboards show. */
+export const MessageQueuedEventData = z.object({
+  message_id: EventId,
+  message_type: MessageType,
+  content_preview: z.string(),
+});
+export type MessageQueuedEventData = z.infer<typeof MessageQueuedEventData>;
