@@ -8,7 +8,7 @@ async function postMessage(http: string, sandbox: string, body: object) {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: await res.json() };
+  return { status: res.status, body: (await res.json()) as any };
 }
 
 async function getMessages(http: string, sandbox: string): Promise<SandboxMessage[]> {

@@ -139,7 +139,7 @@ describe('message-queue', () => {
     await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, job, jobIdFor(job.idempotency_key));
     await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, job, `${jobIdFor(job.idempotency_key)}-again`);
     const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
-    await waitFor(async () => (await queue.getJobCounts('completed')).completed >= 2, 'both jobs completed');
+    await waitFor(async () => ((await queue.getJobCounts('completed')).completed ?? 0) >= 2, 'both jobs completed');
     const [message, ...rest] = await drain(sandbox);
     expect(rest).toEqual([]);
     expect(message).toMatchObject({ message_type: 'guardian_intervention', content: job.content });
@@ -149,7 +149,8 @@ describe('message-queue', () => {
     const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
     const bad = await queue.add(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1', sandbox_id: '../x', content: '' } as never);
     await waitFor(async () => (await bad.getState()) === 'failed', 'the poison job to fail');
-    const failed = await queue.getJob(bad.id!);
+    expect(bad.id).toBeDefined();
+    const failed = await queue.getJob(String(bad.id));
     expect(failed!.attemptsMade).toBe(1);
     expect(failed!.failedReason).toMatch(/invalid sandbox-messages payload: .*sandbox_id/);
   });
