@@ -4,6 +4,7 @@ import {
   EventBody,
   EventHistoryQuery,
   SandboxId,
+  serializeEventData,
   type EventBatchAccepted,
   type EventHistoryPage,
 } from '@sandbox-relay/contracts';
@@ -25,7 +26,8 @@ function toNewEvent(sandboxId: string, body: EventBody): NewEvent {
     entityType: ENTITY_TYPES.SANDBOX,
     entityId: sandboxId,
     eventType: body.event_type,
-    dataJson: JSON.stringify(body.event_data),
+    data: body.event_data,
+    dataJson: serializeEventData(body.event_data),
     source: body.source ?? null,
   };
 }

@@ -69,6 +69,7 @@ export class MessageService {
           entityType: ENTITY_TYPES.SANDBOX,
           entityId: message.sandbox_id,
           eventType: SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED,
+          data,
           dataJson: JSON.stringify(data),
           source: sender === 'http' ? 'system' : sender,
         },

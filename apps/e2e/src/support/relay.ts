@@ -45,6 +45,7 @@ export class ServerEventEmitter {
       entityType: event.entity_type,
       entityId: event.entity_id,
       eventType: event.event_type,
+      data: event.payload,
       dataJson: JSON.stringify(event.payload),
       source: 'system',
     };

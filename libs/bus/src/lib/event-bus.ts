@@ -1,4 +1,4 @@
-import { EVENT_CHANNEL_PATTERN, EventEnvelope, eventChannel } from '@sandbox-relay/contracts';
+import { EVENT_CHANNEL_PATTERN, LiveEventEnvelope, eventChannel, type EventEnvelope } from '@sandbox-relay/contracts';
 import type { Logger } from 'pino';
 import type { Redis } from './redis';
 
@@ -98,7 +98,7 @@ export class EventSubscriber {
       this.logger.warn({ size: raw.length }, 'dropping non-JSON message on the event channel');
       return;
     }
-    const result = EventEnvelope.safeParse(parsed);
+    const result = LiveEventEnvelope.safeParse(parsed);
     if (!result.success) {
       this.logger.warn({ issues: result.error.issues.slice(0, 3) }, 'dropping malformed event envelope');
       return;

@@ -6,7 +6,7 @@ import { EventRepository, compareIds, type NewEvent } from './event-repository';
 import { createStore, type Store } from './store';
 
 function newEvent(entityId: string, eventType = 'agent.tool_use', data: Record<string, unknown> = {}): NewEvent {
-  return { entityType: 'sandbox', entityId, eventType, dataJson: JSON.stringify(data), source: 'agent' };
+  return { entityType: 'sandbox', entityId, eventType, data, dataJson: JSON.stringify(data), source: 'agent' };
 }
 
 /** Counts the statements the repository runs, to see group commit at work. */

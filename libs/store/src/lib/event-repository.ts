@@ -1,11 +1,12 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
 import type { Pool } from 'pg';
 
-/** An event to store. `data` is already serialized JSON (it was measured at the edge). */
+/** An event to store: its data, and the same data serialized (the edge serialized it once, to measure it). */
 export interface NewEvent {
   entityType: string;
   entityId: string;
   eventType: string;
+  data: Record<string, unknown>;
   dataJson: string;
   source: string | null;
 }
@@ -76,7 +77,7 @@ export class EventRepository {
         event_type: event.eventType,
         entity_type: event.entityType,
         entity_id: event.entityId,
-        payload: JSON.parse(event.dataJson) as Record<string, unknown>,
+        payload: event.data,
         source: event.source,
         timestamp: row.created_at.toISOString(),
       };
