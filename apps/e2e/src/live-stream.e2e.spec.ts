@@ -14,7 +14,7 @@ describe('live stream: ordering, resume, liveness', () => {
 
   it('delivers 200 concurrent POSTs once each, in id order', async () => {
     const sandbox = uniqueId('sb-burst');
-    const ws = await WsProbe.connect(`${relay.ws}${wsPath}?entity_ids=${sandbox}`);
+    const ws = await WsProbe.connect(`${relay.ws}${wsPath}?entity_ids=${sandbox}&event_types=agent.tool_use`);
     const answers = await Promise.all(
       Array.from({ length: 200 }, (_, seq) => postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { seq } })),
     );

@@ -1,13 +1,13 @@
 import type http from 'node:http';
-import { EventSubscriber, type Redis } from '@sandbox-relay/bus';
+import type { EventSubscriber } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventRepository, type Store } from '@sandbox-relay/store';
 import { EventGateway } from './event-gateway';
 
 export interface GatewayServiceDeps {
   store: Store;
-  /** A dedicated subscriber connection (patient role). */
-  subscriberRedis: Redis;
+  /** Live events; owned (started, stopped) by the process, which may share it with other services. */
+  subscriber: EventSubscriber;
   logger: Logger;
   config: {
     pingIntervalMs: number;
@@ -20,24 +20,18 @@ export interface GatewayServiceDeps {
 
 export interface GatewayService {
   gateway: EventGateway;
-  subscriber: EventSubscriber;
-  /** Subscribes to Redis; resolves when live events flow. */
-  start(): Promise<void>;
   /** Routes WebSocket upgrades on `server` to the gateway (other paths are refused). */
   attach(server: http.Server): void;
   close(): Promise<void>;
 }
 
-export function createGatewayService({ store, subscriberRedis, logger, config }: GatewayServiceDeps): GatewayService {
+export function createGatewayService({ store, subscriber, logger, config }: GatewayServiceDeps): GatewayService {
   const log = logger.child({ component: 'gateway' });
   const gateway = new EventGateway({ ...config, history: new EventRepository(store.pool), logger: log });
-  const subscriber = new EventSubscriber(subscriberRedis, log);
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
   return {
     gateway,
-    subscriber,
-    start: () => subscriber.start(),
     attach(server) {
       server.on('upgrade', (req, socket, head) => {
         if (!gateway.handleUpgrade(req, socket, head)) {
@@ -45,9 +39,6 @@ export function createGatewayService({ store, subscriberRedis, logger, config }:
         }
       });
     },
-    async close() {
-      await gateway.close();
-      await subscriber.stop();
-    },
+    close: () => gateway.close(),
   };
 }

@@ -1,4 +1,4 @@
-import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import {
   ConfigError,
   Readiness,
@@ -29,12 +29,13 @@ async function main(): Promise<void> {
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(subscriberRedis) });
 
-  const service = createGatewayService({ store, subscriberRedis, logger, config: gatewayConfig(env) });
+  const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
+  const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env) });
   const app = createHttpApp({ logger, readiness });
   finishHttpApp(app);
   const server = http.createServer(app);
   service.attach(server);
-  await service.start();
+  await subscriber.start();
   await listen(server, { host: env.HOST, port: env.PORT });
   readiness.markReady();
   logger.info({ url: serverUrl(server) }, 'gateway listening');
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
     [
       { name: 'readiness', run: () => readiness.markDraining() },
       { name: 'websockets', run: () => service.close() },
+      { name: 'subscriber', run: () => subscriber.stop() },
       { name: 'http', run: () => closeServer(server) },
       { name: 'redis', run: () => closeRedis(subscriberRedis) },
       { name: 'postgres', run: () => store.close() },

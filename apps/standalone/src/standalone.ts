@@ -1,6 +1,7 @@
 import http from 'node:http';
-import { closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
+import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
+import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
 import { createIngestService } from '@sandbox-relay/ingest';
 import { createMessageQueueService } from '@sandbox-relay/message-queue';
 import {
@@ -52,7 +53,16 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'message-queue' }),
     config: { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: '256kb' },
   });
-  const gateway = createGatewayService({ store, subscriberRedis, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });
+  const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
+  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });
+  const guardian = createGuardianService({
+    store,
+    subscriber,
+    publisherRedis,
+    queueRedis: workerRedis,
+    logger: logger.child({ app: 'guardian' }),
+    config: guardianConfig(env),
+  });
 
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
@@ -60,7 +70,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   finishHttpApp(app);
   const server = http.createServer(app);
   gateway.attach(server);
-  await gateway.start();
+  guardian.start();
+  await subscriber.start();
   await listen(server, { host: env.HOST, port: env.PORT });
   messages.start();
   readiness.markReady();
@@ -70,6 +81,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     [
       { name: 'readiness', run: () => readiness.markDraining() },
       { name: 'websockets', run: () => gateway.close() },
+      { name: 'guardian', run: () => guardian.close() },
+      { name: 'subscriber', run: () => subscriber.stop() },
       { name: 'http', run: () => closeServer(server) },
       { name: 'event-log', run: () => ingest.drain() },
       { name: 'message-worker', run: () => messages.close() },

@@ -80,3 +80,15 @@ export const MessageQueuedEventData = z.object({
   content_preview: z.string(),
 });
 export type MessageQueuedEventData = z.infer<typeof MessageQueuedEventData>;
+
+/** Payload of the `GUARDIAN_INTERVENTION` event: what the guardian saw, what it said and where it went. */
+export const GuardianInterventionEventData = z.object({
+  task_id: z.string().nullable(),
+  detector: z.enum(['stuck', 'looping', 'error_storm']),
+  reason: z.string(),
+  message: z.string(),
+  routed: z.enum(['sandbox', 'legacy', 'dropped']),
+  route_reason: z.string().optional(),
+  idempotency_key: IdempotencyKey,
+});
+export type GuardianInterventionEventData = z.infer<typeof GuardianInterventionEventData>;

@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'guardian',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/apps/guardian',
+};

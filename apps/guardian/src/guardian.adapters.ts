@@ -1,0 +1,90 @@
+import {
+  ENTITY_TYPES,
+  QUEUE_NAMES,
+  SYSTEM_EVENT_TYPES,
+  type GuardianInterventionEventData,
+} from '@sandbox-relay/contracts';
+import { jobIdFor, type JobProducer, type Redis } from '@sandbox-relay/bus';
+import type { EventLog, PrismaClient } from '@sandbox-relay/store';
+import type { CooldownGate } from './cooldown';
+import type { InterventionRecord, InterventionRecorder, TaskLookup } from './intervener';
+import type { GuardianTask, SandboxMessage, SandboxMessageSink } from './routing';
+
+const TASK_FIELDS = { id: true, sandboxId: true, agentId: true, conversationDir: true } as const;
+
+/** Tasks from Postgres. A sandbox's task is the most recently updated task that names it. */
+export class PrismaTaskLookup implements TaskLookup {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  bySandboxId(sandboxId: string): Promise<GuardianTask | null> {
+    return this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS });
+  }
+
+  byId(taskId: string): Promise<GuardianTask | null> {
+    return this.prisma.task.findUnique({ where: { id: taskId }, select: TASK_FIELDS });
+  }
+}
+
+/** Sandbox interventions as `sandbox-messages` jobs; the job id makes a re-sent decision a no-op. */
+export class QueueSandboxMessageSink implements SandboxMessageSink {
+  constructor(private readonly producer: JobProducer) {}
+
+  async send(message: SandboxMessage): Promise<void> {
+    await this.producer.enqueue(
+      QUEUE_NAMES.SANDBOX_MESSAGES,
+      {
+        version: '1',
+        sandbox_id: message.sandboxId,
+        content: message.content,
+        message_type: message.messageType,
+        idempotency_key: message.idempotencyKey,
+        sender: 'guardian',
+      },
+      jobIdFor(message.idempotencyKey),
+    );
+  }
+}
+
+/** One intervention per key per window across every guardian replica: `SET … NX PX`. */
+export class RedisCooldownGate implements CooldownGate {
+  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+
+  async tryAcquire(key: string, windowMs: number): Promise<boolean> {
+    return (await this.redis.set(this.redisKey(key), '1', 'PX', windowMs, 'NX')) === 'OK';
+  }
+
+  async release(key: string): Promise<void> {
+    await this.redis.del(this.redisKey(key));
+  }
+
+  private redisKey(key: string): string {
+    return `${this.prefix}:guardian:cooldown:${key}`;
+  }
+}
+
+/** Every intervention becomes a stored, published `GUARDIAN_INTERVENTION` event, so dashboards show it. */
+export class EventInterventionRecorder implements InterventionRecorder {
+  constructor(private readonly eventLog: EventLog) {}
+
+  async record(record: InterventionRecord): Promise<void> {
+    const data: GuardianInterventionEventData = {
+      task_id: record.taskId,
+      detector: record.detector,
+      reason: record.reason,
+      message: record.message,
+      routed: record.routed,
+      ...(record.routeReason === undefined ? {} : { route_reason: record.routeReason }),
+      idempotency_key: record.idempotencyKey,
+    };
+    await this.eventLog.append([
+      {
+        entityType: record.entityType || ENTITY_TYPES.SANDBOX,
+        entityId: record.entityId,
+        eventType: SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION,
+        data,
+        dataJson: JSON.stringify(data),
+        source: 'guardian',
+      },
+    ]);
+  }
+}

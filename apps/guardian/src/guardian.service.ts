@@ -1,0 +1,61 @@
+import { EventPublisher, EventSubscriber, JobProducer, type Redis } from '@sandbox-relay/bus';
+import type { Logger } from '@sandbox-relay/service-kit';
+import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import { EventInterventionRecorder, PrismaTaskLookup, QueueSandboxMessageSink, RedisCooldownGate } from './guardian.adapters';
+import { Guardian, type GuardianConfig } from './guardian';
+import { ConversationFileSink } from './legacy-conversation-sink';
+import { InterventionRouter } from './routing';
+
+export interface GuardianServiceDeps {
+  store: Store;
+  /** Live events; owned (started, stopped) by the process, which may share it with other services. */
+  subscriber: EventSubscriber;
+  /** Publishes the guardian's events and holds cooldown keys (role 'publisher'). */
+  publisherRedis: Redis;
+  /** Enqueues `sandbox-messages` jobs (role 'worker': patient, a guardian decision must not be lost to a blip). */
+  queueRedis: Redis;
+  logger: Logger;
+  config: Partial<GuardianConfig> & { queuePrefix: string; sweepIntervalMs: number; conversationsRoot?: string };
+}
+
+export interface GuardianService {
+  guardian: Guardian;
+  /** Observes live events (the process starts the subscriber) and starts the stuck sweep. */
+  start(): void;
+  /** Stops observing, lets in-flight interventions finish, closes the queue producer. */
+  close(): Promise<void>;
+}
+
+/** Wires the guardian: live events in, interventions out through BullMQ or a conversation file, each recorded as an event. */
+export function createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config }: GuardianServiceDeps): GuardianService {
+  const log = logger.child({ component: 'guardian' });
+  const publisher = new EventPublisher(publisherRedis, log);
+  const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
+  const producer = new JobProducer({ connection: queueRedis, prefix: config.queuePrefix, logger: log });
+  const guardian = new Guardian({
+    tasks: new PrismaTaskLookup(store.prisma),
+    gate: new RedisCooldownGate(publisherRedis, config.queuePrefix),
+    router: new InterventionRouter(new QueueSandboxMessageSink(producer), new ConversationFileSink({ root: config.conversationsRoot })),
+    recorder: new EventInterventionRecorder(eventLog),
+    logger: log,
+    config,
+  });
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let stopObserving: (() => void) | undefined;
+
+  return {
+    guardian,
+    start() {
+      stopObserving = subscriber.onEvent(({ event }) => void guardian.observe(event));
+      sweepTimer = setInterval(() => void guardian.sweep(), config.sweepIntervalMs);
+      sweepTimer.unref();
+    },
+    async close() {
+      clearInterval(sweepTimer);
+      stopObserving?.();
+      await guardian.whenIdle();
+      await eventLog.whenIdle();
+      await producer.close();
+    },
+  };
+}

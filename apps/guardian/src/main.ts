@@ -1,0 +1,61 @@
+import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import {
+  ConfigError,
+  Readiness,
+  closeServer,
+  createHttpApp,
+  createLogger,
+  createShutdown,
+  finishHttpApp,
+  handleSignals,
+  listen,
+  redactUrl,
+  serverUrl,
+} from '@sandbox-relay/service-kit';
+import { createStore } from '@sandbox-relay/store';
+import { parseGuardianEnv } from './env';
+import { guardianConfig } from './guardian.config';
+import { createGuardianService } from './guardian.service';
+
+async function main(): Promise<void> {
+  const env = parseGuardianEnv();
+  const logger = createLogger({ name: 'guardian', level: env.LOG_LEVEL });
+  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+
+  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'subscriber', logger });
+  const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'publisher', logger });
+  const queueRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'worker', logger });
+  const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
+  const guardian = createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config: guardianConfig(env) });
+  const readiness = new Readiness(1_000, logger)
+    .add({ name: 'postgres', check: () => store.ping() })
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+
+  const app = createHttpApp({ logger, readiness });
+  finishHttpApp(app);
+  const server = await listen(app, { host: env.HOST, port: env.PORT });
+  guardian.start();
+  await subscriber.start();
+  readiness.markReady();
+  logger.info({ url: serverUrl(server) }, 'guardian listening');
+
+  const shutdown = createShutdown(
+    logger,
+    [
+      { name: 'readiness', run: () => readiness.markDraining() },
+      { name: 'subscriber', run: () => subscriber.stop() },
+      { name: 'guardian', run: () => guardian.close() },
+      { name: 'http', run: () => closeServer(server) },
+      { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, queueRedis].map(closeRedis)) },
+      { name: 'postgres', run: () => store.close() },
+    ],
+    env.SHUTDOWN_TIMEOUT_MS,
+  );
+  handleSignals(logger, shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+});
