@@ -11,7 +11,7 @@ import type { ReceivedEvent } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { GatewayClient, entityKey, type ClientLimits } from './gateway-client';
+import { GatewayClient, entityKey, toLiveFrame, type ClientLimits, type LiveFrame } from './gateway-client';
 import { SubscriptionIndex } from './subscription-index';
 
 /** Stored events, for replay. */
@@ -68,7 +68,8 @@ export class EventGateway {
   /** Routes one live event to every matching client. */
   dispatch(received: ReceivedEvent): void {
     this.lastLiveId = received.event.id;
-    this.index.forEachMatch(received.event, (client) => client.deliver(received));
+    let frame: LiveFrame | undefined;
+    this.index.forEachMatch(received.event, (client) => client.deliver((frame ??= toLiveFrame(received))));
   }
 
   /** The Redis subscription dropped: remember where live delivery stopped. */

@@ -10,7 +10,21 @@ export interface ClientLimits {
   maxReplayBuffer: number;
 }
 
-const PING_FRAME = JSON.stringify({ type: 'ping' });
+const PING_FRAME = Buffer.from(JSON.stringify({ type: 'ping' }));
+const TEXT = { binary: false } as const;
+
+/**
+ * A live event ready to send: encoded to UTF-8 once per event, not once per socket (`ws` would
+ * re-encode a string for every client it is sent to).
+ */
+export interface LiveFrame {
+  event: ReceivedEvent['event'];
+  data: Buffer;
+}
+
+export function toLiveFrame(received: ReceivedEvent): LiveFrame {
+  return { event: received.event, data: Buffer.from(received.raw) };
+}
 
 /**
  * One WebSocket subscriber. It is either live (frames go straight out) or replaying stored events,
@@ -18,7 +32,7 @@ const PING_FRAME = JSON.stringify({ type: 'ping' });
  */
 export class GatewayClient {
   alive = true;
-  private held: ReceivedEvent[] | null = null;
+  private held: LiveFrame[] | null = null;
   private closed = false;
   /** After a replay: nothing at or below the replay's cursor is sent live. */
   private floor: string | undefined;
@@ -36,19 +50,19 @@ export class GatewayClient {
   }
 
   /** A live event matched this client's filter. */
-  deliver(received: ReceivedEvent): void {
+  deliver(frame: LiveFrame): void {
     if (this.held) {
-      this.held.push(received);
+      this.held.push(frame);
       if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('too many live events during replay');
       return;
     }
-    if (!this.alreadySent(received.event)) this.send(received.raw);
+    if (!this.alreadySent(frame.event)) this.send(frame.data);
   }
 
   /** Sends one frame; a client whose socket buffer overflows is closed (it resumes with `since`). */
-  send(frame: string): void {
+  send(frame: Buffer | string): void {
     if (!this.isOpen) return;
-    this.ws.send(frame);
+    this.ws.send(frame, TEXT);
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send buffer overflow');
   }
 
@@ -74,10 +88,10 @@ export class GatewayClient {
     this.held = null;
     this.floor = this.floor === undefined || compareIds(cursor, this.floor) > 0 ? cursor : this.floor;
     this.watermarks = lastReplayedByEntity.size > 0 ? lastReplayedByEntity : undefined;
-    for (const received of held) this.deliver(received);
+    for (const frame of held) this.deliver(frame);
   }
 
-  private alreadySent(event: ReceivedEvent['event']): boolean {
+  private alreadySent(event: LiveFrame['event']): boolean {
     if (this.floor !== undefined && compareIds(event.id, this.floor) <= 0) return true;
     if (!this.watermarks) return false;
     const key = entityKey(event.entity_type, event.entity_id);
