@@ -1,6 +1,5 @@
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import {
-  ConfigError,
   Readiness,
   closeServer,
   createHttpApp,
@@ -9,7 +8,8 @@ import {
   finishHttpApp,
   handleSignals,
   listen,
-  redactUrl,
+  logStartup,
+  runMain,
   serverUrl,
 } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -20,7 +20,7 @@ import { createGuardianService } from './guardian.service';
 async function main(): Promise<void> {
   const env = parseGuardianEnv();
   const logger = createLogger({ name: 'guardian', level: env.LOG_LEVEL });
-  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+  logStartup(logger, env);
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'subscriber', logger });
@@ -55,7 +55,4 @@ async function main(): Promise<void> {
   handleSignals(logger, shutdown);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

@@ -16,3 +16,8 @@ export type IngestEnv = z.infer<typeof IngestEnv>;
 export function parseIngestEnv(source: Record<string, string | undefined> = process.env): IngestEnv {
   return parseEnv(IngestEnv, source);
 }
+
+/** The ingest's tunables, from its validated env. */
+export function ingestConfig(env: IngestEnv) {
+  return { eventBodyLimit: env.EVENT_BODY_LIMIT, batchBodyLimit: env.BATCH_BODY_LIMIT, groupCommitMaxEvents: env.GROUP_COMMIT_MAX_EVENTS };
+}

@@ -1,3 +1,3 @@
 export { createIngestService, type IngestService, type IngestServiceDeps } from './ingest.service';
 export { ingestRouter } from './ingest.routes';
-export { IngestEnv, parseIngestEnv } from './env';
+export { IngestEnv, ingestConfig, parseIngestEnv } from './env';

@@ -1,6 +1,5 @@
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import {
-  ConfigError,
   Readiness,
   closeServer,
   createHttpApp,
@@ -9,17 +8,18 @@ import {
   finishHttpApp,
   handleSignals,
   listen,
-  redactUrl,
+  logStartup,
+  runMain,
   serverUrl,
 } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
-import { parseIngestEnv } from './env';
+import { ingestConfig, parseIngestEnv } from './env';
 import { createIngestService } from './ingest.service';
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
   const logger = createLogger({ name: 'ingest', level: env.LOG_LEVEL });
-  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+  logStartup(logger, env);
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'ingest', role: 'publisher', logger });
@@ -31,7 +31,7 @@ async function main(): Promise<void> {
     store,
     publisherRedis,
     logger,
-    config: { eventBodyLimit: env.EVENT_BODY_LIMIT, batchBodyLimit: env.BATCH_BODY_LIMIT, groupCommitMaxEvents: env.GROUP_COMMIT_MAX_EVENTS },
+    config: ingestConfig(env),
   });
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
@@ -54,8 +54,4 @@ async function main(): Promise<void> {
   handleSignals(logger, shutdown);
 }
 
-main().catch((error: unknown) => {
-  // Bootstrap failures happen before (or without) a logger: say what is wrong in plain words.
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

@@ -7,10 +7,17 @@ export const MessageQueueEnv = BaseEnv.extend({
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
   /** Parallel `sandbox-messages` jobs per replica. */
   MESSAGE_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(8),
+  /** Largest message POST body (content is capped at 32 KiB characters; UTF-8 and escaping need room). */
+  MESSAGE_BODY_LIMIT: z.string().default('256kb'),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(10),
 });
 export type MessageQueueEnv = z.infer<typeof MessageQueueEnv>;
 
 export function parseMessageQueueEnv(source: Record<string, string | undefined> = process.env): MessageQueueEnv {
   return parseEnv(MessageQueueEnv, source);
+}
+
+/** The message-queue's tunables, from its validated env. */
+export function messageQueueConfig(env: MessageQueueEnv) {
+  return { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: env.MESSAGE_BODY_LIMIT };
 }

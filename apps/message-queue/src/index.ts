@@ -1,3 +1,3 @@
 export { createMessageQueueService, type MessageQueueService, type MessageQueueServiceDeps } from './message-queue.service';
 export { MessageService } from './message.service';
-export { MessageQueueEnv, parseMessageQueueEnv } from './env';
+export { MessageQueueEnv, messageQueueConfig, parseMessageQueueEnv } from './env';

@@ -1,6 +1,5 @@
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import {
-  ConfigError,
   Readiness,
   closeServer,
   createHttpApp,
@@ -9,17 +8,18 @@ import {
   finishHttpApp,
   handleSignals,
   listen,
-  redactUrl,
+  logStartup,
+  runMain,
   serverUrl,
 } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
-import { parseMessageQueueEnv } from './env';
+import { messageQueueConfig, parseMessageQueueEnv } from './env';
 import { createMessageQueueService } from './message-queue.service';
 
 async function main(): Promise<void> {
   const env = parseMessageQueueEnv();
   const logger = createLogger({ name: 'message-queue', level: env.LOG_LEVEL });
-  logger.info({ port: env.PORT, host: env.HOST, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+  logStartup(logger, env);
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     publisherRedis,
     workerRedis,
     logger,
-    config: { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: '256kb' },
+    config: messageQueueConfig(env),
   });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
@@ -63,7 +63,4 @@ async function main(): Promise<void> {
   handleSignals(logger, shutdown);
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof ConfigError ? error.message : error);
-  process.exit(1);
-});
+runMain(main);

@@ -2,8 +2,8 @@ import http from 'node:http';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
 import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
-import { createIngestService } from '@sandbox-relay/ingest';
-import { createMessageQueueService } from '@sandbox-relay/message-queue';
+import { createIngestService, ingestConfig } from '@sandbox-relay/ingest';
+import { createMessageQueueService, messageQueueConfig } from '@sandbox-relay/message-queue';
 import {
   Readiness,
   closeServer,
@@ -44,14 +44,14 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     store,
     publisherRedis,
     logger: logger.child({ app: 'ingest' }),
-    config: { eventBodyLimit: env.EVENT_BODY_LIMIT, batchBodyLimit: env.BATCH_BODY_LIMIT, groupCommitMaxEvents: env.GROUP_COMMIT_MAX_EVENTS },
+    config: ingestConfig(env),
   });
   const messages = createMessageQueueService({
     store,
     publisherRedis,
     workerRedis,
     logger: logger.child({ app: 'message-queue' }),
-    config: { queuePrefix: env.QUEUE_PREFIX, concurrency: env.MESSAGE_WORKER_CONCURRENCY, bodyLimit: '256kb' },
+    config: messageQueueConfig(env),
   });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });

@@ -6,3 +6,4 @@ export * from './lib/shutdown';
 export * from './lib/validate';
 export * from './lib/http-app';
 export * from './lib/server';
+export * from './lib/main';
