@@ -1,5 +1,6 @@
 /* Shared plumbing for the benchmarks: spawning a server child, machine info, tables. Not product code. */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -202,4 +203,45 @@ export function machineCpu(): MachineCpu {
 /** Machine CPU between two readings in % of one core (200 % = both cores of a 2-core box busy). */
 export function machineCpuPercent(before: MachineCpu, after: MachineCpu): number {
   return ((after.busy - before.busy) / (after.total - before.total)) * os.cpus().length * 100;
+}
+
+const keepAliveAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+
+/**
+ * One HTTP request over a shared keep-alive agent; `ms` is from the request's start to the last byte of the
+ * answer (the JSON parse of the body is not included). Rejects on a network error, never on a status.
+ */
+export function requestJson<T = unknown>(baseUrl: string, method: string, path: string, body?: string): Promise<{ status: number; body: T; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(path, baseUrl);
+    const started = performance.now();
+    const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = http.request({ agent: keepAliveAgent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const ms = performance.now() - started;
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T, ms });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Runs `task(i)` for i = 0..count-1 with at most `concurrency` in flight; resolves when all are done. */
+export async function runConcurrently(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await task(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/** p50 / p99 / max of a list of samples (ms). */
+export function latencySummary(samples: number[]): { n: number; p50: number; p99: number; max: number } {
+  const sorted = Float64Array.from(samples).sort();
+  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
 }

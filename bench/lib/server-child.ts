@@ -6,7 +6,8 @@
  *
  * Modes:
  *   standalone  the real product: startStandalone(parseStandaloneEnv({...}), logger) on port 0, LOG_LEVEL silent
- *   express     bare express 5: express.json() + POST /api/v1/sandboxes/:id/events(/batch) → 200 {ok:true}
+ *   express     bare express 5: express.json() + POST /api/v1/sandboxes/:id/events(/batch) → 200 {ok:true},
+ *               POST /api/v1/sandboxes/:id/messages → 200 {ok:true}, GET /api/v1/sandboxes/:id/messages → 200 []
  *   ws          bare `ws` WebSocketServer on an http.Server: POST /publish/<entityId> with a frame as body is
  *               sent as a text frame to every socket subscribed to that id (or subscribed to no id)
  *
@@ -80,6 +81,12 @@ async function startExpressMode(): Promise<{ url: string; close: () => Promise<u
   });
   app.post('/api/v1/sandboxes/:sandboxId/events/batch', (_req, res) => {
     res.status(200).json({ ok: true });
+  });
+  app.post('/api/v1/sandboxes/:sandboxId/messages', (_req, res) => {
+    res.status(200).json({ ok: true });
+  });
+  app.get('/api/v1/sandboxes/:sandboxId/messages', (_req, res) => {
+    res.set('cache-control', 'no-store').json([]);
   });
   const server = http.createServer(app);
   return listenOn(server);
