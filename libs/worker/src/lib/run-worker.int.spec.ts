@@ -1,0 +1,81 @@
+import { testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { RelayClient } from './relay/relay-client';
+import { runWorker } from './run-worker';
+import { FakeRelayServer } from './spec-support/fake-relay-server';
+import type { EmittedEvent } from './spec-support/memory-relay';
+import { parseWorkerEnv } from './worker-env';
+
+/** The real client, recording every event the worker handed it, to compare with what the relay stored. */
+class RecordingRelayClient extends RelayClient {
+  readonly emitted: EmittedEvent[] = [];
+  override emit(eventType: string, data: Record<string, unknown>, source: string): void {
+    this.emitted.push({ event_type: eventType, event_data: data, source });
+    super.emit(eventType, data, source);
+  }
+}
+
+describe('runWorker against a real HTTP relay', () => {
+  let server: FakeRelayServer;
+  let workspace: string;
+
+  beforeEach(async () => {
+    server = new FakeRelayServer(uniqueId('sbx'));
+    await server.start();
+    workspace = mkdtempSync(path.join(tmpdir(), 'worker-int-'));
+  });
+
+  afterEach(async () => {
+    await server.stop();
+    rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('obeys an interrupt and a follow-up plan, and loses no event while the relay is down', async () => {
+    const config = parseWorkerEnv({
+      RELAY_URL: server.url,
+      SANDBOX_ID: server.sandboxId,
+      TASK_ID: 'task-int',
+      WORKSPACE_DIR: workspace,
+      TASK_PLAN: JSON.stringify([{ say: 'starting' }, { run: 'sleep 30' }]),
+      POLL_INTERVAL_MS: '20',
+      HEARTBEAT_INTERVAL_MS: '25',
+      KILL_GRACE_MS: '200',
+    });
+    const relay = new RecordingRelayClient({
+      baseUrl: config.RELAY_URL,
+      sandboxId: config.SANDBOX_ID,
+      logger: testLogger(),
+      outbox: { backoffBaseMs: 5, backoffCapMs: 50 },
+    });
+    const stop = new AbortController();
+    const running = runWorker(config, { logger: testLogger(), relay, commandEnv: { PATH: process.env.PATH }, stopSignal: stop.signal });
+    const storedTypes = () => server.events.map((event) => event.event_type);
+
+    await waitFor(() => storedTypes().includes('agent.tool_use'), 'the long command to start');
+    await server.stop();
+    // Heartbeats keep coming while the relay is away; they must all arrive later, in order.
+    await waitFor(() => relay.stats().queued >= 3, 'a backlog of heartbeats');
+    server.queueMessage('interrupt', 'stop the sleep');
+    await server.start();
+    await waitFor(() => storedTypes().includes('agent.waiting'), 'the interrupt to be obeyed');
+    server.queueMessage('user_message', JSON.stringify([{ write: { path: 'out.txt', content: 'ok\n' } }]));
+    await waitFor(() => storedTypes().includes('agent.file_edited'), 'the follow-up turn');
+
+    stop.abort();
+    await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });
+    expect(server.events).toEqual(relay.emitted);
+    expect(storedTypes().filter((type) => type !== 'heartbeat')).toEqual([
+      'agent.started',
+      'agent.message',
+      'agent.tool_use',
+      'agent.tool_completed',
+      'agent.interrupted',
+      'agent.waiting',
+      'agent.file_edited',
+      'agent.waiting',
+    ]);
+    expect(server.requests.some((request) => request.path.endsWith('/events/batch') && request.status === 200)).toBe(true);
+  });
+});
