@@ -14,6 +14,8 @@ const OWNED_PACKAGES = {
   '@prisma/adapter-pg': 'libs/store',
   '@octokit/rest': 'libs/github',
   '@daytonaio/sdk': 'libs/sandbox',
+  '@daytona/api-client': 'libs/sandbox',
+  '@daytona/toolbox-api-client': 'libs/sandbox',
 };
 const COMPOSERS = new Set(['apps/standalone', 'apps/e2e']);
 
@@ -43,6 +45,7 @@ for (const kind of ['apps', 'libs']) {
       for (const [, specifier] of text.matchAll(/(?:from|import|require)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         const fail = (why) => problems.push(`${relative}: imports '${specifier}': ${why}`);
         const local = specifier.match(/^@sandbox-relay\/([\w-]+)/);
+        if (specifier.endsWith('/testing') && local && local[1] !== 'testing' && !isSpec) fail('test doubles are for specs only');
         if (local) {
           const target = local[1];
           const targetIsApp = readdirSync(path.join(root, 'apps')).includes(target);
