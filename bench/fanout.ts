@@ -46,17 +46,16 @@ import {
   fmtInt,
   machineCpu,
   machineCpuPercent,
-  machineLines,
   percentile,
   sleep,
   startServerChild,
   table,
-  useBenchRedis,
   verdict,
   type BenchRedis,
   type MachineCpu,
   type MemoryStats,
   type ServerChild,
+  runBenchmark,
 } from './lib/common';
 
 const CLIENTS = 1000;
@@ -511,19 +510,7 @@ const kb = (bytes: number) => `${fmt1(bytes / 1024)} KB`;
 const mb = (kib: number) => `${fmt1(kib / 1024)} MB`;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function main(): Promise<number> {
-  console.log('Sandbox Relay — WebSocket fan-out benchmark');
-  const redis = await useBenchRedis();
-  try {
-    return await run(redis);
-  } finally {
-    await redis.stop();
-  }
-}
-
 async function run(redis: BenchRedis): Promise<number> {
-  for (const line of await machineLines()) console.log(line);
-  console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
   console.log(
     `setup:   servers in child processes; ${fmtInt(CLIENTS)} ws clients per server + the publisher in the bench process; ` +
       `throughput: closed loop, ${WINDOW} events outstanding, ${ROUNDS} alternating rounds × ${ROUND_S} s per server; ` +
@@ -678,10 +665,4 @@ async function run(redis: BenchRedis): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark('Sandbox Relay — WebSocket fan-out benchmark', run);

@@ -37,13 +37,12 @@ import {
   fmtInt,
   machineCpu,
   machineCpuPercent,
-  machineLines,
   startServerChild,
   table,
-  useBenchRedis,
   verdict,
   type BenchRedis,
   type ServerChild,
+  runBenchmark,
 } from './lib/common';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
@@ -158,19 +157,7 @@ async function countStored(): Promise<number> {
   }
 }
 
-async function main(): Promise<number> {
-  console.log('Sandbox Relay — ingest benchmark');
-  const redis = await useBenchRedis();
-  try {
-    return await run(redis);
-  } finally {
-    await redis.stop();
-  }
-}
-
 async function run(redis: BenchRedis): Promise<number> {
-  for (const line of await machineLines()) console.log(line);
-  console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
   console.log(
     `setup:   autocannon 8 in the bench process, servers in child processes; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
       `single: ${CONNECTIONS} connections; batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +
@@ -284,10 +271,4 @@ async function run(redis: BenchRedis): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark('Sandbox Relay — ingest benchmark', run);

@@ -35,8 +35,8 @@
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { BENCH_DATABASE_URL, cpuPercent, fmt1, fmt2, fmtInt, latencySummary, machineCpu, machineCpuPercent, machineLines, requestJson } from './lib/common';
-import { runConcurrently, startServerChild, table, useBenchRedis, verdict, type BenchRedis, type ServerChild } from './lib/common';
+import { BENCH_DATABASE_URL, cpuPercent, fmt1, fmt2, fmtInt, latencySummary, machineCpu, machineCpuPercent, requestJson } from './lib/common';
+import { runBenchmark, runConcurrently, startServerChild, table, verdict, type BenchRedis, type ServerChild } from './lib/common';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 3);
@@ -189,19 +189,7 @@ const cpuCell = (cpu: Load['cpu']) => cpu.map(fmtInt).join(' / ');
 const meanCpu = (rounds: Load[]): Load['cpu'] => [0, 1, 2].map((i) => mean(rounds.map((r) => r.cpu[i]!))) as Load['cpu'];
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function main(): Promise<number> {
-  console.log('Sandbox Relay — message queue benchmark');
-  const redis = await useBenchRedis();
-  try {
-    return await run(redis);
-  } finally {
-    await redis.stop();
-  }
-}
-
 async function run(redis: BenchRedis): Promise<number> {
-  for (const line of await machineLines()) console.log(line);
-  console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
   console.log(
     `setup:   servers in child processes, autocannon + HTTP clients + pg in the bench process; sandbox ids ${runId}-*; ` +
       `POST: ${CONNECTIONS} connections over ${POST_SANDBOXES} ids, ${WARMUP_S} s warm-up, ${ROUNDS} alternating rounds × ${ROUND_S} s; ` +
@@ -304,10 +292,4 @@ async function run(redis: BenchRedis): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runBenchmark('Sandbox Relay — message queue benchmark', run);

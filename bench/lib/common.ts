@@ -245,3 +245,28 @@ export function latencySummary(samples: number[]): { n: number; p50: number; p99
   const sorted = Float64Array.from(samples).sort();
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
 }
+
+/**
+ * Runs a benchmark: prints its title, the machine and the stores, gives `run` a private Redis and stops
+ * it afterwards, then exits with `run`'s code (1 on a thrown error).
+ */
+export function runBenchmark(title: string, run: (redis: BenchRedis) => Promise<number>): void {
+  const main = async (): Promise<number> => {
+    console.log(title);
+    const redis = await useBenchRedis();
+    try {
+      for (const line of await machineLines()) console.log(line);
+      console.log(`stores:  postgres ${BENCH_DATABASE_URL}; redis ${redis.description}`);
+      return await run(redis);
+    } finally {
+      await redis.stop();
+    }
+  };
+  main().then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
