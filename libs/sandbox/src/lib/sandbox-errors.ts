@@ -87,3 +87,15 @@ export function parseSandboxSpec(spec: unknown, provider: SandboxProviderKind): 
     retryable: false,
   });
 }
+
+/** Spawning needs the bundled worker on disk; say so plainly when it is not (a deploy without a build). */
+export function workerBundleMissing(path: string, provider: SandboxProviderKind, cause: unknown): SandboxProviderError {
+  return new SandboxProviderError({
+    code: 'worker_bundle_missing',
+    message: `worker bundle ${path} is not readable (build it with node tools/build-worker.mjs)`,
+    provider,
+    operation: 'spawn',
+    retryable: false,
+    cause,
+  });
+}

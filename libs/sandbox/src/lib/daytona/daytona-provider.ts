@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Daytona, type CreateSandboxFromImageParams, type CreateSandboxFromSnapshotParams, type Sandbox } from '@daytonaio/sdk';
 import { OutputRing } from '../output-ring';
-import { SandboxProviderError, parseSandboxSpec } from '../sandbox-errors';
+import { SandboxProviderError, parseSandboxSpec, workerBundleMissing } from '../sandbox-errors';
 import {
   DEFAULT_GRACE_MS,
   PROVIDER_ENV,
@@ -239,14 +239,7 @@ export class DaytonaProvider implements SandboxProvider {
     try {
       return await readFile(this.options.workerBundlePath);
     } catch (error) {
-      throw new SandboxProviderError({
-        code: 'worker_bundle_missing',
-        message: `worker bundle ${this.options.workerBundlePath} is not readable (build the worker first)`,
-        provider: 'daytona',
-        operation: 'spawn',
-        retryable: false,
-        cause: error,
-      });
+      throw workerBundleMissing(this.options.workerBundlePath, 'daytona', error);
     }
   }
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SandboxProviderError, parseSandboxSpec } from '../sandbox-errors';
+import { SandboxProviderError, parseSandboxSpec, workerBundleMissing } from '../sandbox-errors';
 import {
   DEFAULT_GRACE_MS,
   PROVIDER_ENV,
@@ -134,14 +134,7 @@ export class LocalProcessProvider implements SandboxProvider {
     try {
       await access(this.settings.workerScript, constants.R_OK);
     } catch (error) {
-      throw new SandboxProviderError({
-        code: 'worker_bundle_missing',
-        message: `worker script ${this.settings.workerScript} is not readable (build the worker first)`,
-        provider: 'local',
-        operation: 'spawn',
-        retryable: false,
-        cause: error,
-      });
+      throw workerBundleMissing(this.settings.workerScript, 'local', error);
     }
   }
 
