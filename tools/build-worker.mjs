@@ -1,5 +1,6 @@
 // Bundles the sandbox worker (libs/worker/src/main.ts) into ONE self-contained file,
-// dist/worker/worker.js: unlike the apps (tools/build.mjs), every npm dependency is inlined, because
+// dist/worker/worker.js: unlike the apps (tools/build.mjs), every npm dependency but the Claude Agent
+// SDK (see `external` below) is inlined, because
 // a provider uploads this single file into a sandbox that has node and nothing of ours.
 //   node tools/build-worker.mjs   → then: node dist/worker/worker.js (configured by env)
 import { build } from 'esbuild';
@@ -23,6 +24,10 @@ await build({
   sourcemap: false,
   minifySyntax: true,
   legalComments: 'none',
+  // AGENT=claude only: the Claude Agent SDK drives a native Claude Code binary from a per-platform
+  // package, so it cannot be inlined. It is imported when the first Claude turn starts, from a
+  // node_modules the sandbox image provides; the shell agent never loads it.
+  external: ['@anthropic-ai/claude-agent-sdk'],
   logLevel: 'warning',
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RelayClient } from './relay/relay-client';
 import { runWorker } from './run-worker';
+import { FakeAnthropicServer, lastUserText } from './spec-support/fake-anthropic-server';
 import { FakeRelayServer } from './spec-support/fake-relay-server';
 import type { EmittedEvent } from './spec-support/memory-relay';
 import { parseWorkerEnv } from './worker-env';
@@ -30,6 +31,48 @@ describe('runWorker against a real HTTP relay', () => {
   afterEach(async () => {
     await server.stop();
     rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it('runs AGENT=claude through the real SDK: an interrupt mid-stream, then a user message', async () => {
+    const anthropic = new FakeAnthropicServer();
+    await anthropic.start();
+    const home = mkdtempSync(path.join(tmpdir(), 'worker-int-home-'));
+    try {
+      anthropic.respond = (request) => (lastUserText(request).includes('first task') ? { hang: 'Working on it' } : { text: 'Done with the follow-up.' });
+      const config = parseWorkerEnv({
+        RELAY_URL: server.url,
+        SANDBOX_ID: server.sandboxId,
+        TASK_ID: 'task-claude',
+        WORKSPACE_DIR: workspace,
+        AGENT: 'claude',
+        ANTHROPIC_API_KEY: 'sk-ant-test',
+        ANTHROPIC_BASE_URL: anthropic.url,
+        TASK_PROMPT: 'The first task.',
+        POLL_INTERVAL_MS: '20',
+        KILL_GRACE_MS: '2000',
+      });
+      const stop = new AbortController();
+      const running = runWorker(config, { logger: testLogger(), commandEnv: { PATH: process.env.PATH, HOME: home }, stopSignal: stop.signal });
+      const storedTypes = () => server.events.map((event) => event.event_type).filter((type) => type !== 'heartbeat');
+
+      await anthropic.waitForHang();
+      server.queueMessage('interrupt', 'enough');
+      await waitFor(() => storedTypes().includes('agent.waiting'), 'the interrupt to be obeyed');
+      server.queueMessage('user_message', 'Now the follow-up.');
+      await waitFor(() => storedTypes().filter((type) => type === 'agent.waiting').length === 2, 'the follow-up turn to end');
+      stop.abort();
+      await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });
+
+      // Text Claude Code had already received when interrupted may come as a partial assistant message.
+      const messages = server.events.filter((event) => event.event_type === 'agent.message').map((event) => event.event_data['content']);
+      expect(messages.filter((content) => content !== 'Working on it')).toEqual(['Done with the follow-up.']);
+      expect(storedTypes().filter((type) => type !== 'agent.message')).toEqual(['agent.started', 'agent.interrupted', 'agent.waiting', 'agent.waiting']);
+      expect(storedTypes().at(-2)).toBe('agent.message');
+      expect(server.events.find((event) => event.event_type === 'agent.started')?.event_data).toMatchObject({ agent: 'claude' });
+    } finally {
+      await anthropic.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   it('obeys an interrupt and a follow-up plan, and loses no event while the relay is down', async () => {

@@ -1,4 +1,5 @@
 import type { Agent } from './agent/agent';
+import { ClaudeAgent } from './agent/claude-agent';
 import { ShellAgent } from './agent/shell-agent';
 import { WorkerLoop, type WorkerOutcome } from './loop/worker-loop';
 import { RelayClient, type WorkerRelay } from './relay/relay-client';
@@ -39,9 +40,21 @@ export function commandEnvFrom(source: Record<string, string | undefined>): Reco
   return env;
 }
 
-/** The adapter `AGENT` names. Only `shell` is built in (env parsing refuses `claude`, see worker-env.ts). */
-export const createAgent: AgentFactory = (config, { commandEnv }) =>
-  new ShellAgent({ workspaceDir: config.WORKSPACE_DIR, env: commandEnv, killGraceMs: config.KILL_GRACE_MS });
+/** The adapter `AGENT` names (env parsing guarantees the API key `claude` needs). */
+export const createAgent: AgentFactory = (config, { commandEnv, logger }) => {
+  if (config.AGENT === 'claude' && config.ANTHROPIC_API_KEY !== undefined) {
+    return new ClaudeAgent({
+      workspaceDir: config.WORKSPACE_DIR,
+      apiKey: config.ANTHROPIC_API_KEY,
+      baseUrl: config.ANTHROPIC_BASE_URL,
+      model: config.ANTHROPIC_MODEL,
+      env: commandEnv,
+      interruptGraceMs: config.KILL_GRACE_MS,
+      onStderr: (line) => logger.debug({ claudeCode: line.trimEnd() }, 'claude code stderr'),
+    });
+  }
+  return new ShellAgent({ workspaceDir: config.WORKSPACE_DIR, env: commandEnv, killGraceMs: config.KILL_GRACE_MS });
+};
 
 /**
  * Runs the worker until its task completes or `stopSignal` aborts: reports `agent.started`, runs the
@@ -70,5 +83,9 @@ export async function runWorker(config: WorkerConfig, deps: RunWorkerDeps): Prom
     stopSignal: deps.stopSignal,
     turnAbortSlackMs: deps.turnAbortSlackMs,
   });
-  return loop.run();
+  try {
+    return await loop.run();
+  } finally {
+    await agent.close?.();
+  }
 }

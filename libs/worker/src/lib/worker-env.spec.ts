@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { parseWorkerEnv, redactedConfig, WorkerConfigError } from './worker-env';
+import { createAgent } from './run-worker';
 
 const required = { RELAY_URL: 'http://relay.local:18000/', SANDBOX_ID: 'sbx-1', TASK_ID: 'task-1' };
 
@@ -51,10 +52,17 @@ describe('parseWorkerEnv', () => {
     expect(problemsOf({ ...required, TASK_PLAN: '[{' })[0]).toMatch(/^TASK_PLAN: not valid JSON/);
   });
 
-  it('refuses AGENT=claude, which this build does not include', () => {
-    expect(problemsOf({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test' })).toEqual([
-      'AGENT: claude is not available in this build of the worker; use shell',
+  it('refuses AGENT=claude without an API key, and selects the Claude adapter with one', () => {
+    expect(problemsOf({ ...required, AGENT: 'claude' })).toEqual(['ANTHROPIC_API_KEY: is required when AGENT=claude']);
+    expect(problemsOf({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'ftp://x' })).toEqual([
+      'ANTHROPIC_BASE_URL: must be an http:// or https:// URL',
     ]);
+    const deps = { logger: { debug() {}, info() {}, warn() {}, error() {} }, commandEnv: {} };
+    const claude = parseWorkerEnv({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_MODEL: 'claude-sonnet-4-5' });
+    // Constructing it loads nothing: the SDK is imported when the first turn starts.
+    expect(createAgent(claude, deps).kind).toBe('claude');
+    expect(createAgent(parseWorkerEnv({ ...required, ANTHROPIC_API_KEY: 'sk-test' }), deps).kind).toBe('shell');
+    expect(JSON.stringify(redactedConfig(claude))).not.toContain('sk-test');
   });
 
   it('keeps secrets and task text out of the loggable config', () => {

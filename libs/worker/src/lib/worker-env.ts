@@ -40,13 +40,9 @@ export const WorkerEnv = z
     TASK_ID: z.string().trim().min(1).max(200),
     /** Sent as `Authorization: Bearer <token>` when set (the relay ignores it until auth exists). */
     RELAY_TOKEN: optional(z.string()),
-    /** The agent adapter: `shell` (deterministic plans of real commands) or `claude`. */
-    AGENT: z
-      .enum(['shell', 'claude'])
-      // The Claude adapter is not part of this build (see libs/worker/README.md): refuse rather than
-      // silently run a different agent than the operator asked for.
-      .refine((agent) => agent !== 'claude', 'claude is not available in this build of the worker; use shell')
-      .default('shell'),
+    /** The agent adapter: `shell` (deterministic plans of real commands) or `claude` (the Claude Agent
+     *  SDK, which then needs ANTHROPIC_API_KEY and the SDK installed where the worker runs). */
+    AGENT: z.enum(['shell', 'claude']).default('shell'),
     /** The task in words. The shell agent runs it as a plan when it is JSON, else acknowledges it. Neither
      *  TASK_PROMPT nor TASK_PLAN set is valid: the worker starts idle and waits for its first message. */
     TASK_PROMPT: optional(z.string()),
@@ -69,9 +65,19 @@ export const WorkerEnv = z
     SHUTDOWN_FLUSH_MS: Millis(5_000, 0),
     /** Between SIGTERM and SIGKILL of an interrupted command's process group. */
     KILL_GRACE_MS: Millis(2_000, 0),
-    /** Only for `AGENT=claude`; never logged, never passed to plan commands. */
+    /** Required by `AGENT=claude`; never logged, never passed to plan commands. */
     ANTHROPIC_API_KEY: optional(z.string()),
+    /** The Messages API origin for `AGENT=claude` (a proxy or gateway); default Anthropic's. */
+    ANTHROPIC_BASE_URL: optional(HttpUrl),
+    /** The model for `AGENT=claude`, e.g. `claude-sonnet-4-5`; default Claude Code's own. */
+    ANTHROPIC_MODEL: optional(z.string().trim().min(1)),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .superRefine((env, ctx) => {
+    // Refuse at start rather than fail every turn (or silently run another agent than the one asked for).
+    if (env.AGENT === 'claude' && env.ANTHROPIC_API_KEY === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'is required when AGENT=claude' });
+    }
   });
 export type WorkerConfig = z.infer<typeof WorkerEnv>;
 

@@ -57,4 +57,6 @@ export interface Agent {
   readonly kind: string;
   runTurn(input: TurnInput, context: TurnContext): Promise<TurnResult | void>;
   steer(note: SteeringNote): void;
+  /** Releases what the agent holds across turns (the Claude adapter's Claude Code process); called once at the end. */
+  close?(): Promise<void>;
 }

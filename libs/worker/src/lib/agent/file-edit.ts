@@ -89,7 +89,16 @@ export async function writeWorkspaceFile(workspace: string, relativePath: string
   const before = await readIfExists(absolute);
   await mkdir(path.dirname(absolute), { recursive: true });
   await writeFile(absolute, content);
-  const described = diffOf(relative, before, content);
+  return describe(relative, before, content);
+}
+
+/** Describes an edit another tool made (the Claude adapter's Edit/Write results), diff included. */
+export function describeTextEdit(relative: string, before: string | null, after: string): FileEdit {
+  return describe(relative, before === null ? null : Buffer.from(before, 'utf8'), after);
+}
+
+function describe(relative: string, before: Buffer | null, after: string): FileEdit {
+  const described = diffOf(relative, before, after);
   const counts = described.diff === null ? { additions: 0, deletions: 0 } : countChanges(described.diff);
-  return { path: relative, created: before === null, bytes: Buffer.byteLength(content), ...counts, ...described };
+  return { path: relative, created: before === null, bytes: Buffer.byteLength(after), ...counts, ...described };
 }
