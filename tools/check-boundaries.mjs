@@ -14,6 +14,7 @@ const OWNED_PACKAGES = {
   '@prisma/adapter-pg': 'libs/store',
   '@octokit/rest': 'libs/github',
   '@daytonaio/sdk': 'libs/sandbox',
+  '@anthropic-ai/claude-agent-sdk': 'libs/worker',
   '@daytona/api-client': 'libs/sandbox',
   '@daytona/toolbox-api-client': 'libs/sandbox',
 };
