@@ -1,6 +1,6 @@
 import type { SandboxMessage } from '@sandbox-relay/contracts';
-import { uniqueId } from '@sandbox-relay/testing';
-import { spawnApp } from './support/process';
+import { uniqueId, waitFor } from '@sandbox-relay/testing';
+import { killSpawned, spawnApp } from './support/process';
 
 const send = (http: string, sandbox: string, content: string) =>
   fetch(`${http}/api/v1/sandboxes/${sandbox}/messages`, {
@@ -10,6 +10,8 @@ const send = (http: string, sandbox: string, content: string) =>
   });
 
 describe('services as processes', () => {
+  afterEach(() => killSpawned());
+
   it('message-queue: a message acknowledged before a hard kill (SIGKILL) is delivered by the next process', async () => {
     const sandbox = uniqueId('sb-kill');
     const first = await spawnApp('message-queue');
@@ -31,7 +33,8 @@ describe('services as processes', () => {
 
   it('ingest: drains and exits 128+15 on SIGTERM, logging each shutdown step', async () => {
     const ingest = await spawnApp('ingest');
-    expect((await fetch(`${ingest.http}/readyz`)).status).toBe(200);
+    // Readiness turns green once its Redis and Postgres connections are up (a probe polls it).
+    await waitFor(async () => (await fetch(`${ingest.http}/readyz`)).status === 200, 'ingest to be ready', 10_000);
     ingest.child.kill('SIGTERM');
     const { code } = await ingest.exited;
     expect(code).toBe(143);

@@ -4,6 +4,24 @@ import { testInfra } from '@sandbox-relay/testing';
 
 const ROOT = path.resolve(__dirname, '../../../..');
 
+/** Every process spawned by a suite, so a failing test cannot leave one running (and jest waiting on it). */
+const spawned = new Set<ChildProcess>();
+
+/** Kills whatever is still running; call from afterAll/afterEach. */
+export async function killSpawned(): Promise<void> {
+  await Promise.all(
+    [...spawned].map(
+      (child) =>
+        new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGKILL');
+        }),
+    ),
+  );
+  spawned.clear();
+}
+
 export interface RelayProcess {
   child: ChildProcess;
   http: string;
@@ -23,6 +41,8 @@ export async function spawnApp(app: string, env: Record<string, string> = {}, ti
     env: { ...process.env, PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
+  child.once('exit', () => spawned.delete(child));
   const logs: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
