@@ -141,8 +141,8 @@ describe('live stream: slow consumers', () => {
       body: JSON.stringify(batch),
     });
     expect(res.status).toBe(200);
-    // The batch is acknowledged, so its events are published; give the gateway a moment to push them into the socket.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The gateway pushes the published events into the paused socket until its buffer overflows.
+    await waitFor(() => relay.standalone.gateway.openClientCount === 0, 'the gateway to give up on the client', 10_000);
     socket.resume();
     const { code, reason } = await ws.closed(5_000);
     expect(code).toBe(4008);

@@ -50,6 +50,13 @@ export class EventGateway {
     return this.clients.size;
   }
 
+  /** Clients still open for frames (a client being closed, e.g. as a slow consumer, no longer counts). */
+  get openClientCount(): number {
+    let open = 0;
+    for (const client of this.clients) if (client.isOpen) open += 1;
+    return open;
+  }
+
   /** An `upgrade` handler for the http.Server; answers false for paths that are not ours. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://gateway');

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
-import { createGatewayService, gatewayConfig } from '@sandbox-relay/gateway';
+import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
 import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
 import { createIngestService, ingestConfig } from '@sandbox-relay/ingest';
 import { createMessageQueueService, messageQueueConfig } from '@sandbox-relay/message-queue';
@@ -21,6 +21,8 @@ export interface Standalone {
   server: http.Server;
   url: string;
   readiness: Readiness;
+  /** The WebSocket gateway, for introspection (connected clients). */
+  gateway: EventGateway;
   /** The process's Redis connections, for operators' introspection and fault-injection tests. */
   redis: { publisher: Redis; subscriber: Redis; worker: Redis };
   /** Graceful, ordered, idempotent stop. */
@@ -91,5 +93,5 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
+  return { server, url: serverUrl(server), readiness, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
 }
