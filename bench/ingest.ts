@@ -45,6 +45,8 @@ import {
   runBenchmark,
 } from './lib/common';
 
+/** What is measured: the standalone (every app in one process, the default) or the ingest service alone (`BENCH_PRODUCT=ingest`). */
+const PRODUCT = process.env.BENCH_PRODUCT === 'ingest' ? 'ingest' : 'standalone';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 5);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
@@ -167,13 +169,13 @@ async function run(redis: BenchRedis): Promise<number> {
   console.log('');
 
   const bare = await startServerChild('express');
-  const product = await startServerChild('standalone');
+  const product = await startServerChild(PRODUCT);
   const newSeries = (label: string, eventsPerRequest: number): Series => ({ label, eventsPerRequest, rounds: [], warmupOk: 0, warmupBad: 0 });
   const series = {
     bareSingle: newSeries('bare express, single', 1),
-    single: newSeries('standalone, single', 1),
+    single: newSeries(`${PRODUCT}, single`, 1),
     bareBatch: newSeries(`bare express, batch ×${BATCH_SIZE}`, BATCH_SIZE),
-    batch: newSeries(`standalone, batch ×${BATCH_SIZE}`, BATCH_SIZE),
+    batch: newSeries(`${PRODUCT}, batch ×${BATCH_SIZE}`, BATCH_SIZE),
   };
   const plan: Array<{ route: Route; bare: Series; product: Series }> = [
     { route: 'single', bare: series.bareSingle, product: series.single },

@@ -92,7 +92,7 @@ export interface ServerChild {
  * Forks bench/lib/server-child.ts with an IPC channel. `--expose-gc` lets the child collect garbage before
  * reporting memory; `--import tsx` makes the TypeScript workspace packages loadable.
  */
-export async function startServerChild(mode: 'standalone' | 'express' | 'ws', env: Record<string, string> = {}): Promise<ServerChild> {
+export async function startServerChild(mode: 'standalone' | 'ingest' | 'express' | 'ws', env: Record<string, string> = {}): Promise<ServerChild> {
   const child: ChildProcess = fork(path.join(__dirname, 'server-child.ts'), [mode], {
     // BENCH_SERVER_NODE_ARGS adds node flags to the server child only, e.g. "--cpu-prof --cpu-prof-dir=bench/.profiles".
     execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],

@@ -72,6 +72,32 @@ async function startStandaloneMode(): Promise<{ url: string; close: () => Promis
   return { url: standalone.url, close: () => standalone.close() };
 }
 
+/** The ingest service alone, wired as its own Deployment runs it (apps/ingest/src/main.ts). */
+async function startIngestMode(): Promise<{ url: string; close: () => Promise<unknown> }> {
+  const { createIngestService, ingestConfig, parseIngestEnv } = await import('@sandbox-relay/ingest');
+  const { Readiness, closeServer, createHttpApp, createLogger, finishHttpApp, listen, serverUrl } = await import('@sandbox-relay/service-kit');
+  const { closeRedis, createRedisClient } = await import('@sandbox-relay/bus');
+  const { createStore } = await import('@sandbox-relay/store');
+  const env = parseIngestEnv({ LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+  const logger = createLogger({ name: 'bench-ingest', level: 'silent' });
+  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
+  const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'bench-ingest', role: 'publisher', logger });
+  const ingest = createIngestService({ store, publisherRedis, logger, config: ingestConfig(env) });
+  const app = createHttpApp({ logger, readiness: new Readiness() });
+  app.use(ingest.router);
+  finishHttpApp(app);
+  const server = await listen(app, { host: '127.0.0.1', port: 0 });
+  return {
+    url: serverUrl(server),
+    close: async () => {
+      await closeServer(server);
+      await ingest.drain();
+      await closeRedis(publisherRedis);
+      await store.close();
+    },
+  };
+}
+
 async function startExpressMode(): Promise<{ url: string; close: () => Promise<unknown> }> {
   const { default: express } = await import('express');
   const app = express();
@@ -156,6 +182,7 @@ async function listenOn(server: http.Server): Promise<{ url: string; close: () =
 async function main(): Promise<void> {
   const starters: Record<string, () => Promise<{ url: string; close: () => Promise<unknown> }>> = {
     standalone: startStandaloneMode,
+    ingest: startIngestMode,
     express: startExpressMode,
     ws: startWsMode,
   };
