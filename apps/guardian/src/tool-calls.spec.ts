@@ -89,6 +89,7 @@ describe('isFailedResult', () => {
     [{ error: null }, false],
     [{ status: 'FAILED' }, true],
     [{ status: 'ok' }, false],
+    [{ success: false, interrupted: true, exit_code: null, signal: 'SIGTERM' }, false],
     [{}, false],
   ])('%j → %s', (data, failed) => {
     expect(isFailedResult(data)).toBe(failed);

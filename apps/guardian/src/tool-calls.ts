@@ -120,6 +120,8 @@ function summarize(args: unknown, canonical: string): string {
  * signals, because runtimes that set it also pass through a command's stderr as `error` on success.
  */
 export function isFailedResult(data: Data): boolean {
+  // A command stopped by an interrupt did what a person asked for: it is not the agent failing.
+  if (data.interrupted === true) return false;
   if (typeof data.success === 'boolean') return !data.success;
   if (typeof data.is_error === 'boolean') return data.is_error;
   return nonZeroExitCode(data.exit_code) || hasError(data.error) || isFailureStatus(data.status);
