@@ -123,6 +123,15 @@ describe('EventRepository.list', () => {
     expect(page.map((event) => event.id)).toEqual([ids[0], ids[2]]);
   });
 
+  it('reads the newest first, below a cursor', async () => {
+    const newest = await repository.list({ entityIds: [sandboxA], order: 'desc', limit: 2 });
+    expect(newest.map((event) => event.id)).toEqual([ids[4], ids[3]]);
+    const older = await repository.list({ entityIds: [sandboxA], order: 'desc', before: ids[3], limit: 10 });
+    expect(older.map((event) => event.id)).toEqual([ids[2], ids[0]]);
+    const window = await repository.list({ entityIds: [sandboxA], after: ids[0], before: ids[4], limit: 10 });
+    expect(window.map((event) => event.id)).toEqual([ids[2], ids[3]]);
+  });
+
   it('returns the envelope shape', async () => {
     const [first] = await repository.list({ entityIds: [sandboxB], limit: 1 });
     expect(first).toEqual({

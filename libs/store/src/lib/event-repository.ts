@@ -17,6 +17,10 @@ export interface EventQuery {
   eventTypes?: readonly string[];
   /** Exclusive lower bound (decimal id); absent means from the start. */
   after?: string;
+  /** Exclusive upper bound (decimal id); absent means up to the newest. */
+  before?: string;
+  /** `asc` (default) pages forward from `after`; `desc` reads the newest first (e.g. an agent's recent steps). */
+  order?: 'asc' | 'desc';
   limit: number;
 }
 
@@ -84,7 +88,7 @@ export class EventRepository {
     });
   }
 
-  /** Matching events with id > `after`, ascending, at most `limit`. */
+  /** Matching events with `after` < id < `before`, in id order (ascending unless `order: 'desc'`), at most `limit`. */
   async list(query: EventQuery): Promise<EventEnvelope[]> {
     const where = ['e.id > $1::bigint'];
     const params: unknown[] = [query.after ?? '0'];
@@ -96,11 +100,16 @@ export class EventRepository {
     addFilter('entity_type', query.entityTypes);
     addFilter('entity_id', query.entityIds);
     addFilter('event_type', query.eventTypes);
+    if (query.before !== undefined) {
+      params.push(query.before);
+      where.push(`e.id < $${params.length}::bigint`);
+    }
     params.push(query.limit);
+    const direction = query.order === 'desc' ? 'DESC' : 'ASC';
     const { rows } = await this.pool.query<EventRow>(
       // The output column `id` is text: qualify the table's bigint `e.id` so ORDER BY does not sort strings.
       `SELECT e.id::text AS id, entity_type, entity_id, event_type, data, source, created_at
-       FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id LIMIT $${params.length}`,
+       FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id ${direction} LIMIT $${params.length}`,
       params,
     );
     return rows.map(toEnvelope);
