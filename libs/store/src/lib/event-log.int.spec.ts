@@ -82,6 +82,16 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     await dead.close();
   });
 
+  it('answers 503 at once instead of queueing without bound when the log is behind', async () => {
+    const log = new EventLog(new EventRepository(store.pool), { maxQueuedEvents: 10 });
+    const sandbox = uniqueId('sb');
+    const first = log.append([newEvent(sandbox)]); // in flight: not counted as waiting
+    const waiting = log.append(Array.from({ length: 10 }, () => newEvent(sandbox)));
+    await expect(log.append([newEvent(sandbox)])).rejects.toBeInstanceOf(ServiceUnavailableError);
+    await Promise.all([first, waiting]);
+    await expect(log.append([newEvent(sandbox)])).resolves.toHaveLength(1);
+  });
+
   it('whenIdle waits for the in-flight group', async () => {
     const log = new EventLog(new EventRepository(store.pool));
     let done = false;

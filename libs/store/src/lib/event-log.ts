@@ -1,11 +1,17 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
 import type { Logger } from 'pino';
 import type { EventRepository, NewEvent } from './event-repository';
+import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { isStoreUnavailable, toStoreError } from './store-errors';
 
 export interface EventLogOptions {
   /** Most events written by one statement. */
   maxBatchEvents?: number;
+  /**
+   * Most events waiting for a statement. When Postgres slows down, appends past this answer 503 at once
+   * instead of piling up in memory (and the caller retries with backoff, as the worker does).
+   */
+  maxQueuedEvents?: number;
   /** Called with each committed group, in commit order, before the writers are answered. */
   onCommitted?: (events: EventEnvelope[]) => void;
   logger?: Logger;
@@ -31,13 +37,20 @@ export class EventLog {
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private readonly maxBatchEvents: number;
+  private readonly maxQueuedEvents: number;
+  private queuedEvents = 0;
 
   constructor(private readonly repository: EventRepository, private readonly options: EventLogOptions = {}) {
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
+    this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
   }
 
   /** Stores `events` durably; resolves with their envelopes (ids assigned) once committed. */
   append(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
+    if (this.queuedEvents > 0 && this.queuedEvents + events.length > this.maxQueuedEvents) {
+      return Promise.reject(new ServiceUnavailableError(`the event log is behind (${this.queuedEvents} events waiting); retry later`));
+    }
+    this.queuedEvents += events.length;
     return new Promise((resolve, reject) => {
       this.queue.push({ events, resolve, reject });
       if (!this.flushing) void this.drain();
@@ -69,6 +82,7 @@ export class EventLog {
       count += size;
       take += 1;
     }
+    this.queuedEvents -= count;
     return this.queue.splice(0, take);
   }
 
