@@ -31,14 +31,15 @@ describe('services as processes', () => {
     }
   });
 
-  it('ingest: drains and exits 128+15 on SIGTERM, logging each shutdown step', async () => {
-    const ingest = await spawnApp('ingest');
+  it.each(['ingest', 'gateway', 'message-queue', 'guardian'])('%s: turns ready, then drains and exits 128+15 on SIGTERM', async (app) => {
+    const service = await spawnApp(app);
     // Readiness turns green once its Redis and Postgres connections are up (a probe polls it).
-    await waitFor(async () => (await fetch(`${ingest.http}/readyz`)).status === 200, 'ingest to be ready', 10_000);
-    ingest.child.kill('SIGTERM');
-    const { code } = await ingest.exited;
+    await waitFor(async () => (await fetch(`${service.http}/readyz`)).status === 200, `${app} to be ready`, 10_000);
+    expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
+    service.child.kill('SIGTERM');
+    const { code } = await service.exited;
     expect(code).toBe(143);
-    expect(ingest.logs.some((line) => line.includes('"clean":true') && line.includes('shutdown complete'))).toBe(true);
+    expect(service.logs.some((line) => line.includes('"clean":true') && line.includes('shutdown complete'))).toBe(true);
   });
 
   it('fails fast with a readable message on bad configuration', async () => {

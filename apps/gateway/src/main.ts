@@ -1,19 +1,7 @@
-import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import {
-  Readiness,
-  closeServer,
-  createHttpApp,
-  createLogger,
-  createShutdown,
-  finishHttpApp,
-  handleSignals,
-  listen,
-  logStartup,
-  runMain,
-  serverUrl,
-} from '@sandbox-relay/service-kit';
-import { createStore } from '@sandbox-relay/store';
 import http from 'node:http';
+import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
+import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { createStore } from '@sandbox-relay/store';
 import { parseGatewayEnv } from './env';
 import { gatewayConfig } from './gateway.config';
 import { createGatewayService } from './gateway.service';
@@ -36,23 +24,24 @@ async function main(): Promise<void> {
   const server = http.createServer(app);
   service.attach(server);
   await subscriber.start();
-  await listen(server, { host: env.HOST, port: env.PORT });
-  readiness.markReady();
-  logger.info({ url: serverUrl(server) }, 'gateway listening');
 
-  const shutdown = createShutdown(
+  await serve({
+    name: 'gateway',
     logger,
-    [
-      { name: 'readiness', run: () => readiness.markDraining() },
+    readiness,
+    handler: server,
+    listen: { host: env.HOST, port: env.PORT },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // Clients are told 1001 and reconnect (with `since`) to another replica before the port closes.
+    beforeHttpClose: [
       { name: 'websockets', run: () => service.close() },
       { name: 'subscriber', run: () => subscriber.stop() },
-      { name: 'http', run: () => closeServer(server) },
+    ],
+    afterHttpClose: [
       { name: 'redis', run: () => closeRedis(subscriberRedis) },
       { name: 'postgres', run: () => store.close() },
     ],
-    env.SHUTDOWN_TIMEOUT_MS,
-  );
-  handleSignals(logger, shutdown);
+  });
 }
 
 runMain(main);

@@ -1,17 +1,5 @@
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import {
-  Readiness,
-  closeServer,
-  createHttpApp,
-  createLogger,
-  createShutdown,
-  finishHttpApp,
-  handleSignals,
-  listen,
-  logStartup,
-  runMain,
-  serverUrl,
-} from '@sandbox-relay/service-kit';
+import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseGuardianEnv } from './env';
 import { guardianConfig } from './guardian.config';
@@ -32,27 +20,30 @@ async function main(): Promise<void> {
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
+  // Health endpoints only: the guardian serves no API.
   const app = createHttpApp({ logger, readiness });
   finishHttpApp(app);
-  const server = await listen(app, { host: env.HOST, port: env.PORT });
-  guardian.start();
-  await subscriber.start();
-  readiness.markReady();
-  logger.info({ url: serverUrl(server) }, 'guardian listening');
 
-  const shutdown = createShutdown(
+  await serve({
+    name: 'guardian',
     logger,
-    [
-      { name: 'readiness', run: () => readiness.markDraining() },
+    readiness,
+    handler: app,
+    listen: { host: env.HOST, port: env.PORT },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    onListening: async () => {
+      guardian.start();
+      await subscriber.start();
+    },
+    beforeHttpClose: [
       { name: 'subscriber', run: () => subscriber.stop() },
       { name: 'guardian', run: () => guardian.close() },
-      { name: 'http', run: () => closeServer(server) },
+    ],
+    afterHttpClose: [
       { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, queueRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
-    env.SHUTDOWN_TIMEOUT_MS,
-  );
-  handleSignals(logger, shutdown);
+  });
 }
 
 runMain(main);

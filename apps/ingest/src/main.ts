@@ -1,17 +1,5 @@
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import {
-  Readiness,
-  closeServer,
-  createHttpApp,
-  createLogger,
-  createShutdown,
-  finishHttpApp,
-  handleSignals,
-  listen,
-  logStartup,
-  runMain,
-  serverUrl,
-} from '@sandbox-relay/service-kit';
+import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { ingestConfig, parseIngestEnv } from './env';
 import { createIngestService } from './ingest.service';
@@ -27,31 +15,25 @@ async function main(): Promise<void> {
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const ingest = createIngestService({
-    store,
-    publisherRedis,
-    logger,
-    config: ingestConfig(env),
-  });
+  const ingest = createIngestService({ store, publisherRedis, logger, config: ingestConfig(env) });
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   finishHttpApp(app);
-  const server = await listen(app, { host: env.HOST, port: env.PORT });
-  readiness.markReady();
-  logger.info({ url: serverUrl(server) }, 'ingest listening');
 
-  const shutdown = createShutdown(
+  await serve({
+    name: 'ingest',
     logger,
-    [
-      { name: 'readiness', run: () => readiness.markDraining() },
-      { name: 'http', run: () => closeServer(server) },
+    readiness,
+    handler: app,
+    listen: { host: env.HOST, port: env.PORT },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    afterHttpClose: [
+      // Every event already accepted is committed (and handed to the publisher) before Redis closes.
       { name: 'event-log', run: () => ingest.drain() },
       { name: 'redis', run: () => closeRedis(publisherRedis) },
       { name: 'postgres', run: () => store.close() },
     ],
-    env.SHUTDOWN_TIMEOUT_MS,
-  );
-  handleSignals(logger, shutdown);
+  });
 }
 
 runMain(main);

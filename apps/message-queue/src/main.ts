@@ -1,17 +1,5 @@
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import {
-  Readiness,
-  closeServer,
-  createHttpApp,
-  createLogger,
-  createShutdown,
-  finishHttpApp,
-  handleSignals,
-  listen,
-  logStartup,
-  runMain,
-  serverUrl,
-} from '@sandbox-relay/service-kit';
+import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { messageQueueConfig, parseMessageQueueEnv } from './env';
 import { createMessageQueueService } from './message-queue.service';
@@ -24,13 +12,7 @@ async function main(): Promise<void> {
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'worker', logger });
-  const messages = createMessageQueueService({
-    store,
-    publisherRedis,
-    workerRedis,
-    logger,
-    config: messageQueueConfig(env),
-  });
+  const messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env) });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
@@ -44,23 +26,22 @@ async function main(): Promise<void> {
   const app = createHttpApp({ logger, readiness });
   app.use(messages.router);
   finishHttpApp(app);
-  const server = await listen(app, { host: env.HOST, port: env.PORT });
-  messages.start();
-  readiness.markReady();
-  logger.info({ url: serverUrl(server) }, 'message-queue listening');
 
-  const shutdown = createShutdown(
+  await serve({
+    name: 'message-queue',
     logger,
-    [
-      { name: 'readiness', run: () => readiness.markDraining() },
-      { name: 'http', run: () => closeServer(server) },
+    readiness,
+    handler: app,
+    listen: { host: env.HOST, port: env.PORT },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // The BullMQ worker was created paused; it consumes only once the service can serve.
+    onListening: () => messages.start(),
+    afterHttpClose: [
       { name: 'message-worker', run: () => messages.close() },
       { name: 'redis', run: () => Promise.all([closeRedis(publisherRedis), closeRedis(workerRedis)]) },
       { name: 'postgres', run: () => store.close() },
     ],
-    env.SHUTDOWN_TIMEOUT_MS,
-  );
-  handleSignals(logger, shutdown);
+  });
 }
 
 runMain(main);
