@@ -46,10 +46,6 @@ export class EventGateway {
     this.pingTimer.unref();
   }
 
-  get clientCount(): number {
-    return this.clients.size;
-  }
-
   /** Clients still open for frames (a client being closed, e.g. as a slow consumer, no longer counts). */
   get openClientCount(): number {
     let open = 0;

@@ -9,7 +9,7 @@ import {
   type EventHistoryPage,
 } from '@sandbox-relay/contracts';
 import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
-import { toStoreError, type EventLog, type EventRepository, type NewEvent } from '@sandbox-relay/store';
+import type { EventLog, EventRepository, NewEvent } from '@sandbox-relay/store';
 import { Router } from 'express';
 import { z } from 'zod';
 
@@ -54,15 +54,13 @@ export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Rou
   router.get('/api/v1/sandboxes/:sandboxId/events', async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const query = parseRequest(EventHistoryQuery, req.query, 'query');
-    const page = await events
-      .list({
-        entityTypes: [ENTITY_TYPES.SANDBOX],
-        entityIds: [sandboxId],
-        eventTypes: query.event_type,
-        after: query.after,
-        limit: query.limit,
-      })
-      .catch((error: unknown) => Promise.reject(toStoreError(error)));
+    const page = await events.list({
+      entityTypes: [ENTITY_TYPES.SANDBOX],
+      entityIds: [sandboxId],
+      eventTypes: query.event_type,
+      after: query.after,
+      limit: query.limit,
+    });
     const answer: EventHistoryPage = {
       events: page,
       next_after: page.length === query.limit ? (page[page.length - 1]?.id ?? null) : null,

@@ -7,7 +7,7 @@ import {
   type SandboxMessage,
 } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { toStoreError, type EventLog, type MessageRepository } from '@sandbox-relay/store';
+import type { EventLog, MessageRepository } from '@sandbox-relay/store';
 
 const PREVIEW_CHARS = 200;
 
@@ -31,9 +31,7 @@ export class MessageService {
   ) {}
 
   async queue({ sandboxId, body, idempotencyKey, sender }: QueueMessageInput): Promise<MessageQueued> {
-    const { message, duplicate } = await this.messages
-      .enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey })
-      .catch((error: unknown) => Promise.reject(toStoreError(error)));
+    const { message, duplicate } = await this.messages.enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey });
     if (!duplicate) await this.announce(message, sender);
     return {
       status: 'queued',
@@ -46,11 +44,11 @@ export class MessageService {
   }
 
   drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
-    return this.messages.drain(sandboxId, limit).catch((error: unknown) => Promise.reject(toStoreError(error)));
+    return this.messages.drain(sandboxId, limit);
   }
 
   redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
-    return this.messages.redeliver(sandboxId, since, limit).catch((error: unknown) => Promise.reject(toStoreError(error)));
+    return this.messages.redeliver(sandboxId, since, limit);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
 import type { Pool } from 'pg';
+import { withStoreErrors } from './store-errors';
 
 /** An event to store: its data, and the same data serialized (the edge serialized it once, to measure it). */
 export interface NewEvent {
@@ -106,20 +107,17 @@ export class EventRepository {
     }
     params.push(query.limit);
     const direction = query.order === 'desc' ? 'DESC' : 'ASC';
-    const { rows } = await this.pool.query<EventRow>(
-      // The output column `id` is text: qualify the table's bigint `e.id` so ORDER BY does not sort strings.
-      `SELECT e.id::text AS id, entity_type, entity_id, event_type, data, source, created_at
-       FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id ${direction} LIMIT $${params.length}`,
-      params,
+    const { rows } = await withStoreErrors(
+      this.pool.query<EventRow>(
+        // The output column `id` is text: qualify the table's bigint `e.id` so ORDER BY does not sort strings.
+        `SELECT e.id::text AS id, entity_type, entity_id, event_type, data, source, created_at
+         FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id ${direction} LIMIT $${params.length}`,
+        params,
+      ),
     );
     return rows.map(toEnvelope);
   }
 
-  /** The largest id stored so far, or null for an empty log. */
-  async latestId(): Promise<string | null> {
-    const { rows } = await this.pool.query<{ id: string | null }>('SELECT max(id)::text AS id FROM sandbox_events');
-    return rows[0]?.id ?? null;
-  }
 }
 
 function toEnvelope(row: EventRow): EventEnvelope {

@@ -1,5 +1,6 @@
 import { MESSAGE_PRIORITY, type MessageType, type SandboxMessage } from '@sandbox-relay/contracts';
 import type { Pool } from 'pg';
+import { withStoreErrors } from './store-errors';
 
 export interface NewMessage {
   sandboxId: string;
@@ -42,22 +43,24 @@ export class MessageRepository {
 
   /** Stores a message; `duplicate` when its idempotency key was used before (the first message is answered). */
   async enqueue(message: NewMessage): Promise<{ message: SandboxMessage; duplicate: boolean }> {
-    const { rows } = await this.pool.query<MessageRow>(
+    const { rows } = await withStoreErrors(this.pool.query<MessageRow>(
       `INSERT INTO sandbox_messages (sandbox_id, message_type, content, priority, idempotency_key)
        VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING ${COLUMNS}`,
       [message.sandboxId, message.messageType, message.content, MESSAGE_PRIORITY[message.messageType], message.idempotencyKey ?? null],
-    );
+    ));
     if (rows[0]) return { message: toMessage(rows[0]), duplicate: false };
-    const existing = await this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM sandbox_messages WHERE idempotency_key = $1`, [message.idempotencyKey]);
+    const existing = await withStoreErrors(
+      this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM sandbox_messages WHERE idempotency_key = $1`, [message.idempotencyKey]),
+    );
     if (!existing.rows[0]) throw new Error('idempotent insert conflicted but no row holds the key');
     return { message: toMessage(existing.rows[0]), duplicate: true };
   }
 
   /** Hands out up to `limit` undelivered messages (interrupts first, then oldest first) and marks them delivered. */
   async drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
-    const { rows } = await this.pool.query<MessageRow & { priority: number }>(DRAIN_SQL, [sandboxId, limit]);
+    const { rows } = await withStoreErrors(this.pool.query<MessageRow & { priority: number }>(DRAIN_SQL, [sandboxId, limit]));
     // UPDATE … RETURNING has no order of its own.
     rows.sort((a, b) => b.priority - a.priority || Number(BigInt(a.id) - BigInt(b.id)));
     return rows.map(toMessage);
@@ -68,13 +71,13 @@ export class MessageRepository {
    * for a worker that crashed after a drain. Changes nothing.
    */
   async redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
-    const { rows } = await this.pool.query<MessageRow>(
+    const { rows } = await withStoreErrors(this.pool.query<MessageRow>(
       `SELECT ${COLUMNS} FROM sandbox_messages
        WHERE sandbox_id = $1 AND delivered_at IS NOT NULL AND id > $2::bigint
        ORDER BY delivered_at, priority DESC, sandbox_messages.id
        LIMIT $3`,
       [sandboxId, since, limit],
-    );
+    ));
     return rows.map(toMessage);
   }
 }

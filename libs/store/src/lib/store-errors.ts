@@ -23,6 +23,11 @@ export function toStoreError(error: unknown): unknown {
   return isStoreUnavailable(error) ? new ServiceUnavailableError('the event store is unavailable; retry later', error) : error;
 }
 
+/** Runs a repository's query so that an unreachable database surfaces as 503, whoever the caller is. */
+export function withStoreErrors<T>(work: Promise<T>): Promise<T> {
+  return work.catch((error: unknown) => Promise.reject(toStoreError(error)));
+}
+
 /** P2002: unique constraint violated (an idempotency key seen before, a duplicate branch name). */
 export function isUniqueViolation(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
