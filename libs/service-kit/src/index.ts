@@ -7,3 +7,4 @@ export * from './lib/validate';
 export * from './lib/http-app';
 export * from './lib/server';
 export * from './lib/main';
+export * from './lib/metrics';

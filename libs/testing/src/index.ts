@@ -2,3 +2,4 @@ export * from './lib/env';
 export * from './lib/wait';
 export * from './lib/ws-probe';
 export * from './lib/logger';
+export * from './lib/metrics';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors';
+import { collectProcessMetrics, httpMetrics, metricsHandler } from './metrics';
 import type { Readiness } from './readiness';
 
 export interface HttpAppOptions {
@@ -9,6 +10,8 @@ export interface HttpAppOptions {
   readiness: Readiness;
   /** Reported by /readyz so a rollout can be checked replica by replica. */
   version?: string;
+  /** Serve `GET /metrics` (Prometheus) and count requests; on unless a test turns it off. */
+  metrics?: boolean;
 }
 
 declare module 'node:http' {
@@ -18,19 +21,25 @@ declare module 'node:http' {
   }
 }
 
-const HEALTH_PATHS = new Set(['/healthz', '/readyz']);
+const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * An express app with what every service needs before its own routes: request ids, request logging,
- * `/healthz` (process alive, no I/O) and `/readyz` (dependencies reachable, not draining).
+ * `/healthz` (process alive, no I/O), `/readyz` (dependencies reachable, not draining) and `/metrics`
+ * (Prometheus: process metrics, requests by route template, and every metric the service defines).
  * Add routes, then call `finishHttpApp` to install the JSON 404 and error handlers.
  */
-export function createHttpApp({ logger, readiness, version = '0.0.0' }: HttpAppOptions): Express {
+export function createHttpApp({ logger, readiness, version = '0.0.0', metrics = true }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.locals.logger = logger;
   app.use(requestLogging(logger));
+  if (metrics) {
+    collectProcessMetrics();
+    app.use(httpMetrics());
+    app.get('/metrics', metricsHandler());
+  }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
