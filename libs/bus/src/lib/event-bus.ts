@@ -1,6 +1,13 @@
 import { EVENT_CHANNEL_PATTERN, LiveEventEnvelope, eventChannel, type EventEnvelope } from '@sandbox-relay/contracts';
+import { counter } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 import type { Redis } from './redis';
+
+const eventsPublished = counter<'outcome'>({
+  name: 'relay_events_published_total',
+  help: 'Stored events handed to Redis pub/sub for live subscribers, by outcome (ok, failed).',
+  labelNames: ['outcome'],
+});
 
 /**
  * Publishes stored events for live subscribers. Pub/sub is at-most-once: a subscriber that misses one
@@ -21,9 +28,11 @@ export class EventPublisher {
       const results = await pipeline.exec();
       const failed = results?.find(([error]) => error);
       if (failed) throw failed[0];
+      eventsPublished.inc({ outcome: 'ok' }, events.length);
       return true;
     } catch (error) {
       this.failures += 1;
+      eventsPublished.inc({ outcome: 'failed' }, events.length);
       this.logger.warn({ err: (error as Error).message, count: events.length, firstId: events[0]?.id }, 'live publish failed; subscribers will resume from the store');
       return false;
     }

@@ -1,7 +1,30 @@
 import { QUEUE_PAYLOADS, type QueuePayloads } from '@sandbox-relay/contracts';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
+import { counter, histogram } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 import type { Redis } from './redis';
+
+const jobOutcomes = counter<'queue' | 'outcome'>({
+  name: 'relay_jobs_total',
+  help: 'BullMQ job attempts finished by this process, by queue and outcome: completed, retrying (failed, will be retried), failed (no attempts left or unrecoverable).',
+  labelNames: ['queue', 'outcome'],
+});
+
+const jobDuration = histogram<'queue'>({
+  name: 'relay_job_duration_seconds',
+  help: 'Time from a BullMQ job attempt starting to it finishing (completed or failed), by queue.',
+  labelNames: ['queue'],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+/** Whether a failed attempt was the job's last: no attempts left, or an UnrecoverableError. */
+function finalFailure(job: Job, error: Error): boolean {
+  return error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+}
+
+function observeDuration(queue: string, job: Job): void {
+  if (job.processedOn && job.finishedOn) jobDuration.observe({ queue }, Math.max(0, job.finishedOn - job.processedOn) / 1000);
+}
 
 export type QueueKey = keyof QueuePayloads;
 
@@ -91,6 +114,14 @@ export function createConsumer<N extends QueueKey>(
     },
   );
   worker.on('error', (error) => log.warn({ err: error.message }, 'worker error'));
-  worker.on('failed', (job, error) => log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed'));
+  worker.on('completed', (job) => {
+    jobOutcomes.inc({ queue: name, outcome: 'completed' });
+    observeDuration(name, job);
+  });
+  worker.on('failed', (job, error) => {
+    log.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'job failed');
+    jobOutcomes.inc({ queue: name, outcome: !job || finalFailure(job, error) ? 'failed' : 'retrying' });
+    if (job) observeDuration(name, job);
+  });
   return worker;
 }
