@@ -1,13 +1,13 @@
 import pg from 'pg';
 import { testInfra } from '@sandbox-relay/testing';
 
-/** Rows of one sandbox's events as Postgres holds them: id → the `seq` the test put in event_data. */
+/** One sandbox's events that carry a test `seq` in event_data, as Postgres holds them: id → seq. */
 export async function storedEventSeqs(sandboxId: string, databaseUrl = testInfra().databaseUrl): Promise<Map<string, number>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const { rows } = await client.query<{ id: string; seq: string | null }>(
-      `SELECT id::text AS id, data->>'seq' AS seq FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = $1 ORDER BY id`,
+      `SELECT id::text AS id, data->>'seq' AS seq FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = $1 AND data ? 'seq' ORDER BY id`,
       [sandboxId],
     );
     return new Map(rows.map((row) => [row.id, Number(row.seq)]));
@@ -16,9 +16,19 @@ export async function storedEventSeqs(sandboxId: string, databaseUrl = testInfra
   }
 }
 
-/** Ids of one sandbox's events in Postgres, ascending. */
+/** Ids of all of one sandbox's events in Postgres, ascending. */
 export async function storedEventIds(sandboxId: string, databaseUrl = testInfra().databaseUrl): Promise<string[]> {
-  return [...(await storedEventSeqs(sandboxId, databaseUrl)).keys()];
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ id: string }>(
+      `SELECT id::text AS id FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = $1 ORDER BY id`,
+      [sandboxId],
+    );
+    return rows.map((row) => row.id);
+  } finally {
+    await client.end();
+  }
 }
 
 /**
