@@ -12,6 +12,7 @@ import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-
 import type { EventLog, EventRepository, NewEvent } from '@sandbox-relay/store';
 import { Router } from 'express';
 import { z } from 'zod';
+import { eventsIngested, ingestBatchSize } from './ingest.metrics';
 
 export interface IngestRouteDeps {
   eventLog: EventLog;
@@ -40,6 +41,7 @@ export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Rou
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const body = parseRequest(EventBody, requireJsonBody(req.body), 'body');
     const [stored] = await eventLog.append([toNewEvent(sandboxId, body)]);
+    eventsIngested.inc({ endpoint: 'single' });
     res.status(200).json(stored);
   });
 
@@ -47,6 +49,8 @@ export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Rou
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const batch = parseRequest(EventBatchBody, requireJsonBody(req.body), 'body');
     const stored = await eventLog.append(batch.map((body) => toNewEvent(sandboxId, body)));
+    eventsIngested.inc({ endpoint: 'batch' }, stored.length);
+    ingestBatchSize.observe(stored.length);
     const answer: EventBatchAccepted = { count: stored.length, ids: stored.map((event) => event.id) };
     res.status(200).json(answer);
   });

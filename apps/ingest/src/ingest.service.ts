@@ -2,6 +2,7 @@ import { EventPublisher, type Redis } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
+import { eventLogQueueDepth } from './ingest.metrics';
 import { ingestRouter } from './ingest.routes';
 
 export interface IngestServiceDeps {
@@ -33,6 +34,7 @@ export function createIngestService({ store, publisherRedis, logger, config }: I
     onCommitted: (stored) => void publisher.publish(stored),
     logger: logger.child({ component: 'event-log' }),
   });
+  eventLogQueueDepth.add(() => eventLog.queuedEventCount);
   const router = ingestRouter({
     eventLog,
     events,

@@ -45,6 +45,11 @@ export class EventLog {
     this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
   }
 
+  /** Events accepted and not yet committed (waiting for, or in, a statement): the log's queue depth. */
+  get queuedEventCount(): number {
+    return this.queuedEvents;
+  }
+
   /** Stores `events` durably; resolves with their envelopes (ids assigned) once committed. */
   append(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
     if (this.queuedEvents > 0 && this.queuedEvents + events.length > this.maxQueuedEvents) {
