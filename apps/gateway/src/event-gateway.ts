@@ -12,6 +12,7 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { GatewayClient, entityKey, toLiveFrame, type ClientLimits, type LiveFrame } from './gateway-client';
+import { socketsOpen, upgradesRefused } from './gateway.metrics';
 import { SubscriptionIndex } from './subscription-index';
 
 /** Stored events, for replay. */
@@ -41,9 +42,12 @@ export class EventGateway {
   private lastLiveId: string | undefined;
   private outageCursor: string | undefined;
 
+  private readonly unregisterMetrics: () => void;
+
   constructor(private readonly options: EventGatewayOptions) {
     this.pingTimer = setInterval(() => this.sweep(), options.pingIntervalMs);
     this.pingTimer.unref();
+    this.unregisterMetrics = socketsOpen.add(() => this.openClientCount);
   }
 
   /** Clients still open for frames (a client being closed, e.g. as a slow consumer, no longer counts). */
@@ -57,10 +61,11 @@ export class EventGateway {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== EVENTS_WS_PATH) return false;
-    if (this.shuttingDown) return rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
-    if (this.clients.size >= this.options.maxClients) return rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
+    if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
+    if (this.clients.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
     const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
+      upgradesRefused.inc({ reason: 'bad_query' });
       const details = parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message }));
       return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', details), true;
     }
@@ -93,6 +98,7 @@ export class EventGateway {
   async close(): Promise<void> {
     this.shuttingDown = true;
     clearInterval(this.pingTimer);
+    this.unregisterMetrics();
     for (const client of this.clients) client.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }

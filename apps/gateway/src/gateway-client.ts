@@ -2,6 +2,7 @@ import { WS_CLOSE_CODES, type EventFilter } from '@sandbox-relay/contracts';
 import { compareIds } from '@sandbox-relay/store';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import WebSocket from 'ws';
+import { frameCounts, slowConsumerCloses } from './gateway.metrics';
 
 export interface ClientLimits {
   /** Bytes queued in the socket past which the client counts as too slow and is closed. */
@@ -53,7 +54,7 @@ export class GatewayClient {
   deliver(frame: LiveFrame): void {
     if (this.held) {
       this.held.push(frame);
-      if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('too many live events during replay');
+      if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('replay_buffer', 'too many live events during replay');
       return;
     }
     if (!this.alreadySent(frame.event)) this.send(frame.data);
@@ -61,9 +62,13 @@ export class GatewayClient {
 
   /** Sends one frame; a client whose socket buffer overflows is closed (it resumes with `since`). */
   send(frame: Buffer | string): void {
-    if (!this.isOpen) return;
+    if (!this.isOpen) {
+      frameCounts.dropped += 1;
+      return;
+    }
     this.ws.send(frame, TEXT);
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send buffer overflow');
+    frameCounts.sent += 1;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send_buffer', 'send buffer overflow');
   }
 
   ping(): void {
@@ -108,7 +113,7 @@ export class GatewayClient {
     const deadline = Date.now() + timeoutMs;
     while (this.isOpen && this.ws.bufferedAmount > this.limits.maxBufferedBytes / 2) {
       if (Date.now() > deadline) {
-        this.closeSlow('replay not read in time');
+        this.closeSlow('replay_unread', 'replay not read in time');
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -119,6 +124,7 @@ export class GatewayClient {
   close(code: number, reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.held) frameCounts.dropped += this.held.length;
     this.held = null;
     this.ws.close(code, reason);
     // A peer that does not complete the closing handshake is cut off rather than kept in memory.
@@ -130,7 +136,8 @@ export class GatewayClient {
     this.held = null;
   }
 
-  private closeSlow(why: string): void {
+  private closeSlow(kind: 'send_buffer' | 'replay_buffer' | 'replay_unread', why: string): void {
+    if (!this.closed) slowConsumerCloses.inc({ reason: kind });
     this.close(WS_CLOSE_CODES.SLOW_CONSUMER, `slow consumer: ${why}; reconnect with since`);
   }
 }

@@ -1,0 +1,47 @@
+import { counter, sampledGauge } from '@sandbox-relay/service-kit';
+
+/**
+ * Frame counts are kept as plain numbers on the hot path (a fan-out sends hundreds of thousands of
+ * frames a second) and handed to the Prometheus counters when scraped.
+ */
+export const frameCounts = { sent: 0, dropped: 0 };
+
+let reportedSent = 0;
+let reportedDropped = 0;
+
+counter({
+  name: 'relay_ws_frames_sent_total',
+  help: 'WebSocket frames written to clients (events, replayed events and ping frames).',
+  collect() {
+    this.inc(frameCounts.sent - reportedSent);
+    reportedSent = frameCounts.sent;
+  },
+});
+
+counter({
+  name: 'relay_ws_frames_dropped_total',
+  help: 'Frames for a client that could no longer take them: closed or being closed (slow consumer), or held during its replay when it was closed.',
+  collect() {
+    this.inc(frameCounts.dropped - reportedDropped);
+    reportedDropped = frameCounts.dropped;
+  },
+});
+
+/** Clients closed with 4008 because they read too slowly, by why (a fixed set). */
+export const slowConsumerCloses = counter<'reason'>({
+  name: 'relay_ws_slow_consumer_closes_total',
+  help: 'WebSocket clients closed with 4008 (slow consumer), by reason: send_buffer, replay_buffer, replay_unread.',
+  labelNames: ['reason'],
+});
+
+export const socketsOpen = sampledGauge({
+  name: 'relay_ws_clients_open',
+  help: 'WebSocket clients connected and open for frames.',
+});
+
+/** Upgrades refused before a socket opened, by reason (bad_query, too_many_clients, shutting_down). */
+export const upgradesRefused = counter<'reason'>({
+  name: 'relay_ws_upgrades_refused_total',
+  help: 'WebSocket upgrades refused with an HTTP answer, by reason: bad_query, too_many_clients, shutting_down.',
+  labelNames: ['reason'],
+});
