@@ -1,6 +1,6 @@
 import { QUEUE_PAYLOADS, type QueuePayloads } from '@sandbox-relay/contracts';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
-import { counter, histogram } from '@sandbox-relay/service-kit';
+import { counter, histogram, sampledGauge } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 import type { Redis } from './redis';
 
@@ -15,6 +15,12 @@ const jobDuration = histogram<'queue'>({
   help: 'Time from a BullMQ job attempt starting to it finishing (completed or failed), by queue.',
   labelNames: ['queue'],
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+});
+
+const queueDepth = sampledGauge({
+  name: 'relay_queue_waiting_jobs',
+  help: 'BullMQ jobs waiting to be processed (waiting, prioritized or delayed), by queue; read from Redis at scrape time by each consumer.',
+  labelNames: ['queue'],
 });
 
 /** Whether a failed attempt was the job's last: no attempts left, or an UnrecoverableError. */
@@ -114,6 +120,17 @@ export function createConsumer<N extends QueueKey>(
     },
   );
   worker.on('error', (error) => log.warn({ err: error.message }, 'worker error'));
+  // Read at scrape time through a Queue on the same connection; gone once the worker closes.
+  const counts = new Queue(name, { connection: options.connection, prefix: options.prefix });
+  counts.on('error', () => undefined);
+  const stopCounting = queueDepth.add(async () => {
+    const jobs = await counts.getJobCounts('waiting', 'prioritized', 'delayed');
+    return (jobs['waiting'] ?? 0) + (jobs['prioritized'] ?? 0) + (jobs['delayed'] ?? 0);
+  }, { queue: name });
+  worker.on('closed', () => {
+    stopCounting();
+    void counts.close().catch(() => undefined);
+  });
   worker.on('completed', (job) => {
     jobOutcomes.inc({ queue: name, outcome: 'completed' });
     observeDuration(name, job);

@@ -56,4 +56,24 @@ describe('bus metrics', () => {
       await producer.close();
     }
   });
+
+  it('reports the jobs waiting in a consumer\'s queue, by queue name', async () => {
+    const prefix = uniqueId('depth');
+    const queue = QUEUE_NAMES.SANDBOX_MESSAGES;
+    const producer = new JobProducer({ connection: redis, prefix, logger });
+    const worker = createConsumer(queue, async () => 'ok', { connection: redis, prefix, logger, autorun: false });
+    try {
+      for (let i = 0; i < 3; i += 1) {
+        await producer.enqueue(queue, { version: '1', sandbox_id: 'sb-depth', content: `m${i}`, message_type: 'user_message', idempotency_key: uniqueId('k'), sender: 'test' });
+      }
+      // Paused consumer: the three jobs wait in Redis and the gauge reads them at scrape time.
+      expect(await sample('relay_queue_waiting_jobs', { queue })).toBe(3);
+      void worker.run();
+      await waitFor(async () => (await producer.queue(queue).getJobCounts('waiting'))['waiting'] === 0, 'the queue drained', 15_000);
+    } finally {
+      await worker.close();
+      await producer.close();
+    }
+    expect(await sample('relay_queue_waiting_jobs', { queue })).toBe(0);
+  });
 });

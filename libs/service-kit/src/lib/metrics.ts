@@ -39,36 +39,50 @@ export function histogram<L extends string = string>(config: HistogramConfigurat
 export type GaugeSource = () => number | undefined | Promise<number | undefined>;
 
 export interface SampledGauge {
-  /** Adds a source (a running component's live value); the returned function removes it again. */
-  add(source: GaugeSource): () => void;
+  /**
+   * Adds a source (a running component's live value), optionally under fixed labels (a queue's name,
+   * never anything a client chooses); the returned function removes it again.
+   */
+  add(source: GaugeSource, labels?: Record<string, string>): () => void;
 }
 
 /**
- * A gauge read at scrape time as the sum of its sources: one per running component (one gateway, one
- * event log). Components register on start and unregister on close, so a process that runs several
- * (tests, the standalone) reports their total and a closed one no longer counts.
+ * A gauge read at scrape time as the sum of its sources (per label set): one per running component
+ * (one gateway, one event log, one queue). Components register on start and unregister on close, so
+ * a process that runs several (tests, the standalone) reports their total and a closed one no longer counts.
  */
-export function sampledGauge(config: { name: string; help: string }): SampledGauge {
+export function sampledGauge(config: { name: string; help: string; labelNames?: string[] }): SampledGauge {
   const existing = sampledGauges.get(config.name);
   if (existing) return existing;
-  const sources = new Set<GaugeSource>();
+  const sources = new Map<GaugeSource, Record<string, string>>();
   new Gauge({
-    ...config,
+    name: config.name,
+    help: config.help,
+    labelNames: config.labelNames ?? [],
     registers: [register],
     async collect() {
-      const readings = await Promise.all([...sources].map(async (source) => {
+      const readings = await Promise.all([...sources].map(async ([source, labels]) => {
         try {
-          return await source();
+          return { labels, value: await source() };
         } catch {
-          return undefined;
+          return { labels, value: undefined };
         }
       }));
-      this.set(readings.reduce<number>((sum, value) => sum + (value ?? 0), 0));
+      this.reset();
+      const sums = new Map<string, { labels: Record<string, string>; sum: number }>();
+      for (const { labels, value } of readings) {
+        const key = JSON.stringify(labels);
+        const entry = sums.get(key) ?? { labels, sum: 0 };
+        entry.sum += value ?? 0;
+        sums.set(key, entry);
+      }
+      if (sums.size === 0 && (config.labelNames ?? []).length === 0) this.set(0);
+      for (const { labels, sum } of sums.values()) this.set(labels, sum);
     },
   });
   const sampled: SampledGauge = {
-    add(source) {
-      sources.add(source);
+    add(source, labels = {}) {
+      sources.set(source, labels);
       return () => void sources.delete(source);
     },
   };
