@@ -1,0 +1,5 @@
+module.exports = {
+  displayName: 'github',
+  preset: '../../jest.preset.js',
+  coverageDirectory: '../../coverage/libs/github',
+};
