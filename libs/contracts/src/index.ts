@@ -6,3 +6,4 @@ export * from './lib/filter';
 export * from './lib/channels';
 export * from './lib/messages.schema';
 export * from './lib/queues';
+export * from './lib/branch-workflow.schema';

@@ -34,6 +34,9 @@ function observeDuration(queue: string, job: Job): void {
 
 export type QueueKey = keyof QueuePayloads;
 
+/** Thrown by a handler, fails the job at once (no retries): a poison payload or an error that cannot succeed later. */
+export { UnrecoverableError };
+
 export interface QueueConnectionOptions {
   /** A connection made with role 'worker' (BullMQ needs `maxRetriesPerRequest: null`). */
   connection: Redis;

@@ -32,6 +32,8 @@ export type SystemEventType = (typeof SYSTEM_EVENT_TYPES)[keyof typeof SYSTEM_EV
 export const ENTITY_TYPES = {
   SANDBOX: 'sandbox',
   TASK: 'task',
+  /** The branch workflow's events (BRANCH_CREATED, PR_OPENED, …): entity id is the ticket id. */
+  TICKET: 'ticket',
 } as const;
 
 /** Sources a worker may name; free text is accepted, these are the conventional values. */

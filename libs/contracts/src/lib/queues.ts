@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { SandboxId } from './ids';
 import { IdempotencyKey, MessageBody } from './messages.schema';
+import { BranchWorkflowJob } from './branch-workflow.schema';
 
 export const QUEUE_NAMES = {
   SANDBOX_MESSAGES: 'sandbox-messages',
@@ -24,5 +25,6 @@ export type SandboxMessageJob = z.infer<typeof SandboxMessageJob>;
 /** The payload schema of every queue, by name. */
 export const QUEUE_PAYLOADS = {
   [QUEUE_NAMES.SANDBOX_MESSAGES]: SandboxMessageJob,
+  [QUEUE_NAMES.BRANCH_WORKFLOW]: BranchWorkflowJob,
 } as const;
 export type QueuePayloads = { [K in keyof typeof QUEUE_PAYLOADS]: z.infer<(typeof QUEUE_PAYLOADS)[K]> };
