@@ -46,6 +46,9 @@ export const WorkerEnv = z
     /** The task in words. The shell agent runs it as a plan when it is JSON, else acknowledges it. Neither
      *  TASK_PROMPT nor TASK_PLAN set is valid: the worker starts idle and waits for its first message. */
     TASK_PROMPT: optional(z.string()),
+    /** Set by the supervisor on a replacement worker: what the task's previous sandboxes did (built from
+     *  the event store), handed to the agent with its first turn so it continues instead of starting over. */
+    TASK_CONTEXT: optional(z.string()),
     /** A JSON plan for the shell agent (see shell-plan.ts); checked here so a bad plan fails at start. */
     TASK_PLAN: optional(
       z.string().superRefine((text, ctx) => {
@@ -100,12 +103,13 @@ export function parseWorkerEnv(source: Record<string, string | undefined>): Work
 
 /** The config without secrets, for the start-up log line. */
 export function redactedConfig(config: WorkerConfig): Record<string, unknown> {
-  const { RELAY_TOKEN, ANTHROPIC_API_KEY, TASK_PLAN, TASK_PROMPT, ...rest } = config;
+  const { RELAY_TOKEN, ANTHROPIC_API_KEY, TASK_PLAN, TASK_PROMPT, TASK_CONTEXT, ...rest } = config;
   return {
     ...rest,
     RELAY_TOKEN: RELAY_TOKEN ? '[redacted]' : undefined,
     ANTHROPIC_API_KEY: ANTHROPIC_API_KEY ? '[redacted]' : undefined,
     TASK_PLAN: TASK_PLAN ? `${TASK_PLAN.length} chars` : undefined,
     TASK_PROMPT: TASK_PROMPT ? `${TASK_PROMPT.length} chars` : undefined,
+    TASK_CONTEXT: TASK_CONTEXT ? `${TASK_CONTEXT.length} chars` : undefined,
   };
 }

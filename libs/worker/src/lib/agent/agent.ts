@@ -26,6 +26,8 @@ export interface TurnInput {
   content: string;
   /** The relay's id of the message this turn answers; absent for the task's initial turn. */
   messageId?: string;
+  /** A replacement worker's first turn only: what the task's previous run did (`TASK_CONTEXT`). */
+  context?: string;
 }
 
 export interface TurnContext {

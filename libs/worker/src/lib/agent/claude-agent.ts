@@ -155,7 +155,8 @@ export class ClaudeAgent implements Agent {
   private userMessage(input: TurnInput): SDKUserMessage {
     const notes = this.notes.splice(0);
     const steering = notes.map((note) => `[Steering from the guardian, ${note.receivedAt}; it takes priority over the request below]\n${note.content}\n\n`).join('');
-    return { type: 'user', message: { role: 'user', content: `${steering}${input.content}` }, parent_tool_use_id: null };
+    const resume = input.context ? `[Context from the previous run of this task]\n${input.context}\n\n[Request]\n` : '';
+    return { type: 'user', message: { role: 'user', content: `${steering}${resume}${input.content}` }, parent_tool_use_id: null };
   }
 
   private async ensureSession(): Promise<Session> {

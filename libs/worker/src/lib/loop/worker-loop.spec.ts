@@ -77,6 +77,25 @@ describe('the worker loop', () => {
     expect(relay.events.at(-1)).toMatchObject({ event_type: 'heartbeat', event_data: { status: 'stopping' } });
   });
 
+  it("hands a replacement worker's TASK_CONTEXT to its first turn only, and says so in agent.started", async () => {
+    const inputs: TurnInput[] = [];
+    const capturing: AgentFactory = (cfg, deps) => {
+      const inner = new ShellAgent({ workspaceDir: cfg.WORKSPACE_DIR, env: deps.commandEnv, killGraceMs: cfg.KILL_GRACE_MS });
+      return { kind: 'shell', runTurn: (input, context) => (inputs.push(input), inner.runTurn(input, context)), steer: (note) => inner.steer(note) };
+    };
+    const context = 'You are resuming task task-loop.\n- ran `npm test` → exit 1';
+    const running = start({ TASK_PLAN: plan([{ run: 'echo again' }]), TASK_CONTEXT: context }, capturing);
+    await waitForStory((story) => story.includes('agent.waiting'), 'the first turn');
+    relay.queue('user_message', plan([{ run: 'echo second' }]));
+    await waitFor(() => inputs.length === 2 && count('agent.waiting') >= 2, 'the second turn');
+    expect(inputs[0]).toMatchObject({ source: 'task', content: plan([{ run: 'echo again' }]), context });
+    expect(inputs[1]).toMatchObject({ source: 'user_message' });
+    expect(inputs[1]!.context).toBeUndefined();
+    expect(relay.ofType('agent.started')[0]?.event_data).toMatchObject({ resumed: true, context_bytes: Buffer.byteLength(context) });
+    stop.abort();
+    await running;
+  });
+
   it('reports agent.completed and returns when a plan that completes the task is done', async () => {
     const outcome = await start({ TASK_PLAN: plan({ steps: [{ say: 'done' }], complete_when_done: true }) });
     expect(outcome).toEqual({ reason: 'completed', flushed: true });

@@ -99,8 +99,14 @@ export class WorkerLoop {
     const initial = TASK_PLAN ?? TASK_PROMPT;
     if (initial !== undefined) this.pending.push({ source: 'task', content: initial });
     else this.reportWaiting('no_task_input');
+    // A replacement worker's resume context goes with whatever its first turn is.
+    let context = this.deps.config.TASK_CONTEXT;
     while (!this.stopping.signal.aborted) {
-      const input = this.pending.shift();
+      let input = this.pending.shift();
+      if (input !== undefined && context !== undefined) {
+        input = { ...input, context };
+        context = undefined;
+      }
       if (input === undefined) {
         this.status = 'idle';
         this.currentAction = 'waiting for messages';
@@ -242,6 +248,8 @@ export class WorkerLoop {
       workspace_dir: config.WORKSPACE_DIR,
       has_plan: config.TASK_PLAN !== undefined,
       prompt_preview: config.TASK_PROMPT === undefined ? null : preview(config.TASK_PROMPT, 500),
+      resumed: config.TASK_CONTEXT !== undefined,
+      context_bytes: config.TASK_CONTEXT === undefined ? 0 : Buffer.byteLength(config.TASK_CONTEXT),
       pid: process.pid,
     });
   }
