@@ -7,3 +7,4 @@ export * from './lib/channels';
 export * from './lib/messages.schema';
 export * from './lib/queues';
 export * from './lib/branch-workflow.schema';
+export * from './lib/tasks.schema';

@@ -1,0 +1,125 @@
+import { z } from 'zod';
+import { SYSTEM_EVENT_TYPES } from './event-types';
+
+// The supervisor's edge (`/api/v1/tasks`) and the events it emits. Event types are wire protocol:
+// dashboards match on these strings.
+
+/** Events the supervisor stores and publishes on the sandbox (and, for the task-level ones, on the task). */
+export const SUPERVISOR_EVENT_TYPES = {
+  /** A task's sandbox was spawned through the edge: `{task_id, sandbox_id, provider, agent_id}`. */
+  TASK_STARTED: 'TASK_STARTED',
+  /** One heartbeat interval missed (the ladder's first rung): `{task_id, sandbox_id, missed, last_seen_at}`. */
+  HEARTBEAT_MISSED: 'SANDBOX_HEARTBEAT_MISSED',
+  /** Two missed: the session is `degraded`. Same payload. */
+  SANDBOX_DEGRADED: 'SANDBOX_DEGRADED',
+  /** Heartbeats came back after a warning or `degraded`. Same payload. */
+  SANDBOX_RECOVERED: 'SANDBOX_RECOVERED',
+  /** A replacement runs: `{task_id, old_sandbox_id, new_sandbox_id, reason, attempt, forced, forensics}`. */
+  AGENT_RESTARTED: SYSTEM_EVENT_TYPES.AGENT_RESTARTED,
+  /** A restart failed to spawn the replacement: `{task_id, old_sandbox_id, reason, error}`. */
+  RESTART_FAILED: 'AGENT_RESTART_FAILED',
+  /** The task exceeded its restart intensity: no more restarts. `{task_id, sandbox_id, reason, restarts_in_window}`. */
+  TASK_QUARANTINED: 'TASK_QUARANTINED',
+  /** Stopped for lack of agent activity: `{task_id, sandbox_id, idle_for_ms, idle_since}`. */
+  SANDBOX_IDLE_STOPPED: SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED,
+  /** The agent reported its task complete; the session ended: `{task_id, sandbox_id}`. */
+  TASK_COMPLETED: 'TASK_COMPLETED',
+  /** Stopped through `POST /api/v1/tasks/:id/stop`: `{task_id, sandbox_id, reason}`. */
+  TASK_STOPPED: 'TASK_STOPPED',
+} as const;
+export type SupervisorEventType = (typeof SUPERVISOR_EVENT_TYPES)[keyof typeof SUPERVISOR_EVENT_TYPES];
+
+/**
+ * `SandboxSession.status`: where one sandbox of a task is in its life, as the supervisor keeps it.
+ * - `starting`: the row exists, the provider is spawning it.
+ * - `running`: spawned and beating (a missed-heartbeat warning leaves it `running`; the warning is an event).
+ * - `degraded`: two heartbeat intervals missed.
+ * - `restarting`: a supervisor replica is replacing it (terminate, spawn).
+ * - `replaced`: terminated by a restart; the task moved to a newer session.
+ * - `quarantined`: the task exceeded its restart intensity; the sandbox is terminated, no more restarts.
+ * - `completed`: the agent finished the task.
+ * - `stopped`: stopped as idle, or through the edge's stop.
+ * - `failed`: the provider could not spawn it.
+ */
+export const SANDBOX_SESSION_STATUSES = ['starting', 'running', 'degraded', 'restarting', 'replaced', 'quarantined', 'completed', 'stopped', 'failed'] as const;
+export const SandboxSessionStatus = z.enum(SANDBOX_SESSION_STATUSES);
+export type SandboxSessionStatus = z.infer<typeof SandboxSessionStatus>;
+
+/** Sessions the supervisor watches (the heartbeat ladder and the idle monitor sweep these). */
+export const LIVE_SESSION_STATUSES: readonly SandboxSessionStatus[] = ['starting', 'running', 'degraded', 'restarting'];
+
+/** `Task.status` of tasks started through the supervisor. */
+export const TASK_STATUSES = ['pending', 'starting', 'running', 'restarting', 'quarantined', 'completed', 'stopped', 'failed'] as const;
+export const TaskStatus = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/** Task ids are the store's UUIDs. */
+export const TaskId = z.string().uuid('must be a task id (UUID)');
+
+const ENV_NAME = /^[A-Z_][A-Z0-9_]*$/;
+
+/** `POST /api/v1/tasks`: the task, and what its sandbox's worker runs. */
+export const CreateTaskBody = z
+  .object({
+    title: z.string().trim().min(1).max(200),
+    description: z.string().max(10_000).optional(),
+    /** The agent adapter inside the sandbox (the worker's `AGENT`). */
+    agent: z.enum(['shell', 'claude']).default('shell'),
+    agent_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}').default('shell-agent'),
+    /** The task in words (the worker's `TASK_PROMPT`). */
+    prompt: z.string().min(1).max(32_768).optional(),
+    /** A plan for the shell agent (the worker's `TASK_PLAN`, as JSON). */
+    plan: z.array(z.unknown()).min(1).max(1_000).optional(),
+    repository: z
+      .object({
+        url: z.string().min(1).max(2_000).refine((url) => !url.startsWith('-'), 'must not start with "-"'),
+        branch: z.string().min(1).max(250).refine((branch) => !branch.startsWith('-'), 'must not start with "-"').optional(),
+      })
+      .optional(),
+    /**
+     * Extra worker settings (e.g. `POLL_INTERVAL_MS`). The supervisor's own variables (relay URL, ids,
+     * task input, heartbeat cadence, context) cannot be overridden here.
+     */
+    worker_env: z.record(z.string().regex(ENV_NAME, 'must be an upper-case env var name'), z.string().max(4_096)).optional(),
+  })
+  .refine((body) => body.plan === undefined || body.agent === 'shell', { message: 'a plan runs only on the shell agent', path: ['plan'] });
+export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
+
+/** What the supervisor stores in `Task.spec` and spawns every sandbox of the task from. */
+export const TaskSpec = z.object({
+  agent: z.enum(['shell', 'claude']),
+  agent_id: z.string(),
+  prompt: z.string().optional(),
+  plan: z.array(z.unknown()).optional(),
+  repository: z.object({ url: z.string(), branch: z.string().optional() }).optional(),
+  worker_env: z.record(z.string(), z.string()).optional(),
+});
+export type TaskSpec = z.infer<typeof TaskSpec>;
+
+export const StopTaskBody = z.object({ reason: z.string().trim().min(1).max(500).default('stopped through the API') });
+export type StopTaskBody = z.infer<typeof StopTaskBody>;
+
+/** One sandbox session as the edge shows it. */
+export const SessionView = z.object({
+  sandbox_id: z.string(),
+  status: SandboxSessionStatus,
+  restart_count: z.number().int(),
+  last_heartbeat_at: z.string().nullable(),
+  created_at: z.string(),
+});
+export type SessionView = z.infer<typeof SessionView>;
+
+/** `GET /api/v1/tasks/:taskId` (and the answer of the create and stop calls). */
+export const TaskView = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.string(),
+  sandbox_id: z.string().nullable(),
+  agent_id: z.string().nullable(),
+  created_at: z.string(),
+  updated_at: z.string(),
+  /** The task's sessions, newest first: the current sandbox, then the ones restarts replaced. */
+  sessions: z.array(SessionView),
+  restarts: z.array(z.object({ old_sandbox_id: z.string(), new_sandbox_id: z.string().nullable(), reason: z.string(), created_at: z.string() })),
+});
+export type TaskView = z.infer<typeof TaskView>;
