@@ -1,5 +1,12 @@
-// The supervisor's policy: pure decisions over data the service reads from Redis/Postgres. The service
-// itself (edge, sweeps, provider calls, locks) is not built yet; see README.md.
+// The fault-tolerance supervisor: the task edge, the sweep (heartbeat ladder, restarts, quarantine, idle
+// stops) and the pure policies it applies. See README.md.
+export { createSupervisorService, type SupervisorService, type SupervisorServiceDeps } from './supervisor.service';
+export { Supervisor, type SupervisorConfig, type SupervisorDeps, type SweepReport } from './supervisor';
+export { SupervisorEnv, parseSupervisorEnv, supervisorConfig } from './env';
+export { createSandboxProvider } from './sandbox-provider';
+export { workerEnvFor, type WorkerEnvInput } from './worker-env';
+export { SupervisorState, type SandboxLock } from './redis-state';
+export { SessionStore, type SweptSession } from './session-store';
 export { systemClock, type Clock, type Instant } from './clock';
 export {
   DEFAULT_HEARTBEAT_POLICY,

@@ -87,6 +87,8 @@ export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
 /** What the supervisor stores in `Task.spec` and spawns every sandbox of the task from. */
 export const TaskSpec = z.object({
+  /** The supervisor deployment that owns the task (its key prefix): environments sharing a database never touch each other's sandboxes. */
+  scope: z.string().optional(),
   agent: z.enum(['shell', 'claude']),
   agent_id: z.string(),
   prompt: z.string().optional(),

@@ -19,11 +19,14 @@ export class FakeSandboxProvider implements SandboxProvider {
   private readonly spawnFailures: SandboxProviderError[] = [];
   private counter = 0;
 
+  /** @param idPrefix sandbox ids are `<idPrefix>-1`, `-2`, …; give each instance its own when ids must be unique across a shared database. */
+  constructor(private readonly idPrefix = 'fake') {}
+
   async spawn(input: SandboxSpec): Promise<SpawnedSandbox> {
     const spec = parseSandboxSpec(input, 'local');
     const failure = this.spawnFailures.shift();
     if (failure) throw failure;
-    const sandboxId = `fake-${++this.counter}`;
+    const sandboxId = `${this.idPrefix}-${++this.counter}`;
     this.entries.set(sandboxId, { spec, status: 'running', logs: '' });
     this.spawned.push({ sandboxId, spec });
     return { sandboxId, provider: 'local', workspaceDir: `/fake/${sandboxId}`, externalId: sandboxId };

@@ -1,0 +1,26 @@
+import { DaytonaProvider, LocalProcessProvider, type SandboxProvider } from '@sandbox-relay/sandbox';
+import { workerBundlePath } from '@sandbox-relay/worker';
+import type { SupervisorEnv } from './env';
+
+/**
+ * The provider the configuration names: local child processes by default, Daytona when configured.
+ * The local provider keeps its children in this process's memory, so it suits one supervisor (the
+ * standalone); several replicas need a provider whose sandboxes any replica can reach (Daytona).
+ */
+export function createSandboxProvider(env: SupervisorEnv, kind: 'local' | 'daytona'): SandboxProvider {
+  const bundle = workerBundlePath(env.WORKER_BUNDLE);
+  if (kind === 'daytona') {
+    return new DaytonaProvider({
+      apiKey: env.DAYTONA_API_KEY ?? '',
+      apiUrl: env.DAYTONA_API_URL,
+      target: env.DAYTONA_TARGET,
+      snapshot: env.DAYTONA_SNAPSHOT,
+      workerBundlePath: bundle,
+    });
+  }
+  return new LocalProcessProvider({
+    workerScript: bundle,
+    baseEnv: { PATH: env.PATH, HOME: env.HOME, LANG: env.LANG },
+    workspaceRoot: env.LOCAL_WORKSPACE_ROOT,
+  });
+}

@@ -1,0 +1,31 @@
+import { CreateTaskBody, StopTaskBody, TaskId } from '@sandbox-relay/contracts';
+import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Supervisor } from './supervisor';
+
+const TaskParams = z.object({ taskId: TaskId });
+
+/** The task edge: start a task in a sandbox, read it, stop it. */
+export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLimit: string }): Router {
+  const router = Router();
+
+  router.post('/api/v1/tasks', jsonBody(bodyLimit), async (req, res) => {
+    const body = parseRequest(CreateTaskBody, requireJsonBody(req.body), 'body');
+    res.status(201).json(await supervisor.startTask(body));
+  });
+
+  router.get('/api/v1/tasks/:taskId', async (req, res) => {
+    const { taskId } = parseRequest(TaskParams, req.params, 'params');
+    res.set('cache-control', 'no-store').json(await supervisor.getTask(taskId));
+  });
+
+  router.post('/api/v1/tasks/:taskId/stop', jsonBody(bodyLimit), async (req, res) => {
+    const { taskId } = parseRequest(TaskParams, req.params, 'params');
+    // An empty body is fine: the reason has a default.
+    const body = parseRequest(StopTaskBody, req.body ?? {}, 'body');
+    res.json(await supervisor.stopTask(taskId, body.reason));
+  });
+
+  return router;
+}

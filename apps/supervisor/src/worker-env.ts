@@ -1,0 +1,32 @@
+import type { TaskSpec } from '@sandbox-relay/contracts';
+
+export interface WorkerEnvInput {
+  relayUrl: string;
+  taskId: string;
+  spec: TaskSpec;
+  /** The supervisor's heartbeat interval: the worker beats at the cadence the ladder counts. */
+  heartbeatIntervalMs: number;
+  /** For a replacement: the trajectory context built from the event store. */
+  context?: string;
+}
+
+/**
+ * The one place a sandbox worker's env is built, for the first spawn and every restart. The
+ * supervisor's own variables come last, so `worker_env` can tune the worker but never redirect it.
+ * (`SANDBOX_ID`, `TASK_ID` and `WORKSPACE_DIR` are set by the provider on top of this.)
+ */
+export function workerEnvFor(input: WorkerEnvInput): Record<string, string> {
+  const { spec } = input;
+  const env: Record<string, string> = { ...(spec.worker_env ?? {}) };
+  env.RELAY_URL = input.relayUrl;
+  env.TASK_ID = input.taskId;
+  env.AGENT = spec.agent;
+  env.HEARTBEAT_INTERVAL_MS = String(input.heartbeatIntervalMs);
+  delete env.TASK_PLAN;
+  delete env.TASK_PROMPT;
+  delete env.TASK_CONTEXT;
+  if (spec.plan !== undefined) env.TASK_PLAN = JSON.stringify(spec.plan);
+  if (spec.prompt !== undefined) env.TASK_PROMPT = spec.prompt;
+  if (input.context !== undefined) env.TASK_CONTEXT = input.context;
+  return env;
+}
