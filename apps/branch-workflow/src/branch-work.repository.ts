@@ -1,0 +1,102 @@
+import type { BranchWorkState } from '@sandbox-relay/contracts';
+import { isUniqueViolation, withStoreErrors, type PrismaClient } from '@sandbox-relay/store';
+
+export interface BranchWorkRecord {
+  id: string;
+  ticketId: string;
+  taskId: string | null;
+  repo: string;
+  branchName: string;
+  baseBranch: string;
+  baseSha: string | null;
+  ticketTitle: string | null;
+  state: BranchWorkState;
+  prNumber: number | null;
+  prUrl: string | null;
+  mergeSha: string | null;
+}
+
+export interface NewBranchWork {
+  ticketId: string;
+  taskId: string | null;
+  repo: string;
+  branchName: string;
+  baseBranch: string;
+  baseSha: string;
+  ticketTitle: string;
+}
+
+export type BranchWorkChanges = Partial<Pick<BranchWorkRecord, 'state' | 'prNumber' | 'prUrl' | 'mergeSha'>>;
+
+const FIELDS = {
+  id: true,
+  ticketId: true,
+  taskId: true,
+  repo: true,
+  branchName: true,
+  baseBranch: true,
+  baseSha: true,
+  ticketTitle: true,
+  state: true,
+  prNumber: true,
+  prUrl: true,
+  mergeSha: true,
+} as const;
+
+/**
+ * The `branch_work` rows: one per branch the workflow made. `(repo, branch_name)` is unique, so two
+ * workers racing for one name cannot both claim it.
+ */
+export class BranchWorkRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  /** The ticket's most recent work in this repository. */
+  async latestForTicket(repo: string, ticketId: string): Promise<BranchWorkRecord | null> {
+    return (await withStoreErrors(this.prisma.branchWork.findFirst({ where: { repo, ticketId }, orderBy: { createdAt: 'desc' }, select: FIELDS }))) as BranchWorkRecord | null;
+  }
+
+  async byBranch(repo: string, branchName: string): Promise<BranchWorkRecord | null> {
+    return (await withStoreErrors(this.prisma.branchWork.findUnique({ where: { repo_branchName: { repo, branchName } }, select: FIELDS }))) as BranchWorkRecord | null;
+  }
+
+  /** Claims a branch name (state `creating`); `null` when another row holds the name already. */
+  async claim(work: NewBranchWork): Promise<BranchWorkRecord | null> {
+    try {
+      return (await this.prisma.branchWork.create({ data: { ...work, state: 'creating' }, select: FIELDS })) as BranchWorkRecord;
+    } catch (error) {
+      if (isUniqueViolation(error)) return null;
+      return withStoreErrors(Promise.reject(error));
+    }
+  }
+
+  async release(id: string): Promise<void> {
+    await withStoreErrors(this.prisma.branchWork.deleteMany({ where: { id, state: 'creating' } }));
+  }
+
+  async update(id: string, changes: BranchWorkChanges): Promise<BranchWorkRecord> {
+    return (await withStoreErrors(this.prisma.branchWork.update({ where: { id }, data: changes, select: FIELDS }))) as BranchWorkRecord;
+  }
+}
+
+export interface TaskRecord {
+  id: string;
+  title: string;
+  description: string | null;
+  sandboxId: string | null;
+  ticketId: string | null;
+}
+
+const TASK_FIELDS = { id: true, title: true, description: true, sandboxId: true, ticketId: true } as const;
+
+/** Tasks from Postgres. A sandbox's task is the most recently updated task that names it. */
+export class TaskRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  byId(id: string): Promise<TaskRecord | null> {
+    return withStoreErrors(this.prisma.task.findUnique({ where: { id }, select: TASK_FIELDS }));
+  }
+
+  bySandboxId(sandboxId: string): Promise<TaskRecord | null> {
+    return withStoreErrors(this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS }));
+  }
+}

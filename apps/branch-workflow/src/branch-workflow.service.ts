@@ -1,0 +1,106 @@
+import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { EventPublisher, JobProducer, createConsumer, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
+import { OctokitGitHubClient, parseRepo, type GitHubClient } from '@sandbox-relay/github';
+import type { Logger } from '@sandbox-relay/service-kit';
+import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import type { Router } from 'express';
+import type { BranchNamer } from './branch-naming';
+import { BranchWorkRepository, TaskRepository } from './branch-work.repository';
+import { BranchWorkflow } from './branch-workflow';
+import { TaskEventTriggers, branchWorkflowJobHandler } from './branch-workflow.jobs';
+import { branchWorkflowRouter } from './branch-workflow.routes';
+import type { BranchWorkflowConfig } from './env';
+
+export interface BranchWorkflowServiceDeps {
+  store: Store;
+  /** Live events, for the task triggers; owned (started, stopped) by the process, which may share it. */
+  subscriber: EventSubscriber;
+  /** Publishes the workflow's events (role 'publisher'). */
+  publisherRedis: Redis;
+  /** The BullMQ consumer's and producer's connection (role 'worker'). */
+  workerRedis: Redis;
+  logger: Logger;
+  config: BranchWorkflowConfig;
+  /** An optional AI slug suggester; the deterministic slug of the title works without it. */
+  namer?: BranchNamer;
+}
+
+export interface BranchWorkflowService {
+  router: Router;
+  workflow: BranchWorkflow;
+  /** Starts consuming `branch-workflow` and observing task events (the worker is created paused). */
+  start(): void;
+  running(): boolean;
+  /** Stops observing, lets in-flight jobs finish, then closes the producer and drains the event log. */
+  close(): Promise<void>;
+}
+
+function gitHubClient(config: BranchWorkflowConfig, logger: Logger): { client: GitHubClient; repo: ReturnType<typeof parseRepo> } | null {
+  const github = config.github;
+  if (!github) return null;
+  return {
+    repo: parseRepo(github.repository),
+    client: new OctokitGitHubClient({
+      token: github.token,
+      baseUrl: github.apiUrl,
+      logger: logger.child({ component: 'github' }),
+      rateLimitRetries: github.rateLimitRetries,
+      writeIntervalMs: github.writeIntervalMs,
+      notificationIntervalMs: github.notificationIntervalMs,
+    }),
+  };
+}
+
+/** Wires the branch workflow: the HTTP edge, the `branch-workflow` consumer, and the task-event triggers. */
+export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer }: BranchWorkflowServiceDeps): BranchWorkflowService {
+  const log = logger.child({ component: 'branch-workflow' });
+  const publisher = new EventPublisher(publisherRedis, log);
+  const events = new EventRepository(store.pool);
+  const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
+  const github = gitHubClient(config, log);
+  if (!github) log.warn('GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured');
+  const tasks = new TaskRepository(store.prisma);
+  const workflow = new BranchWorkflow({
+    github,
+    works: new BranchWorkRepository(store.prisma),
+    tasks,
+    events,
+    eventLog,
+    namer,
+    logger: log,
+    config: { mergeMethod: config.mergeMethod, mergeablePoll: config.mergeablePoll },
+  });
+  const producer = new JobProducer({ connection: workerRedis, prefix: config.queuePrefix, logger: log });
+  const triggers = new TaskEventTriggers(tasks, producer, log);
+  const worker = createConsumer(QUEUE_NAMES.BRANCH_WORKFLOW, branchWorkflowJobHandler(workflow, log), {
+    connection: workerRedis,
+    prefix: config.queuePrefix,
+    logger: log,
+    concurrency: config.concurrency,
+    autorun: false,
+  });
+  const observing = new Set<Promise<void>>();
+  let stopObserving: (() => void) | undefined;
+
+  return {
+    router: branchWorkflowRouter(workflow, { repository: config.github?.repository ?? '' }),
+    workflow,
+    start() {
+      void worker.run().catch((error: unknown) => log.error({ err: error }, 'branch-workflow worker stopped'));
+      // Without GitHub every job would fail; the triggers wait until it is configured.
+      if (!github) return;
+      stopObserving = subscriber.onEvent(({ event }) => {
+        const pending = triggers.observe(event).finally(() => observing.delete(pending));
+        observing.add(pending);
+      });
+    },
+    running: () => worker.isRunning(),
+    async close() {
+      stopObserving?.();
+      await Promise.all(observing);
+      await worker.close();
+      await producer.close();
+      await eventLog.whenIdle();
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { AGENT_EVENT_TYPES, ENTITY_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import type { Comparison } from '@sandbox-relay/github';
+import type { EventRepository } from '@sandbox-relay/store';
+
+const SUMMARY_MAX_CHARS = 4_000;
+const FILES_LISTED = 100;
+
+export interface PullRequestBodyInput {
+  ticketId: string;
+  title: string;
+  description?: string | null;
+  taskId?: string | null;
+  /** A summary given by the caller; otherwise the agent's own, from the task's events. */
+  summary?: string | null;
+  comparison: Comparison;
+}
+
+/** The PR body: the ticket, a summary of the work, the files changed. Markdown, as GitHub renders it. */
+export function pullRequestBody(input: PullRequestBodyInput): string {
+  const { comparison } = input;
+  const files = comparison.files.slice(0, FILES_LISTED).map((file) => `- \`${file.filename}\` (${file.status}, +${file.additions} −${file.deletions})`);
+  if (comparison.files.length > FILES_LISTED) files.push(`- … and ${comparison.files.length - FILES_LISTED} more`);
+  const summary = input.summary?.trim() ? input.summary.trim().slice(0, SUMMARY_MAX_CHARS) : '_The agent reported no summary._';
+  return [
+    `Ticket **${input.ticketId}**: ${input.title}`,
+    ...(input.description?.trim() ? ['', input.description.trim()] : []),
+    '',
+    '## Summary',
+    '',
+    summary,
+    '',
+    `## Files changed (${comparison.files.length}, ${comparison.totalCommits} commit${comparison.totalCommits === 1 ? '' : 's'})`,
+    '',
+    ...(files.length > 0 ? files : ['_none_']),
+    '',
+    '---',
+    `Opened by Sandbox Relay's branch workflow${input.taskId ? ` for task \`${input.taskId}\`` : ''}.`,
+  ].join('\n');
+}
+
+function textOf(event: EventEnvelope): string | undefined {
+  const { payload } = event;
+  for (const key of ['summary', 'result', 'content', 'message']) {
+    const value = payload[key];
+    if (typeof value === 'string' && value.trim()) return value;
+  }
+  return undefined;
+}
+
+/**
+ * The agent's own summary of a task's work: the text of its `agent.completed` event if it carries one,
+ * else its last `agent.message`. Worker events are stored on the sandbox, local agents' on the task.
+ */
+export async function agentSummary(events: EventRepository, task: { id: string; sandboxId: string | null }): Promise<string | undefined> {
+  const recent = await events.list({
+    entityTypes: [ENTITY_TYPES.TASK, ENTITY_TYPES.SANDBOX],
+    entityIds: task.sandboxId ? [task.id, task.sandboxId] : [task.id],
+    eventTypes: [AGENT_EVENT_TYPES.COMPLETED, AGENT_EVENT_TYPES.MESSAGE],
+    order: 'desc',
+    limit: 50,
+  });
+  const completed = recent.find((event) => event.event_type === AGENT_EVENT_TYPES.COMPLETED && textOf(event));
+  const chosen = completed ?? recent.find((event) => event.event_type === AGENT_EVENT_TYPES.MESSAGE && textOf(event));
+  return chosen ? textOf(chosen) : undefined;
+}
