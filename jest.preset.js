@@ -5,9 +5,9 @@ module.exports = {
   // The Nx preset defaults to jsdom, which we neither install nor want: every project here is Node.
   testEnvironment: 'node',
   transform: { '^.+\\.(ts|js|mjs|cjs)$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.spec.json' }] },
-  // @octokit/rest 22 is ESM-only; ts-jest transpiles its tree to CommonJS (see TOOLCHAIN.md §4).
+  // @octokit/rest 22 and jose 6 are ESM-only; ts-jest transpiles their trees to CommonJS (see TOOLCHAIN.md §4).
   transformIgnorePatterns: [
-    'node_modules/(?!(@octokit|universal-user-agent|before-after-hook|content-type|json-with-bigint|fast-content-type-parse)/)',
+    'node_modules/(?!(jose|@octokit|universal-user-agent|before-after-hook|content-type|json-with-bigint|fast-content-type-parse)/)',
   ],
   // Integration suites share one database per jest worker; make sure Redis and Postgres listen and
   // the migrations are applied before any suite runs.

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EntityId, EntityType, EventId } from './ids';
 import { CsvList, EventEnvelope } from './events.schema';
+import { WsAuthAckFrame } from './auth.schema';
 
 /** The WebSocket path. Clients of the original system connect here; keep it. */
 export const EVENTS_WS_PATH = '/api/v1/events/ws/events';
@@ -27,10 +28,13 @@ export type WsSubscribeQuery = z.infer<typeof WsSubscribeQuery>;
 export const WsPingFrame = z.object({ type: z.literal('ping') });
 export type WsPingFrame = z.infer<typeof WsPingFrame>;
 
-export const WsServerFrame = z.union([EventEnvelope, WsPingFrame]);
+export const WsServerFrame = z.union([EventEnvelope, WsPingFrame, WsAuthAckFrame]);
 export type WsServerFrame = z.infer<typeof WsServerFrame>;
 
-/** Client → server frames. Anything else is ignored; a client answers pings with `pong` if it likes. */
+/**
+ * Client → server frames. Anything else is ignored; a client answers pings with `pong` if it likes.
+ * With auth on, the first frame must be the `WsAuthFrame` (auth.schema.ts).
+ */
 export const WsClientFrame = z.object({ type: z.enum(['pong', 'ping']) });
 export type WsClientFrame = z.infer<typeof WsClientFrame>;
 
@@ -42,4 +46,11 @@ export const WS_CLOSE_CODES = {
   SLOW_CONSUMER: 4008,
   /** Replay from the store failed: reconnect with the same `since`. */
   REPLAY_FAILED: 4011,
+  /**
+   * No valid token: no auth frame within the timeout, a first frame that is not `{"type":"auth"}`,
+   * a bad, tampered or expired token, or the token expired while connected. Reconnect with a fresh one.
+   */
+  UNAUTHENTICATED: 4401,
+  /** A valid token that may not watch events (a sandbox token), or none of the requested sandboxes. */
+  FORBIDDEN: 4403,
 } as const;

@@ -1,0 +1,91 @@
+import type { Logger } from '@sandbox-relay/service-kit';
+import type { RequestHandler, Response } from 'express';
+import type { AuthSettings } from './auth-env';
+import { ForbiddenError, UnauthorizedError } from './errors';
+import { KeyRing } from './key-ring';
+import { ANONYMOUS, authorize, type Action, type Principal } from './permissions';
+import { TokenIssuer, TokenVerifier } from './tokens';
+
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
+const CHALLENGE = 'Bearer realm="sandbox-relay"';
+
+export interface RequireOptions {
+  /** The route parameter naming the sandbox the request acts on; omit for routes about no one sandbox. */
+  sandboxParam?: string;
+}
+
+/**
+ * An edge service's authentication: verifies relay tokens and guards routes. Built once per process
+ * from its env (`EdgeAuth.fromSettings`); `EdgeAuth.off()` lets everyone through as anonymous, which
+ * only a loopback playground (or a test that is not about auth) may use.
+ */
+export class EdgeAuth {
+  private constructor(
+    readonly enabled: boolean,
+    private readonly verifier: TokenVerifier | undefined,
+    /** Present when the key ring holds a signing key (services that issue tokens, tests, the CLI). */
+    readonly issuer: TokenIssuer | undefined,
+  ) {}
+
+  static off(): EdgeAuth {
+    return new EdgeAuth(false, undefined, undefined);
+  }
+
+  static async fromSettings(settings: AuthSettings, logger?: Logger): Promise<EdgeAuth> {
+    if (settings.mode === 'off') {
+      logger?.warn(
+        '!!! AUTHENTICATION IS OFF: anyone who can reach this port may write, read and steer every sandbox. ' +
+          'Allowed only on a loopback address (local playground); set AUTH_MODE=on with AUTH_KEYS to turn it on. !!!',
+      );
+      return EdgeAuth.off();
+    }
+    if (!settings.keys?.length) throw new Error('auth is on but AUTH_KEYS is empty');
+    const ring = await KeyRing.load(settings.keys, settings.signingKid);
+    logger?.info({ kids: ring.kids, signingKid: ring.signingKid ?? null }, 'authentication on');
+    return new EdgeAuth(true, new TokenVerifier(ring, { maxTokenAgeS: settings.maxTokenAgeS }), ring.signingKid ? new TokenIssuer(ring) : undefined);
+  }
+
+  /** Verifies a bare token (the WebSocket auth frame). Throws UnauthorizedError; anonymous when off. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    if (!this.verifier) return ANONYMOUS;
+    if (!token) throw new UnauthorizedError('missing bearer token');
+    return this.verifier.verify(token);
+  }
+
+  /** The principal of an `Authorization: Bearer` header. Tokens are never read from the URL. */
+  async authenticateHeader(header: string | undefined): Promise<Principal> {
+    if (!this.verifier) return ANONYMOUS;
+    if (!header) throw new UnauthorizedError('missing bearer token (Authorization: Bearer <token>)');
+    const match = BEARER.exec(header);
+    if (!match) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>"');
+    return this.verifier.verify(match[1]!);
+  }
+
+  /**
+   * Guards a route: 401 without a valid token, 403 when the token may not do `action` (on the
+   * sandbox named by `sandboxParam`). Put it before body parsing so refused requests cost nothing.
+   * The principal is left in `res.locals.principal`.
+   */
+  require(action: Action, { sandboxParam }: RequireOptions = {}): RequestHandler {
+    return async (req, res, next) => {
+      try {
+        const principal = await this.authenticateHeader(req.get('authorization'));
+        const sandboxId = sandboxParam === undefined ? undefined : req.params[sandboxParam];
+        const decision = authorize(principal, action, typeof sandboxId === 'string' ? sandboxId : undefined);
+        if (!decision.allowed) throw new ForbiddenError(decision.reason);
+        res.locals.principal = principal;
+        next();
+      } catch (error) {
+        if (error instanceof UnauthorizedError) res.setHeader('www-authenticate', CHALLENGE);
+        next(error);
+      }
+    };
+  }
+}
+
+/** The principal `EdgeAuth.require` admitted; a route that was never guarded is a programming error. */
+export function principalOf(res: Response): Principal {
+  const principal = res.locals.principal as Principal | undefined;
+  if (!principal) throw new Error('principalOf: the route has no EdgeAuth.require guard');
+  return principal;
+}
