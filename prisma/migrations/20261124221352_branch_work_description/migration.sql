@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "branch_work" ADD COLUMN     "ticket_description" TEXT;
