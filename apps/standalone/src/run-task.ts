@@ -1,79 +1,94 @@
-import { EventEnvelope, ENTITY_TYPES } from '@sandbox-relay/contracts';
-import { LocalProcessProvider } from '@sandbox-relay/sandbox';
+import { EventEnvelope, SUPERVISOR_EVENT_TYPES, TaskView } from '@sandbox-relay/contracts';
 import { createLogger, parseEnv, runMain } from '@sandbox-relay/service-kit';
-import { createStore } from '@sandbox-relay/store';
-import { workerBundlePath } from '@sandbox-relay/worker';
 import { readFile } from 'node:fs/promises';
 import WebSocket from 'ws';
 import { z } from 'zod';
 
 /**
- * `npm run task -- [plan.json]`: starts a task on the local sandbox provider against a running relay
- * (`npm start`), and streams the agent's events until it completes or you press Ctrl-C.
+ * `npm run task -- [plan.json]`: starts a task through the supervisor's edge (`POST /api/v1/tasks`)
+ * of a running relay (`npm start`), streams its agent's events (following restarts to the replacement
+ * sandbox) until it completes, and stops it on Ctrl-C.
  */
 const TaskCliEnv = z.object({
   RELAY_URL: z.string().url().default('http://127.0.0.1:18000'),
-  DATABASE_URL: z.string().default('postgresql://postgres@127.0.0.1:5432/sandbox_relay'),
-  WORKER_BUNDLE: z.string().optional(),
 });
 
 function describe(event: EventEnvelope): string {
   const data = event.payload;
   const detail =
-    data.content ?? data.command ?? (data.input as { command?: string } | undefined)?.command ?? data.path ?? data.reason ?? data.message_type ?? '';
+    data.content ??
+    data.command ??
+    (data.input as { command?: string } | undefined)?.command ??
+    data.path ??
+    data.reason ??
+    data.message_type ??
+    (data.new_sandbox_id ? `→ ${String(data.new_sandbox_id)}` : '');
   const exit = event.event_type === 'agent.tool_completed' ? ` exit=${String(data.exit_code)}` : '';
   return `${event.id.padStart(6)}  ${event.event_type.padEnd(24)} ${String(detail).replace(/\s+/g, ' ').slice(0, 100)}${exit}`;
+}
+
+async function call(url: string, init: RequestInit = {}): Promise<TaskView> {
+  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const body: unknown = await res.json().catch(() => null);
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${JSON.stringify(body)}`);
+  return TaskView.parse(body);
 }
 
 async function main(): Promise<void> {
   const env = parseEnv(TaskCliEnv, process.env);
   const planFile = process.argv[2] ?? 'examples/hello-plan.json';
-  const plan = await readFile(planFile, 'utf8');
+  const plan: unknown = JSON.parse(await readFile(planFile, 'utf8'));
   const logger = createLogger({ name: 'task', level: 'warn' });
-  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: 2 });
-  const provider = new LocalProcessProvider({
-    workerScript: workerBundlePath(env.WORKER_BUNDLE),
-    baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: process.env.LANG },
-    keepWorkspaces: true,
-  });
 
-  const task = await store.prisma.task.create({ data: { title: `local task from ${planFile}`, agentId: 'shell-agent' } });
-  const sandbox = await provider.spawn({
-    taskId: task.id,
-    agentId: 'shell-agent',
-    env: { RELAY_URL: env.RELAY_URL, TASK_ID: task.id, TASK_PLAN: plan },
-  });
-  await store.prisma.task.update({ where: { id: task.id }, data: { sandboxId: sandbox.sandboxId, status: 'running' } });
-  await store.prisma.sandboxSession.create({ data: { sandboxId: sandbox.sandboxId, taskId: task.id, agentId: 'shell-agent', status: 'running' } });
-
-  const messages = `${env.RELAY_URL}/api/v1/sandboxes/${sandbox.sandboxId}/messages`;
+  const task = await call(`${env.RELAY_URL}/api/v1/tasks`, { method: 'POST', body: JSON.stringify({ title: `local task from ${planFile}`, plan }) });
+  let sandboxId = task.sandbox_id ?? '';
+  const messages = () => `${env.RELAY_URL}/api/v1/sandboxes/${sandboxId}/messages`;
   process.stdout.write(
     [
-      `task ${task.id} running in sandbox ${sandbox.sandboxId} (workspace ${sandbox.workspaceDir ?? '?'})`,
+      `task ${task.id} running in sandbox ${sandboxId} (GET ${env.RELAY_URL}/api/v1/tasks/${task.id})`,
       `steer it from another terminal:`,
-      `  curl -s -XPOST ${messages} -H 'content-type: application/json' -d '{"message_type":"user_message","content":"[{\\"run\\":\\"date\\"}]"}'`,
-      `  curl -s -XPOST ${messages} -H 'content-type: application/json' -d '{"message_type":"interrupt","content":"stop"}'`,
+      `  curl -s -XPOST ${messages()} -H 'content-type: application/json' -d '{"message_type":"user_message","content":"[{\\"run\\":\\"date\\"}]"}'`,
+      `  curl -s -XPOST ${messages()} -H 'content-type: application/json' -d '{"message_type":"interrupt","content":"stop"}'`,
       `Ctrl-C stops the sandbox.`,
       '',
     ].join('\n'),
   );
 
-  const wsUrl = `${env.RELAY_URL.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=${ENTITY_TYPES.SANDBOX}&entity_ids=${sandbox.sandboxId}&since=0`;
-  const ws = new WebSocket(wsUrl);
+  // The task's own stream carries the supervisor's events (a restart names the new sandbox); the
+  // sandbox's stream carries the agent's. On a restart, follow the new sandbox from the last id seen.
+  let ws: WebSocket | undefined;
+  let lastId = '0';
+  let finished = false;
   const stop = async (code: number) => {
-    ws.close();
-    await provider.terminate(sandbox.sandboxId, { graceMs: 5_000 }).catch((error: unknown) => logger.warn({ err: error }, 'terminate failed'));
-    await store.prisma.task.update({ where: { id: task.id }, data: { status: code === 0 ? 'completed' : 'stopped' } }).catch(() => undefined);
-    await store.close();
+    if (finished) return;
+    finished = true;
+    ws?.close();
+    if (code !== 0) await call(`${env.RELAY_URL}/api/v1/tasks/${task.id}/stop`, { method: 'POST', body: JSON.stringify({ reason: 'stopped from npm run task' }) }).catch((error: unknown) => logger.warn({ err: error }, 'stop failed'));
     process.exit(code);
   };
-  ws.on('message', (raw) => {
-    const parsed = EventEnvelope.safeParse(JSON.parse(String(raw)));
-    if (!parsed.success || parsed.data.event_type === 'heartbeat') return;
-    process.stdout.write(`${describe(parsed.data)}\n`);
-    if (parsed.data.event_type === 'agent.completed') void stop(0);
-  });
-  ws.on('error', (error) => logger.error({ err: error.message }, 'event stream failed; is `npm start` running?'));
+  const watch = () => {
+    ws?.removeAllListeners();
+    ws?.close();
+    ws = new WebSocket(`${env.RELAY_URL.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_ids=${task.id},${sandboxId}&since=${lastId}`);
+    ws.on('message', (raw) => {
+      const parsed = EventEnvelope.safeParse(JSON.parse(String(raw)));
+      if (!parsed.success) return;
+      const event = parsed.data;
+      lastId = event.id;
+      if (event.event_type === 'heartbeat') return;
+      // Task-level copies of sandbox events would print twice.
+      if (event.entity_type === 'task' && event.event_type !== SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED && event.event_type !== SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED) return;
+      process.stdout.write(`${describe(event)}\n`);
+      if (event.event_type === SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED && event.entity_type === 'task') {
+        sandboxId = String(event.payload.new_sandbox_id);
+        watch();
+      }
+      if (event.event_type === 'agent.completed') void stop(0);
+      if (event.event_type === SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED) void stop(1);
+    });
+    ws.on('error', (error) => logger.error({ err: error.message }, 'event stream failed; is `npm start` running?'));
+  };
+  watch();
   process.once('SIGINT', () => void stop(130));
   process.once('SIGTERM', () => void stop(143));
 }

@@ -4,6 +4,7 @@ import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox
 import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
 import { createIngestService, ingestConfig } from '@sandbox-relay/ingest';
 import { createMessageQueueService, messageQueueConfig } from '@sandbox-relay/message-queue';
+import { createSandboxProvider, createSupervisorService, supervisorConfig, type SupervisorService } from '@sandbox-relay/supervisor';
 import {
   Readiness,
   closeServer,
@@ -21,6 +22,8 @@ export interface Standalone {
   server: http.Server;
   url: string;
   readiness: Readiness;
+  /** The fault-tolerance supervisor (task edge and sweep), for tests and operators. */
+  supervisor: SupervisorService;
   /** The WebSocket gateway, for introspection (connected clients). */
   gateway: EventGateway;
   /** The process's Redis connections, for operators' introspection and fault-injection tests. */
@@ -66,9 +69,23 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     config: guardianConfig(env),
   });
 
+  // Sandboxes run on the local provider unless Daytona is configured; workers report back to this
+  // process unless WORKER_RELAY_URL names another address (known once the server listens).
+  const supervisorSettings = supervisorConfig(env);
+  let workerRelayUrl = env.WORKER_RELAY_URL;
+  const supervisor = createSupervisorService({
+    store,
+    publisherRedis,
+    provider: createSandboxProvider(env, supervisorSettings.provider),
+    logger: logger.child({ app: 'supervisor' }),
+    config: supervisorSettings,
+    relayUrl: () => workerRelayUrl ?? '',
+  });
+
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   app.use(messages.router);
+  app.use(supervisor.router);
   finishHttpApp(app);
   const server = http.createServer(app);
   gateway.attach(server);
@@ -76,6 +93,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   await subscriber.start();
   await listen(server, { host: env.HOST, port: env.PORT });
   messages.start();
+  workerRelayUrl ??= serverUrl(server);
+  supervisor.start();
   readiness.markReady();
 
   const close = createShutdown(
@@ -88,10 +107,11 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
       { name: 'http', run: () => closeServer(server) },
       { name: 'event-log', run: () => ingest.drain() },
       { name: 'message-worker', run: () => messages.close() },
+      { name: 'supervisor', run: () => supervisor.close() },
       { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
+  return { server, url: serverUrl(server), readiness, supervisor, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
 }

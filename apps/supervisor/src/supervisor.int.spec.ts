@@ -94,6 +94,12 @@ describe('supervisor service', () => {
     const claudePlan = await request(app).post('/api/v1/tasks').send({ title: 't', agent: 'claude', plan: [{ run: 'x' }] });
     expect(claudePlan.status).toBe(422);
     expect(claudePlan.body.error.details[0].field).toBe('body.plan');
+    const badStep = await request(app).post('/api/v1/tasks').send({ title: 't', plan: [{ fly: 'away' }] });
+    expect(badStep.status).toBe(422);
+    expect(badStep.body.error.details).toEqual([{ field: 'body.plan', message: expect.stringContaining('step') }]);
+    const objectPlan = await request(app).post('/api/v1/tasks').send({ title: 'object plan', plan: { complete_when_done: true, steps: [{ say: 'hi' }] } });
+    expect(objectPlan.status).toBe(201);
+    expect(provider.spawned.at(-1)!.spec.env.TASK_PLAN).toBe(JSON.stringify({ complete_when_done: true, steps: [{ say: 'hi' }] }));
     expect((await request(app).post('/api/v1/tasks').set('content-type', 'application/json').send('{"title":')).status).toBe(400);
     expect((await request(app).get('/api/v1/tasks/not-a-uuid')).status).toBe(400);
     const missing = await request(app).get('/api/v1/tasks/00000000-0000-4000-8000-000000000000');

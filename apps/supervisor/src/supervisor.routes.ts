@@ -1,5 +1,6 @@
 import { CreateTaskBody, StopTaskBody, TaskId } from '@sandbox-relay/contracts';
-import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
+import { ValidationError, jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
+import { parsePlan } from '@sandbox-relay/worker';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Supervisor } from './supervisor';
@@ -12,6 +13,11 @@ export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLi
 
   router.post('/api/v1/tasks', jsonBody(bodyLimit), async (req, res) => {
     const body = parseRequest(CreateTaskBody, requireJsonBody(req.body), 'body');
+    // The worker would refuse a bad plan at start (exit 1); refuse it here instead, before a sandbox exists.
+    if (body.plan !== undefined) {
+      const plan = parsePlan(body.plan);
+      if (!plan.ok) throw new ValidationError([{ field: 'body.plan', message: plan.error }]);
+    }
     res.status(201).json(await supervisor.startTask(body));
   });
 

@@ -68,8 +68,9 @@ export const CreateTaskBody = z
     agent_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}').default('shell-agent'),
     /** The task in words (the worker's `TASK_PROMPT`). */
     prompt: z.string().min(1).max(32_768).optional(),
-    /** A plan for the shell agent (the worker's `TASK_PLAN`, as JSON). */
-    plan: z.array(z.unknown()).min(1).max(1_000).optional(),
+    /** A plan for the shell agent (the worker's `TASK_PLAN`, as JSON): a list of steps or `{steps, …options}`.
+     *  The supervisor checks it with the worker's own plan parser before anything is spawned. */
+    plan: z.union([z.array(z.unknown()).min(1).max(1_000), z.record(z.string(), z.unknown())]).optional(),
     repository: z
       .object({
         url: z.string().min(1).max(2_000).refine((url) => !url.startsWith('-'), 'must not start with "-"'),
@@ -92,7 +93,7 @@ export const TaskSpec = z.object({
   agent: z.enum(['shell', 'claude']),
   agent_id: z.string(),
   prompt: z.string().optional(),
-  plan: z.array(z.unknown()).optional(),
+  plan: z.union([z.array(z.unknown()), z.record(z.string(), z.unknown())]).optional(),
   repository: z.object({ url: z.string(), branch: z.string().optional() }).optional(),
   worker_env: z.record(z.string(), z.string()).optional(),
 });
