@@ -2,6 +2,8 @@
 // end-to-end over real sockets) and every project's typecheck. Makes sure the services listen and the
 // test database is migrated first.
 import { spawnSync } from 'node:child_process';
+import { ensureDashboardBuilt } from './build-dashboard.mjs';
+import { ensureChromium } from './chromium.mjs';
 import { ensureServices } from './services.mjs';
 
 const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_test';
@@ -9,6 +11,9 @@ const redisUrl = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 try {
   await ensureServices({ databaseUrl, redisUrl });
+  // The dashboard's end-to-end tests open the built page in Debian's chromium.
+  ensureChromium();
+  await ensureDashboardBuilt();
 } catch (error) {
   process.stderr.write(`[test] ${error.message}\n`);
   process.exit(1);

@@ -12,6 +12,8 @@ export const GatewayEnv = BaseEnv.extend({
   WS_REPLAY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   WS_MAX_CLIENTS: z.coerce.number().int().min(1).default(50_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(5),
+  /** The dashboard's built files, served at `/` (relative to the working directory). */
+  DASHBOARD_DIR: z.string().min(1).default('dist/apps/dashboard'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 

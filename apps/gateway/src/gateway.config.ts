@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { GatewayEnv } from './env';
 import type { GatewayServiceDeps } from './gateway.service';
 
@@ -9,5 +10,6 @@ export function gatewayConfig(env: GatewayEnv): GatewayServiceDeps['config'] {
     maxReplayBuffer: env.WS_MAX_REPLAY_BUFFER,
     replayPageSize: env.WS_REPLAY_PAGE_SIZE,
     maxClients: env.WS_MAX_CLIENTS,
+    dashboardDir: path.resolve(env.DASHBOARD_DIR),
   };
 }

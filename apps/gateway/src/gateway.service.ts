@@ -2,7 +2,10 @@ import type http from 'node:http';
 import type { EventSubscriber } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventRepository, type Store } from '@sandbox-relay/store';
+import type { Router } from 'express';
+import { dashboardRouter } from './dashboard.routes';
 import { EventGateway } from './event-gateway';
+import { SandboxListRepository } from './sandbox-list.repository';
 
 export interface GatewayServiceDeps {
   store: Store;
@@ -15,11 +18,15 @@ export interface GatewayServiceDeps {
     maxReplayBuffer: number;
     replayPageSize: number;
     maxClients: number;
+    /** The dashboard's built files, served at `/`. */
+    dashboardDir: string;
   };
 }
 
 export interface GatewayService {
   gateway: EventGateway;
+  /** The dashboard at `/` and its read API (`GET /api/v1/sandboxes`). */
+  router: Router;
   /** Routes WebSocket upgrades on `server` to the gateway (other paths are refused). */
   attach(server: http.Server): void;
   close(): Promise<void>;
@@ -30,8 +37,10 @@ export function createGatewayService({ store, subscriber, logger, config }: Gate
   const gateway = new EventGateway({ ...config, history: new EventRepository(store.pool), logger: log });
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
+  const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir });
   return {
     gateway,
+    router,
     attach(server) {
       server.on('upgrade', (req, socket, head) => {
         if (!gateway.handleUpgrade(req, socket, head)) {

@@ -20,6 +20,7 @@ async function main(): Promise<void> {
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env) });
   const app = createHttpApp({ logger, readiness });
+  app.use(service.router);
   finishHttpApp(app);
   const server = http.createServer(app);
   service.attach(server);

@@ -85,6 +85,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   app.use(messages.router);
+  app.use(gateway.router);
   app.use(supervisor.router);
   finishHttpApp(app);
   const server = http.createServer(app);

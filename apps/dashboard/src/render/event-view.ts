@@ -102,7 +102,7 @@ function message(payload: Payload): EventView {
   const content = str(payload['content']) ?? str(payload['text']) ?? str(payload['message']) ?? '';
   const steering = payload['kind'] === 'steering';
   const who = steering ? `steering from ${str(payload['from']) ?? 'guardian'}` : role === 'assistant' ? 'agent' : role;
-  return { kind: steering ? 'guardian' : 'message', tone: steering ? 'warn' : 'neutral', icon: steering ? '⚑' : '💬', title: who, detail: undefined, blocks: content ? [{ type: 'text', text: content }] : [] };
+  return { kind: steering ? 'guardian' : 'message', tone: steering ? 'warn' : 'neutral', icon: steering ? '⚑' : '❝', title: who, detail: undefined, blocks: content ? [{ type: 'text', text: content }] : [] };
 }
 
 function heartbeat(payload: Payload): EventView {

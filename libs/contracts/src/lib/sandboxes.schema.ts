@@ -1,18 +1,11 @@
 import { z } from 'zod';
 import { EventId, SandboxId } from './ids';
 
-/**
- * What `SandboxSession.status` holds, as the supervisor writes it. The list answers the stored string
- * as it is, so a status added later still shows; these are the ones dashboards know how to colour.
- */
-export const SANDBOX_STATUSES = ['starting', 'running', 'degraded', 'restarting', 'quarantined', 'completed', 'stopped'] as const;
-export type SandboxStatus = (typeof SANDBOX_STATUSES)[number];
-
 export const SANDBOX_LIST_LIMITS = {
   LIMIT_DEFAULT: 100,
   LIMIT_MAX: 500,
   /** Newest events scanned to find sandboxes that have events but no session row. */
-  RECENT_EVENTS_SCANNED: 5_000,
+  RECENT_EVENTS_SCANNED: 20_000,
   /** Newest events of one sandbox its figures (last heartbeat, events in the last minute) are read from. */
   PER_SANDBOX_EVENTS_SCANNED: 1_000,
 } as const;
@@ -26,7 +19,7 @@ export type SandboxListQuery = z.infer<typeof SandboxListQuery>;
 /** One sandbox as the dashboard lists it: its session (if the supervisor keeps one), its task, its recent activity. */
 export const SandboxSummary = z.object({
   sandbox_id: SandboxId,
-  /** `SandboxSession.status`; null for a sandbox that only has events (a worker started by hand, curl). */
+  /** `SandboxSession.status` (SANDBOX_SESSION_STATUSES, tasks.schema.ts); null for a sandbox that only has events (a worker started by hand, curl). */
   status: z.string().nullable(),
   restart_count: z.number().int().nullable(),
   task: z.object({ id: z.string(), title: z.string(), status: z.string() }).nullable(),
