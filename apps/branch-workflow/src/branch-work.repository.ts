@@ -10,6 +10,7 @@ export interface BranchWorkRecord {
   baseBranch: string;
   baseSha: string | null;
   ticketTitle: string | null;
+  ticketDescription: string | null;
   state: BranchWorkState;
   prNumber: number | null;
   prUrl: string | null;
@@ -24,6 +25,7 @@ export interface NewBranchWork {
   baseBranch: string;
   baseSha: string;
   ticketTitle: string;
+  ticketDescription: string | null;
 }
 
 export type BranchWorkChanges = Partial<Pick<BranchWorkRecord, 'state' | 'prNumber' | 'prUrl' | 'mergeSha'>>;
@@ -37,6 +39,7 @@ const FIELDS = {
   baseBranch: true,
   baseSha: true,
   ticketTitle: true,
+  ticketDescription: true,
   state: true,
   prNumber: true,
   prUrl: true,

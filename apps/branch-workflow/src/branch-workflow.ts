@@ -74,6 +74,7 @@ export class BranchWorkflow {
         baseBranch: base.name,
         baseSha: base.sha,
         ticketTitle: input.title,
+        ticketDescription: input.description ?? null,
       });
       if (!claimed) {
         const holder = await this.deps.works.byBranch(repoName(repo), name);
@@ -99,7 +100,7 @@ export class BranchWorkflow {
     const task = work.taskId ? await this.deps.tasks.byId(work.taskId) : null;
     const summary = input.summary ?? (task ? await agentSummary(this.deps.events, task) : undefined);
     const title = work.ticketTitle ?? task?.title ?? `Ticket ${work.ticketId}`;
-    const body = pullRequestBody({ ticketId: work.ticketId, title, description: task?.description, taskId: work.taskId, summary, comparison });
+    const body = pullRequestBody({ ticketId: work.ticketId, title, description: work.ticketDescription ?? task?.description, taskId: work.taskId, summary, comparison });
     let pull: PullRequest;
     try {
       pull = await client.createPullRequest(repo, { title: `${title} (${work.ticketId})`, head: work.branchName, base: work.baseBranch, body });
