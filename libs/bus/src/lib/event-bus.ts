@@ -5,23 +5,57 @@ import type { Redis } from './redis';
 
 const eventsPublished = counter<'outcome'>({
   name: 'relay_events_published_total',
-  help: 'Stored events handed to Redis pub/sub for live subscribers, by outcome (ok, failed).',
+  help: 'Stored events handed to Redis pub/sub for live subscribers, by outcome (ok, failed: held for a retry, dropped: backlog full).',
   labelNames: ['outcome'],
 });
 
 /**
- * Publishes stored events for live subscribers. Pub/sub is at-most-once: a subscriber that misses one
- * (disconnected, Redis restarted) catches up from the store with its resume cursor, so a failed publish
- * is logged and counted, never retried into the request path.
+ * Publishes stored events for live subscribers. Pub/sub is at-most-once and a publish never blocks the
+ * request path: a failed publish is logged and counted, and its events are held (in order, at most
+ * `maxBacklog`, the oldest dropped past it) and published again as soon as the connection is ready,
+ * before anything newer. A subscriber that saw its own connection drop backfills from the store, but
+ * one whose connection stayed up (or came back before ours) has no other way to learn of them.
  */
 export class EventPublisher {
   private failures = 0;
+  private droppedEvents = 0;
+  private backlog: EventEnvelope[] = [];
+  private flushing = false;
+  private readonly maxBacklog: number;
 
-  constructor(private readonly redis: Redis, private readonly logger: Logger) {}
+  constructor(private readonly redis: Redis, private readonly logger: Logger, options: { maxBacklog?: number } = {}) {
+    this.maxBacklog = options.maxBacklog ?? 10_000;
+    redis.on('ready', () => void this.flush());
+  }
 
-  /** Publishes in order on one connection (a pipeline keeps the order of `events`). */
+  /**
+   * Publishes in order on one connection (a pipeline keeps the order of `events`). False when the
+   * events could not be published now; they are then held and published once Redis is back.
+   */
   async publish(events: readonly EventEnvelope[]): Promise<boolean> {
     if (events.length === 0) return true;
+    if (this.backlog.length > 0) {
+      // Older events are still waiting: these go behind them, so subscribers see ids in order.
+      this.hold(events);
+      void this.flush();
+      return false;
+    }
+    if (await this.send(events)) return true;
+    this.hold(events);
+    return false;
+  }
+
+  /** Events held for publishing once Redis is back. */
+  get backlogSize(): number {
+    return this.backlog.length;
+  }
+
+  /** Held events dropped because the backlog was full (subscribers then see them only from the store). */
+  get dropped(): number {
+    return this.droppedEvents;
+  }
+
+  private async send(events: readonly EventEnvelope[]): Promise<boolean> {
     const pipeline = this.redis.pipeline();
     for (const event of events) pipeline.publish(eventChannel(event.entity_type, event.entity_id), JSON.stringify(event));
     try {
@@ -33,8 +67,40 @@ export class EventPublisher {
     } catch (error) {
       this.failures += 1;
       eventsPublished.inc({ outcome: 'failed' }, events.length);
-      this.logger.warn({ err: (error as Error).message, count: events.length, firstId: events[0]?.id }, 'live publish failed; subscribers will resume from the store');
+      this.logger.warn({ err: (error as Error).message, count: events.length, firstId: events[0]?.id }, 'live publish failed; held until Redis is back');
       return false;
+    }
+  }
+
+  private hold(events: readonly EventEnvelope[]): void {
+    this.backlog.push(...events);
+    const excess = this.backlog.length - this.maxBacklog;
+    if (excess <= 0) return;
+    this.backlog.splice(0, excess);
+    if (this.droppedEvents === 0) this.logger.warn({ maxBacklog: this.maxBacklog }, 'live publish backlog full; dropping the oldest (subscribers resume from the store)');
+    this.droppedEvents += excess;
+    eventsPublished.inc({ outcome: 'dropped' }, excess);
+  }
+
+  /** Publishes the held events, oldest first, while the connection is ready. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    let sentAny = false;
+    try {
+      while (this.backlog.length > 0 && this.redis.status === 'ready') {
+        const chunk = this.backlog.slice(0, 500);
+        if (!(await this.send(chunk))) break;
+        // `hold` may have dropped some of the chunk meanwhile; remove what is still at the front.
+        const sent = new Set(chunk);
+        let count = 0;
+        while (count < this.backlog.length && sent.has(this.backlog[count]!)) count += 1;
+        this.backlog.splice(0, count);
+        sentAny = true;
+      }
+      if (sentAny && this.backlog.length === 0) this.logger.info('live publish backlog sent');
+    } finally {
+      this.flushing = false;
     }
   }
 
