@@ -22,17 +22,20 @@ interface ActivityRow {
 }
 
 /*
- * Sandboxes with events among the newest events of the log, most recently active first. Reads the
- * (entity_type, id) index backwards, so the cost is bounded by the scan, not by the table's size.
+ * Sandboxes with events among the newest events of the log, most recently active first. The primary
+ * key read backwards with a limit (the entity type checked after it, so no planner estimate can turn
+ * it into a scan of every sandbox event): the cost is bounded by the scan, not by the table's size.
  */
 const RECENT_SANDBOXES_SQL = `
 SELECT entity_id FROM (
-  SELECT entity_id, id FROM sandbox_events WHERE entity_type = $1 ORDER BY id DESC LIMIT $2
-) recent GROUP BY entity_id ORDER BY max(id) DESC LIMIT $3`;
+  SELECT entity_id, entity_type, id FROM sandbox_events ORDER BY id DESC LIMIT $2
+) recent WHERE entity_type = $1 GROUP BY entity_id ORDER BY max(id) DESC LIMIT $3`;
 
 /*
- * Each sandbox's figures from its own newest events (the (entity_id, id) index, read backwards and
- * bounded), so a sandbox with a million events costs what one with a thousand does.
+ * Each sandbox's figures from its own newest events: the (entity_id, id) index read backwards and
+ * bounded, so a sandbox with a million events costs what one with a thousand does. The entity type
+ * is checked after the limit on purpose: inside, the planner may AND the (entity_type, id) index
+ * (every sandbox event) into the scan, measured at 5 ms per sandbox instead of 0.4.
  */
 const ACTIVITY_SQL = `
 SELECT s.id AS sandbox_id, a.*
@@ -44,9 +47,10 @@ LEFT JOIN LATERAL (
          max(r.created_at) FILTER (WHERE r.event_type = $3) AS last_heartbeat_at,
          (count(*) FILTER (WHERE r.created_at > now() - interval '60 seconds'))::int AS events_last_minute
   FROM (
-    SELECT id, event_type, created_at FROM sandbox_events
-    WHERE entity_id = s.id AND entity_type = $2 ORDER BY id DESC LIMIT $4
+    SELECT id, entity_type, event_type, created_at FROM sandbox_events
+    WHERE entity_id = s.id ORDER BY id DESC LIMIT $4
   ) r
+  WHERE r.entity_type = $2
 ) a ON true`;
 
 /**
