@@ -2,15 +2,16 @@ import { GatewayEnv } from '@sandbox-relay/gateway';
 import { GuardianEnv } from '@sandbox-relay/guardian';
 import { IngestEnv } from '@sandbox-relay/ingest';
 import { MessageQueueEnv } from '@sandbox-relay/message-queue';
+import { BranchWorkflowEnvFields, requireGitHubPair } from '@sandbox-relay/branch-workflow';
 import { SupervisorEnv } from '@sandbox-relay/supervisor';
 import { parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
 /** Every app's variables, with the launcher's own port (the one a newcomer opens). */
-export const StandaloneEnv = IngestEnv.extend(GatewayEnv.shape).extend(MessageQueueEnv.shape).extend(GuardianEnv.shape).extend(SupervisorEnv.shape).extend({
+export const StandaloneEnv = IngestEnv.extend(GatewayEnv.shape).extend(MessageQueueEnv.shape).extend(GuardianEnv.shape).extend(BranchWorkflowEnvFields.shape).extend(SupervisorEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(18000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(12),
-});
+}).superRefine(requireGitHubPair);
 export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
 export function parseStandaloneEnv(source: Record<string, string | undefined> = process.env): StandaloneEnv {

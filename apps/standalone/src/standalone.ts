@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { branchWorkflowConfig, createBranchWorkflowService } from '@sandbox-relay/branch-workflow';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
 import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
@@ -68,6 +69,15 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'guardian' }),
     config: guardianConfig(env),
   });
+  // Without GITHUB_TOKEN/GITHUB_REPOSITORY the workflow still mounts and answers 503 github_not_configured.
+  const branches = createBranchWorkflowService({
+    store,
+    subscriber,
+    publisherRedis,
+    workerRedis,
+    logger: logger.child({ app: 'branch-workflow' }),
+    config: branchWorkflowConfig(env),
+  });
 
   // Sandboxes run on the local provider unless Daytona is configured; workers report back to this
   // process unless WORKER_RELAY_URL names another address (known once the server listens).
@@ -85,6 +95,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   app.use(messages.router);
+  app.use(branches.router);
   app.use(gateway.router);
   app.use(supervisor.router);
   finishHttpApp(app);
@@ -94,6 +105,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   await subscriber.start();
   await listen(server, { host: env.HOST, port: env.PORT });
   messages.start();
+  branches.start();
   workerRelayUrl ??= serverUrl(server);
   supervisor.start();
   readiness.markReady();
@@ -108,6 +120,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
       { name: 'http', run: () => closeServer(server) },
       { name: 'event-log', run: () => ingest.drain() },
       { name: 'message-worker', run: () => messages.close() },
+      { name: 'branch-workflow', run: () => branches.close() },
       { name: 'supervisor', run: () => supervisor.close() },
       { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
