@@ -106,7 +106,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   await listen(server, { host: env.HOST, port: env.PORT });
   messages.start();
   branches.start();
-  workerRelayUrl ??= serverUrl(server);
+  // Bound to every interface (0.0.0.0 / ::), the local workers still reach it on loopback.
+  workerRelayUrl ??= serverUrl(server).replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, 'http://127.0.0.1');
   supervisor.start();
   readiness.markReady();
 

@@ -31,7 +31,8 @@ export type SupervisorEventType = (typeof SUPERVISOR_EVENT_TYPES)[keyof typeof S
 
 /**
  * `SandboxSession.status`: where one sandbox of a task is in its life, as the supervisor keeps it.
- * - `starting`: the row exists, the provider is spawning it.
+ * - `starting`: the column's default, for rows written by others before their sandbox runs (the supervisor
+ *   writes its session only once the provider has spawned the sandbox).
  * - `running`: spawned and beating (a missed-heartbeat warning leaves it `running`; the warning is an event).
  * - `degraded`: two heartbeat intervals missed.
  * - `restarting`: a supervisor replica is replacing it (terminate, spawn).
@@ -46,7 +47,7 @@ export const SandboxSessionStatus = z.enum(SANDBOX_SESSION_STATUSES);
 export type SandboxSessionStatus = z.infer<typeof SandboxSessionStatus>;
 
 /** Sessions the supervisor watches (the heartbeat ladder and the idle monitor sweep these). */
-export const LIVE_SESSION_STATUSES: readonly SandboxSessionStatus[] = ['starting', 'running', 'degraded', 'restarting'];
+export const LIVE_SESSION_STATUSES: readonly SandboxSessionStatus[] = ['running', 'degraded', 'restarting'];
 
 /** `Task.status` of tasks started through the supervisor. */
 export const TASK_STATUSES = ['pending', 'starting', 'running', 'restarting', 'quarantined', 'completed', 'stopped', 'failed'] as const;
