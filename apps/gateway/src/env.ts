@@ -1,7 +1,8 @@
+import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
 import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
-export const GatewayEnv = BaseEnv.extend({
+export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8082),
   /** Interval of `{"type":"ping"}` frames and protocol pings; a client silent for a whole interval is dropped. */
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
@@ -11,6 +12,8 @@ export const GatewayEnv = BaseEnv.extend({
   WS_MAX_REPLAY_BUFFER: z.coerce.number().int().min(10).default(10_000),
   WS_REPLAY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   WS_MAX_CLIENTS: z.coerce.number().int().min(1).default(50_000),
+  /** With auth on: how long a new socket has to send `{"type":"auth","token":…}` before it is closed with 4401. */
+  WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(5),
   /** The dashboard's built files, served at `/` (relative to the working directory). */
   DASHBOARD_DIR: z.string().min(1).default('dist/apps/dashboard'),
@@ -18,5 +21,5 @@ export const GatewayEnv = BaseEnv.extend({
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
 export function parseGatewayEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
-  return parseEnv(GatewayEnv, source);
+  return parseEnv(GatewayEnv.superRefine(refineAuthEnv), source);
 }

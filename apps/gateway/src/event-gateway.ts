@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ANONYMOUS, authAckFrame, awaitFirstFrameAuth, narrowSubscription, onTokenExpiry, type EdgeAuth, type Principal } from '@sandbox-relay/auth';
 import {
   EVENTS_WS_PATH,
   WS_CLOSE_CODES,
+  WsAuthFrame,
   WsSubscribeQuery,
   createEventFilter,
   type EventEnvelope,
@@ -27,6 +29,10 @@ export interface EventGatewayOptions extends ClientLimits {
   pingIntervalMs: number;
   replayPageSize: number;
   maxClients: number;
+  /** Who may watch what; with auth on, the first frame must carry a token (`WsAuthFrame`). */
+  auth: EdgeAuth;
+  /** How long a new socket has to send its auth frame before it is closed with 4401. */
+  authTimeoutMs: number;
 }
 
 /**
@@ -34,9 +40,11 @@ export interface EventGatewayOptions extends ClientLimits {
  * store (`since`) that joins the live stream with no gap and no duplicate.
  */
 export class EventGateway {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4 * 1024 });
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 20 * 1024 });
   private readonly index = new SubscriptionIndex<GatewayClient>();
   private readonly clients = new Set<GatewayClient>();
+  /** Sockets that have not authenticated yet: counted against the limit, closed on shutdown. */
+  private readonly pending = new Set<WebSocket>();
   private readonly pingTimer: NodeJS.Timeout;
   private shuttingDown = false;
   private lastLiveId: string | undefined;
@@ -62,14 +70,14 @@ export class EventGateway {
     const url = new URL(req.url ?? '/', 'http://gateway');
     if (url.pathname !== EVENTS_WS_PATH) return false;
     if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
-    if (this.clients.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
+    if (this.clients.size + this.pending.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
     const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(url.searchParams));
     if (!parsed.success) {
       upgradesRefused.inc({ reason: 'bad_query' });
       const details = parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message }));
       return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', details), true;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, parsed.data));
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, parsed.data));
     return true;
   }
 
@@ -100,15 +108,44 @@ export class EventGateway {
     clearInterval(this.pingTimer);
     this.unregisterMetrics();
     for (const client of this.clients) client.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    for (const ws of this.pending) ws.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  private accept(ws: WebSocket, query: WsSubscribeQuery): void {
-    const client = new GatewayClient(ws, createEventFilter(query), this.options);
+  /**
+   * With auth on, nothing is subscribed until the first frame carried a valid token; the requested
+   * filters are then narrowed to the token's scope (a viewer never widens past it, whatever it asks),
+   * and the socket is closed with 4401 when the token expires. With auth off the socket is live at
+   * once, and an auth frame sent anyway is acknowledged as anonymous so one client works against both.
+   */
+  private async admit(ws: WebSocket, query: WsSubscribeQuery): Promise<void> {
+    ws.on('error', () => undefined);
+    if (!this.options.auth.enabled) {
+      ws.once('message', (data) => {
+        const frame = WsAuthFrame.safeParse(parseJson(String(data)));
+        if (frame.success) ws.send(JSON.stringify(authAckFrame(ANONYMOUS, query.entity_ids.length > 0 ? query.entity_ids : '*')));
+      });
+      this.accept(ws, query, ANONYMOUS);
+      return;
+    }
+    this.pending.add(ws);
+    const principal = await awaitFirstFrameAuth(ws, { auth: this.options.auth, timeoutMs: this.options.authTimeoutMs });
+    this.pending.delete(ws);
+    if (!principal || ws.readyState !== ws.OPEN) return;
+    if (this.shuttingDown) return ws.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    const narrowed = narrowSubscription(principal, { entityTypes: query.entity_types, entityIds: query.entity_ids });
+    if (!narrowed.allowed) return ws.close(WS_CLOSE_CODES.FORBIDDEN, narrowed.reason);
+    ws.send(JSON.stringify(authAckFrame(principal, narrowed.sandboxes)));
+    const client = this.accept(ws, { ...query, entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds }, principal);
+    const cancel = onTokenExpiry(principal, () => client.close(WS_CLOSE_CODES.UNAUTHENTICATED, 'token expired; reconnect with a fresh token'));
+    ws.once('close', cancel);
+  }
+
+  private accept(ws: WebSocket, query: WsSubscribeQuery, principal: Principal): GatewayClient {
+    const client = new GatewayClient(ws, createEventFilter(query), this.options, principal.sandboxes);
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', () => (client.alive = true));
-    ws.on('error', () => undefined);
     ws.on('close', () => {
       client.markClosed();
       this.clients.delete(client);
@@ -117,6 +154,7 @@ export class EventGateway {
     // Registered before the replay reads the store: everything committed from here on arrives live.
     this.index.add(client);
     if (query.since !== undefined) void this.replay(client, query.since);
+    return client;
   }
 
   private async replay(client: GatewayClient, since: string): Promise<void> {
@@ -134,6 +172,7 @@ export class EventGateway {
           limit: this.options.replayPageSize,
         });
         for (const event of page) {
+          if (!client.maySee(event)) continue;
           client.send(JSON.stringify(event));
           lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);
           after = event.id;
@@ -156,6 +195,14 @@ export class EventGateway {
       client.alive = false;
       client.ping();
     }
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

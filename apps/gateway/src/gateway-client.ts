@@ -1,4 +1,4 @@
-import { WS_CLOSE_CODES, type EventFilter } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, WS_CLOSE_CODES, type EventFilter } from '@sandbox-relay/contracts';
 import { compareIds } from '@sandbox-relay/store';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import WebSocket from 'ws';
@@ -40,7 +40,18 @@ export class GatewayClient {
   /** After a replay: per entity, the last id it sent. Dropped per entity once live passes it. */
   private watermarks: Map<string, string> | undefined;
 
-  constructor(readonly ws: WebSocket, readonly filter: EventFilter, private readonly limits: ClientLimits) {}
+  constructor(
+    readonly ws: WebSocket,
+    readonly filter: EventFilter,
+    private readonly limits: ClientLimits,
+    /** The sandboxes this client's token may see; checked on every frame besides the (already narrowed) filter. */
+    private readonly scope: '*' | ReadonlySet<string> = '*',
+  ) {}
+
+  /** Whether the client's token lets it see `event` (a scoped token sees only its sandboxes). */
+  maySee(event: Pick<LiveFrame['event'], 'entity_type' | 'entity_id'>): boolean {
+    return this.scope === '*' || (event.entity_type === ENTITY_TYPES.SANDBOX && this.scope.has(event.entity_id));
+  }
 
   get isOpen(): boolean {
     return !this.closed && this.ws.readyState === WebSocket.OPEN;
@@ -52,6 +63,7 @@ export class GatewayClient {
 
   /** A live event matched this client's filter. */
   deliver(frame: LiveFrame): void {
+    if (!this.maySee(frame.event)) return;
     if (this.held) {
       this.held.push(frame);
       if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('replay_buffer', 'too many live events during replay');

@@ -10,6 +10,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayServiceDeps['config'] {
     maxReplayBuffer: env.WS_MAX_REPLAY_BUFFER,
     replayPageSize: env.WS_REPLAY_PAGE_SIZE,
     maxClients: env.WS_MAX_CLIENTS,
+    authTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
     dashboardDir: path.resolve(env.DASHBOARD_DIR),
   };
 }

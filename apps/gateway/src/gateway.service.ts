@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { EdgeAuth } from '@sandbox-relay/auth';
 import type { EventSubscriber } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventRepository, type Store } from '@sandbox-relay/store';
@@ -12,12 +13,16 @@ export interface GatewayServiceDeps {
   /** Live events; owned (started, stopped) by the process, which may share it with other services. */
   subscriber: EventSubscriber;
   logger: Logger;
+  /** Token checks of the WebSocket. Absent means off: only for tests not about auth; every main passes its env's. */
+  auth?: EdgeAuth;
   config: {
     pingIntervalMs: number;
     maxBufferedBytes: number;
     maxReplayBuffer: number;
     replayPageSize: number;
     maxClients: number;
+    /** How long a new WebSocket has to send its auth frame (auth on). */
+    authTimeoutMs: number;
     /** The dashboard's built files, served at `/`. */
     dashboardDir: string;
   };
@@ -32,9 +37,9 @@ export interface GatewayService {
   close(): Promise<void>;
 }
 
-export function createGatewayService({ store, subscriber, logger, config }: GatewayServiceDeps): GatewayService {
+export function createGatewayService({ store, subscriber, logger, config, auth = EdgeAuth.off() }: GatewayServiceDeps): GatewayService {
   const log = logger.child({ component: 'gateway' });
-  const gateway = new EventGateway({ ...config, history: new EventRepository(store.pool), logger: log });
+  const gateway = new EventGateway({ ...config, auth, history: new EventRepository(store.pool), logger: log });
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
   const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir });

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const env = parseGatewayEnv();
   const logger = createLogger({ name: 'gateway', level: env.LOG_LEVEL });
   logStartup(logger, env);
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'gateway', role: 'subscriber', logger });
@@ -18,7 +20,7 @@ async function main(): Promise<void> {
     .add({ name: 'redis', check: () => pingRedis(subscriberRedis) });
 
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env) });
+  const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env), auth });
   const app = createHttpApp({ logger, readiness });
   app.use(service.router);
   finishHttpApp(app);

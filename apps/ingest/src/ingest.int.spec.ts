@@ -1,3 +1,4 @@
+import { EdgeAuth } from '@sandbox-relay/auth';
 import { EVENT_LIMITS } from '@sandbox-relay/contracts';
 import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
@@ -25,7 +26,7 @@ function harness({ databaseUrl = testInfra().databaseUrl, redisUrl = testInfra()
   const readiness = new Readiness(500)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => redis.ping() });
-  const ingest = createIngestService({ store, publisherRedis: redis, logger, config });
+  const ingest = createIngestService({ store, publisherRedis: redis, logger, config, auth: EdgeAuth.off() });
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   finishHttpApp(app);

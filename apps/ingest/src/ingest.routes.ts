@@ -8,6 +8,7 @@ import {
   type EventBatchAccepted,
   type EventHistoryPage,
 } from '@sandbox-relay/contracts';
+import { ACTIONS, type EdgeAuth, type SandboxRateLimiter } from '@sandbox-relay/auth';
 import { jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
 import type { EventLog, EventRepository, NewEvent } from '@sandbox-relay/store';
 import { Router } from 'express';
@@ -18,6 +19,10 @@ export interface IngestRouteDeps {
   eventLog: EventLog;
   events: EventRepository;
   limits: { eventBody: string; batchBody: string };
+  /** Who may call: a sandbox token writes its own events; viewers and operators read history. */
+  auth: EdgeAuth;
+  /** The per-sandbox budget of event POSTs (single and batch alike), shared by replicas through Redis. */
+  rateLimiter: SandboxRateLimiter;
 }
 
 const SandboxParams = z.object({ sandboxId: SandboxId });
@@ -34,10 +39,13 @@ function toNewEvent(sandboxId: string, body: EventBody): NewEvent {
 }
 
 /** The worker-facing edge: events in (single and batch), history out. */
-export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Router {
+export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: IngestRouteDeps): Router {
   const router = Router();
+  // Guards run before the body is read: a refused request costs no parsing and no budget.
+  const write = [auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), rateLimiter.middleware('sandboxId')];
+  const read = auth.require(ACTIONS.EVENTS_READ, { sandboxParam: 'sandboxId' });
 
-  router.post('/api/v1/sandboxes/:sandboxId/events', jsonBody(limits.eventBody), async (req, res) => {
+  router.post('/api/v1/sandboxes/:sandboxId/events', ...write, jsonBody(limits.eventBody), async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const body = parseRequest(EventBody, requireJsonBody(req.body), 'body');
     const [stored] = await eventLog.append([toNewEvent(sandboxId, body)]);
@@ -45,7 +53,7 @@ export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Rou
     res.status(200).json(stored);
   });
 
-  router.post('/api/v1/sandboxes/:sandboxId/events/batch', jsonBody(limits.batchBody), async (req, res) => {
+  router.post('/api/v1/sandboxes/:sandboxId/events/batch', ...write, jsonBody(limits.batchBody), async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const batch = parseRequest(EventBatchBody, requireJsonBody(req.body), 'body');
     const stored = await eventLog.append(batch.map((body) => toNewEvent(sandboxId, body)));
@@ -55,7 +63,7 @@ export function ingestRouter({ eventLog, events, limits }: IngestRouteDeps): Rou
     res.status(200).json(answer);
   });
 
-  router.get('/api/v1/sandboxes/:sandboxId/events', async (req, res) => {
+  router.get('/api/v1/sandboxes/:sandboxId/events', read, async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const query = parseRequest(EventHistoryQuery, req.query, 'query');
     const page = await events.list({

@@ -1,3 +1,4 @@
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -8,6 +9,8 @@ async function main(): Promise<void> {
   const env = parseIngestEnv();
   const logger = createLogger({ name: 'ingest', level: env.LOG_LEVEL });
   logStartup(logger, env);
+  // Before anything connects: a bad key ring stops the service at start, not at its first request.
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'ingest', role: 'publisher', logger });
@@ -15,7 +18,7 @@ async function main(): Promise<void> {
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const ingest = createIngestService({ store, publisherRedis, logger, config: ingestConfig(env) });
+  const ingest = createIngestService({ store, publisherRedis, logger, config: ingestConfig(env), auth });
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   finishHttpApp(app);

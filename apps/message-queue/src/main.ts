@@ -1,3 +1,4 @@
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -8,11 +9,13 @@ async function main(): Promise<void> {
   const env = parseMessageQueueEnv();
   const logger = createLogger({ name: 'message-queue', level: env.LOG_LEVEL });
   logStartup(logger, env);
+  // Before anything connects: a bad key ring stops the service at start, not at its first request.
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'worker', logger });
-  const messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env) });
+  const messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env), auth });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) })

@@ -1,3 +1,4 @@
+import { EdgeAuth } from '@sandbox-relay/auth';
 import { MESSAGE_LIMITS, QUEUE_NAMES, type SandboxMessage, type SandboxMessageJob } from '@sandbox-relay/contracts';
 import { JobProducer, closeRedis, createRedisClient, jobIdFor, type Redis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
@@ -25,7 +26,7 @@ describe('message-queue', () => {
     publisherRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'publisher', logger });
     workerRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'worker', logger });
     producerRedis = createRedisClient(redisUrl, { name: 'mq-test-producer', role: 'worker', logger });
-    messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: { queuePrefix, concurrency: 4, bodyLimit: '256kb' } });
+    messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: { queuePrefix, concurrency: 4, bodyLimit: '256kb' }, auth: EdgeAuth.off() });
     producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
     app = createHttpApp({ logger, readiness: new Readiness() });
     app.use(messages.router);

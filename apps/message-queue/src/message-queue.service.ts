@@ -1,4 +1,5 @@
 import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { EdgeAuth, SandboxRateLimiter } from '@sandbox-relay/auth';
 import { EventPublisher, createConsumer, type Redis } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, MessageRepository, type Store } from '@sandbox-relay/store';
@@ -13,7 +14,18 @@ export interface MessageQueueServiceDeps {
   /** Patient connection for the BullMQ worker (role 'worker'). */
   workerRedis: Redis;
   logger: Logger;
-  config: { queuePrefix: string; concurrency: number; bodyLimit: string };
+  config: {
+    queuePrefix: string;
+    concurrency: number;
+    bodyLimit: string;
+    /** Message POSTs per sandbox per window (0 or absent: no limit). */
+    rateLimit?: { points: number; windowS: number };
+  };
+  /**
+   * Token checks of the HTTP routes (the BullMQ path is inside the system and not checked). Absent
+   * means off: only for tests and benches that are not about auth; every main passes its env's.
+   */
+  auth?: EdgeAuth;
 }
 
 export interface MessageQueueService {
@@ -27,7 +39,7 @@ export interface MessageQueueService {
   close(): Promise<void>;
 }
 
-export function createMessageQueueService({ store, publisherRedis, workerRedis, logger, config }: MessageQueueServiceDeps): MessageQueueService {
+export function createMessageQueueService({ store, publisherRedis, workerRedis, logger, config, auth = EdgeAuth.off() }: MessageQueueServiceDeps): MessageQueueService {
   const log = logger.child({ component: 'message-queue' });
   const publisher = new EventPublisher(publisherRedis, log);
   const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
@@ -44,7 +56,18 @@ export function createMessageQueueService({ store, publisherRedis, workerRedis, 
     { connection: workerRedis, prefix: config.queuePrefix, logger: log, concurrency: config.concurrency, autorun: false },
   );
   return {
-    router: messageRouter(service, { bodyLimit: config.bodyLimit }),
+    router: messageRouter(service, {
+      bodyLimit: config.bodyLimit,
+      auth,
+      rateLimiter: new SandboxRateLimiter({
+        redis: publisherRedis,
+        keyPrefix: `${config.queuePrefix}:ratelimit:messages`,
+        points: config.rateLimit?.points ?? 0,
+        windowS: config.rateLimit?.windowS ?? 1,
+        what: 'message requests',
+        logger: log,
+      }),
+    }),
     service,
     start: () => void worker.run().catch((error: unknown) => log.error({ err: error }, 'message worker stopped')),
     running: () => worker.isRunning(),

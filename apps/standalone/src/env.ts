@@ -1,3 +1,4 @@
+import { refineAuthEnv } from '@sandbox-relay/auth';
 import { GatewayEnv } from '@sandbox-relay/gateway';
 import { GuardianEnv } from '@sandbox-relay/guardian';
 import { IngestEnv } from '@sandbox-relay/ingest';
@@ -15,5 +16,6 @@ export const StandaloneEnv = IngestEnv.extend(GatewayEnv.shape).extend(MessageQu
 export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
 export function parseStandaloneEnv(source: Record<string, string | undefined> = process.env): StandaloneEnv {
-  return parseEnv(StandaloneEnv, source);
+  // Auth may be off only on a loopback HOST (the local playground); bound anywhere else it must be on.
+  return parseEnv(StandaloneEnv.superRefine(refineAuthEnv), source);
 }

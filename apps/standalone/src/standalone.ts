@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { branchWorkflowConfig, createBranchWorkflowService } from '@sandbox-relay/branch-workflow';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
@@ -38,6 +39,8 @@ export interface Standalone {
  * still talking to each other only through Redis (ingest publishes, the gateway subscribes).
  */
 export async function startStandalone(env: StandaloneEnv, logger: Logger): Promise<Standalone> {
+  // One key ring for every edge in the process; off (loudly logged) only on a loopback HOST.
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'publisher', logger });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'subscriber', logger });
@@ -51,6 +54,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     publisherRedis,
     logger: logger.child({ app: 'ingest' }),
     config: ingestConfig(env),
+    auth,
   });
   const messages = createMessageQueueService({
     store,
@@ -58,9 +62,10 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     workerRedis,
     logger: logger.child({ app: 'message-queue' }),
     config: messageQueueConfig(env),
+    auth,
   });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env) });
+  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env), auth });
   const guardian = createGuardianService({
     store,
     subscriber,

@@ -1,0 +1,246 @@
+/// <reference path="../../../libs/auth/src/lib/jose.d.ts" />
+import { EdgeAuth, TokenIssuer, generateRelayKey, type RelayJwk } from '@sandbox-relay/auth';
+import { WS_CLOSE_CODES, type TokenClaims } from '@sandbox-relay/contracts';
+import { SignJWT, importJWK } from 'jose';
+import { uniqueId, waitFor, WsProbe, type ProbeFrame } from '@sandbox-relay/testing';
+import { startRelay, type RunningRelay } from './support/relay';
+
+/** The relay as deployed: auth on, one HS256 and one EdDSA key, tokens signed with the EdDSA one. */
+async function authKeys(): Promise<{ keys: RelayJwk[]; env: Record<string, string> }> {
+  const keys = [await generateRelayKey('hs256', 'old'), await generateRelayKey('eddsa', 'current')];
+  return { keys, env: { AUTH_MODE: 'on', AUTH_KEYS: JSON.stringify(keys), AUTH_SIGNING_KID: 'current' } };
+}
+
+async function issuerFor(keys: RelayJwk[], kid: string): Promise<TokenIssuer> {
+  const auth = await EdgeAuth.fromSettings({ mode: 'on', keys, signingKid: kid, maxTokenAgeS: 3600 });
+  return auth.issuer!;
+}
+
+interface Answer {
+  status: number;
+  body: any;
+  headers: Headers;
+}
+
+async function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+const A = uniqueId('sba');
+const B = uniqueId('sbb');
+
+/** Every edge route, on sandbox A. */
+const ROUTES = {
+  'POST events': ['POST', `/api/v1/sandboxes/${A}/events`, { event_type: 'agent.message', event_data: { content: 'hi' } }],
+  'POST events/batch': ['POST', `/api/v1/sandboxes/${A}/events/batch`, [{ event_type: 'agent.message' }]],
+  'GET events': ['GET', `/api/v1/sandboxes/${A}/events`, undefined],
+  'POST messages': ['POST', `/api/v1/sandboxes/${A}/messages`, { message_type: 'user_message', content: 'next' }],
+  'GET messages': ['GET', `/api/v1/sandboxes/${A}/messages`, undefined],
+} as const;
+type Route = keyof typeof ROUTES;
+
+/** Every kind of caller. */
+type Caller =
+  | 'no token'
+  | 'garbage'
+  | 'expired operator'
+  | 'tampered sandbox B→A'
+  | 'old-key operator'
+  | 'sandbox A'
+  | 'sandbox B'
+  | 'viewer A'
+  | 'viewer B'
+  | 'viewer *'
+  | 'operator *'
+  | 'operator B';
+
+/** The matrix, written out: what each caller gets on each route of sandbox A. */
+const MATRIX: Record<Route, Record<Caller, number>> = {
+  // prettier-ignore
+  'POST events':       { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 403, 'sandbox A': 200, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 403, 'operator B': 403 },
+  // prettier-ignore
+  'POST events/batch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 403, 'sandbox A': 200, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 403, 'operator B': 403 },
+  // prettier-ignore
+  'GET events':        { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 200, 'viewer B': 403, 'viewer *': 200, 'operator *': 200, 'operator B': 403 },
+  // prettier-ignore
+  'POST messages':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 200, 'operator B': 403 },
+  // prettier-ignore
+  'GET messages':      { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 200, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 200, 'operator B': 403 },
+};
+
+describe('auth at the edge (relay with AUTH_MODE=on)', () => {
+  let relay: RunningRelay;
+  let issuer: TokenIssuer;
+  let tokens: Record<Caller, string | undefined>;
+  const issue = (claims: TokenClaims, subject = 'e2e', ttlSeconds = 600) => issuer.issue(claims, { subject, ttlSeconds });
+
+  beforeAll(async () => {
+    const { keys, env } = await authKeys();
+    relay = await startRelay({ ...env, WS_AUTH_TIMEOUT_MS: '500' });
+    issuer = await issuerFor(keys, 'current');
+    const oldIssuer = await issuerFor(keys, 'old');
+    const sandboxB = await issuer.issueSandboxToken(B, 600);
+    const [h, p, s] = sandboxB.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    const retargeted = Buffer.from(JSON.stringify({ ...claims, sandbox_id: A, sub: A })).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    tokens = {
+      'no token': undefined,
+      garbage: 'not.a.token',
+      'expired operator': await expiredToken(keys, now),
+      'tampered sandbox B→A': `${h}.${retargeted}.${s}`,
+      'old-key operator': await oldIssuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 }),
+      'sandbox A': await issuer.issueSandboxToken(A, 600),
+      'sandbox B': sandboxB,
+      'viewer A': await issue({ kind: 'viewer', sandboxes: [A] }),
+      'viewer B': await issue({ kind: 'viewer', sandboxes: [B] }),
+      'viewer *': await issue({ kind: 'viewer', sandboxes: '*' }),
+      'operator *': await issue({ kind: 'operator', sandboxes: '*' }),
+      'operator B': await issue({ kind: 'operator', sandboxes: [B] }),
+    };
+  });
+  afterAll(() => relay.stop());
+
+  const cases = (Object.keys(MATRIX) as Route[]).flatMap((route) =>
+    (Object.keys(MATRIX[route]) as Caller[]).map((caller) => [route, caller, MATRIX[route][caller]] as const),
+  );
+
+  it.each(cases)('%s as %s → %i', async (route, caller, expected) => {
+    const [method, path, body] = ROUTES[route];
+    const answer = await call(relay.http, method, path, tokens[caller], body);
+    expect(answer.status).toBe(expected);
+    if (expected === 401) {
+      expect(answer.body.error).toMatchObject({ code: 'unauthenticated', message: expect.any(String), requestId: expect.any(String) });
+      expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="sandbox-relay"');
+    }
+    if (expected === 403) expect(answer.body.error).toMatchObject({ code: 'forbidden', message: expect.any(String) });
+  });
+
+  it('says why: expired, tampered, missing, wrong sandbox', async () => {
+    const [, path, body] = ROUTES['POST events'];
+    expect((await call(relay.http, 'POST', path, undefined, body)).body.error.message).toMatch(/missing bearer token/);
+    expect((await call(relay.http, 'GET', `/api/v1/sandboxes/${A}/messages`, tokens['expired operator'])).body.error.message).toBe('token expired');
+    expect((await call(relay.http, 'POST', path, tokens['tampered sandbox B→A'], body)).body.error.message).toBe('token signature is invalid');
+    expect((await call(relay.http, 'POST', path, tokens['sandbox B'], body)).body.error.message).toBe(`this sandbox token is not scoped to sandbox ${A}`);
+  });
+
+  it('never reads a token from the URL', async () => {
+    const res = await call(relay.http, 'GET', `/api/v1/sandboxes/${A}/events?access_token=${tokens['operator *']}`);
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses before reading the body: an unauthenticated oversize POST is 401, not 413', async () => {
+    const huge = { event_type: 'a', event_data: { blob: 'x'.repeat(2_000_000) } };
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, undefined, huge)).status).toBe(401);
+  });
+
+  describe('the WebSocket', () => {
+    const wsUrl = (query = '') => `${relay.ws}/api/v1/events/ws/events${query}`;
+    const authed = async (token: string, query = '') => {
+      const probe = await WsProbe.connect(wsUrl(query));
+      probe.ws.send(JSON.stringify({ type: 'auth', token }));
+      return probe;
+    };
+    const events = (probe: WsProbe) => probe.frames.filter((frame) => frame.event_type !== undefined);
+    const ack = (probe: WsProbe) => waitFor(() => probe.frames.find((frame) => frame.type === 'auth_ok'), 'the auth ack');
+    const post = (sandbox: string, content: string, token: string) =>
+      call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, token, { event_type: 'agent.message', event_data: { content } });
+
+    it('closes a socket that sends no auth frame in time with 4401', async () => {
+      const probe = await WsProbe.connect(wsUrl());
+      const closed = await probe.closed(5_000);
+      expect(closed.code).toBe(WS_CLOSE_CODES.UNAUTHENTICATED);
+      expect(closed.reason).toMatch(/no auth frame within 500 ms/);
+    });
+
+    it.each([
+      ['a first frame that is not auth', { type: 'pong' }, /first frame must be/],
+      ['a garbage token', { type: 'auth', token: 'x.y.z' }, /token is malformed/],
+    ])('closes %s with 4401', async (_name, frame, reason) => {
+      const probe = await WsProbe.connect(wsUrl());
+      probe.ws.send(JSON.stringify(frame));
+      const closed = await probe.closed();
+      expect(closed).toEqual({ code: WS_CLOSE_CODES.UNAUTHENTICATED, reason: expect.stringMatching(reason) });
+    });
+
+    it('closes expired and tampered tokens with 4401, a sandbox token with 4403', async () => {
+      for (const caller of ['expired operator', 'tampered sandbox B→A'] as const) {
+        const closed = await (await authed(tokens[caller]!)).closed();
+        expect(closed.code).toBe(WS_CLOSE_CODES.UNAUTHENTICATED);
+      }
+      const closed = await (await authed(tokens['sandbox A']!)).closed();
+      expect(closed).toEqual({ code: WS_CLOSE_CODES.FORBIDDEN, reason: 'a sandbox token may not events:read' });
+    });
+
+    it('a scoped viewer receives only its sandboxes, whatever filters it asks for, live and replayed', async () => {
+      const writerA = tokens['sandbox A']!;
+      const writerB = await issuer.issueSandboxToken(B, 600);
+      expect((await post(A, 'stored-a', writerA)).status).toBe(200);
+      expect((await post(B, 'stored-b', writerB)).status).toBe(200);
+
+      // No filter, a filter naming both, a filter naming task entities too; all with a full replay.
+      const unfiltered = await authed(tokens['viewer A']!, '?since=0');
+      const both = await authed(tokens['viewer A']!, `?entity_ids=${A},${B}&since=0`);
+      const typed = await authed(tokens['viewer A']!, `?entity_types=sandbox,task&since=0`);
+      const everything = await authed(tokens['viewer *']!, `?entity_ids=${A},${B}&since=0`);
+      for (const probe of [unfiltered, both, typed]) expect(await ack(probe)).toMatchObject({ type: 'auth_ok', kind: 'viewer', sandboxes: [A] });
+      expect(await ack(everything)).toMatchObject({ kind: 'viewer', sandboxes: [A, B] });
+
+      expect((await post(A, 'live-a', writerA)).status).toBe(200);
+      expect((await post(B, 'live-b', writerB)).status).toBe(200);
+      await waitFor(() => events(everything).some((frame) => frame.payload?.content === 'live-b'), 'the unscoped viewer to see B live');
+      expect(events(everything).some((frame) => frame.entity_id === B && frame.payload?.content === 'stored-b')).toBe(true);
+      for (const probe of [unfiltered, both, typed]) {
+        await waitFor(() => events(probe).length >= 2, 'the scoped viewer to see both of A\'s events');
+      }
+      // A last event of A: once it arrived, anything of B would have arrived before it.
+      expect((await post(B, 'late-b', writerB)).status).toBe(200);
+      expect((await post(A, 'late-a', writerA)).status).toBe(200);
+      for (const probe of [unfiltered, both, typed]) {
+        await waitFor(() => events(probe).some((frame) => frame.payload?.content === 'late-a'), 'the last event of A');
+        // Everything it got is A's (the matrix above wrote to A too); none of B's, stored or live.
+        expect(new Set(events(probe).map((frame: ProbeFrame) => frame.entity_id))).toEqual(new Set([A]));
+        const mine = events(probe).map((frame) => frame.payload?.content).filter((content) => /^(stored|live|late)-/.test(String(content)));
+        expect(mine).toEqual(['stored-a', 'live-a', 'late-a']);
+        await probe.close();
+      }
+      await everything.close();
+    });
+
+    it('refuses a viewer that asks only for sandboxes outside its scope with 4403', async () => {
+      const closed = await (await authed(tokens['viewer A']!, `?entity_ids=${B}`)).closed();
+      expect(closed).toEqual({ code: WS_CLOSE_CODES.FORBIDDEN, reason: 'this token may watch none of the requested sandboxes' });
+      const tasks = await (await authed(tokens['viewer A']!, `?entity_types=task`)).closed();
+      expect(tasks.code).toBe(WS_CLOSE_CODES.FORBIDDEN);
+    });
+
+    it('closes the socket with 4401 when the token expires while connected', async () => {
+      const shortLived = await issuer.issue({ kind: 'viewer', sandboxes: '*' }, { subject: 'brief', ttlSeconds: 2 });
+      const probe = await authed(shortLived);
+      expect(await ack(probe)).toMatchObject({ expires_at: expect.any(String) });
+      const closed = await probe.closed(15_000);
+      expect(closed).toEqual({ code: WS_CLOSE_CODES.UNAUTHENTICATED, reason: 'token expired; reconnect with a fresh token' });
+    });
+  });
+});
+
+/**
+ * An operator token that expired a minute ago, signed with the relay's current key (jose's SignJWT
+ * sets any `exp`; the relay's issuer refuses to, which is why this goes around it).
+ */
+async function expiredToken(keys: RelayJwk[], now: number): Promise<string> {
+  const jwk = keys.find((key) => key.kid === 'current')!;
+  const key = await importJWK({ ...jwk }, 'EdDSA');
+  return new SignJWT({ kind: 'operator', sandboxes: '*' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: 'current' })
+    .setIssuer('sandbox-relay')
+    .setAudience('sandbox-relay')
+    .setSubject('ops')
+    .setIssuedAt(now - 120)
+    .setExpirationTime(now - 60)
+    .sign(key);
+}
