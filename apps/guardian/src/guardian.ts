@@ -8,6 +8,7 @@ import { KeyedSerialQueue } from './keyed-queue';
 import type { InterventionRouter } from './routing';
 import { DEFAULT_MAX_EVENTS, trajectoryKey, type Trajectory } from './trajectory';
 import { DEFAULT_MAX_KEYS, TrajectoryStore } from './trajectory-store';
+import { interventions } from './guardian.metrics';
 
 export interface GuardianConfig extends DetectorThresholds {
   /** At most one intervention per sandbox (or task) per window. */
@@ -158,6 +159,7 @@ export class Guardian {
     if (last !== null && this.now() - last < this.config.cooldownMs) return;
     const decidedAt = this.now();
     const outcome = await this.intervener.intervene(trajectory.snapshot(), finding);
+    interventions.inc({ detector: finding.detector, outcome });
     if (HOLDS_WINDOW.has(outcome)) trajectory.markIntervened(decidedAt);
   }
 }

@@ -8,6 +8,7 @@ import {
 } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, MessageRepository } from '@sandbox-relay/store';
+import { messagesDrained, messagesQueued } from './message-queue.metrics';
 
 const PREVIEW_CHARS = 200;
 
@@ -32,7 +33,10 @@ export class MessageService {
 
   async queue({ sandboxId, body, idempotencyKey, sender }: QueueMessageInput): Promise<MessageQueued> {
     const { message, duplicate } = await this.messages.enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey });
-    if (!duplicate) await this.announce(message, sender);
+    if (!duplicate) {
+      messagesQueued.inc({ message_type: message.message_type, sender: sender === 'http' ? 'http' : 'job' });
+      await this.announce(message, sender);
+    }
     return {
       status: 'queued',
       message_id: message.message_id,
@@ -43,8 +47,10 @@ export class MessageService {
     };
   }
 
-  drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
-    return this.messages.drain(sandboxId, limit);
+  async drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
+    const drained = await this.messages.drain(sandboxId, limit);
+    for (const message of drained) messagesDrained.inc({ message_type: message.message_type });
+    return drained;
   }
 
   redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
