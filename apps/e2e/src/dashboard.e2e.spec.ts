@@ -107,11 +107,12 @@ describe('dashboard (browser)', () => {
       { event_type: 'agent.tool_use', event_data: { tool: 'bash', input: { command: 'npm test -- login' }, call_id: 'c1' } },
       { event_type: 'agent.tool_completed', event_data: { tool: 'bash', call_id: 'c1', success: false, exit_code: 1, duration_ms: 2_400, stdout: 'FAIL src/login.spec.ts\n  ✕ rejects a missing user', stderr: '' } },
       { event_type: 'agent.file_edited', event_data: { path: 'src/login.ts', diff, created: false, additions: 2, deletions: 1, bytes: 96 } },
+      { event_type: 'heartbeat', event_data: { status: 'running', current_action: 'bash npm test -- login', memory_rss_bytes: 52_428_800 } },
     ]);
 
     const { page } = browser;
     await openSandbox(page, relay, sandbox);
-    await waitForCount(page, 4);
+    await waitForCount(page, 5);
     const feed = page.locator('.feed');
     await feed.getByText('$ npm test -- login').waitFor();
     expect(await feed.locator('.kind-tool-result .detail').textContent()).toBe('exit 1 · 2.4 s');
@@ -126,7 +127,7 @@ describe('dashboard (browser)', () => {
     await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { role: 'assistant', content: 'The login test passes now; the missing-user case is handled.' } });
     await postEvent(relay.http, sandbox, { event_type: 'SANDBOX_DEGRADED', event_data: { task_id: 't-1', sandbox_id: sandbox, missed: 2 } });
     await postEvent(relay.http, sandbox, { event_type: 'GUARDIAN_INTERVENTION', event_data: { detector: 'looping', reason: 'the same command 3 times', message: 'Try a different approach.', routed: 'sandbox' } });
-    await waitForCount(page, 9);
+    await waitForCount(page, 10);
     await feed.getByText('The login test passes now; the missing-user case is handled.').waitFor();
     expect(await feed.locator('.tone-ok.kind-tool-result .detail').textContent()).toBe('exit 0 · 1.8 s');
     const degraded = feed.locator('[data-event-type="SANDBOX_DEGRADED"]');
@@ -138,6 +139,15 @@ describe('dashboard (browser)', () => {
 
     const artifact = await saveScreenshot(page, 'dashboard-sandbox-view.png');
     if (process.env.UPDATE_DOCS_SCREENSHOT) await copyFile(artifact, path.resolve(__dirname, '../../../docs/dashboard.png'));
+
+    // Heartbeats count but stay out of the feed until asked for.
+    const beats = feed.locator('[data-event-type="heartbeat"]');
+    expect(await beats.count()).toBe(0);
+    await page.getByTestId('show-heartbeats').check();
+    await beats.waitFor({ timeout: UI_TIMEOUT });
+    expect(await beats.locator('.detail').textContent()).toBe('running · bash npm test -- login · 50.0 MiB');
+    await page.getByTestId('show-heartbeats').uncheck();
+    await waitFor(async () => (await beats.count()) === 0, 'heartbeats to hide again', UI_TIMEOUT);
   });
 
   it('sends a user message and an interrupt, each confirmed by its SANDBOX_MESSAGE_QUEUED event', async () => {

@@ -15,8 +15,12 @@ export interface EventStreamOptions {
   backoffMs?: { initial: number; max: number };
 }
 
-/** Close code of a socket refused for its credential (libs/contracts WS_CLOSE_CODES.UNAUTHENTICATED). */
+/**
+ * Close codes of a socket refused for its credential (libs/contracts WS_CLOSE_CODES: UNAUTHENTICATED,
+ * FORBIDDEN). Numbers here rather than imports: the contracts' module pulls zod into the page.
+ */
 const UNAUTHENTICATED = 4401;
+const FORBIDDEN = 4403;
 const WS_PATH = '/api/v1/events/ws/events';
 
 /** Decimal ids of any length, compared numerically (the store's bigints). */
@@ -85,8 +89,9 @@ export class EventStream {
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (this.stopped) return;
-      if (close.code === UNAUTHENTICATED) {
-        this.options.onState('unauthorized', close.reason);
+      // Retrying with the same credential cannot help: ask for another and wait for it.
+      if (close.code === UNAUTHENTICATED || close.code === FORBIDDEN) {
+        this.options.onState('unauthorized', close.reason || (close.code === FORBIDDEN ? 'this token may not watch this sandbox' : 'a token is needed'));
         auth.required();
         return;
       }

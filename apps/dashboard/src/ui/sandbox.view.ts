@@ -8,6 +8,7 @@ import { statusBadge } from './sandbox-list.view';
 import { VirtualFeed } from './virtual-feed';
 
 const QUEUED = 'SANDBOX_MESSAGE_QUEUED';
+const HEARTBEAT = 'heartbeat';
 const STATE_TEXT: Record<StreamState, string> = {
   connecting: 'connecting…',
   live: 'live',
@@ -33,6 +34,9 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
   const latest = h('button', { class: 'jump', type: 'button', hidden: true }, '↓ latest');
   latest.addEventListener('click', () => feed.scrollToBottom());
   const oldest = h('button', { class: 'link', type: 'button' }, '⇡ oldest');
+  // Heartbeats arrive every 15 s per worker; the header shows the last one, the feed hides them unless asked.
+  const showBeats = h('input', { type: 'checkbox', 'data-testid': 'show-heartbeats' });
+  const beatsToggle = h('label', { class: 'muted toggle' }, showBeats, ' heartbeats');
   oldest.addEventListener('click', () => feed.scrollToTop());
   feed.onFollowChange = (following) => (latest.hidden = following);
 
@@ -52,6 +56,7 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         heartbeat,
         h('span', { class: 'spacer' }),
         count,
+        beatsToggle,
         oldest,
         state,
       ),
@@ -77,11 +82,15 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
       confirm(id, type);
     }
   };
+  const all: EventEnvelope[] = [];
+  const shown = (event: EventEnvelope) => showBeats.checked || event.event_type !== HEARTBEAT;
   const add = (events: EventEnvelope[]) => {
     events.forEach(onEvent);
-    feed.append(events);
-    count.textContent = `${feed.length.toLocaleString()} events`;
+    for (const event of events) all.push(event);
+    feed.append(events.filter(shown));
+    count.textContent = `${all.length.toLocaleString()} events`;
   };
+  showBeats.addEventListener('change', () => feed.replaceAll(all.filter(shown)));
 
   const submit = async (type: MessageType) => {
     const content = input.value.trim() || (type === 'interrupt' ? 'Interrupted from the dashboard' : '');
@@ -146,7 +155,7 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         if (stopped) return;
         add(page.events);
         if (page.events.length > 0) after = page.events[page.events.length - 1]!.id;
-        state.textContent = `loading history… ${feed.length.toLocaleString()}`;
+        state.textContent = `loading history… ${all.length.toLocaleString()}`;
         if (page.next_after === null) break;
       } catch (error) {
         state.className = 'stream-state state-reconnecting';

@@ -60,6 +60,18 @@ export class VirtualFeed<T> {
     this.schedule();
   }
 
+  /** Replaces every item (a filter changed); keeps following if it was. */
+  replaceAll(items: readonly T[]): void {
+    for (const element of this.rendered.values()) element.remove();
+    this.rendered.clear();
+    this.items.length = 0;
+    this.heights.length = 0;
+    this.offsets = [0];
+    this.offsetsValidUpTo = 0;
+    this.append(items);
+    this.schedule();
+  }
+
   /** The item at `index` changed height (expanded, collapsed): measure it again. */
   remeasure(index: number): void {
     const element = this.rendered.get(index);
