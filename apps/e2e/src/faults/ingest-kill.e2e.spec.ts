@@ -1,5 +1,5 @@
 import { uniqueId, waitFor } from '@sandbox-relay/testing';
-import { EventLoad, storedEventSeqs } from '../support/load';
+import { EventLoad, NO_RATE_LIMITS, storedEventSeqs } from '../support/load';
 import { PrivateRedis } from '../support/private-redis';
 import { killSpawned, spawnApp } from '../support/process';
 
@@ -17,7 +17,7 @@ describe('fault: kill -9 of ingest under load', () => {
 
   it('loses no acknowledged event, and a restarted ingest serves the rest', async () => {
     const sandbox = uniqueId('sb-ingest-kill');
-    const first = await spawnApp('ingest', { REDIS_URL: redis.url });
+    const first = await spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS });
     const load = new EventLoad(first.http, sandbox);
     load.start();
     try {
@@ -32,7 +32,7 @@ describe('fault: kill -9 of ingest under load', () => {
       const lost = [...ackedBeforeRestart].filter(([seq, id]) => storedBySeq.get(seq) !== id);
       expect(lost).toEqual([]);
 
-      const second = await spawnApp('ingest', { REDIS_URL: redis.url });
+      const second = await spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS });
       load.target = second.http;
       const before = load.acked.size;
       await waitFor(() => load.acked.size >= before + 200, '200 events acknowledged by the restarted ingest', 60_000, 20);

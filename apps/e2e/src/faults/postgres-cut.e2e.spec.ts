@@ -1,5 +1,5 @@
 import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
-import { storedEventSeqs } from '../support/load';
+import { NO_RATE_LIMITS, storedEventSeqs } from '../support/load';
 import { PrivateRedis } from '../support/private-redis';
 import { killSpawned, spawnApp, type RelayProcess } from '../support/process';
 import { TcpProxy } from '../support/tcp-proxy';
@@ -24,7 +24,7 @@ describe('fault: Postgres unreachable, then back', () => {
     const target = new URL(testInfra().databaseUrl);
     proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 5432) });
     target.port = String(proxy.port);
-    const env = { REDIS_URL: redis.url, DATABASE_URL: target.toString() };
+    const env = { REDIS_URL: redis.url, DATABASE_URL: target.toString(), ...NO_RATE_LIMITS };
     [ingest, messages] = await Promise.all([spawnApp('ingest', env), spawnApp('message-queue', env)]);
   });
   afterAll(async () => {

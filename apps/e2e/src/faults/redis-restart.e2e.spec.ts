@@ -1,6 +1,6 @@
 import type { SandboxMessage } from '@sandbox-relay/contracts';
 import { uniqueId, waitFor } from '@sandbox-relay/testing';
-import { EventLoad, storedEventIds } from '../support/load';
+import { EventLoad, NO_RATE_LIMITS, storedEventIds } from '../support/load';
 import { PrivateRedis } from '../support/private-redis';
 import { killSpawned, spawnApp, type RelayProcess } from '../support/process';
 import { ResumingClient } from '../support/resuming-client';
@@ -15,7 +15,7 @@ describe('fault: Redis restarted under load', () => {
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
-    const env = { REDIS_URL: redis.url };
+    const env = { REDIS_URL: redis.url, ...NO_RATE_LIMITS };
     const [ingest, gateway, messageQueue] = await Promise.all([spawnApp('ingest', env), spawnApp('gateway', env), spawnApp('message-queue', env)]);
     services = { ingest: ingest!, gateway: gateway!, messageQueue: messageQueue! };
     for (const [name, service] of Object.entries(services)) await waitFor(() => ready(service), `${name} to be ready`, 30_000, 100);

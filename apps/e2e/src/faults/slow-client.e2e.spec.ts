@@ -1,6 +1,7 @@
 import { uniqueId, waitFor } from '@sandbox-relay/testing';
 import WebSocket from 'ws';
 import { INSPECT_NODE_OPTIONS, ProcessInspector, type ProcessMemory } from '../support/inspector';
+import { NO_RATE_LIMITS } from '../support/load';
 import { metricValue } from '../support/metrics';
 import { PrivateRedis } from '../support/private-redis';
 import { killSpawned, spawnApp, type RelayProcess } from '../support/process';
@@ -46,7 +47,7 @@ describe('fault: a WebSocket client that stops reading', () => {
     redis = await PrivateRedis.start();
     [gateway, ingest] = await Promise.all([
       spawnApp('gateway', { REDIS_URL: redis.url, WS_MAX_BUFFERED_BYTES: String(256 * 1024), NODE_OPTIONS: INSPECT_NODE_OPTIONS }),
-      spawnApp('ingest', { REDIS_URL: redis.url }),
+      spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS }),
     ]);
     inspector = await ProcessInspector.attach(gateway);
   });

@@ -87,3 +87,9 @@ export class EventLoad {
     }
   }
 }
+
+/**
+ * Fault suites drive one sandbox far past the per-sandbox rate limits (a guard against a runaway
+ * agent, not what they test); 0 turns them off, as the services' env documents.
+ */
+export const NO_RATE_LIMITS = { RATE_LIMIT_EVENTS_PER_WINDOW: '0', RATE_LIMIT_MESSAGES_PER_WINDOW: '0' } as const;
