@@ -97,6 +97,7 @@ describe('dashboard (browser)', () => {
     // The list updates live: a new event on the bare sandbox raises its rate without a reload.
     await postEvent(relay.http, bare, { event_type: 'agent.message', event_data: { content: 'hello' } });
     await waitForText(bareRow.locator('.rate'), (text) => text === '3/min', 'the rate to rise');
+    await saveScreenshot(page, 'dashboard-sandbox-list.png');
   });
 
   it('shows the sandbox feed for people: history on open, then live events rendered, not raw JSON', async () => {
