@@ -28,8 +28,9 @@ export interface BranchWorkflowServiceDeps {
 export interface BranchWorkflowService {
   router: Router;
   workflow: BranchWorkflow;
-  /** Starts consuming `branch-workflow` and observing task events (the worker is created paused). */
+  /** Starts consuming `branch-workflow` and observing task events (the worker is created paused); without GitHub, neither. */
   start(): void;
+  /** Whether it consumes `branch-workflow` (true when GitHub is not configured: there is nothing to consume then). */
   running(): boolean;
   /** Stops observing, lets in-flight jobs finish, then closes the producer and drains the event log. */
   close(): Promise<void>;
@@ -86,15 +87,15 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
     router: branchWorkflowRouter(workflow, { repository: config.github?.repository ?? '' }),
     workflow,
     start() {
-      void worker.run().catch((error: unknown) => log.error({ err: error }, 'branch-workflow worker stopped'));
-      // Without GitHub every job would fail; the triggers wait until it is configured.
+      // Without GitHub every job would fail: leave them waiting for a replica that has it, and enqueue none.
       if (!github) return;
+      void worker.run().catch((error: unknown) => log.error({ err: error }, 'branch-workflow worker stopped'));
       stopObserving = subscriber.onEvent(({ event }) => {
         const pending = triggers.observe(event).finally(() => observing.delete(pending));
         observing.add(pending);
       });
     },
-    running: () => worker.isRunning(),
+    running: () => !github || worker.isRunning(),
     async close() {
       stopObserving?.();
       await Promise.all(observing);

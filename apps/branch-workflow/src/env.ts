@@ -1,3 +1,4 @@
+import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
 import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
@@ -11,7 +12,7 @@ const HttpUrl = z.string().refine((value) => {
 }, 'must be an http(s) URL');
 
 /** The variables, without the cross-field rule (the standalone launcher extends its env with these). */
-export const BranchWorkflowEnvFields = BaseEnv.extend({
+export const BranchWorkflowEnvFields = BaseEnv.extend(AuthEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8086),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
   /**
@@ -47,7 +48,7 @@ export function requireGitHubPair(env: { GITHUB_TOKEN?: string; GITHUB_REPOSITOR
   }
 }
 
-export const BranchWorkflowEnv = BranchWorkflowEnvFields.superRefine(requireGitHubPair);
+export const BranchWorkflowEnv = BranchWorkflowEnvFields.superRefine(requireGitHubPair).superRefine(refineAuthEnv);
 export type BranchWorkflowEnv = z.infer<typeof BranchWorkflowEnv>;
 
 export function parseBranchWorkflowEnv(source: Record<string, string | undefined> = process.env): BranchWorkflowEnv {

@@ -1,3 +1,4 @@
+import { ACTIONS, EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -8,6 +9,7 @@ async function main(): Promise<void> {
   const env = parseBranchWorkflowEnv();
   const logger = createLogger({ name: 'branch-workflow', level: env.LOG_LEVEL });
   logStartup(logger, env);
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
   // The repository and API, never the token.
   logger.info({ repository: env.GITHUB_REPOSITORY ?? null, api: env.GITHUB_API_URL, mergeMethod: env.GITHUB_MERGE_METHOD }, 'github');
 
@@ -28,6 +30,8 @@ async function main(): Promise<void> {
     });
 
   const app = createHttpApp({ logger, readiness });
+  // Every ticket route (branch, pull request, merge, and their reads) is an operator's.
+  app.use('/api/v1/tickets', auth.require(ACTIONS.BRANCHES_MANAGE));
   app.use(branches.router);
   finishHttpApp(app);
 

@@ -36,6 +36,8 @@ export interface FakeGitHubContext {
   repos: Map<string, FakeRepo>;
   requests: RecordedGitHubRequest[];
   failures: InjectedFailure[];
+  /** Requests held back before being answered (a slow GitHub), `times` times each. */
+  delays: { method?: string; path: RegExp; ms: number; times: number }[];
   origin: () => string;
 }
 
@@ -61,6 +63,12 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
     const auth = req.get('authorization') ?? '';
     if (auth === `token ${ctx.token}` || auth === `Bearer ${ctx.token}`) return next();
     githubError(res, 401, 'Bad credentials', { documentationUrl: 'https://docs.github.com/rest' });
+  });
+  app.use((req, _res, next) => {
+    const delay = ctx.delays.find((item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)));
+    if (!delay) return next();
+    delay.times -= 1;
+    setTimeout(next, delay.ms);
   });
   app.use((req, res, next) => {
     const failure = ctx.failures.find((item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)));

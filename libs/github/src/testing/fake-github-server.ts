@@ -26,7 +26,7 @@ export class FakeGitHubServer {
 
   static async start(options: FakeGitHubServerOptions = {}): Promise<FakeGitHubServer> {
     let origin = '';
-    const ctx: FakeGitHubContext = { token: options.token ?? 'fake-github-token', repos: new Map(), requests: [], failures: [], origin: () => origin };
+    const ctx: FakeGitHubContext = { token: options.token ?? 'fake-github-token', repos: new Map(), requests: [], failures: [], delays: [], origin: () => origin };
     const server = createServer(createFakeGitHubApp(ctx));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -104,6 +104,11 @@ export class FakeGitHubServer {
   /** The next `times` requests matching `method` and `path` get `status` and GitHub's body with `message`. */
   failNext(failure: Omit<InjectedFailure, 'times'> & { times?: number }): void {
     this.ctx.failures.push({ times: 1, ...failure });
+  }
+
+  /** Holds the next `times` matching requests for `ms` before answering them (a slow GitHub). */
+  delayNext({ method, path, ms, times = 1 }: { method?: string; path: RegExp; ms: number; times?: number }): void {
+    this.ctx.delays.push({ method, path, ms, times });
   }
 
   /** 403 "You have exceeded a secondary rate limit…" with `retry-after`, as GitHub sends it. */
