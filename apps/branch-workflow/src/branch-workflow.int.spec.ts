@@ -91,6 +91,27 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(stored[0]).toMatchObject({ entity_type: 'ticket', entity_id: ticket, source: 'branch-workflow', payload: { branch_name: branch, repo: REPO } });
   });
 
+  it('two concurrent starts for one ticket make one branch', async () => {
+    const ticket = ticketId();
+    const [a, b] = await Promise.all([start(ticket, { title: 'Race' }), start(ticket, { title: 'Race' })]);
+    expect([a.status, b.status].sort()).toEqual([200, 201]);
+    expect(a.body.branch_name).toBe(b.body.branch_name);
+    expect(github.requestsTo('POST', /\/git\/refs$/).filter((req) => (req.body as { ref: string }).ref === `refs/heads/${a.body.branch_name}`)).toHaveLength(1);
+    expect(await store.prisma.branchWork.count({ where: { ticketId: ticket } })).toBe(1);
+  });
+
+  it('resumes a start that died after claiming its name and creating the ref', async () => {
+    const ticket = ticketId();
+    const main = github.branchSha(REPO, 'main')!;
+    const name = `feature/${ticket.toLowerCase()}-resume`;
+    await store.prisma.branchWork.create({ data: { ticketId: ticket, repo: REPO, branchName: name, baseBranch: 'main', baseSha: main, ticketTitle: 'Resume', state: 'creating' } });
+    github.repo(REPO).refs.set(name, main);
+    const res = await start(ticket, { title: 'Resume' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ branch_name: name, state: 'started' });
+    expect((await ticketEvents(ticket)).map((event) => event.event_type)).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED]);
+  });
+
   it('takes the next name (-2) when the branch name is already taken on GitHub', async () => {
     const ticket = ticketId();
     const taken = `fix/${ticket.toLowerCase()}-login-crash`;
