@@ -1,5 +1,5 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
-import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, BoolEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
 export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
@@ -15,11 +15,23 @@ export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
   /** With auth on: how long a new socket has to send `{"type":"auth","token":…}` before it is closed with 4401. */
   WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(5),
+  /** The end-to-end canary (see CANARY_SANDBOX_ID): on, readiness is red while the gateway's own canary events stop arriving. */
+  CANARY_ENABLED: BoolEnv.default(true),
+  /** How often a canary event is stored and published. */
+  CANARY_INTERVAL_MS: z.coerce.number().int().min(50).default(10_000),
+  /** No canary event for this long turns readiness red; must be longer than the interval. */
+  CANARY_MAX_AGE_MS: z.coerce.number().int().min(100).default(30_000),
   /** The dashboard's built files, served at `/` (relative to the working directory). */
   DASHBOARD_DIR: z.string().min(1).default('dist/apps/dashboard'),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnv>;
 
 export function parseGatewayEnv(source: Record<string, string | undefined> = process.env): GatewayEnv {
-  return parseEnv(GatewayEnv.superRefine(refineAuthEnv), source);
+  return parseEnv(
+    GatewayEnv.superRefine(refineAuthEnv).refine((env) => env.CANARY_MAX_AGE_MS > env.CANARY_INTERVAL_MS, {
+      path: ['CANARY_MAX_AGE_MS'],
+      message: 'must be longer than CANARY_INTERVAL_MS',
+    }),
+    source,
+  );
 }

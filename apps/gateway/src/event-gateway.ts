@@ -6,7 +6,9 @@ import {
   WS_CLOSE_CODES,
   WsAuthFrame,
   WsSubscribeQuery,
+  CANARY_SANDBOX_ID,
   createEventFilter,
+  isCanaryEvent,
   type EventEnvelope,
 } from '@sandbox-relay/contracts';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
@@ -85,7 +87,12 @@ export class EventGateway {
   dispatch(received: ReceivedEvent): void {
     this.lastLiveId = received.event.id;
     let frame: LiveFrame | undefined;
-    this.index.forEachMatch(received.event, (client) => client.deliver((frame ??= toLiveFrame(received))));
+    // The canary's events reach only clients that ask for its id by name (see CANARY_SANDBOX_ID).
+    const canary = isCanaryEvent(received.event);
+    this.index.forEachMatch(received.event, (client) => {
+      if (canary && !client.filter.entityIds.has(CANARY_SANDBOX_ID)) return;
+      client.deliver((frame ??= toLiveFrame(received)));
+    });
   }
 
   /** The Redis subscription dropped: remember where live delivery stopped. */
@@ -172,10 +179,12 @@ export class EventGateway {
           limit: this.options.replayPageSize,
         });
         for (const event of page) {
+          // Skipped events still move the cursor: a full page of them must not be read again forever.
+          after = event.id;
           if (!client.maySee(event)) continue;
+          if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
           client.send(JSON.stringify(event));
           lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);
-          after = event.id;
         }
         if (page.length < this.options.replayPageSize || !(await client.waitForRoom())) break;
       }

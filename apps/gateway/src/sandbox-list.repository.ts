@@ -1,4 +1,4 @@
-import { ENTITY_TYPES, AGENT_EVENT_TYPES, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
+import { CANARY_SANDBOX_ID, ENTITY_TYPES, AGENT_EVENT_TYPES, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
 const SESSION_INCLUDE = { task: { select: { id: true, title: true, status: true } } } as const;
@@ -25,11 +25,12 @@ interface ActivityRow {
  * Sandboxes with events among the newest events of the log, most recently active first. The primary
  * key read backwards with a limit (the entity type checked after it, so no planner estimate can turn
  * it into a scan of every sandbox event): the cost is bounded by the scan, not by the table's size.
+ * The gateway canary's reserved sandbox is never listed.
  */
 const RECENT_SANDBOXES_SQL = `
 SELECT entity_id FROM (
   SELECT entity_id, entity_type, id FROM sandbox_events ORDER BY id DESC LIMIT $2
-) recent WHERE entity_type = $1 GROUP BY entity_id ORDER BY max(id) DESC LIMIT $3`;
+) recent WHERE entity_type = $1 AND entity_id <> '${CANARY_SANDBOX_ID}' GROUP BY entity_id ORDER BY max(id) DESC LIMIT $3`;
 
 /*
  * Each sandbox's figures from its own newest events: the (entity_id, id) index read backwards and
