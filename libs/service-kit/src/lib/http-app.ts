@@ -111,7 +111,22 @@ const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, 
     res.status(error.status).json({ error: { code: error.code, message, details: error.details, requestId } });
     return;
   }
+  // Other client errors express and body-parser raise carry their own 4xx status: a path whose
+  // percent-encoding does not decode (`/sandboxes/%zz`), a body that does not inflate as its
+  // Content-Encoding says. They are the client's mistake, never a 500.
+  const clientStatus = clientErrorStatus(error);
+  if (clientStatus !== undefined) {
+    const message = error instanceof URIError ? 'malformed percent-encoding in the path' : error?.expose && typeof error.message === 'string' ? error.message : 'bad request';
+    res.status(clientStatus).json({ error: { code: clientStatus === 400 ? 'bad_request' : 'client_error', message, requestId } });
+    return;
+  }
   const errorId = randomUUID();
   logger.error({ err: error, errorId, reqId: requestId }, 'unhandled error');
   res.status(500).json({ error: { code: 'internal', message: 'internal error', errorId, requestId } });
 };
+
+function clientErrorStatus(error: unknown): number | undefined {
+  const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };
+  const value = typeof status === 'number' ? status : statusCode;
+  return typeof value === 'number' && value >= 400 && value < 500 ? value : undefined;
+}
