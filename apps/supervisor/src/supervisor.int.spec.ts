@@ -4,7 +4,7 @@ import { SandboxProviderError } from '@sandbox-relay/sandbox';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
 import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
-import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { CLOSED_PORT, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { SupervisorConfig } from './supervisor';
@@ -111,6 +111,23 @@ describe('supervisor service', () => {
     expect(failed.status).toBe(503);
     const task = await store.prisma.task.findFirst({ where: { title: 'doomed' }, orderBy: { createdAt: 'desc' } });
     expect(task?.status).toBe('failed');
+  });
+
+  it('answers 503, not 500, while PostgreSQL is unreachable, and spawns nothing', async () => {
+    const deadStore = createStore({ databaseUrl: `postgresql://postgres@127.0.0.1:${CLOSED_PORT}/nowhere`, connectTimeoutMs: 500 });
+    const provider = new FakeSandboxProvider(uniqueId('fake'));
+    const svc = createSupervisorService({ store: deadStore, publisherRedis: redis, provider, logger, config: config(), relayUrl: () => 'http://127.0.0.1:18000' });
+    const app = createHttpApp({ logger, readiness: new Readiness() });
+    app.use(svc.router);
+    finishHttpApp(app);
+    const res = await request(app).post('/api/v1/tasks').send({ title: 'no database', prompt: 'x' });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('service_unavailable');
+    expect((await request(app).get('/api/v1/tasks/00000000-0000-4000-8000-000000000000')).status).toBe(503);
+    await expect(svc.supervisor.sweep()).rejects.toMatchObject({ status: 503 });
+    expect(provider.spawned).toEqual([]);
+    await svc.close();
+    await deadStore.close();
   });
 
   it('records heartbeats as the session\'s last-seen time and leaves a beating sandbox alone', async () => {
@@ -280,6 +297,29 @@ describe('supervisor service', () => {
     expect(provider.terminated.map((t) => t.sandboxId)).toEqual([idle.sandbox_id]);
     expect((await request(app).get(`/api/v1/tasks/${idle.id}`)).body).toMatchObject({ status: 'stopped', sessions: [{ status: 'stopped' }] });
     expect((await request(app).get(`/api/v1/tasks/${busy.id}`)).body).toMatchObject({ status: 'running', sessions: [{ status: 'running' }] });
+  });
+
+  it('a replacement that cannot be spawned is retried by the next sweep, and the failed attempt counts', async () => {
+    const { app, sup, provider } = service(config());
+    const view = await startTask(app);
+    provider.failNextSpawn(new SandboxProviderError({ code: 'upstream_unavailable', message: 'no capacity', provider: 'daytona', operation: 'spawn', retryable: true }));
+    await waitFor(async () => (await sup.sweep(), await sup.settled(), (await types(view.sandbox_id!)).includes(SUPERVISOR_EVENT_TYPES.RESTART_FAILED)), 'the failed restart', 5_000);
+    expect(await store.prisma.sandboxSession.findUnique({ where: { sandboxId: view.sandbox_id! } })).toMatchObject({ status: 'restarting' });
+    await sup.sweep();
+    await sup.settled();
+    const after = (await request(app).get(`/api/v1/tasks/${view.id}`).expect(200)).body as TaskView;
+    expect(after.restarts.map((r) => r.new_sandbox_id === null)).toEqual([true, false]);
+    expect(after.sessions.map((s) => s.status)).toEqual(['running', 'replaced']);
+    expect((await supervisorEvents(view.sandbox_id!)).at(-1)).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, payload: { attempt: 2 } });
+  });
+
+  it('close() waits for a restart in flight: the replacement and its event are committed when it resolves', async () => {
+    const { svc, app, sup } = service(config({ restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 400, maxBackoffMs: 400 } }));
+    const view = await startTask(app);
+    await waitFor(async () => (await sup.sweep()).restarts.includes(view.sandbox_id!), 'a restart to begin', 5_000);
+    await svc.close();
+    expect(await types(view.sandbox_id!)).toContain(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED);
+    expect((await store.prisma.task.findUnique({ where: { id: view.id } }))?.sandboxId).not.toBe(view.sandbox_id);
   });
 
   it('marks a task completed when its worker\'s last beat says so, and stops a task on request', async () => {

@@ -11,6 +11,8 @@ describe('store error vocabulary', () => {
     withCode('53300', 'too many connections'),
     new Error('timeout exceeded when trying to connect'),
     new Error('Connection terminated unexpectedly'),
+    withCode('P1001', "Can't reach database server"),
+    withCode('P2024', 'Timed out fetching a new connection from the connection pool'),
   ])('treats %s as unavailable', (error) => {
     expect(isStoreUnavailable(error)).toBe(true);
     expect(toStoreError(error)).toBeInstanceOf(ServiceUnavailableError);

@@ -4,16 +4,22 @@ import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
 
 /**
+ * Prisma's codes for the same: P1001 can't reach the server, P1002 reached but timed out, P1008
+ * operation timed out, P1017 the server closed the connection, P2024 no pool connection in time.
+ */
+const PRISMA_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/**
  * True when the error means "Postgres is unavailable" rather than "this statement is invalid":
  * connection errors (SQLSTATE class 08), shutdown (57P01-57P03), too many connections (53300),
- * and the driver's own connect/query timeouts.
+ * the driver's own connect/query timeouts, and Prisma's codes for the same.
  */
 export function isStoreUnavailable(error: unknown): boolean {
   // Duck-typed: socket errors may come from another realm (a jest sandbox), where instanceof Error fails.
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '53300') return true;
+    if (NETWORK_CODES.has(code) || PRISMA_UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '53300') return true;
   }
   return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message);
 }
