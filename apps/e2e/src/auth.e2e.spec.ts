@@ -1,6 +1,8 @@
 /// <reference path="../../../libs/auth/src/lib/jose.d.ts" />
 import { EdgeAuth, TokenIssuer, generateRelayKey, type RelayJwk } from '@sandbox-relay/auth';
-import { WS_CLOSE_CODES, type TokenClaims } from '@sandbox-relay/contracts';
+import { SANDBOX_LIST_LIMITS, WS_CLOSE_CODES, type TokenClaims } from '@sandbox-relay/contracts';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { SignJWT, importJWK } from 'jose';
 import { uniqueId, waitFor, WsProbe, type ProbeFrame } from '@sandbox-relay/testing';
 import { startRelay, type RunningRelay } from './support/relay';
@@ -32,6 +34,7 @@ async function call(base: string, method: string, path: string, token?: string, 
 
 const A = uniqueId('sba');
 const B = uniqueId('sbb');
+const NO_TASK = '00000000-0000-4000-8000-000000000000';
 
 /** Every edge route, on sandbox A. */
 const ROUTES = {
@@ -40,6 +43,18 @@ const ROUTES = {
   'GET events': ['GET', `/api/v1/sandboxes/${A}/events`, undefined],
   'POST messages': ['POST', `/api/v1/sandboxes/${A}/messages`, { message_type: 'user_message', content: 'next' }],
   'GET messages': ['GET', `/api/v1/sandboxes/${A}/messages`, undefined],
+  // The dashboard's read API (gateway).
+  'GET sandboxes': ['GET', '/api/v1/sandboxes', undefined],
+  'GET sandboxes/A': ['GET', `/api/v1/sandboxes/${A}`, undefined],
+  // The task edge (supervisor). Bodies that pass auth fail validation, so the matrix spawns nothing.
+  'POST tasks': ['POST', '/api/v1/tasks', {}],
+  'GET tasks/:id': ['GET', `/api/v1/tasks/${NO_TASK}`, undefined],
+  'POST tasks/:id/stop': ['POST', `/api/v1/tasks/${NO_TASK}/stop`, {}],
+  // The branch workflow (no GitHub configured here: past auth it answers 422 or 503).
+  'POST tickets/branch': ['POST', '/api/v1/tickets/T-1/branch', {}],
+  'POST tickets/pull-request': ['POST', '/api/v1/tickets/T-1/pull-request', {}],
+  'POST tickets/merge': ['POST', '/api/v1/tickets/T-1/merge', {}],
+  'GET tickets/branch': ['GET', '/api/v1/tickets/T-1/branch', undefined],
 } as const;
 type Route = keyof typeof ROUTES;
 
@@ -70,6 +85,24 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   'POST messages':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 200, 'operator B': 403 },
   // prettier-ignore
   'GET messages':      { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 200, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 200, 'operator B': 403 },
+  // prettier-ignore
+  'GET sandboxes':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 200, 'viewer B': 200, 'viewer *': 200, 'operator *': 200, 'operator B': 200 },
+  // prettier-ignore
+  'GET sandboxes/A':   { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 200, 'viewer B': 403, 'viewer *': 200, 'operator *': 200, 'operator B': 403 },
+  // prettier-ignore
+  'POST tasks':        { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 422 },
+  // prettier-ignore
+  'GET tasks/:id':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 404, 'viewer B': 404, 'viewer *': 404, 'operator *': 404, 'operator B': 404 },
+  // prettier-ignore
+  'POST tasks/:id/stop': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 404 },
+  // prettier-ignore
+  'POST tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 422 },
+  // prettier-ignore
+  'POST tickets/pull-request': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 503, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 503, 'operator B': 503 },
+  // prettier-ignore
+  'POST tickets/merge': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 503, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 503, 'operator B': 503 },
+  // prettier-ignore
+  'GET tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 503, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 503, 'operator B': 503 },
 };
 
 describe('auth at the edge (relay with AUTH_MODE=on)', () => {
@@ -102,6 +135,9 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       'operator *': await issue({ kind: 'operator', sandboxes: '*' }),
       'operator B': await issue({ kind: 'operator', sandboxes: [B] }),
     };
+    // Both sandboxes exist (have events) before the matrix reads them.
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, tokens['sandbox A'], { event_type: 'agent.started' })).status).toBe(200);
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${B}/events`, sandboxB, { event_type: 'agent.started' })).status).toBe(200);
   });
   afterAll(() => relay.stop());
 
@@ -126,6 +162,14 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
     expect((await call(relay.http, 'GET', `/api/v1/sandboxes/${A}/messages`, tokens['expired operator'])).body.error.message).toBe('token expired');
     expect((await call(relay.http, 'POST', path, tokens['tampered sandbox B→A'], body)).body.error.message).toBe('token signature is invalid');
     expect((await call(relay.http, 'POST', path, tokens['sandbox B'], body)).body.error.message).toBe(`this sandbox token is not scoped to sandbox ${A}`);
+  });
+
+  it('lists only the sandboxes a scoped token may see', async () => {
+    const ids = async (caller: Caller) =>
+      ((await call(relay.http, 'GET', `/api/v1/sandboxes?limit=${SANDBOX_LIST_LIMITS.LIMIT_MAX}`, tokens[caller])).body.sandboxes as Array<{ sandbox_id: string }>).map((row) => row.sandbox_id);
+    expect(await ids('viewer A')).toEqual([A]);
+    expect(await ids('operator B')).toEqual([B]);
+    expect(await ids('viewer *')).toEqual(expect.arrayContaining([A, B]));
   });
 
   it('never reads a token from the URL', async () => {
@@ -225,6 +269,43 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       const closed = await probe.closed(15_000);
       expect(closed).toEqual({ code: WS_CLOSE_CODES.UNAUTHENTICATED, reason: 'token expired; reconnect with a fresh token' });
     });
+  });
+});
+
+describe('a task started by an operator: the worker carries the sandbox token it was issued at spawn', () => {
+  let relay: RunningRelay;
+  let issuer: TokenIssuer;
+
+  beforeAll(async () => {
+    const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
+    expect(built.status).toBe(0);
+    const { keys, env } = await authKeys();
+    relay = await startRelay({ ...env, SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500' });
+    issuer = await issuerFor(keys, 'current');
+  });
+  afterAll(() => relay.stop());
+
+  it('reports its events and drains its messages with auth on, end to end', async () => {
+    const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 });
+    const plan = [{ say: 'hello with a token' }];
+    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, { title: 'auth e2e', plan, worker_env: { POLL_INTERVAL_MS: '100', RELAY_TOKEN: 'smuggled' } });
+    expect(started.status).toBe(201);
+    const sandboxId = started.body.sandbox_id as string;
+    const taskId = started.body.id as string;
+    const historyOf = async () => ((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body.events as ProbeFrame[]) ?? [];
+    const said = async () => (await historyOf()).filter((event) => event.event_type === 'agent.message').map((event) => event.payload?.content);
+
+    // Only a token scoped to exactly this sandbox can write these (the relay refuses every other kind).
+    await waitFor(async () => (await said()).includes('hello with a token'), 'the worker\'s first events', 20_000);
+    // An operator's message reaches it: the worker drains its own queue with the same token.
+    const sent = await call(relay.http, 'POST', `/api/v1/sandboxes/${sandboxId}/messages`, operator, { message_type: 'user_message', content: JSON.stringify([{ say: 'steered' }]) });
+    expect(sent.status).toBe(200);
+    await waitFor(async () => (await said()).includes('steered'), 'the steered turn', 20_000);
+    // Its token opens nothing else: another sandbox's path is refused for it (checked here with a token of the same shape).
+    const own = await issuer.issueSandboxToken(sandboxId, 60);
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, own, { event_type: 'x' })).status).toBe(403);
+
+    expect((await call(relay.http, 'POST', `/api/v1/tasks/${taskId}/stop`, operator, {})).status).toBe(200);
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { ACTIONS, EdgeAuth, inScope, principalOf } from '@sandbox-relay/auth';
 import { SandboxId, SandboxListQuery, type SandboxList } from '@sandbox-relay/contracts';
 import { AppError, NotFoundError, parseRequest } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
@@ -10,23 +11,28 @@ export interface DashboardRouteDeps {
   sandboxes: SandboxListRepository;
   /** The dashboard's built files (`index.html`, `assets/`); absent until `npm run build:dashboard`. */
   dashboardDir: string;
+  /** Viewers and operators read the API, each only their sandboxes; the static pages hold no data and are public. */
+  auth?: EdgeAuth;
 }
 
 const SandboxParams = z.object({ sandboxId: SandboxId });
 
 /** The dashboard's read API and its static files at `/`. */
-export function dashboardRouter({ sandboxes, dashboardDir }: DashboardRouteDeps): Router {
+export function dashboardRouter({ sandboxes, dashboardDir, auth = EdgeAuth.off() }: DashboardRouteDeps): Router {
   const router = Router();
 
-  router.get('/api/v1/sandboxes', async (req, res) => {
+  router.get('/api/v1/sandboxes', auth.require(ACTIONS.EVENTS_READ), async (req, res) => {
     const query = parseRequest(SandboxListQuery, req.query, 'query');
     const generatedAt = new Date().toISOString();
-    const answer: SandboxList = { sandboxes: await sandboxes.list(query.limit), generated_at: generatedAt };
+    // A scoped token sees its own sandboxes only (the list may then be shorter than `limit`).
+    const principal = principalOf(res);
+    const visible = (await sandboxes.list(query.limit)).filter((summary) => inScope(principal, summary.sandbox_id));
+    const answer: SandboxList = { sandboxes: visible, generated_at: generatedAt };
     res.setHeader('cache-control', 'no-store');
     res.json(answer);
   });
 
-  router.get('/api/v1/sandboxes/:sandboxId', async (req, res) => {
+  router.get('/api/v1/sandboxes/:sandboxId', auth.require(ACTIONS.EVENTS_READ, { sandboxParam: 'sandboxId' }), async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const summary = await sandboxes.get(sandboxId);
     if (!summary) throw new NotFoundError(`no sandbox ${sandboxId}: no session and no events`);

@@ -42,7 +42,7 @@ export function createGatewayService({ store, subscriber, logger, config, auth =
   const gateway = new EventGateway({ ...config, auth, history: new EventRepository(store.pool), logger: log });
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
-  const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir });
+  const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir, auth });
   return {
     gateway,
     router,

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
+import { ACTIONS, EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { branchWorkflowConfig, createBranchWorkflowService } from '@sandbox-relay/branch-workflow';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
@@ -95,11 +95,15 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'supervisor' }),
     config: supervisorSettings,
     relayUrl: () => workerRelayUrl ?? '',
+    auth,
+    sandboxTokenTtlS: env.SANDBOX_TOKEN_TTL_S,
   });
 
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   app.use(messages.router);
+  // Every ticket route (branch, pull request, merge, and their reads) is an operator's.
+  app.use('/api/v1/tickets', auth.require(ACTIONS.BRANCHES_MANAGE));
   app.use(branches.router);
   app.use(gateway.router);
   app.use(supervisor.router);

@@ -1,10 +1,11 @@
+import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
 import { BaseEnv, ConfigError, parseEnv } from '@sandbox-relay/service-kit';
 import type { SupervisorConfig } from './supervisor';
 import { z } from 'zod';
 
 const Millis = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
 
-export const SupervisorEnv = BaseEnv.extend({
+export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8085),
   /** Key prefix of the supervisor's Redis state (escalation levels, per-sandbox locks); shared with the queues' prefix. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
@@ -39,6 +40,8 @@ export const SupervisorEnv = BaseEnv.extend({
   /** Lifetime of a per-sandbox lock: a replica that dies mid-restart releases the sandbox after this. */
   SUPERVISOR_LOCK_TTL_MS: Millis(300_000, 1_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4),
+  /** Lifetime of the sandbox token each worker gets at spawn (auth on); an expired worker is restarted with a fresh one. */
+  SANDBOX_TOKEN_TTL_S: z.coerce.number().int().min(60).default(24 * 3600),
   /** Handed to local workers (the provider never reads process.env itself). */
   PATH: z.string().optional(),
   HOME: z.string().optional(),
@@ -47,7 +50,7 @@ export const SupervisorEnv = BaseEnv.extend({
 export type SupervisorEnv = z.infer<typeof SupervisorEnv>;
 
 export function parseSupervisorEnv(source: Record<string, string | undefined> = process.env): SupervisorEnv {
-  return parseEnv(SupervisorEnv, source);
+  return parseEnv(SupervisorEnv.superRefine(refineAuthEnv), source);
 }
 
 /**

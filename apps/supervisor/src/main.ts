@@ -1,3 +1,4 @@
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -10,6 +11,7 @@ async function main(): Promise<void> {
   const config = supervisorConfig(env);
   const logger = createLogger({ name: 'supervisor', level: env.LOG_LEVEL });
   logStartup(logger, env);
+  const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'supervisor', role: 'publisher', logger });
@@ -21,6 +23,8 @@ async function main(): Promise<void> {
     logger,
     config,
     relayUrl: () => relayUrl,
+    auth,
+    sandboxTokenTtlS: env.SANDBOX_TOKEN_TTL_S,
   });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })

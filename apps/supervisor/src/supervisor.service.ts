@@ -1,8 +1,9 @@
+import { ACTIONS, EdgeAuth, requireByMethod } from '@sandbox-relay/auth';
 import { EventPublisher, type Redis } from '@sandbox-relay/bus';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
-import type { Router } from 'express';
+import { Router } from 'express';
 import { SupervisorState } from './redis-state';
 import { SessionStore } from './session-store';
 import { Supervisor, type SupervisorConfig } from './supervisor';
@@ -17,6 +18,13 @@ export interface SupervisorServiceDeps {
   config: SupervisorConfig;
   relayUrl: () => string;
   bodyLimit?: string;
+  /**
+   * Token checks of the task edge (operators start and stop, viewers read) and the issuer of each
+   * worker's sandbox token. Absent means off: only for tests not about auth; every main passes its env's.
+   */
+  auth?: EdgeAuth;
+  /** Lifetime of a worker's sandbox token; past it the worker is refused, stops beating, and is restarted with a fresh one. */
+  sandboxTokenTtlS?: number;
 }
 
 export interface SupervisorService {
@@ -29,8 +37,20 @@ export interface SupervisorService {
   close(): Promise<void>;
 }
 
-export function createSupervisorService({ store, publisherRedis, provider, logger, config, relayUrl, bodyLimit = '1mb' }: SupervisorServiceDeps): SupervisorService {
+export function createSupervisorService({
+  store,
+  publisherRedis,
+  provider,
+  logger,
+  config,
+  relayUrl,
+  bodyLimit = '1mb',
+  auth = EdgeAuth.off(),
+  sandboxTokenTtlS = 24 * 3600,
+}: SupervisorServiceDeps): SupervisorService {
   const log = logger.child({ component: 'supervisor' });
+  const issuer = auth.issuer;
+  if (auth.enabled && !issuer) throw new Error('auth is on but no key in AUTH_KEYS can sign: the supervisor issues every worker\'s sandbox token');
   const publisher = new EventPublisher(publisherRedis, log);
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
@@ -44,9 +64,13 @@ export function createSupervisorService({ store, publisherRedis, provider, logge
     logger,
     config,
     relayUrl,
+    sandboxTokens: auth.enabled && issuer ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS) } : undefined,
   });
+  const router = Router();
+  router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.EVENTS_READ, write: ACTIONS.TASKS_MANAGE }));
+  router.use(supervisorRouter(supervisor, { bodyLimit }));
   return {
-    router: supervisorRouter(supervisor, { bodyLimit }),
+    router,
     supervisor,
     start: () => supervisor.start(),
     running: () => supervisor.running(),

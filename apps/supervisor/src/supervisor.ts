@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ENTITY_TYPES,
@@ -43,6 +44,11 @@ export interface SupervisorDeps {
   config: SupervisorConfig;
   /** The relay URL handed to workers (the standalone knows its own only once it listens). */
   relayUrl: () => string;
+  /**
+   * Issues the worker's RELAY_TOKEN, scoped to exactly the sandbox being spawned (auth on). The
+   * supervisor then names the sandbox itself, so the token can exist before the sandbox does.
+   */
+  sandboxTokens?: { issue(sandboxId: string): Promise<string> };
 }
 
 /** What one sweep did, for logs and tests. */
@@ -87,6 +93,17 @@ export class Supervisor {
     this.log = deps.logger.child({ component: 'supervisor' });
   }
 
+  /**
+   * With auth on: a fresh sandbox id and a token scoped to exactly it (a replacement gets its own), so
+   * a worker can write only its own events and drain only its own messages. Without: nothing, and the
+   * provider names the sandbox.
+   */
+  private async sandboxCredentials(): Promise<{ sandboxId?: string; env: Record<string, string> }> {
+    if (!this.deps.sandboxTokens) return { env: {} };
+    const sandboxId = `${this.deps.provider.kind}-${randomBytes(8).toString('hex')}`;
+    return { sandboxId, env: { RELAY_TOKEN: await this.deps.sandboxTokens.issue(sandboxId) } };
+  }
+
   // ---- the edge ----------------------------------------------------------------------------------
 
   /** Creates the task, spawns its sandbox through the provider, records the session. */
@@ -106,11 +123,13 @@ export class Supervisor {
     );
     let sandboxId: string;
     try {
+      const credentials = await this.sandboxCredentials();
       ({ sandboxId } = await this.deps.provider.spawn({
         taskId: task.id,
         agentId: spec.agent_id,
-        env: workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec, heartbeatIntervalMs: this.deps.config.heartbeat.intervalMs }),
+        env: { ...workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec, heartbeatIntervalMs: this.deps.config.heartbeat.intervalMs }), ...credentials.env },
         ...(spec.repository ? { repository: spec.repository } : {}),
+        ...(credentials.sandboxId ? { sandboxId: credentials.sandboxId } : {}),
       }));
     } catch (error) {
       await prisma.task.update({ where: { id: task.id }, data: { status: 'failed' } }).catch(() => undefined);
@@ -375,11 +394,16 @@ export class Supervisor {
 
       let newSandboxId: string;
       try {
+        const credentials = await this.sandboxCredentials();
         ({ sandboxId: newSandboxId } = await provider.spawn({
           taskId: task.id,
           agentId: spec.data.agent_id,
-          env: workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec: spec.data, heartbeatIntervalMs: config.heartbeat.intervalMs, context: context.text }),
+          env: {
+            ...workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec: spec.data, heartbeatIntervalMs: config.heartbeat.intervalMs, context: context.text }),
+            ...credentials.env,
+          },
           ...(spec.data.repository ? { repository: spec.data.repository } : {}),
+          ...(credentials.sandboxId ? { sandboxId: credentials.sandboxId } : {}),
         }));
       } catch (error) {
         // The failed attempt counts against the intensity: a provider that keeps failing ends in quarantine.

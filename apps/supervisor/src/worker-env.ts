@@ -18,6 +18,8 @@ export interface WorkerEnvInput {
 export function workerEnvFor(input: WorkerEnvInput): Record<string, string> {
   const { spec } = input;
   const env: Record<string, string> = { ...(spec.worker_env ?? {}) };
+  // The worker's relay credentials come from the supervisor alone (a sandbox token issued at spawn).
+  delete env.RELAY_TOKEN;
   env.RELAY_URL = input.relayUrl;
   env.TASK_ID = input.taskId;
   env.AGENT = spec.agent;

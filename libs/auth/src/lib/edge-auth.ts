@@ -83,6 +83,17 @@ export class EdgeAuth {
   }
 }
 
+/**
+ * Guards a whole path prefix by method: reads (GET, HEAD) need `read`, everything else `write`.
+ * Mount it before a router whose every route should be covered, e.g.
+ * `app.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.EVENTS_READ, write: ACTIONS.TASKS_MANAGE }))`.
+ */
+export function requireByMethod(auth: EdgeAuth, { read, write }: { read: Action; write: Action }): RequestHandler {
+  const reads = auth.require(read);
+  const writes = auth.require(write);
+  return (req, res, next) => (req.method === 'GET' || req.method === 'HEAD' ? reads : writes)(req, res, next);
+}
+
 /** The principal `EdgeAuth.require` admitted; a route that was never guarded is a programming error. */
 export function principalOf(res: Response): Principal {
   const principal = res.locals.principal as Principal | undefined;

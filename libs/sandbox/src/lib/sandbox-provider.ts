@@ -70,6 +70,11 @@ export const SandboxSpec = z.object({
   labels: z.record(z.string().min(1).max(63), z.string().max(63)).optional(),
   /** Idle minutes before the sandbox stops itself; 0 disables. Daytona only. */
   autoStopMinutes: z.number().int().min(0).optional(),
+  /**
+   * A fresh id chosen by the caller instead of a generated one, so it can issue the worker's relay
+   * token (scoped to exactly this sandbox) before the sandbox exists.
+   */
+  sandboxId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}').optional(),
 });
 export type SandboxSpec = z.infer<typeof SandboxSpec>;
 

@@ -26,7 +26,7 @@ export class FakeSandboxProvider implements SandboxProvider {
     const spec = parseSandboxSpec(input, 'local');
     const failure = this.spawnFailures.shift();
     if (failure) throw failure;
-    const sandboxId = `${this.idPrefix}-${++this.counter}`;
+    const sandboxId = spec.sandboxId ?? `${this.idPrefix}-${++this.counter}`;
     this.entries.set(sandboxId, { spec, status: 'running', logs: '' });
     this.spawned.push({ sandboxId, spec });
     return { sandboxId, provider: 'local', workspaceDir: `/fake/${sandboxId}`, externalId: sandboxId };

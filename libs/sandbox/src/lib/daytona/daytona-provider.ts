@@ -91,7 +91,7 @@ export class DaytonaProvider implements SandboxProvider {
     // Read before creating anything billable: a missing bundle is a deployment bug, not Daytona's.
     const bundle = await this.readWorkerBundle();
     // We name the sandbox ourselves so SANDBOX_ID can be in its env from the first second.
-    const sandboxId = `relay-${randomBytes(8).toString('hex')}`;
+    const sandboxId = spec.sandboxId ?? `relay-${randomBytes(8).toString('hex')}`;
     let created = false;
     try {
       const sandbox = await this.client.create(this.createParams(spec, sandboxId), { timeout: this.options.startTimeoutSeconds ?? 120 });

@@ -78,7 +78,7 @@ export class LocalProcessProvider implements SandboxProvider {
   async spawn(input: SandboxSpec): Promise<SpawnedSandbox> {
     const spec = parseSandboxSpec(input, 'local');
     await this.assertWorkerScript();
-    const sandboxId = `${LOCAL_ID_PREFIX}${randomBytes(8).toString('hex')}`;
+    const sandboxId = spec.sandboxId ?? `${LOCAL_ID_PREFIX}${randomBytes(8).toString('hex')}`;
     const workspaceDir = await mkdtemp(join(this.settings.workspaceRoot, `sandbox-relay-${sandboxId}-`));
     try {
       if (spec.repository) {

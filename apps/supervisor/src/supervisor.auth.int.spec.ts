@@ -1,0 +1,105 @@
+import { EdgeAuth, generateRelayKey, publicOnly, type RelayJwk } from '@sandbox-relay/auth';
+import type { TaskView } from '@sandbox-relay/contracts';
+import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
+import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
+import { createStore, type Store } from '@sandbox-relay/store';
+import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import request from 'supertest';
+import type { SupervisorConfig } from './supervisor';
+import { createSupervisorService, type SupervisorService } from './supervisor.service';
+
+const logger = testLogger();
+
+// The supervisor with auth on: its task edge is an operator's, and every worker it spawns carries a
+// sandbox token scoped to exactly the sandbox it runs in.
+describe('supervisor with auth on', () => {
+  let store: Store;
+  let redis: Redis;
+  let auth: EdgeAuth;
+  let key: RelayJwk;
+  const services: SupervisorService[] = [];
+  const config = (): SupervisorConfig => ({
+    provider: 'local',
+    keyPrefix: uniqueId('sup'),
+    heartbeat: { intervalMs: 300, graceMs: 100 },
+    sweepIntervalMs: 50,
+    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
+    terminateGraceMs: 50,
+    idleAfterMs: 0,
+    lockTtlMs: 10_000,
+  });
+  const harness = () => {
+    const provider = new FakeSandboxProvider(uniqueId('fake'));
+    const svc = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: config(), relayUrl: () => 'http://127.0.0.1:18000', auth, sandboxTokenTtlS: 600 });
+    services.push(svc);
+    const app = createHttpApp({ logger, readiness: new Readiness() });
+    app.use(svc.router);
+    finishHttpApp(app);
+    return { app, provider };
+  };
+  const token = (kind: 'viewer' | 'operator') => auth.issuer!.issue({ kind, sandboxes: '*' }, { subject: 'tester', ttlSeconds: 60 });
+
+  beforeAll(async () => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-auth-test', role: 'publisher', logger });
+    await waitFor(() => redis.status === 'ready', 'redis');
+    key = await generateRelayKey('eddsa', 'k1');
+    auth = await EdgeAuth.fromSettings({ mode: 'on', keys: [key], maxTokenAgeS: 3600 });
+  });
+  afterAll(async () => {
+    for (const svc of services) await svc.close();
+    await closeRedis(redis);
+    await store.close();
+  });
+
+  it('lets operators start and stop tasks, viewers read them, and nobody else', async () => {
+    const { app, provider } = harness();
+    const body = { title: 'guarded', plan: [{ run: 'true' }] };
+    expect((await request(app).post('/api/v1/tasks').send(body)).status).toBe(401);
+    const viewer = await token('viewer');
+    const refused = await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${viewer}`).send(body);
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('forbidden');
+    const sandboxToken = await auth.issuer!.issueSandboxToken('sb-x', 60);
+    expect((await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${sandboxToken}`).send(body)).status).toBe(403);
+    expect(provider.spawned).toEqual([]);
+
+    const operator = await token('operator');
+    const started = await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${operator}`).send(body);
+    expect(started.status).toBe(201);
+    const task = started.body as TaskView;
+    expect((await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${viewer}`)).status).toBe(200);
+    expect((await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${sandboxToken}`)).status).toBe(403);
+    expect((await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${viewer}`).send({})).status).toBe(403);
+    expect((await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${operator}`).send({})).status).toBe(200);
+  });
+
+  it('names the sandbox itself and hands its worker a token for exactly that sandbox, whatever worker_env says', async () => {
+    const { app, provider } = harness();
+    const operator = await token('operator');
+    const res = await request(app)
+      .post('/api/v1/tasks')
+      .set('authorization', `Bearer ${operator}`)
+      .send({ title: 'token at spawn', plan: [{ run: 'true' }], worker_env: { RELAY_TOKEN: 'smuggled-operator-token' } });
+    expect(res.status).toBe(201);
+    const [spawned] = provider.spawned;
+    expect(spawned!.spec.sandboxId).toMatch(/^local-[0-9a-f]{16}$/);
+    expect(res.body.sandbox_id).toBe(spawned!.spec.sandboxId);
+    const workerToken = spawned!.spec.env.RELAY_TOKEN!;
+    expect(workerToken).not.toBe('smuggled-operator-token');
+    // Verified with the public half only, as every edge service would.
+    const verifier = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(key)], maxTokenAgeS: 3600 });
+    const principal = await verifier.authenticate(workerToken);
+    expect(principal).toMatchObject({ kind: 'sandbox', subject: res.body.sandbox_id, sandboxes: new Set([res.body.sandbox_id]) });
+    expect(principal.expiresAt!.getTime() - Date.now()).toBeGreaterThan(590_000);
+  });
+
+  it('refuses to start with auth on and no key that can sign', async () => {
+    const ed = await generateRelayKey('eddsa', 'pub');
+    const verifyOnly = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(ed)], maxTokenAgeS: 3600 });
+    expect(() =>
+      createSupervisorService({ store, publisherRedis: redis, provider: new FakeSandboxProvider(), logger, config: config(), relayUrl: () => '', auth: verifyOnly }),
+    ).toThrow(/no key in AUTH_KEYS can sign/);
+  });
+});
