@@ -126,7 +126,18 @@ describe('other catalogue types', () => {
   });
 
   it('shows a restart with the old and new sandbox', () => {
-    expect(viewOf(event('AGENT_RESTARTED', { old_sandbox_id: 'sb-1', new_sandbox_id: 'sb-2', reason: 'missed 3 heartbeats' }))).toMatchObject({ kind: 'restart', detail: 'sb-1 → sb-2', blocks: [{ type: 'text', text: 'missed 3 heartbeats' }] });
+    expect(viewOf(event('AGENT_RESTARTED', { task_id: 't-9', old_sandbox_id: 'sb-1', new_sandbox_id: 'sb 2', reason: 'missed 3 heartbeats', attempt: 1 }))).toEqual({
+      kind: 'restart',
+      tone: 'warn',
+      icon: '↻',
+      title: 'agent restarted',
+      detail: 'sb-1 → sb 2',
+      blocks: [
+        { type: 'text', text: 'missed 3 heartbeats' },
+        { type: 'fields', fields: [['task id', 't-9'], ['attempt', '1']] },
+        { type: 'link', text: 'open sb 2 →', href: '#/sandboxes/sb%202' },
+      ],
+    });
   });
 
   it('shows a heartbeat as one quiet line', () => {

@@ -9,7 +9,9 @@ export type Block =
   | { type: 'text'; text: string }
   | { type: 'code'; label: string; text: string }
   | { type: 'diff'; diff: RenderedDiff }
-  | { type: 'fields'; fields: Array<[string, string]> };
+  | { type: 'fields'; fields: Array<[string, string]> }
+  /** A link inside the dashboard (a hash route), e.g. to the sandbox that replaced this one. */
+  | { type: 'link'; text: string; href: string };
 
 /** An event as a person reads it: one headline, optional detail, and blocks below. */
 export interface EventView {
@@ -136,7 +138,11 @@ function restarted(payload: Payload): EventView {
   const to = str(payload['new_sandbox_id']) ?? str(payload['to']);
   const fields = scalarFields(payload, ['old_sandbox_id', 'new_sandbox_id', 'reason']);
   const reason = str(payload['reason']);
-  return { kind: 'restart', tone: 'warn', icon: '↻', title: 'agent restarted', detail: from && to ? `${from} → ${to}` : undefined, blocks: [...(reason ? [{ type: 'text' as const, text: reason }] : []), ...(fields.length ? [{ type: 'fields' as const, fields }] : [])] };
+  const blocks: Block[] = [];
+  if (reason) blocks.push({ type: 'text', text: reason });
+  if (fields.length) blocks.push({ type: 'fields', fields });
+  if (to) blocks.push({ type: 'link', text: `open ${to} →`, href: `#/sandboxes/${encodeURIComponent(to)}` });
+  return { kind: 'restart', tone: 'warn', icon: '↻', title: 'agent restarted', detail: from && to ? `${from} → ${to}` : undefined, blocks };
 }
 
 const lifecycle = (icon: string, tone: Tone, title: (payload: Payload) => string, textKey?: string): Renderer => (payload) => {

@@ -43,6 +43,8 @@ function block(item: Block, event: EventEnvelope, onResize: () => void): HTMLEle
       return diffBlock(item.diff, () => (typeof event.payload['diff'] === 'string' ? event.payload['diff'] : undefined), onResize);
     case 'fields':
       return h('dl', { class: 'fields' }, ...item.fields.flatMap(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]));
+    case 'link':
+      return h('div', { class: 'text' }, h('a', { href: item.href }, item.text));
   }
 }
 
@@ -78,6 +80,7 @@ export function estimateRowHeight(event: EventEnvelope): number {
     if (item.type === 'diff') lines += item.diff.lines.length + (item.diff.hidden ? 1.5 : 0);
     else if (item.type === 'code') lines += Math.min(item.text.split('\n').length, 20) + 1.5;
     else if (item.type === 'fields') lines += item.fields.length;
+    else if (item.type === 'link') lines += 1;
     else lines += Math.ceil(item.text.length / 100);
   }
   return 30 + lines * 17;
