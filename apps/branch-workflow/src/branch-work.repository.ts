@@ -1,5 +1,6 @@
 import type { BranchWorkState } from '@sandbox-relay/contracts';
-import { isUniqueViolation, withStoreErrors, type PrismaClient } from '@sandbox-relay/store';
+import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
+import { isUniqueViolation, withStoreErrors, type PrismaClient, type Store } from '@sandbox-relay/store';
 
 export interface BranchWorkRecord {
   id: string;
@@ -101,5 +102,38 @@ export class TaskRepository {
 
   bySandboxId(sandboxId: string): Promise<TaskRecord | null> {
     return withStoreErrors(this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS }));
+  }
+}
+
+/**
+ * One step at a time per ticket, across every replica: a Postgres session-level advisory lock, taken
+ * with `pg_try_advisory_lock` and polled, so a waiter holds no connection (a blocking lock would pin
+ * one pool connection per waiter and could starve the holder). A holder that dies releases the lock
+ * with its connection.
+ */
+export class TicketLocks {
+  constructor(
+    private readonly pool: Store['pool'],
+    private readonly options: { waitMs: number; pollMs: number } = { waitMs: 60_000, pollMs: 50 },
+  ) {}
+
+  async withLock<T>(repo: string, ticketId: string, work: () => Promise<T>): Promise<T> {
+    const key = `branch-workflow:${repo}:${ticketId}`;
+    const deadline = Date.now() + this.options.waitMs;
+    for (;;) {
+      const client = await withStoreErrors(this.pool.connect());
+      let locked = false;
+      try {
+        locked = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key])).rows[0]?.locked === true;
+        if (locked) return await work();
+      } finally {
+        let broken: Error | undefined;
+        if (locked) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((error: Error) => (broken = error));
+        // A connection that could not unlock may still hold the lock: destroy it rather than pool it.
+        client.release(broken);
+      }
+      if (Date.now() > deadline) throw new ServiceUnavailableError(`ticket ${ticketId} is busy with another branch-workflow step; retry later`);
+      await new Promise((resolve) => setTimeout(resolve, this.options.pollMs));
+    }
   }
 }

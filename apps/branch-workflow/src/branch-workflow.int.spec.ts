@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
 import { EventPublisher, EventSubscriber, JobProducer, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
 import { FakeGitHubServer } from '@sandbox-relay/github/testing';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
@@ -6,6 +6,7 @@ import { EventLog, EventRepository, createStore, type Store } from '@sandbox-rel
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
+import { TicketLocks } from './branch-work.repository';
 import { createBranchWorkflowService, type BranchWorkflowService } from './branch-workflow.service';
 import type { BranchWorkflowConfig } from './env';
 
@@ -89,6 +90,28 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const stored = await ticketEvents(ticket);
     expect(stored.map((event) => event.event_type)).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED]);
     expect(stored[0]).toMatchObject({ entity_type: 'ticket', entity_id: ticket, source: 'branch-workflow', payload: { branch_name: branch, repo: REPO } });
+  });
+
+  it('runs the steps of one ticket one at a time (advisory lock), other tickets meanwhile, and bounds the wait', async () => {
+    const locks = new TicketLocks(store.pool, { waitMs: 5_000, pollMs: 10 });
+    const [one, two] = [ticketId(), ticketId()];
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const first = locks.withLock(REPO, one, async () => {
+      order.push('first-in');
+      await gate;
+      order.push('first-out');
+    });
+    await waitFor(() => order.includes('first-in'), 'the first holder');
+    const second = locks.withLock(REPO, one, async () => void order.push('second'));
+    await locks.withLock(REPO, two, async () => void order.push('other ticket'));
+    const impatient = new TicketLocks(store.pool, { waitMs: 100, pollMs: 10 });
+    await expect(impatient.withLock(REPO, one, async () => 'never')).rejects.toThrow(/is busy/);
+    expect(order).toEqual(['first-in', 'other ticket']);
+    release();
+    await Promise.all([first, second]);
+    expect(order).toEqual(['first-in', 'other ticket', 'first-out', 'second']);
   });
 
   it('two concurrent starts for one ticket make one branch', async () => {
@@ -289,6 +312,9 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const task = await store.prisma.task.create({ data: { title: 'Wire the login page', description: 'From the ticket.', ticketId: ticket, sandboxId } });
     const emit = (type: string, payload: Record<string, unknown>) =>
       emitter.append([{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandboxId, eventType: type, data: payload, dataJson: JSON.stringify(payload), source: 'agent' }]);
+    // The supervisor's TASK_STARTED (on the task) and the agent's agent.started (on its sandbox) both mean "started".
+    const taskStarted = { task_id: task.id, sandbox_id: sandboxId };
+    await emitter.append([{ entityType: ENTITY_TYPES.TASK, entityId: task.id, eventType: SUPERVISOR_EVENT_TYPES.TASK_STARTED, data: taskStarted, dataJson: JSON.stringify(taskStarted), source: 'supervisor' }]);
     await emit(AGENT_EVENT_TYPES.STARTED, { task_id: task.id });
     const branch = `feature/${ticket.toLowerCase()}-wire-the-login-page`;
     await waitFor(() => github.branchSha(REPO, branch), 'the branch', 15_000);
@@ -299,5 +325,8 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const pull = github.pull(REPO, opened.payload.pr_number as number);
     expect(pull.body).toContain('The login page posts to /api/session.');
     expect(pull.body).toContain('- `web/login.html` (added, +1 −0)');
+    const types = (await ticketEvents(ticket)).map((event) => event.event_type);
+    expect(types).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED, BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED]);
+    expect(await store.prisma.branchWork.count({ where: { ticketId: ticket } })).toBe(1);
   });
 });

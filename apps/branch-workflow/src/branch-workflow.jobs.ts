@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
 import { UnrecoverableError, jobIdFor, type JobProducer } from '@sandbox-relay/bus';
 import { GitHubError } from '@sandbox-relay/github';
 import { NotFoundError, ServiceUnavailableError, type Logger } from '@sandbox-relay/service-kit';
@@ -50,15 +50,24 @@ export function branchWorkflowJobHandler(workflow: BranchWorkflow, logger: Logge
   };
 }
 
-/** The deterministic job id of a trigger: every replica that sees the same event enqueues one job. */
-export function triggerJobId(action: BranchWorkflowJob['action'], ticketId: string, taskId: string): string {
-  return jobIdFor(`branch-workflow:${action}:${ticketId}:${taskId}`);
+/**
+ * The deterministic job id of a trigger: every replica that sees the same event enqueues one job. The
+ * event id is part of it, so a later completion of the same task (after more work) is a new job.
+ */
+export function triggerJobId(action: BranchWorkflowJob['action'], ticketId: string, taskId: string, eventId: string): string {
+  return jobIdFor(`branch-workflow:${action}:${ticketId}:${taskId}:${eventId}`);
 }
 
+/** Events that start a ticket's branch, and events that open its pull request. */
+const START_EVENTS = new Set<string>([AGENT_EVENT_TYPES.STARTED, SUPERVISOR_EVENT_TYPES.TASK_STARTED]);
+const FINISH_EVENTS = new Set<string>([AGENT_EVENT_TYPES.COMPLETED, SUPERVISOR_EVENT_TYPES.TASK_COMPLETED]);
+
 /**
- * Turns task lifecycle events into jobs: an agent starting on a task that has a ticket → `start`;
- * its `agent.completed` → `finish`. Every replica receives every live event; the job id makes the
- * enqueue happen once.
+ * Turns task lifecycle events into jobs: a task that has a ticket starting (the supervisor's
+ * `TASK_STARTED`, the agent's `agent.started`) → `start`; its completion (`agent.completed`,
+ * `TASK_COMPLETED`) → `finish`. Every replica receives every live event; the job id makes the enqueue
+ * happen once per event, and the steps themselves are idempotent, so the two events of one start make
+ * one branch.
  */
 export class TaskEventTriggers {
   constructor(
@@ -68,17 +77,19 @@ export class TaskEventTriggers {
   ) {}
 
   async observe(event: EventEnvelope): Promise<void> {
-    if (event.event_type !== AGENT_EVENT_TYPES.STARTED && event.event_type !== AGENT_EVENT_TYPES.COMPLETED) return;
+    const starting = START_EVENTS.has(event.event_type);
+    if (!starting && !FINISH_EVENTS.has(event.event_type)) return;
     if (event.entity_type !== ENTITY_TYPES.SANDBOX && event.entity_type !== ENTITY_TYPES.TASK) return;
     try {
+      // A sandbox's task is the one that names the sandbox (never a task id the worker's payload claims).
       const task = event.entity_type === ENTITY_TYPES.TASK ? await this.tasks.byId(event.entity_id) : await this.tasks.bySandboxId(event.entity_id);
       if (!task?.ticketId) return;
       const base = { version: '1' as const, ticket_id: task.ticketId, task_id: task.id, requested_by: 'branch-workflow' };
       const job: BranchWorkflowJob =
-        event.event_type === AGENT_EVENT_TYPES.STARTED
+        starting
           ? { ...base, action: 'start', ticket_title: task.title, ...(task.description ? { ticket_description: task.description } : {}) }
           : { ...base, action: 'finish' };
-      await this.producer.enqueue(QUEUE_NAMES.BRANCH_WORKFLOW, job, triggerJobId(job.action, task.ticketId, task.id));
+      await this.producer.enqueue(QUEUE_NAMES.BRANCH_WORKFLOW, job, triggerJobId(job.action, task.ticketId, task.id, event.id));
       this.logger.info({ ticketId: task.ticketId, taskId: task.id, action: job.action, eventId: event.id }, 'branch-workflow job enqueued');
     } catch (error) {
       this.logger.error({ err: error, eventId: event.id }, 'could not enqueue a branch-workflow job');

@@ -5,7 +5,7 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import type { BranchNamer } from './branch-naming';
-import { BranchWorkRepository, TaskRepository } from './branch-work.repository';
+import { BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
 import { BranchWorkflow } from './branch-workflow';
 import { TaskEventTriggers, branchWorkflowJobHandler } from './branch-workflow.jobs';
 import { branchWorkflowRouter } from './branch-workflow.routes';
@@ -64,6 +64,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
   const workflow = new BranchWorkflow({
     github,
     works: new BranchWorkRepository(store.prisma),
+    locks: new TicketLocks(store.pool),
     tasks,
     events,
     eventLog,

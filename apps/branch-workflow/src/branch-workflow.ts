@@ -13,7 +13,7 @@ import { GitHubError, repoName, type GitHubClient, type PullRequest, type RepoRe
 import { NotFoundError, type Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, EventRepository } from '@sandbox-relay/store';
 import { branchName, slugFor, type BranchNamer } from './branch-naming';
-import type { BranchWorkRecord, BranchWorkRepository, TaskRepository } from './branch-work.repository';
+import type { BranchWorkRecord, BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
 import { agentSummary, pullRequestBody } from './pr-body';
 import { GitHubNotConfiguredError, WorkflowConflictError, failureCode } from './workflow-errors';
 
@@ -24,6 +24,8 @@ export interface BranchWorkflowDeps {
   /** `null` when GitHub is not configured: every operation then throws GitHubNotConfiguredError. */
   github: { client: GitHubClient; repo: RepoRef } | null;
   works: BranchWorkRepository;
+  /** Serializes the steps of one ticket across replicas. */
+  locks: TicketLocks;
   tasks: TaskRepository;
   events: EventRepository;
   eventLog: EventLog;
@@ -54,7 +56,26 @@ export class BranchWorkflow {
   }
 
   /** Creates `<kind>/<ticket>-<slug>` from the default branch's head; returns the existing branch if the ticket has one. */
-  async startWorkOnTicket(input: StartWork): Promise<BranchWorkView> {
+  startWorkOnTicket(input: StartWork): Promise<BranchWorkView> {
+    return this.oneAtATime(input.ticketId, () => this.start(input));
+  }
+
+  /** Opens the pull request of the ticket's branch (body: the ticket, the agent's summary, the files changed). */
+  finishWorkOnTicket(input: { ticketId: string; summary?: string }): Promise<BranchWorkView> {
+    return this.oneAtATime(input.ticketId, () => this.finish(input));
+  }
+
+  /** Merges the ticket's pull request when GitHub says it is mergeable, then deletes the branch. Never merges twice. */
+  mergeTicketWork(input: { ticketId: string; method?: MergeMethodName }): Promise<BranchWorkView> {
+    return this.oneAtATime(input.ticketId, () => this.merge(input));
+  }
+
+  private oneAtATime<T>(ticketId: string, step: () => Promise<T>): Promise<T> {
+    const { repo } = this.github();
+    return this.deps.locks.withLock(repoName(repo), ticketId, step);
+  }
+
+  private async start(input: StartWork): Promise<BranchWorkView> {
     const { client, repo } = this.github();
     const existing = await this.deps.works.latestForTicket(repoName(repo), input.ticketId);
     if (existing && existing.state === 'creating') return (await this.createRef(existing, true))!;
@@ -87,8 +108,7 @@ export class BranchWorkflow {
     throw new WorkflowConflictError('no_branch_name', `no free branch name for ticket ${input.ticketId} after ${MAX_NAME_CANDIDATES} candidates`);
   }
 
-  /** Opens the pull request of the ticket's branch (body: the ticket, the agent's summary, the files changed). */
-  async finishWorkOnTicket(input: { ticketId: string; summary?: string }): Promise<BranchWorkView> {
+  private async finish(input: { ticketId: string; summary?: string }): Promise<BranchWorkView> {
     const { client, repo } = this.github();
     const work = await this.requireWork(repo, input.ticketId);
     if (work.state === 'creating') throw new WorkflowConflictError('branch_not_ready', `the branch of ticket ${input.ticketId} is still being created`);
@@ -114,8 +134,7 @@ export class BranchWorkflow {
     return view(await this.deps.works.update(work.id, { state: 'pr_opened', prNumber: pull.number, prUrl: pull.htmlUrl }), true);
   }
 
-  /** Merges the ticket's pull request when GitHub says it is mergeable, then deletes the branch. Never merges twice. */
-  async mergeTicketWork(input: { ticketId: string; method?: MergeMethodName }): Promise<BranchWorkView> {
+  private async merge(input: { ticketId: string; method?: MergeMethodName }): Promise<BranchWorkView> {
     const { client, repo } = this.github();
     let work = await this.requireWork(repo, input.ticketId);
     if (work.state === 'completed') return view(work, false);
