@@ -19,5 +19,5 @@ export const EventId = z
   .string()
   .regex(/^(0|[1-9][0-9]{0,18})$/, 'must be a decimal event id')
   // 19 digits reach past the largest bigint; such a cursor would make Postgres fail the query.
-  .refine((id) => id.length < 19 || BigInt(id) <= MAX_BIGINT, 'must be a decimal event id (at most 9223372036854775807)');
+  .refine((id) => !/^[0-9]{19}$/.test(id) || BigInt(id) <= MAX_BIGINT, 'must be a decimal event id (at most 9223372036854775807)');
 export type EventId = z.infer<typeof EventId>;
