@@ -1,59 +1,14 @@
-/// <reference path="../../../libs/auth/src/lib/jose.d.ts" />
 import { copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { EdgeAuth, generateRelayKey } from '@sandbox-relay/auth';
 import { createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { createTwoFilesPatch } from 'diff';
-import type { Locator, Page } from 'playwright-core';
-import { DASHBOARD_INDEX, openBrowser, saveScreenshot, type HeadlessBrowser } from './support/browser';
+import { openBrowser, saveScreenshot, type HeadlessBrowser } from './support/browser';
+import { DASHBOARD_DIR, eventCount, openSandbox, postBatch, renderedIds, UI_TIMEOUT, waitForCount, waitForText } from './support/dashboard-page';
 import { postEvent, ServerEventEmitter, startRelay, type RunningRelay } from './support/relay';
 
 // The dashboard against the whole system as `npm start` runs it, in Debian's chromium.
 jest.setTimeout(90_000);
-
-const UI_TIMEOUT = 20_000;
-// Absolute: jest may run with the project folder as its working directory.
-const DASHBOARD_DIR = path.dirname(DASHBOARD_INDEX);
-
-async function postBatch(http: string, sandboxId: string, bodies: unknown[]): Promise<string[]> {
-  const response = await fetch(`${http}/api/v1/sandboxes/${sandboxId}/events/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(bodies),
-  });
-  expect(response.status).toBe(200);
-  return ((await response.json()) as { ids: string[] }).ids;
-}
-
-/** The ids of the events the feed has in the DOM, in order. */
-function renderedIds(page: Page): Promise<string[]> {
-  return page.$$eval('.feed [data-event-id]', (rows) =>
-    rows.map((row) => ({ id: row.getAttribute('data-event-id')!, top: row.getBoundingClientRect().top })).sort((a, b) => a.top - b.top).map((row) => row.id),
-  );
-}
-
-async function eventCount(page: Page): Promise<number> {
-  const text = (await page.getByTestId('event-count').textContent()) ?? '';
-  return Number(text.replace(/[^0-9]/g, ''));
-}
-
-/** Waits until `locator`'s text passes `test` (the page updates it live). */
-async function waitForText(locator: Locator, test: (text: string) => boolean, what: string): Promise<string> {
-  return waitFor(async () => {
-    const text = (await locator.textContent({ timeout: UI_TIMEOUT })) ?? '';
-    return test(text) ? text : '';
-  }, what, UI_TIMEOUT, 50);
-}
-
-async function waitForCount(page: Page, count: number): Promise<void> {
-  await waitForText(page.getByTestId('event-count'), (text) => text.replace(/[^0-9]/g, '') === String(count), `${count} events in the feed`);
-}
-
-async function openSandbox(page: Page, relay: RunningRelay, sandboxId: string): Promise<void> {
-  await page.goto(`${relay.http}/#/sandboxes/${sandboxId}`);
-  await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
-}
 
 describe('dashboard (browser)', () => {
   let relay: RunningRelay;
@@ -245,59 +200,5 @@ describe('dashboard (browser)', () => {
     await page.getByRole('button', { name: '↓ latest' }).click();
     await page.locator(`.feed [data-event-id="${live}"]`).waitFor({ timeout: UI_TIMEOUT });
     expect(await rows()).toBeLessThanOrEqual(60);
-  });
-});
-
-describe('dashboard with auth on (browser)', () => {
-  let relay: RunningRelay;
-  let browser: HeadlessBrowser;
-  let tokens: { operator: string; sandbox: (id: string) => Promise<string> };
-
-  beforeAll(async () => {
-    const key = await generateRelayKey('eddsa', 'dash');
-    relay = await startRelay({ DASHBOARD_DIR, AUTH_MODE: 'on', AUTH_KEYS: JSON.stringify([key]), AUTH_SIGNING_KID: 'dash' });
-    const issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys: [key], signingKid: 'dash', maxTokenAgeS: 3600 })).issuer!;
-    tokens = {
-      operator: await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'dashboard-e2e', ttlSeconds: 600 }),
-      sandbox: (id) => issuer.issueSandboxToken(id, 600),
-    };
-    browser = await openBrowser();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await relay?.stop();
-  });
-
-  it('asks for a token, then sends it as a header and as the WebSocket\'s first frame, never in a URL', async () => {
-    const sandbox = uniqueId('sb-auth');
-    const worker = await tokens.sandbox(sandbox);
-    const post = (body: unknown) =>
-      fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${worker}` }, body: JSON.stringify(body) });
-    expect((await post({ event_type: 'agent.started', event_data: { agent: 'shell' } })).status).toBe(200);
-
-    const page = await browser.context.newPage();
-    const urls: string[] = [];
-    page.on('request', (request) => urls.push(request.url()));
-    page.on('websocket', (socket) => urls.push(socket.url()));
-    try {
-      await page.goto(`${relay.http}/#/sandboxes/${sandbox}`);
-      await page.getByTestId('token-form').waitFor({ timeout: UI_TIMEOUT });
-      await page.getByTestId('token-input').fill(tokens.operator);
-      await page.getByRole('button', { name: 'Use token' }).click();
-
-      await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
-      await waitForCount(page, 1);
-      expect((await post({ event_type: 'agent.message', event_data: { content: 'seen live through an authenticated socket' } })).status).toBe(200);
-      await page.locator('.feed').getByText('seen live through an authenticated socket').waitFor({ timeout: UI_TIMEOUT });
-
-      await page.getByTestId('message-input').fill('steer me');
-      await page.getByTestId('send').click();
-      await waitForText(page.getByTestId('send-feedback'), (text) => /✓ user message #\d+ queued/.test(text), 'the message to be confirmed');
-
-      expect(urls.some((url) => url.includes('/api/v1/events/ws/events'))).toBe(true);
-      expect(urls.filter((url) => url.includes(tokens.operator))).toEqual([]);
-    } finally {
-      await page.close();
-    }
   });
 });

@@ -1,0 +1,63 @@
+/// <reference path="../../../libs/auth/src/lib/jose.d.ts" />
+import { EdgeAuth, generateRelayKey } from '@sandbox-relay/auth';
+import { uniqueId } from '@sandbox-relay/testing';
+import { openBrowser, type HeadlessBrowser } from './support/browser';
+import { DASHBOARD_DIR, UI_TIMEOUT, waitForCount, waitForText } from './support/dashboard-page';
+import { startRelay, type RunningRelay } from './support/relay';
+
+// The dashboard against a relay with auth on, as deployed: the page has no token until it asks for one.
+jest.setTimeout(90_000);
+
+describe('dashboard with auth on (browser)', () => {
+  let relay: RunningRelay;
+  let browser: HeadlessBrowser;
+  let tokens: { operator: string; sandbox: (id: string) => Promise<string> };
+
+  beforeAll(async () => {
+    const key = await generateRelayKey('eddsa', 'dash');
+    relay = await startRelay({ DASHBOARD_DIR, AUTH_MODE: 'on', AUTH_KEYS: JSON.stringify([key]), AUTH_SIGNING_KID: 'dash' });
+    const issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys: [key], signingKid: 'dash', maxTokenAgeS: 3600 })).issuer!;
+    tokens = {
+      operator: await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'dashboard-e2e', ttlSeconds: 600 }),
+      sandbox: (id) => issuer.issueSandboxToken(id, 600),
+    };
+    browser = await openBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+  });
+
+  it('asks for a token, then sends it as a header and as the WebSocket\'s first frame, never in a URL', async () => {
+    const sandbox = uniqueId('sb-auth');
+    const worker = await tokens.sandbox(sandbox);
+    const post = (body: unknown) =>
+      fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${worker}` }, body: JSON.stringify(body) });
+    expect((await post({ event_type: 'agent.started', event_data: { agent: 'shell' } })).status).toBe(200);
+
+    const page = await browser.context.newPage();
+    const urls: string[] = [];
+    page.on('request', (request) => urls.push(request.url()));
+    page.on('websocket', (socket) => urls.push(socket.url()));
+    try {
+      await page.goto(`${relay.http}/#/sandboxes/${sandbox}`);
+      await page.getByTestId('token-form').waitFor({ timeout: UI_TIMEOUT });
+      await page.getByTestId('token-input').fill(tokens.operator);
+      await page.getByRole('button', { name: 'Use token' }).click();
+
+      await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
+      await waitForCount(page, 1);
+      expect((await post({ event_type: 'agent.message', event_data: { content: 'seen live through an authenticated socket' } })).status).toBe(200);
+      await page.locator('.feed').getByText('seen live through an authenticated socket').waitFor({ timeout: UI_TIMEOUT });
+
+      await page.getByTestId('message-input').fill('steer me');
+      await page.getByTestId('send').click();
+      await waitForText(page.getByTestId('send-feedback'), (text) => /✓ user message #\d+ queued/.test(text), 'the message to be confirmed');
+
+      expect(urls.some((url) => url.includes('/api/v1/events/ws/events'))).toBe(true);
+      expect(urls.filter((url) => url.includes(tokens.operator))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
