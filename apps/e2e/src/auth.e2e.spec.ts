@@ -272,6 +272,51 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
   });
 });
 
+describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
+  let relay: RunningRelay;
+  let issuer: TokenIssuer;
+
+  beforeAll(async () => {
+    const { keys, env } = await authKeys();
+    relay = await startRelay({ ...env, RATE_LIMIT_EVENTS_PER_WINDOW: '3', RATE_LIMIT_MESSAGES_PER_WINDOW: '2', RATE_LIMIT_WINDOW_S: '1' });
+    issuer = await issuerFor(keys, 'current');
+  });
+  afterAll(() => relay.stop());
+
+  it('answers event POSTs past the budget with 429 and retry-after, per sandbox, then recovers', async () => {
+    const [busy, quiet] = [uniqueId('sb-rl'), uniqueId('sb-rl')];
+    const token = await issuer.issueSandboxToken(busy, 60);
+    const post = (path: string, body: unknown) => call(relay.http, 'POST', `/api/v1/sandboxes/${busy}${path}`, token, body);
+    expect((await post('/events', { event_type: 'a' })).status).toBe(200);
+    expect((await post('/events/batch', [{ event_type: 'b' }, { event_type: 'c' }])).status).toBe(200);
+    expect((await post('/events', { event_type: 'd' })).status).toBe(200);
+    const limited = await post('/events', { event_type: 'e' });
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: { retry_after_s: expect.any(Number) } });
+    // Another sandbox has its own budget.
+    const other = await issuer.issueSandboxToken(quiet, 60);
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${quiet}/events`, other, { event_type: 'a' })).status).toBe(200);
+    // The refused event was not stored; after the window the sandbox is served again.
+    await waitFor(async () => (await post('/events', { event_type: 'f' })).status === 200, 'the budget to refill', 10_000, 250);
+    const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 });
+    const stored = await call(relay.http, 'GET', `/api/v1/sandboxes/${busy}/events`, operator);
+    expect(stored.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(['a', 'b', 'c', 'd', 'f']);
+  });
+
+  it('answers message POSTs past the budget with 429 and retry-after, then recovers', async () => {
+    const sandbox = uniqueId('sb-rl');
+    const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 });
+    const send = () => call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/messages`, operator, { message_type: 'user_message', content: 'go' });
+    expect((await send()).status).toBe(200);
+    expect((await send()).status).toBe(200);
+    const limited = await send();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    await waitFor(async () => (await send()).status === 200, 'the budget to refill', 10_000, 250);
+  });
+});
+
 describe('a task started by an operator: the worker carries the sandbox token it was issued at spawn', () => {
   let relay: RunningRelay;
   let issuer: TokenIssuer;

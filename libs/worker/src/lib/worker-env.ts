@@ -38,7 +38,7 @@ export const WorkerEnv = z
     SANDBOX_ID: SandboxId,
     /** The task this sandbox works on; reported in `agent.started` and every heartbeat. */
     TASK_ID: z.string().trim().min(1).max(200),
-    /** Sent as `Authorization: Bearer <token>` when set (the relay ignores it until auth exists). */
+    /** The sandbox token the supervisor issued at spawn, sent as `Authorization: Bearer <token>` on every call (needed when the relay runs with auth on). */
     RELAY_TOKEN: optional(z.string()),
     /** The agent adapter: `shell` (deterministic plans of real commands) or `claude` (the Claude Agent
      *  SDK, which then needs ANTHROPIC_API_KEY and the SDK installed where the worker runs). */

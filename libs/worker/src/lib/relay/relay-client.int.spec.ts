@@ -50,6 +50,16 @@ describe('RelayClient against a real HTTP server', () => {
     expect(client.stats()).toMatchObject({ queued: 0, sent: 40, dropped: 0, rejected: 0 });
   });
 
+  it('keeps its events while the relay refuses its token with 401, and sends them once it is accepted', async () => {
+    server.acceptedToken = 'tok-2';
+    emitRange(1, 3);
+    await waitFor(() => server.requests.filter((request) => request.status === 401).length >= 2, 'retried 401s');
+    expect(client.stats()).toMatchObject({ queued: 3, rejected: 0, dropped: 0 });
+    server.acceptedToken = 'tok-1';
+    expect(await client.flush(5_000)).toBe(true);
+    expect(storedNumbers()).toEqual([1, 2, 3]);
+  });
+
   it('drops events the relay refuses with 422 without retrying them, and delivers the rest in order', async () => {
     server.refuse = (event) => event.event_data.bad === true;
     client.emit('agent.message', { n: 1 }, 'agent');

@@ -10,8 +10,11 @@ export interface OutboundEvent {
 
 /**
  * How a POST of events ended. `retry`: the relay is unreachable, overloaded or failing (network
- * error, timeout, 408, 429, 5xx): the same events go again later. `reject`: the relay refused the
- * request itself (any other 4xx): sending it again can only fail again.
+ * error, timeout, 408, 429, 5xx), or does not accept the token (401: expired, or signed by a key the
+ * relay no longer holds; the events wait, and the supervisor replaces a worker that goes quiet with
+ * one holding a fresh token): the same events go again later. `reject`: the relay refused the
+ * request itself (any other 4xx, 403 included: the token is valid but not for this sandbox):
+ * sending it again can only fail again.
  */
 export type SendOutcome =
   | { kind: 'ok' }
@@ -40,7 +43,7 @@ export interface RelayHttpOptions {
 
 /** Statuses that say "try again later" rather than "this request is wrong". */
 function isRetryable(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500 || status < 400;
+  return status === 401 || status === 408 || status === 429 || status >= 500 || status < 400;
 }
 
 /** The relay's HTTP edge as the worker calls it: events in, messages out. No retries here. */

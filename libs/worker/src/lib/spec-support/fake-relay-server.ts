@@ -21,6 +21,8 @@ export class FakeRelayServer {
   readonly requests: RecordedRequest[] = [];
   /** Answer 503 to everything while true (a relay whose database is down). */
   unavailable = false;
+  /** The token the relay accepts; any other `Authorization` answers 401, as an edge with auth on does. */
+  acceptedToken: string | undefined = undefined;
   /** Events for which this returns true are refused with 422, like a body the contract refuses. */
   refuse: (event: EventBody) => boolean = () => false;
   /** The next drain hands messages out, then the connection dies before the answer (a lost answer). */
@@ -91,6 +93,9 @@ export class FakeRelayServer {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     if (this.unavailable) return answer(503, { error: { code: 'unavailable', message: 'store unreachable' } });
+    if (this.acceptedToken !== undefined && authorization !== `Bearer ${this.acceptedToken}`) {
+      return answer(401, { error: { code: 'unauthenticated', message: 'token expired' } });
+    }
     if (req.method === 'GET' && url.pathname === `${base}/messages`) {
       const messages = this.drain(url.searchParams.get('since'));
       if (!this.loseNextDrainAnswer || url.searchParams.has('since')) return answer(200, messages);
