@@ -27,7 +27,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
   const config = (overrides: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
     provider: 'local',
     keyPrefix: uniqueId('sup-e2e'),
-    heartbeat: { intervalMs: 1_000, graceMs: 500 },
+    heartbeat: { intervalMs: 1_000, graceMs: 1_000 },
     sweepIntervalMs: 100,
     restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 50, maxBackoffMs: 200 },
     terminateGraceMs: 1_000,
@@ -86,7 +86,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     const pid = await workerPid(probe.frames, oldId);
     await waitFor(() => ofType(probe.frames, 'agent.waiting', oldId).length > 0, 'the plan to finish', 20_000);
     freeze(pid);
-    const restarted = await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, oldId)[0], 'the restart', 30_000);
+    const restarted = await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, oldId)[0], 'the restart', 60_000);
     // Let both replicas sweep for a while longer: nothing is repeated.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await Promise.all([a.supervisor.settled(), b.supervisor.settled()]);
@@ -100,7 +100,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
       [oldId, 'replaced'],
     ]);
     await waitFor(() => processGone(pid), 'the frozen worker to be gone', 10_000);
-  });
+  }, 90_000);
 
   it('a supervisor replaced mid-ladder continues where it stood: DEGRADED and the restart, no second warning', async () => {
     const shared = config();
@@ -115,7 +115,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     await first.close();
     const [lastBefore] = await events.list({ entityIds: [oldId], order: 'desc', limit: 1 });
     const second = replica(shared);
-    await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED)[0], 'the restart by the new supervisor', 30_000);
+    await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED)[0], 'the restart by the new supervisor', 60_000);
     await second.supervisor.settled();
     const ladder = probe.frames.filter((frame) => frame.event_type !== 'heartbeat' && !String(frame.event_type).startsWith('agent.'));
     expect(ladder.map((frame) => frame.event_type)).toEqual([
@@ -127,7 +127,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     // Both later steps were taken after the first supervisor had stopped.
     expect(BigInt(ladder[2]!.id!)).toBeGreaterThan(BigInt(lastBefore!.id));
     expect((await getTaskRow(view.id))?.status).toBe('running');
-  });
+  }, 90_000);
 
   it('stops an idle sandbox to save cost, but never one whose agent is working', async () => {
     const svc = replica(config({ idleAfterMs: 1_500 }));
@@ -150,7 +150,7 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     expect((await svc.supervisor.getTask(busy.id)).sessions[0]!.status).toBe('running');
     await svc.supervisor.stopTask(busy.id, 'test over');
     await waitFor(() => processGone(busyPid), 'the busy worker to be stopped', 10_000);
-  });
+  }, 60_000);
 
   it('runs as its own process: health, the task edge, refused bad config, and a clean SIGTERM', async () => {
     await expect(spawnApp('supervisor', { SUPERVISOR_HEARTBEAT_INTERVAL_MS: 'soon', PORT: 'x' })).rejects.toThrow(
