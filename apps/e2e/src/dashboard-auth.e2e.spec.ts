@@ -11,7 +11,7 @@ jest.setTimeout(90_000);
 describe('dashboard with auth on (browser)', () => {
   let relay: RunningRelay;
   let browser: HeadlessBrowser;
-  let tokens: { operator: string; sandbox: (id: string) => Promise<string> };
+  let tokens: { operator: string; sandbox: (id: string) => Promise<string>; viewerOf: (id: string) => Promise<string> };
 
   beforeAll(async () => {
     const key = await generateRelayKey('eddsa', 'dash');
@@ -20,6 +20,7 @@ describe('dashboard with auth on (browser)', () => {
     tokens = {
       operator: await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'dashboard-e2e', ttlSeconds: 600 }),
       sandbox: (id) => issuer.issueSandboxToken(id, 600),
+      viewerOf: (id) => issuer.issue({ kind: 'viewer', sandboxes: [id] }, { subject: 'dashboard-e2e-viewer', ttlSeconds: 600 }),
     };
     browser = await openBrowser();
   });
@@ -56,6 +57,28 @@ describe('dashboard with auth on (browser)', () => {
 
       expect(urls.some((url) => url.includes('/api/v1/events/ws/events'))).toBe(true);
       expect(urls.filter((url) => url.includes(tokens.operator))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('lists only the sandboxes a scoped viewer token may see', async () => {
+    const mine = uniqueId('sb-mine');
+    const other = uniqueId('sb-other');
+    for (const id of [mine, other]) {
+      const token = await tokens.sandbox(id);
+      const res = await fetch(`${relay.http}/api/v1/sandboxes/${id}/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ event_type: 'heartbeat' }) });
+      expect(res.status).toBe(200);
+    }
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(relay.http);
+      await page.getByTestId('token-form').waitFor({ timeout: UI_TIMEOUT });
+      await page.getByTestId('token-input').fill(await tokens.viewerOf(mine));
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await page.locator(`tr[data-sandbox-id="${mine}"]`).waitFor({ timeout: UI_TIMEOUT });
+      expect(await page.locator('tr.sandbox-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-sandbox-id')))).toEqual([mine]);
+      expect(await page.locator(`tr[data-sandbox-id="${other}"]`).count()).toBe(0);
     } finally {
       await page.close();
     }
