@@ -271,6 +271,9 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(badKind.body.error.details[0].field).toBe('body.kind');
     const badMethod = await request(app).post(`/api/v1/tickets/${ticketId()}/merge`).send({ merge_method: 'octopus' });
     expect(badMethod.status).toBe(422);
+    const unknownTask = await start(ticketId(), { title: 'x', task_id: 'no-such-task' });
+    expect(unknownTask.status).toBe(422);
+    expect(unknownTask.body.error.details[0]).toMatchObject({ field: 'task_id', message: expect.stringContaining('names no task') });
   });
 
   it('runs start, finish and merge jobs from branch-workflow; a merge job sent twice merges once', async () => {

@@ -10,7 +10,7 @@ import {
   type MergeMethodName,
 } from '@sandbox-relay/contracts';
 import { GitHubError, repoName, type GitHubClient, type PullRequest, type RepoRef } from '@sandbox-relay/github';
-import { NotFoundError, type Logger } from '@sandbox-relay/service-kit';
+import { NotFoundError, ValidationError, type Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, EventRepository } from '@sandbox-relay/store';
 import { branchName, slugFor, type BranchNamer } from './branch-naming';
 import type { BranchWorkRecord, BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
@@ -80,6 +80,7 @@ export class BranchWorkflow {
     const existing = await this.deps.works.latestForTicket(repoName(repo), input.ticketId);
     if (existing && existing.state === 'creating') return (await this.createRef(existing, true))!;
     if (existing && existing.state !== 'completed') return view(existing, false);
+    if (input.taskId && !(await this.deps.tasks.byId(input.taskId))) throw new ValidationError([{ field: 'task_id', message: `names no task (${input.taskId})` }]);
     const base = await client.getDefaultBranch(repo);
     const slug = await slugFor({ id: input.ticketId, title: input.title, description: input.description }, this.deps.namer, (error) =>
       this.deps.logger.warn({ err: error, ticketId: input.ticketId }, 'branch namer failed; using the title'),
