@@ -267,6 +267,10 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const noTitle = await start(ticketId(), {});
     expect(noTitle.status).toBe(422);
     expect(noTitle.body.error.details[0].field).toBe('body.title');
+    const nul = await start(ticketId(), { title: 'a\u0000b' });
+    expect(nul.status).toBe(422);
+    expect(nul.body.error.details[0]).toMatchObject({ field: 'body.title', message: expect.stringContaining('NUL') });
+    expect((await start(ticketId(), { title: '   ' })).body.error.details[0].field).toBe('body.title');
     const badKind = await start(ticketId(), { title: 'x', kind: 'hotfix' });
     expect(badKind.body.error.details[0].field).toBe('body.kind');
     const badMethod = await request(app).post(`/api/v1/tickets/${ticketId()}/merge`).send({ merge_method: 'octopus' });

@@ -1,6 +1,7 @@
 // The branch workflow's wire shapes: its BullMQ jobs, its HTTP edge and the events it emits.
 // Event types and job payloads are wire protocol (see queues.ts and event-types.ts).
 import { z } from 'zod';
+import { StorableString } from './events.schema';
 
 /** Ticket ids travel in branch names, URL paths and channel names: a safe, short alphabet. */
 export const TICKET_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -15,8 +16,10 @@ export type BranchKind = z.infer<typeof BranchKind>;
 export const MergeMethodSchema = z.enum(['squash', 'merge', 'rebase']);
 export type MergeMethodName = z.infer<typeof MergeMethodSchema>;
 
-const TicketTitle = z.string().trim().min(1).max(300);
-const TicketDescription = z.string().max(20_000);
+// Stored in Postgres text columns and sent to GitHub: no NUL, no unpaired surrogates.
+const TicketTitle = StorableString.pipe(z.string().trim().min(1).max(300));
+const TicketDescription = StorableString.pipe(z.string().max(20_000));
+const Summary = StorableString.pipe(z.string().max(20_000));
 const TaskRef = z.string().min(1).max(128);
 
 /** Events of the workflow; entity type `ticket`, entity id the ticket id. */
@@ -47,7 +50,7 @@ export const StartBranchJob = JobBase.extend({
   ticket_description: TicketDescription.optional(),
   kind: BranchKind.optional(),
 });
-export const FinishBranchJob = JobBase.extend({ action: z.literal('finish'), summary: z.string().max(20_000).optional() });
+export const FinishBranchJob = JobBase.extend({ action: z.literal('finish'), summary: Summary.optional() });
 export const MergeBranchJob = JobBase.extend({ action: z.literal('merge'), merge_method: MergeMethodSchema.optional() });
 
 /** One step of a ticket's branch workflow, as a job. Job ids are `<action>-<ticket>`-derived, so a re-sent trigger is a no-op. */
@@ -66,7 +69,7 @@ export type StartBranchRequest = z.infer<typeof StartBranchRequest>;
 
 export const OpenPullRequestRequest = z.object({
   /** Replaces the summary the workflow would build from the task's events. */
-  summary: z.string().max(20_000).optional(),
+  summary: Summary.optional(),
 });
 export type OpenPullRequestRequest = z.infer<typeof OpenPullRequestRequest>;
 

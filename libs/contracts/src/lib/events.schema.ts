@@ -21,7 +21,7 @@ const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i
 
 /** Postgres text columns refuse NUL bytes; lone surrogates would be silently replaced by U+FFFD. */
 const storableText = (value: string) => !value.includes('\u0000') && value.isWellFormed();
-const StorableString = z.string().refine(storableText, 'must not contain NUL or unpaired surrogate characters');
+export const StorableString = z.string().refine(storableText, 'must not contain NUL or unpaired surrogate characters');
 
 /** Serialized `event_data` of validated bodies, so the edge serializes each event once. */
 const serializedData = new WeakMap<object, string>();
