@@ -55,17 +55,18 @@ import {
   type MachineCpu,
   type MemoryStats,
   type ServerChild,
+  benchOption,
   runBenchmark,
 } from './lib/common';
 
-const CLIENTS = 1000;
-const SENTINELS = 50;
+const CLIENTS = benchOption('CLIENTS', 1000, 100);
+const SENTINELS = benchOption('SENTINELS', 50, 10);
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 4);
+const ROUNDS = benchOption('ROUNDS', 2, 1);
+const ROUND_S = benchOption('ROUND_S', 4, 1);
 const THROUGHPUT_WARMUP_S = 1;
-const LATENCY_S = Number(process.env.BENCH_LATENCY_S ?? 8);
-const LATENCY_WARMUP_S = 2;
+const LATENCY_S = benchOption('LATENCY_S', 8, 1);
+const LATENCY_WARMUP_S = benchOption('LATENCY_WARMUP_S', 2, 1);
 const LATENCY_RATE = 2000;
 const LATENCY_SANDBOXES = 100;
 const CONNECT_CONCURRENCY = 100;
@@ -644,14 +645,14 @@ async function run(redis: BenchRedis): Promise<number> {
         ],
         [
           `(b) p50 / p99 at ${fmtInt(LATENCY_RATE)} ev/s`,
-          `${fmt1(productLatency.p50)} / ${fmt1(productLatency.p99)} ms`,
+          `${fmt1(productLatency.p50)} / ${fmt1(productLatency.p99)} ms (p99 ${fmt2(productLatency.p99 / bareLatency.p99)}× bare)`,
           `${fmt1(bareLatency.p50)} / ${fmt1(bareLatency.p99)} ms`,
           `p99 ≤ ${TARGET_P99_MS} ms`,
           verdict(productLatency.p99 <= TARGET_P99_MS && productLatency.samples === productLatency.expected),
         ],
         [
           '(c) memory per idle socket',
-          `${kb(perSocket(productMem))} (RSS Δ ${kb(productMem.rssPerSocket)}, JS Δ ${kb(productMem.jsPerSocket)})`,
+          `${kb(perSocket(productMem))} (${fmt2(perSocket(productMem) / perSocket(bareMem))}× bare; RSS Δ ${kb(productMem.rssPerSocket)}, JS Δ ${kb(productMem.jsPerSocket)})`,
           `${kb(perSocket(bareMem))} (RSS Δ ${kb(bareMem.rssPerSocket)}, JS Δ ${kb(bareMem.jsPerSocket)})`,
           `≤ ${TARGET_BYTES_PER_SOCKET / 1024} KB`,
           verdict(perSocket(productMem) <= TARGET_BYTES_PER_SOCKET),

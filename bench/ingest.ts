@@ -42,16 +42,17 @@ import {
   verdict,
   type BenchRedis,
   type ServerChild,
+  benchOption,
   runBenchmark,
 } from './lib/common';
 
 /** What is measured: the standalone (every app in one process, the default) or the ingest service alone (`BENCH_PRODUCT=ingest`). */
 const PRODUCT = process.env.BENCH_PRODUCT === 'ingest' ? 'ingest' : 'standalone';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const ROUND_S = Number(process.env.BENCH_ROUND_S ?? 5);
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 2);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
-const BATCH_CONNECTIONS = Number(process.env.BENCH_BATCH_CONNECTIONS ?? 100);
+const ROUNDS = benchOption('ROUNDS', 2, 1);
+const ROUND_S = benchOption('ROUND_S', 5, 1);
+const WARMUP_S = benchOption('WARMUP_S', 2, 1);
+const CONNECTIONS = benchOption('CONNECTIONS', 100, 10);
+const BATCH_CONNECTIONS = benchOption('BATCH_CONNECTIONS', 100, 10);
 const SANDBOXES = 50;
 const BATCH_SIZE = 100;
 const TARGET_RATIO = 0.6;

@@ -7,6 +7,18 @@ import path from 'node:path';
 
 export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
 
+/**
+ * `BENCH_SMOKE=1`: every size and duration shrunk so a script runs end to end in seconds (to check it
+ * works, e.g. in CI); its figures mean nothing then. An explicit BENCH_* variable still wins.
+ */
+export const BENCH_SMOKE = process.env.BENCH_SMOKE === '1';
+
+/** A numeric option: `BENCH_<name>` if set, else the smoke or the full default. */
+export function benchOption(name: string, full: number, smoke: number): number {
+  const raw = process.env[`BENCH_${name}`];
+  return raw === undefined || raw === '' ? (BENCH_SMOKE ? smoke : full) : Number(raw);
+}
+
 /** The Redis the server children use; set by `useBenchRedis()`. */
 let benchRedisUrl = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 

@@ -48,6 +48,9 @@ async function collectGarbage(): Promise<void> {
   }
 }
 
+/** The services' documented switch for their per-sandbox rate limits (0 = none). */
+const NO_RATE_LIMITS = { RATE_LIMIT_EVENTS_PER_WINDOW: '0', RATE_LIMIT_MESSAGES_PER_WINDOW: '0' };
+
 async function startStandaloneMode(): Promise<{ url: string; close: () => Promise<unknown> }> {
   const { startStandalone, parseStandaloneEnv } = await import('@sandbox-relay/standalone');
   const { createLogger } = await import('@sandbox-relay/service-kit');
@@ -59,6 +62,9 @@ async function startStandaloneMode(): Promise<{ url: string; close: () => Promis
     PORT: '0',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
+    // A few sandbox ids carry the whole load: the per-sandbox rate limits (a guard against a runaway
+    // agent) would turn the run into a benchmark of 429s.
+    ...NO_RATE_LIMITS,
     ...extra,
   });
   const logger = createLogger({ name: 'bench-standalone', level: 'silent' });
@@ -78,7 +84,7 @@ async function startIngestMode(): Promise<{ url: string; close: () => Promise<un
   const { Readiness, closeServer, createHttpApp, createLogger, finishHttpApp, listen, serverUrl } = await import('@sandbox-relay/service-kit');
   const { closeRedis, createRedisClient } = await import('@sandbox-relay/bus');
   const { createStore } = await import('@sandbox-relay/store');
-  const env = parseIngestEnv({ LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl });
+  const env = parseIngestEnv({ LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...NO_RATE_LIMITS });
   const logger = createLogger({ name: 'bench-ingest', level: 'silent' });
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'bench-ingest', role: 'publisher', logger });
