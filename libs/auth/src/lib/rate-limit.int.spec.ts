@@ -58,9 +58,7 @@ describe('per-sandbox rate limit (real Redis)', () => {
       for (let i = 0; i < 3; i += 1) statuses.push((await request(app).post(`/s/${sandbox}`)).status);
       expect(statuses).toEqual([200, 200, 429]);
     } finally {
-      const ended = new Promise((resolve) => down.once('end', resolve));
-      down.disconnect();
-      await ended;
+      await closeRedis(down);
     }
   });
 
