@@ -1,7 +1,7 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
 import { createTwoFilesPatch } from 'diff';
 import { renderDiff } from './diff';
-import { describeToolInput, DIFF_PREVIEW_LINES, toneOf, viewOf } from './event-view';
+import { describeToolInput, DIFF_PREVIEW_LINES, safeExternalUrl, toneOf, viewOf } from './event-view';
 import { formatAge, humanizeType } from './format';
 
 let nextId = 1;
@@ -125,16 +125,16 @@ describe('other catalogue types', () => {
     expect(viewOf(event('SANDBOX_MESSAGE_QUEUED', { message_id: '43', message_type: 'interrupt', content_preview: 'stop' })).tone).toBe('warn');
   });
 
-  it('shows a restart with the old and new sandbox', () => {
-    expect(viewOf(event('AGENT_RESTARTED', { task_id: 't-9', old_sandbox_id: 'sb-1', new_sandbox_id: 'sb 2', reason: 'missed 3 heartbeats', attempt: 1 }))).toEqual({
+  it('shows a restart with its reason and links to the old and the new sandbox', () => {
+    expect(viewOf(event('AGENT_RESTARTED', { task_id: 't-9', old_sandbox_id: 'sb-1', new_sandbox_id: 'sb 2', reason: 'missed 3 heartbeats', attempt: 2, forced: true }))).toEqual({
       kind: 'restart',
       tone: 'warn',
       icon: '↻',
       title: 'agent restarted',
-      detail: 'sb-1 → sb 2',
+      detail: 'sb-1 → sb 2 · attempt 2 · forced',
       blocks: [
-        { type: 'text', text: 'missed 3 heartbeats' },
-        { type: 'fields', fields: [['task id', 't-9'], ['attempt', '1']] },
+        { type: 'fields', fields: [['reason', 'missed 3 heartbeats']] },
+        { type: 'link', text: '← replaced sb-1', href: '#/sandboxes/sb-1' },
         { type: 'link', text: 'open sb 2 →', href: '#/sandboxes/sb%202' },
       ],
     });
@@ -145,11 +145,105 @@ describe('other catalogue types', () => {
   });
 });
 
+describe('supervisor events', () => {
+  // The event's timestamp is 12:00:00; the supervisor last heard a heartbeat 45 s earlier.
+  const ladder = { task_id: 't-1', sandbox_id: 'sb-1', missed: 2, last_seen_at: '2026-11-24T11:59:15.000Z', heartbeat_interval_ms: 15_000 };
+
+  it('shows DEGRADED with the missed count and the last heartbeat age', () => {
+    expect(viewOf(event('SANDBOX_DEGRADED', ladder))).toEqual({
+      kind: 'supervisor',
+      tone: 'bad',
+      icon: '◆',
+      title: 'sandbox DEGRADED',
+      detail: '2 missed heartbeats · last heartbeat 45 s before',
+      blocks: [{ type: 'fields', fields: [['last heartbeat', '2026-11-24 11:59:15 UTC'], ['interval', '15 s']] }],
+    });
+  });
+
+  it('shows a missed-heartbeat warning and a recovery', () => {
+    expect(viewOf(event('SANDBOX_HEARTBEAT_MISSED', { ...ladder, missed: 1, last_seen_at: '2026-11-24T11:58:00.000Z' }))).toMatchObject({ tone: 'warn', title: 'heartbeat missed', detail: '1 missed heartbeat · last heartbeat 2 min 0 s before' });
+    expect(viewOf(event('SANDBOX_RECOVERED', ladder))).toMatchObject({ tone: 'ok', title: 'heartbeats recovered', detail: 'after 2 missed heartbeats' });
+  });
+
+  it('shows a quarantine with its restart count and window', () => {
+    expect(viewOf(event('TASK_QUARANTINED', { task_id: 't-1', sandbox_id: 'sb-1', reason: 'restart intensity exceeded: 4 restarts within 10 min (limit 3)', trigger: 'missed 3 heartbeats', restarts_in_window: 4 }))).toEqual({
+      kind: 'supervisor',
+      tone: 'bad',
+      icon: '⛔',
+      title: 'task quarantined: no more restarts',
+      detail: '4 restarts in the window',
+      blocks: [{ type: 'fields', fields: [['reason', 'restart intensity exceeded: 4 restarts within 10 min (limit 3)'], ['last trigger', 'missed 3 heartbeats']] }],
+    });
+    expect(viewOf(event('TASK_QUARANTINED', { restarts_in_window: 1, window_ms: 600_000 })).detail).toBe('1 restart within 10 min 0 s');
+  });
+
+  it('shows an idle stop with how long the agent was idle', () => {
+    expect(viewOf(event('SANDBOX_IDLE_STOPPED', { task_id: 't-1', sandbox_id: 'sb-1', idle_for_ms: 1_830_000, idle_since: '2026-11-24T11:29:30.000Z' }))).toEqual({
+      kind: 'supervisor',
+      tone: 'neutral',
+      icon: '⏻',
+      title: 'stopped after 30 min 30 s idle',
+      detail: 'idle since 2026-11-24 11:29:30 UTC',
+      blocks: [],
+    });
+  });
+
+  it('shows a failed restart, and the task steps', () => {
+    expect(viewOf(event('AGENT_RESTART_FAILED', { task_id: 't-1', old_sandbox_id: 'sb-1', reason: 'missed 3 heartbeats', error: 'provider said 503' }))).toMatchObject({
+      tone: 'bad',
+      title: 'restart failed',
+      detail: 'replacing sb-1',
+      blocks: [{ type: 'fields', fields: [['reason', 'missed 3 heartbeats']] }, { type: 'code', label: 'error', text: 'provider said 503' }],
+    });
+    expect(viewOf(event('TASK_STARTED', { task_id: 't-1', sandbox_id: 'sb-1', provider: 'daytona', agent_id: 'claude' }))).toMatchObject({ title: 'task started', detail: 'task t-1 · daytona · claude' });
+    expect(viewOf(event('TASK_COMPLETED', { task_id: 't-1', sandbox_id: 'sb-1' }))).toMatchObject({ tone: 'ok', title: 'task completed' });
+    expect(viewOf(event('TASK_STOPPED', { task_id: 't-1', sandbox_id: 'sb-1', reason: 'operator' })).blocks).toEqual([{ type: 'fields', fields: [['reason', 'operator']] }]);
+  });
+});
+
+describe('branch workflow events', () => {
+  const base = { ticket_id: 'ABC-1', task_id: 't-1', repo: 'acme/app', branch_name: 'feature/ABC-1-login', base_branch: 'main' };
+
+  it('shows the branch, and the pull request with a link to it', () => {
+    expect(viewOf(event('BRANCH_CREATED', base))).toMatchObject({ kind: 'branch', tone: 'info', title: 'branch feature/ABC-1-login', detail: 'from main · acme/app' });
+    expect(viewOf(event('PR_OPENED', { ...base, pr_number: 12, pr_url: 'https://github.com/acme/app/pull/12', files_changed: 3 }))).toEqual({
+      kind: 'branch',
+      tone: 'info',
+      icon: '⇅',
+      title: 'PR #12 opened',
+      detail: 'feature/ABC-1-login · 3 files',
+      blocks: [{ type: 'link', text: 'PR #12 on github.com ↗', href: 'https://github.com/acme/app/pull/12', external: true }],
+    });
+    expect(viewOf(event('PR_MERGED', { ...base, pr_number: 12, pr_url: 'https://github.com/acme/app/pull/12', merge_sha: 'abcdef0123456789' }))).toMatchObject({ tone: 'ok', title: 'PR #12 merged', detail: 'feature/ABC-1-login · abcdef0' });
+  });
+
+  it('never links an address that is not http(s)', () => {
+    expect(viewOf(event('PR_OPENED', { ...base, pr_number: 13, pr_url: 'javascript:alert(1)' })).blocks).toEqual([]);
+    expect(safeExternalUrl('javascript:alert(1)')).toBeUndefined();
+    expect(safeExternalUrl('not a url')).toBeUndefined();
+    expect(safeExternalUrl('http://127.0.0.1:9/pr/1')).toBe('http://127.0.0.1:9/pr/1');
+  });
+
+  it('shows a failure with its step, code and message', () => {
+    expect(viewOf(event('BRANCH_WORKFLOW_FAILED', { ...base, pr_number: null, step: 'finish', code: 'github_error', github_status: 422, message: 'No commits between main and feature/ABC-1-login' }))).toEqual({
+      kind: 'branch',
+      tone: 'bad',
+      icon: '⚠',
+      title: 'branch workflow failed at finish',
+      detail: 'acme/app',
+      blocks: [
+        { type: 'fields', fields: [['step', 'finish'], ['code', 'github_error'], ['github status', '422'], ['branch name', 'feature/ABC-1-login']] },
+        { type: 'text', text: 'No commits between main and feature/ABC-1-login' },
+      ],
+    });
+  });
+});
+
 describe('types without a renderer', () => {
   it('read sensibly: a humanized name, a tone from the name, scalar fields and nested data', () => {
-    const view = viewOf(event('PR_OPENED', { pr_number: 12, branch: 'ticket/ABC-1-fix', url: 'https://example.test/pr/12', checks: { ci: 'pending' } }));
+    const view = viewOf(event('PR_COMMENTED', { pr_number: 12, branch: 'ticket/ABC-1-fix', url: 'https://example.test/pr/12', checks: { ci: 'pending' } }));
     expect(view.kind).toBe('generic');
-    expect(view.title).toBe('PR opened');
+    expect(view.title).toBe('PR commented');
     expect(view.tone).toBe('info');
     expect(view.blocks[0]).toEqual({ type: 'fields', fields: [['pr number', '12'], ['branch', 'ticket/ABC-1-fix'], ['url', 'https://example.test/pr/12']] });
     expect(view.blocks[1]).toMatchObject({ type: 'code', label: 'data' });

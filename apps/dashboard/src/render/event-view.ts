@@ -1,5 +1,5 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
-import { AGENT_EVENT_TYPES, SYSTEM_EVENT_TYPES } from '@sandbox-relay/contracts/event-types';
+import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, SUPERVISOR_EVENT_TYPES, SYSTEM_EVENT_TYPES } from '@sandbox-relay/contracts/event-types';
 import { renderDiff, type RenderedDiff } from './diff';
 import { formatBytes, formatDuration, humanizeType, oneLine } from './format';
 
@@ -10,8 +10,11 @@ export type Block =
   | { type: 'code'; label: string; text: string }
   | { type: 'diff'; diff: RenderedDiff }
   | { type: 'fields'; fields: Array<[string, string]> }
-  /** A link inside the dashboard (a hash route), e.g. to the sandbox that replaced this one. */
-  | { type: 'link'; text: string; href: string };
+  /**
+   * A link: inside the dashboard (a hash route, e.g. to the sandbox that replaced this one), or
+   * `external` (a pull request on GitHub; only http(s) addresses, opened in a new tab).
+   */
+  | { type: 'link'; text: string; href: string; external?: boolean };
 
 /** An event as a person reads it: one headline, optional detail, and blocks below. */
 export interface EventView {
@@ -133,16 +136,143 @@ function guardian(payload: Payload): EventView {
   return { kind: 'guardian', tone: 'warn', icon: '⚑', title: `guardian: ${detector.replace(/_/g, ' ')}`, detail: str(payload['routed']) ? `routed to ${String(payload['routed'])}` : undefined, blocks };
 }
 
+const sandboxLink = (sandboxId: string, text: string): Block => ({ type: 'link', text, href: `#/sandboxes/${encodeURIComponent(sandboxId)}` });
+
+/** An address from a payload, as a link only when it is http(s): never `javascript:` or the like. */
+export function safeExternalUrl(value: unknown): string | undefined {
+  const url = str(value);
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds between two ISO instants, or undefined when either is missing or unreadable. */
+function between(fromIso: string | undefined, toIso: string | undefined): number | undefined {
+  if (!fromIso || !toIso) return undefined;
+  const ms = Date.parse(toIso) - Date.parse(fromIso);
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
+}
+
+function clock(iso: string | undefined): string | undefined {
+  if (!iso) return undefined;
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+}
+
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * The supervisor's heartbeat ladder (`{missed, last_seen_at, heartbeat_interval_ms}`): how many beats
+ * were missed and how old the last one was when the supervisor noticed.
+ */
+const heartbeatLadder = (step: 'missed' | 'degraded' | 'recovered'): Renderer => (payload, event) => {
+  const missed = num(payload['missed']);
+  const lastSeen = str(payload['last_seen_at']);
+  const age = between(lastSeen, event.timestamp);
+  const interval = num(payload['heartbeat_interval_ms']);
+  const parts: string[] = [];
+  if (missed !== undefined) parts.push(step === 'recovered' ? `after ${plural(missed, 'missed heartbeat')}` : plural(missed, 'missed heartbeat'));
+  if (age !== undefined && step !== 'recovered') parts.push(`last heartbeat ${formatDuration(age)} before`);
+  const fields: Array<[string, string]> = [];
+  const seenAt = clock(lastSeen);
+  if (seenAt) fields.push(['last heartbeat', seenAt]);
+  if (interval !== undefined) fields.push(['interval', formatDuration(interval)]);
+  const titles = { missed: 'heartbeat missed', degraded: 'sandbox DEGRADED', recovered: 'heartbeats recovered' } as const;
+  const tones: Record<typeof step, Tone> = { missed: 'warn', degraded: 'bad', recovered: 'ok' };
+  const icons = { missed: '♡', degraded: '◆', recovered: '♥' } as const;
+  return { kind: 'supervisor', tone: tones[step], icon: icons[step], title: titles[step], detail: parts.join(' · ') || undefined, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
+};
+
+/** `{old_sandbox_id, new_sandbox_id, reason, attempt, forced}`: links both ways between the two sandboxes. */
 function restarted(payload: Payload): EventView {
   const from = str(payload['old_sandbox_id']) ?? str(payload['from']);
   const to = str(payload['new_sandbox_id']) ?? str(payload['to']);
-  const fields = scalarFields(payload, ['old_sandbox_id', 'new_sandbox_id', 'reason']);
   const reason = str(payload['reason']);
+  const attempt = num(payload['attempt']);
+  const parts: string[] = [];
+  if (from && to) parts.push(`${from} → ${to}`);
+  if (attempt !== undefined) parts.push(`attempt ${attempt}`);
+  if (payload['forced'] === true) parts.push('forced');
   const blocks: Block[] = [];
-  if (reason) blocks.push({ type: 'text', text: reason });
-  if (fields.length) blocks.push({ type: 'fields', fields });
-  if (to) blocks.push({ type: 'link', text: `open ${to} →`, href: `#/sandboxes/${encodeURIComponent(to)}` });
-  return { kind: 'restart', tone: 'warn', icon: '↻', title: 'agent restarted', detail: from && to ? `${from} → ${to}` : undefined, blocks };
+  if (reason) blocks.push({ type: 'fields', fields: [['reason', reason]] });
+  if (from) blocks.push(sandboxLink(from, `← replaced ${from}`));
+  if (to) blocks.push(sandboxLink(to, `open ${to} →`));
+  return { kind: 'restart', tone: 'warn', icon: '↻', title: 'agent restarted', detail: parts.join(' · ') || undefined, blocks };
+}
+
+function restartFailed(payload: Payload): EventView {
+  const blocks: Block[] = [];
+  const reason = str(payload['reason']);
+  if (reason) blocks.push({ type: 'fields', fields: [['reason', reason]] });
+  const error = str(payload['error']);
+  if (error) blocks.push({ type: 'code', label: 'error', text: error });
+  return { kind: 'restart', tone: 'bad', icon: '↻', title: 'restart failed', detail: str(payload['old_sandbox_id']) ? `replacing ${String(payload['old_sandbox_id'])}` : undefined, blocks };
+}
+
+/** `{reason, trigger, restarts_in_window, window_ms?}`: the restart intensity that stopped the task. */
+function quarantined(payload: Payload): EventView {
+  const count = num(payload['restarts_in_window']);
+  const windowMs = num(payload['window_ms']);
+  const detail = count === undefined ? undefined : `${plural(count, 'restart')} ${windowMs !== undefined ? `within ${formatDuration(windowMs)}` : 'in the window'}`;
+  const fields: Array<[string, string]> = [];
+  const reason = str(payload['reason']);
+  if (reason) fields.push(['reason', reason]);
+  const trigger = str(payload['trigger']);
+  if (trigger) fields.push(['last trigger', trigger]);
+  return { kind: 'supervisor', tone: 'bad', icon: '⛔', title: 'task quarantined: no more restarts', detail, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
+}
+
+/** `{idle_for_ms, idle_since}`. */
+function idleStopped(payload: Payload): EventView {
+  const idle = num(payload['idle_for_ms']);
+  const since = clock(str(payload['idle_since']));
+  return { kind: 'supervisor', tone: 'neutral', icon: '⏻', title: idle !== undefined ? `stopped after ${formatDuration(idle)} idle` : 'stopped as idle', detail: since ? `idle since ${since}` : undefined, blocks: [] };
+}
+
+const taskStep = (icon: string, tone: Tone, title: string): Renderer => (payload) => {
+  const parts = [str(payload['task_id']) ? `task ${String(payload['task_id'])}` : undefined, str(payload['provider']), str(payload['agent_id'])].filter(Boolean) as string[];
+  const reason = str(payload['reason']);
+  return { kind: 'supervisor', tone, icon, title, detail: parts.join(' · ') || undefined, blocks: reason ? [{ type: 'fields', fields: [['reason', reason]] }] : [] };
+};
+
+/** The branch workflow's events (entity `ticket`): branch, pull request (linked), merge, failure. */
+function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
+  const branch = str(payload['branch_name']);
+  const pr = num(payload['pr_number']);
+  const url = safeExternalUrl(payload['pr_url']);
+  const repo = str(payload['repo']);
+  const blocks: Block[] = [];
+  switch (event.event_type) {
+    case BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED:
+      return { kind: 'branch', tone: 'info', icon: '⑂', title: `branch ${branch ?? 'created'}`, detail: [str(payload['base_branch']) ? `from ${String(payload['base_branch'])}` : undefined, repo].filter(Boolean).join(' · ') || undefined, blocks };
+    case BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED:
+    case BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED: {
+      const merged = event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED;
+      if (url) blocks.push({ type: 'link', text: `${pr !== undefined ? `PR #${pr}` : 'pull request'} on ${new URL(url).host} ↗`, href: url, external: true });
+      const parts: string[] = [];
+      if (branch) parts.push(branch);
+      const files = num(payload['files_changed']);
+      if (files !== undefined) parts.push(plural(files, 'file'));
+      const sha = str(payload['merge_sha']);
+      if (sha) parts.push(sha.slice(0, 7));
+      return { kind: 'branch', tone: merged ? 'ok' : 'info', icon: merged ? '⛙' : '⇅', title: `${pr !== undefined ? `PR #${pr}` : 'pull request'} ${merged ? 'merged' : 'opened'}`, detail: parts.join(' · ') || undefined, blocks };
+    }
+    default: {
+      const fields: Array<[string, string]> = [];
+      for (const key of ['step', 'code', 'github_status', 'branch_name'] as const) {
+        const value = payload[key];
+        if (value !== undefined && value !== null && value !== '') fields.push([key.replace(/_/g, ' '), String(value)]);
+      }
+      if (fields.length) blocks.push({ type: 'fields', fields });
+      const text = str(payload['message']);
+      if (text) blocks.push({ type: 'text', text });
+      return { kind: 'branch', tone: 'bad', icon: '⚠', title: `branch workflow failed${str(payload['step']) ? ` at ${String(payload['step'])}` : ''}`, detail: repo, blocks };
+    }
+  }
 }
 
 const lifecycle = (icon: string, tone: Tone, title: (payload: Payload) => string, textKey?: string): Renderer => (payload) => {
@@ -150,7 +280,7 @@ const lifecycle = (icon: string, tone: Tone, title: (payload: Payload) => string
   return { kind: 'lifecycle', tone, icon, title: title(payload), blocks: text ? [{ type: 'text', text }] : [] };
 };
 
-/** Renderers by event type: the catalogue of `libs/contracts` (agent and system types). */
+/** Renderers by event type: the catalogue of `libs/contracts` (agent, system, supervisor and branch-workflow types). */
 export const RENDERERS: Record<string, Renderer> = {
   [AGENT_EVENT_TYPES.TOOL_USE]: toolUse,
   [AGENT_EVENT_TYPES.TOOL_COMPLETED]: toolCompleted,
@@ -167,8 +297,20 @@ export const RENDERERS: Record<string, Renderer> = {
   [AGENT_EVENT_TYPES.SUBAGENT_COMPLETED]: lifecycle('◑', 'info', () => 'subagent completed', 'result'),
   [SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED]: queued,
   [SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION]: guardian,
-  [SYSTEM_EVENT_TYPES.AGENT_RESTARTED]: restarted,
-  [SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED]: (payload) => generic(payload, SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED, 'neutral', '⏻'),
+  [SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED]: restarted,
+  [SUPERVISOR_EVENT_TYPES.RESTART_FAILED]: restartFailed,
+  [SUPERVISOR_EVENT_TYPES.HEARTBEAT_MISSED]: heartbeatLadder('missed'),
+  [SUPERVISOR_EVENT_TYPES.SANDBOX_DEGRADED]: heartbeatLadder('degraded'),
+  [SUPERVISOR_EVENT_TYPES.SANDBOX_RECOVERED]: heartbeatLadder('recovered'),
+  [SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED]: quarantined,
+  [SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED]: idleStopped,
+  [SUPERVISOR_EVENT_TYPES.TASK_STARTED]: taskStep('▶', 'info', 'task started'),
+  [SUPERVISOR_EVENT_TYPES.TASK_COMPLETED]: taskStep('■', 'ok', 'task completed'),
+  [SUPERVISOR_EVENT_TYPES.TASK_STOPPED]: taskStep('⏹', 'neutral', 'task stopped'),
+  [BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED]: branchWorkflow,
+  [BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED]: branchWorkflow,
+  [BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED]: branchWorkflow,
+  [BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_WORKFLOW_FAILED]: branchWorkflow,
 };
 
 /**

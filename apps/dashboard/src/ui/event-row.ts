@@ -44,7 +44,7 @@ function block(item: Block, event: EventEnvelope, onResize: () => void): HTMLEle
     case 'fields':
       return h('dl', { class: 'fields' }, ...item.fields.flatMap(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]));
     case 'link':
-      return h('div', { class: 'text' }, h('a', { href: item.href }, item.text));
+      return h('div', { class: 'text' }, item.external ? h('a', { href: item.href, target: '_blank', rel: 'noopener noreferrer' }, item.text) : h('a', { href: item.href }, item.text));
   }
 }
 

@@ -22,14 +22,8 @@ const TicketDescription = StorableString.pipe(z.string().max(20_000));
 const Summary = StorableString.pipe(z.string().max(20_000));
 const TaskRef = z.string().min(1).max(128);
 
-/** Events of the workflow; entity type `ticket`, entity id the ticket id. */
-export const BRANCH_WORKFLOW_EVENT_TYPES = {
-  BRANCH_CREATED: 'BRANCH_CREATED',
-  PR_OPENED: 'PR_OPENED',
-  PR_MERGED: 'PR_MERGED',
-  BRANCH_WORKFLOW_FAILED: 'BRANCH_WORKFLOW_FAILED',
-} as const;
-export type BranchWorkflowEventType = (typeof BRANCH_WORKFLOW_EVENT_TYPES)[keyof typeof BRANCH_WORKFLOW_EVENT_TYPES];
+// The workflow's event types live in the zod-free catalogue (the dashboard bundles it); re-exported here.
+export { BRANCH_WORKFLOW_EVENT_TYPES, type BranchWorkflowEventType } from './event-types';
 
 export const BRANCH_WORKFLOW_STEPS = ['start', 'finish', 'merge'] as const;
 export type BranchWorkflowStep = (typeof BRANCH_WORKFLOW_STEPS)[number];

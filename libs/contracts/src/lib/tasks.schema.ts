@@ -1,33 +1,10 @@
 import { z } from 'zod';
-import { SYSTEM_EVENT_TYPES } from './event-types';
 
 // The supervisor's edge (`/api/v1/tasks`) and the events it emits. Event types are wire protocol:
 // dashboards match on these strings.
 
-/** Events the supervisor stores and publishes on the sandbox (and, for the task-level ones, on the task). */
-export const SUPERVISOR_EVENT_TYPES = {
-  /** A task's sandbox was spawned through the edge: `{task_id, sandbox_id, provider, agent_id}`. */
-  TASK_STARTED: 'TASK_STARTED',
-  /** One heartbeat interval missed (the ladder's first rung): `{task_id, sandbox_id, missed, last_seen_at}`. */
-  HEARTBEAT_MISSED: 'SANDBOX_HEARTBEAT_MISSED',
-  /** Two missed: the session is `degraded`. Same payload. */
-  SANDBOX_DEGRADED: 'SANDBOX_DEGRADED',
-  /** Heartbeats came back after a warning or `degraded`. Same payload. */
-  SANDBOX_RECOVERED: 'SANDBOX_RECOVERED',
-  /** A replacement runs: `{task_id, old_sandbox_id, new_sandbox_id, reason, attempt, forced, forensics}`. */
-  AGENT_RESTARTED: SYSTEM_EVENT_TYPES.AGENT_RESTARTED,
-  /** A restart failed to spawn the replacement: `{task_id, old_sandbox_id, reason, error}`. */
-  RESTART_FAILED: 'AGENT_RESTART_FAILED',
-  /** The task exceeded its restart intensity: no more restarts. `{task_id, sandbox_id, reason, restarts_in_window}`. */
-  TASK_QUARANTINED: 'TASK_QUARANTINED',
-  /** Stopped for lack of agent activity: `{task_id, sandbox_id, idle_for_ms, idle_since}`. */
-  SANDBOX_IDLE_STOPPED: SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED,
-  /** The agent reported its task complete; the session ended: `{task_id, sandbox_id}`. */
-  TASK_COMPLETED: 'TASK_COMPLETED',
-  /** Stopped through `POST /api/v1/tasks/:id/stop`: `{task_id, sandbox_id, reason}`. */
-  TASK_STOPPED: 'TASK_STOPPED',
-} as const;
-export type SupervisorEventType = (typeof SUPERVISOR_EVENT_TYPES)[keyof typeof SUPERVISOR_EVENT_TYPES];
+// The supervisor's event types live in the zod-free catalogue (the dashboard bundles it); re-exported here.
+export { SUPERVISOR_EVENT_TYPES, type SupervisorEventType } from './event-types';
 
 /**
  * `SandboxSession.status`: where one sandbox of a task is in its life, as the supervisor keeps it.
