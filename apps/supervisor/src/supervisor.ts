@@ -18,6 +18,7 @@ import { RestartIntensity, type RestartIntensityPolicy } from './restart-intensi
 import type { SessionStore, SweptSession } from './session-store';
 import { buildTrajectoryContext, readTrajectoryEvents } from './trajectory-context';
 import { workerEnvFor } from './worker-env';
+import { heartbeatEscalations, heartbeatsMissed, idleStops, quarantines, restarts, sessionsSwept } from './supervisor.metrics';
 
 export interface SupervisorConfig {
   provider: 'local' | 'daytona';
@@ -243,6 +244,7 @@ export class Supervisor {
     await this.deps.sessions.recordHeartbeats(sessions.flatMap((s) => (s.lastHeartbeatAt === null ? [] : [{ sandboxId: s.sandboxId, at: s.lastHeartbeatAt }])));
     const levels = await this.deps.state.escalations();
     const report: SweepReport = { sessions: sessions.length, actions: [], restarts: [], idleStops: [], completed: [] };
+    sessionsSwept.set(sessions.length);
 
     for (const session of sessions) {
       if (this.stopping.signal.aborted) break;
@@ -309,18 +311,22 @@ export class Supervisor {
         // Coming down from degraded (beats resumed, then one missed again): the session runs again.
         await this.deps.sessions.transition(session.sandboxId, ['degraded'], 'running');
         await this.emit(SUPERVISOR_EVENT_TYPES.HEARTBEAT_MISSED, data, session.sandboxId);
+        heartbeatEscalations.inc({ step: 'warn' });
+        heartbeatsMissed.inc();
         this.log.warn(data, 'heartbeat missed');
         return true;
       case 'degrade':
         if (!(await this.deps.state.compareAndSetEscalation(session.sandboxId, stored, 'degraded'))) return false;
         await this.deps.sessions.transition(session.sandboxId, ['running'], 'degraded');
         await this.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_DEGRADED, data, session.sandboxId);
+        heartbeatEscalations.inc({ step: 'degrade' });
         this.log.warn(data, 'sandbox degraded');
         return true;
       case 'recover':
         if (!(await this.deps.state.compareAndSetEscalation(session.sandboxId, stored, 'none'))) return false;
         await this.deps.sessions.transition(session.sandboxId, ['degraded'], 'running');
         await this.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_RECOVERED, data, session.sandboxId);
+        heartbeatEscalations.inc({ step: 'recover' });
         this.log.info(data, 'heartbeats resumed');
         return true;
     }
@@ -375,6 +381,8 @@ export class Supervisor {
         await state.clearEscalation(oldSandboxId);
         const data = { task_id: task.id, sandbox_id: oldSandboxId, reason: decision.reason, trigger: reason, restarts_in_window: decision.restartsInWindow, forensics };
         await this.emit(SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED, data, oldSandboxId, task.id);
+        restarts.inc({ outcome: 'quarantined' });
+        quarantines.inc();
         this.log.error({ taskId: task.id, sandboxId: oldSandboxId, reason: decision.reason }, 'task quarantined');
         return;
       }
@@ -410,6 +418,7 @@ export class Supervisor {
         // The session stays `restarting`; the next sweep resumes it once the lock is released.
         await withStoreErrors(prisma.restartEvent.create({ data: { taskId: task.id, oldSandboxId, newSandboxId: null, reason: `${reason}; spawn failed` } }));
         await this.emit(SUPERVISOR_EVENT_TYPES.RESTART_FAILED, { task_id: task.id, old_sandbox_id: oldSandboxId, reason, error: (error as Error).message }, oldSandboxId, task.id);
+        restarts.inc({ outcome: 'spawn_failed' });
         this.log.error({ err: error, taskId: task.id, sandboxId: oldSandboxId }, 'restart could not spawn a replacement');
         return;
       }
@@ -441,6 +450,7 @@ export class Supervisor {
         [ENTITY_TYPES.SANDBOX, newSandboxId],
         [ENTITY_TYPES.TASK, task.id],
       ]);
+      restarts.inc({ outcome: 'restarted' });
       this.log.warn({ taskId: task.id, oldSandboxId, newSandboxId, reason, attempt: decision.attempt }, 'sandbox restarted');
     } finally {
       await lock.release();
@@ -458,6 +468,7 @@ export class Supervisor {
       await this.deps.state.clearEscalation(session.sandboxId);
       const data = { task_id: session.taskId, sandbox_id: session.sandboxId, idle_for_ms: idleForMs, idle_since: new Date(idleSince).toISOString() };
       await this.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED, data, session.sandboxId, session.taskId ?? undefined);
+      idleStops.inc();
       this.log.info(data, 'idle sandbox stopped');
     } finally {
       await lock.release();
