@@ -159,7 +159,35 @@ describe('ingest edge', () => {
     expect(beats.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(['heartbeat', 'heartbeat', 'agent.completed']);
   });
 
+  it('reads history newest first with order=desc and pages older with before, without gap or duplicate', async () => {
+    const sandbox = uniqueId('sb');
+    const types = ['e0', 'e1', 'e2', 'e3', 'e4'];
+    const stored = await request(h.app).post(`/api/v1/sandboxes/${sandbox}/events/batch`).send(types.map((event_type) => ({ event_type })));
+    const ids: string[] = stored.body.ids;
+    const typesOf = (res: request.Response) => res.body.events.map((event: { event_type: string }) => event.event_type);
+
+    const newest = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2`);
+    expect(newest.status).toBe(200);
+    expect(typesOf(newest)).toEqual(['e4', 'e3']);
+    expect(newest.body.next_before).toBe(ids[3]);
+    expect(newest.body.next_after).toBeNull();
+    const older = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${newest.body.next_before}`);
+    expect(typesOf(older)).toEqual(['e2', 'e1']);
+    const oldest = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${older.body.next_before}`);
+    expect(typesOf(oldest)).toEqual(['e0']);
+    expect(oldest.body.next_before).toBeNull();
+
+    // A window between two cursors, ascending (the default order is unchanged).
+    const window = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?after=${ids[0]}&before=${ids[3]}`);
+    expect(typesOf(window)).toEqual(['e1', 'e2']);
+    expect(window.body.next_after).toBeNull();
+    expect(window.body).not.toHaveProperty('next_before');
+  });
+
   it('answers a bad history query with 422', async () => {
+    const bad = await request(h.app).get('/api/v1/sandboxes/sb-1/events?order=newest&before=x');
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.before', 'query.order']);
     const res = await request(h.app).get('/api/v1/sandboxes/sb-1/events?after=abc&limit=0');
     expect(res.status).toBe(422);
     expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.after', 'query.limit']);

@@ -71,12 +71,14 @@ export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: In
       entityIds: [sandboxId],
       eventTypes: query.event_type,
       after: query.after,
+      before: query.before,
+      order: query.order,
       limit: query.limit,
     });
-    const answer: EventHistoryPage = {
-      events: page,
-      next_after: page.length === query.limit ? (page[page.length - 1]?.id ?? null) : null,
-    };
+    // A full page may have more behind it; its last event is the cursor in the direction read.
+    const cursor = page.length === query.limit ? (page[page.length - 1]?.id ?? null) : null;
+    const answer: EventHistoryPage =
+      query.order === 'desc' ? { events: page, next_after: null, next_before: cursor } : { events: page, next_after: cursor };
     res.json(answer);
   });
 

@@ -91,9 +91,15 @@ const CsvList = z
   .optional()
   .transform((raw) => (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean) : []));
 
-/** `GET /api/v1/sandboxes/:id/events` query: ascending ids after the cursor. */
+/**
+ * `GET /api/v1/sandboxes/:id/events` query: ids between the cursors (`after` < id < `before`), oldest
+ * first by default; `order=desc` reads newest first (the dashboard's first page, then older pages with
+ * `before` = the oldest id it has).
+ */
 export const EventHistoryQuery = z.object({
   after: EventId.optional(),
+  before: EventId.optional(),
+  order: z.enum(['asc', 'desc']).default('asc'),
   limit: z.coerce.number().int().min(1).max(EVENT_LIMITS.HISTORY_LIMIT_MAX).default(EVENT_LIMITS.HISTORY_LIMIT_DEFAULT),
   event_type: CsvList,
 });
@@ -101,8 +107,10 @@ export type EventHistoryQuery = z.infer<typeof EventHistoryQuery>;
 
 export const EventHistoryPage = z.object({
   events: z.array(EventEnvelope),
-  /** Pass as `after` to read the next page; null when this page was the last. */
+  /** Ascending pages: pass as `after` to read the next page; null when this page was the last (always null on a descending page). */
   next_after: EventId.nullable(),
+  /** Descending pages only: pass as `before` to read the next (older) page; null when this page reached the oldest. */
+  next_before: EventId.nullable().optional(),
 });
 export type EventHistoryPage = z.infer<typeof EventHistoryPage>;
 
