@@ -16,6 +16,7 @@ import { branchName, slugFor, type BranchNamer } from './branch-naming';
 import type { BranchWorkRecord, BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
 import { agentSummary, pullRequestBody } from './pr-body';
 import { GitHubNotConfiguredError, WorkflowConflictError, failureCode } from './workflow-errors';
+import { counted } from './branch-workflow.metrics';
 
 /** Names tried for one ticket (`…-2`, `…-3`, …) before giving up. */
 const MAX_NAME_CANDIDATES = 20;
@@ -57,17 +58,17 @@ export class BranchWorkflow {
 
   /** Creates `<kind>/<ticket>-<slug>` from the default branch's head; returns the existing branch if the ticket has one. */
   startWorkOnTicket(input: StartWork): Promise<BranchWorkView> {
-    return this.oneAtATime(input.ticketId, () => this.start(input));
+    return counted('start', () => this.oneAtATime(input.ticketId, () => this.start(input)));
   }
 
   /** Opens the pull request of the ticket's branch (body: the ticket, the agent's summary, the files changed). */
   finishWorkOnTicket(input: { ticketId: string; summary?: string }): Promise<BranchWorkView> {
-    return this.oneAtATime(input.ticketId, () => this.finish(input));
+    return counted('pull_request', () => this.oneAtATime(input.ticketId, () => this.finish(input)));
   }
 
   /** Merges the ticket's pull request when GitHub says it is mergeable, then deletes the branch. Never merges twice. */
   mergeTicketWork(input: { ticketId: string; method?: MergeMethodName }): Promise<BranchWorkView> {
-    return this.oneAtATime(input.ticketId, () => this.merge(input));
+    return counted('merge', () => this.oneAtATime(input.ticketId, () => this.merge(input)));
   }
 
   private oneAtATime<T>(ticketId: string, step: () => Promise<T>): Promise<T> {
