@@ -11,7 +11,11 @@ import { z } from 'zod';
  */
 const TaskCliEnv = z.object({
   RELAY_URL: z.string().url().default('http://127.0.0.1:18000'),
+  /** Needed when the relay runs with auth on: an operator token (`npm run token -- operator`). */
+  OPERATOR_TOKEN: z.string().min(1).optional(),
 });
+
+let operatorToken: string | undefined;
 
 function describe(event: EventEnvelope): string {
   const data = event.payload;
@@ -28,7 +32,8 @@ function describe(event: EventEnvelope): string {
 }
 
 async function call(url: string, init: RequestInit = {}): Promise<TaskView> {
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init.headers ?? {}) } });
+  const auth: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}` } : {};
+  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...auth, ...(init.headers ?? {}) } });
   const body: unknown = await res.json().catch(() => null);
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${JSON.stringify(body)}`);
   return TaskView.parse(body);
@@ -36,6 +41,8 @@ async function call(url: string, init: RequestInit = {}): Promise<TaskView> {
 
 async function main(): Promise<void> {
   const env = parseEnv(TaskCliEnv, process.env);
+  operatorToken = env.OPERATOR_TOKEN;
+  const bearer = operatorToken ? ` -H "Authorization: Bearer $OPERATOR_TOKEN"` : '';
   const planFile = process.argv[2] ?? 'examples/hello-plan.json';
   const plan: unknown = JSON.parse(await readFile(planFile, 'utf8'));
   const logger = createLogger({ name: 'task', level: 'warn' });
@@ -47,8 +54,8 @@ async function main(): Promise<void> {
     [
       `task ${task.id} running in sandbox ${sandboxId} (GET ${env.RELAY_URL}/api/v1/tasks/${task.id})`,
       `steer it from another terminal:`,
-      `  curl -s -XPOST ${messages()} -H 'content-type: application/json' -d '{"message_type":"user_message","content":"[{\\"run\\":\\"date\\"}]"}'`,
-      `  curl -s -XPOST ${messages()} -H 'content-type: application/json' -d '{"message_type":"interrupt","content":"stop"}'`,
+      `  curl -s -XPOST ${messages()}${bearer} -H 'content-type: application/json' -d '{"message_type":"user_message","content":"[{\\"run\\":\\"date\\"}]"}'`,
+      `  curl -s -XPOST ${messages()}${bearer} -H 'content-type: application/json' -d '{"message_type":"interrupt","content":"stop"}'`,
       `Ctrl-C stops the sandbox.`,
       '',
     ].join('\n'),
@@ -70,6 +77,9 @@ async function main(): Promise<void> {
     ws?.removeAllListeners();
     ws?.close();
     ws = new WebSocket(`${env.RELAY_URL.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_ids=${task.id},${sandboxId}&since=${lastId}`);
+    // With auth on the token is the first frame (never the URL); with auth off it is simply acknowledged.
+    const socket = ws;
+    if (operatorToken) socket.once('open', () => socket.send(JSON.stringify({ type: 'auth', token: operatorToken })));
     ws.on('message', (raw) => {
       const parsed = EventEnvelope.safeParse(JSON.parse(String(raw)));
       if (!parsed.success) return;
