@@ -184,6 +184,7 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/tickets/T-1/branch')).toBe('branch-workflow');
     expect(route('/api/v1/sandboxes')).toBe('gateway');
     expect(route('/')).toBe('gateway');
+    expect(conf).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
     expect(conf).toMatch(/location \/api\/v1\/events\/ws \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;/);
   });
 });

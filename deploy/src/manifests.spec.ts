@@ -194,6 +194,11 @@ describe('ingress', () => {
     expect(Number(gateway['WS_PING_INTERVAL_MS']) / 1000).toBeLessThan(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']));
   });
 
+  it('refuses /metrics to every client that comes through the Ingress', () => {
+    const match = route('/metrics');
+    expect(match?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']).toBe('0.0.0.0/0,::/0');
+  });
+
   it('lets a full batch through (the ingest\'s batch body limit)', () => {
     const match = route('/api/v1/sandboxes/sb-1/events/batch');
     expect(match?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('16m');
