@@ -1,3 +1,4 @@
+import { EdgeAuth, generateRelayKey } from '@sandbox-relay/auth';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,9 +13,9 @@ import { SandboxListRepository } from './sandbox-list.repository';
 
 const logger = testLogger();
 
-function appFor(store: Store, dashboardDir: string): Express {
+function appFor(store: Store, dashboardDir: string, auth?: EdgeAuth): Express {
   const app = createHttpApp({ logger, readiness: new Readiness(500) });
-  app.use(dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir }));
+  app.use(dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir, auth }));
   return finishHttpApp(app);
 }
 
@@ -97,6 +98,40 @@ describe('dashboard routes', () => {
     const ids = SandboxList.parse((await request(app).get('/api/v1/sandboxes?limit=500').expect(200)).body).sandboxes.map((item) => item.sandbox_id);
     expect(ids.indexOf(newer)).toBeGreaterThanOrEqual(0);
     expect(ids.indexOf(newer)).toBeLessThan(ids.indexOf(older));
+  });
+
+  it('lists a scoped viewer its own most recently active sandboxes, however many others are busier', async () => {
+    const mine = uniqueId('sb-mine');
+    const mineQuiet = uniqueId('sb-mine-quiet');
+    const mineTask = await store.prisma.task.create({ data: { title: 'Scoped task', sandboxId: mine, ticketId: 'ABC-7' } });
+    await storeEvent(store, mine, 'agent.message', 30);
+    await store.prisma.sandboxSession.create({ data: { sandboxId: mineQuiet, status: 'running' } });
+    // 120 busier sandboxes, each with a newer event than `mine`: the global list's first 100 leave it out.
+    const busyPrefix = uniqueId('sb-busy');
+    await store.pool.query(
+      `INSERT INTO sandbox_events (entity_type, entity_id, event_type, data, source)
+       SELECT 'sandbox', $1 || '-' || n, 'agent.message', '{}', 'test' FROM generate_series(1, 120) AS n`,
+      [busyPrefix],
+    );
+    const global = SandboxList.parse((await request(app).get('/api/v1/sandboxes?limit=100').expect(200)).body).sandboxes.map((item) => item.sandbox_id);
+    expect(global).not.toContain(mine);
+
+    const key = await generateRelayKey('eddsa', 'k-dash');
+    const auth = await EdgeAuth.fromSettings({ mode: 'on', keys: [key], maxTokenAgeS: 3600 });
+    const scopedApp = appFor(store, dashboardDir, auth);
+    const token = await auth.issuer!.issue({ kind: 'viewer', sandboxes: [mine, mineQuiet, uniqueId('sb-never-seen')] }, { subject: 'viewer', ttlSeconds: 60 });
+    const scoped = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${token}`).expect(200)).body);
+    // The session was written after `mine`'s event: it is the more recently active.
+    expect(scoped.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet, mine]);
+    expect(scoped.sandboxes[1]!.task).toEqual({ id: mineTask.id, title: 'Scoped task', status: 'pending', ticket_id: 'ABC-7' });
+    const first = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=1').set('authorization', `Bearer ${token}`).expect(200)).body);
+    expect(first.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet]);
+
+    // An operator token for every sandbox gets the global list.
+    const operator = await auth.issuer!.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'op', ttlSeconds: 60 });
+    const all = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${operator}`).expect(200)).body);
+    expect(all.sandboxes.map((item) => item.sandbox_id)).not.toContain(mine);
+    expect(all.sandboxes.length).toBe(100);
   });
 
   it('answers bad queries and unknown sandboxes with clear errors', async () => {

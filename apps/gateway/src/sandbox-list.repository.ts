@@ -1,7 +1,8 @@
 import { CANARY_SANDBOX_ID, ENTITY_TYPES, AGENT_EVENT_TYPES, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
-const SESSION_INCLUDE = { task: { select: { id: true, title: true, status: true } } } as const;
+const TASK_SELECT = { id: true, title: true, status: true, ticketId: true } as const;
+const SESSION_INCLUDE = { task: { select: TASK_SELECT } } as const;
 
 interface SessionWithTask {
   sandboxId: string;
@@ -9,8 +10,17 @@ interface SessionWithTask {
   restartCount: number;
   lastHeartbeatAt: Date | null;
   updatedAt: Date;
-  task: { id: string; title: string; status: string } | null;
+  task: TaskRow | null;
 }
+
+interface TaskRow {
+  id: string;
+  title: string;
+  status: string;
+  ticketId: string | null;
+}
+
+const taskView = (task: TaskRow): NonNullable<SandboxSummary['task']> => ({ id: task.id, title: task.title, status: task.status, ticket_id: task.ticketId });
 
 interface ActivityRow {
   sandbox_id: string;
@@ -31,6 +41,20 @@ const RECENT_SANDBOXES_SQL = `
 SELECT entity_id FROM (
   SELECT entity_id, entity_type, id FROM sandbox_events ORDER BY id DESC LIMIT $2
 ) recent WHERE entity_type = $1 AND entity_id <> '${CANARY_SANDBOX_ID}' GROUP BY entity_id ORDER BY max(id) DESC LIMIT $3`;
+
+/*
+ * The most recently active of a token's own sandboxes: each one's newest event through the
+ * (entity_id, id) index, one probe per id, so a scoped viewer's list is complete however many other
+ * sandboxes are busier (filtering the global list afterwards could leave it short or empty).
+ */
+const SCOPED_RECENT_SQL = `
+SELECT s.id AS entity_id
+FROM unnest($1::text[]) AS s(id)
+JOIN LATERAL (
+  SELECT e.id FROM sandbox_events e WHERE e.entity_id = s.id AND e.entity_type = $2 ORDER BY e.id DESC LIMIT 1
+) last ON true
+WHERE s.id <> '${CANARY_SANDBOX_ID}'
+ORDER BY last.id DESC LIMIT $3`;
 
 /*
  * Each sandbox's figures from its own newest events: the (entity_id, id) index read backwards and
@@ -61,14 +85,25 @@ LEFT JOIN LATERAL (
 export class SandboxListRepository {
   constructor(private readonly store: Store) {}
 
-  /** The most recently active sandboxes, at most `limit`. */
-  async list(limit: number): Promise<SandboxSummary[]> {
+  /**
+   * The most recently active sandboxes, at most `limit`; with `scope` (a token's sandboxes), the most
+   * recently active of those, chosen in the queries themselves.
+   */
+  async list(limit: number, scope: '*' | ReadonlySet<string> = '*'): Promise<SandboxSummary[]> {
+    const scoped = scope === '*' ? undefined : [...scope];
+    if (scoped?.length === 0) return [];
     const [sessions, recentIds] = await withStoreErrors(
       Promise.all([
-        this.store.prisma.sandboxSession.findMany({ orderBy: { updatedAt: 'desc' }, take: limit, include: SESSION_INCLUDE }),
-        this.store.pool
-          .query<{ entity_id: string }>(RECENT_SANDBOXES_SQL, [ENTITY_TYPES.SANDBOX, SANDBOX_LIST_LIMITS.RECENT_EVENTS_SCANNED, limit])
-          .then(({ rows }) => rows.map((row) => row.entity_id)),
+        this.store.prisma.sandboxSession.findMany({
+          where: scoped ? { sandboxId: { in: scoped } } : undefined,
+          orderBy: { updatedAt: 'desc' },
+          take: limit,
+          include: SESSION_INCLUDE,
+        }),
+        (scoped
+          ? this.store.pool.query<{ entity_id: string }>(SCOPED_RECENT_SQL, [scoped, ENTITY_TYPES.SANDBOX, limit])
+          : this.store.pool.query<{ entity_id: string }>(RECENT_SANDBOXES_SQL, [ENTITY_TYPES.SANDBOX, SANDBOX_LIST_LIMITS.RECENT_EVENTS_SCANNED, limit])
+        ).then(({ rows }) => rows.map((row) => row.entity_id)),
       ]),
     );
     const ids = [...new Set([...recentIds, ...sessions.map((session) => session.sandboxId)])];
@@ -99,23 +134,24 @@ export class SandboxListRepository {
           ? Promise.resolve([])
           : this.store.prisma.task.findMany({
               where: { sandboxId: { in: withoutSession } },
-              select: { id: true, title: true, status: true, sandboxId: true },
+              select: { ...TASK_SELECT, sandboxId: true },
               orderBy: { updatedAt: 'desc' },
             }),
       ]),
     );
-    const taskBySandbox = new Map<string, { id: string; title: string; status: string }>();
+    const taskBySandbox = new Map<string, TaskRow>();
     for (const task of tasks) {
-      if (task.sandboxId && !taskBySandbox.has(task.sandboxId)) taskBySandbox.set(task.sandboxId, { id: task.id, title: task.title, status: task.status });
+      if (task.sandboxId && !taskBySandbox.has(task.sandboxId)) taskBySandbox.set(task.sandboxId, task);
     }
     const summaries = activity.rows.map((row): SandboxSummary & { sortKey: number } => {
       const session = bySession.get(row.sandbox_id);
       const heartbeat = latest(row.last_heartbeat_at, session?.lastHeartbeatAt ?? null);
+      const task = session?.task ?? taskBySandbox.get(row.sandbox_id);
       return {
         sandbox_id: row.sandbox_id,
         status: session?.status ?? null,
         restart_count: session?.restartCount ?? null,
-        task: session?.task ?? taskBySandbox.get(row.sandbox_id) ?? null,
+        task: task ? taskView(task) : null,
         last_event_id: row.last_event_id,
         last_event_type: row.last_event_type,
         last_event_at: row.last_event_at?.toISOString() ?? null,

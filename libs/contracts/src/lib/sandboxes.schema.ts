@@ -22,7 +22,8 @@ export const SandboxSummary = z.object({
   /** `SandboxSession.status` (SANDBOX_SESSION_STATUSES, tasks.schema.ts); null for a sandbox that only has events (a worker started by hand, curl). */
   status: z.string().nullable(),
   restart_count: z.number().int().nullable(),
-  task: z.object({ id: z.string(), title: z.string(), status: z.string() }).nullable(),
+  /** `ticket_id`: the ticket the task works on (its branch workflow's events are on entity `ticket/<id>`), or null. */
+  task: z.object({ id: z.string(), title: z.string(), status: z.string(), ticket_id: z.string().nullable() }).nullable(),
   last_event_id: EventId.nullable(),
   last_event_type: z.string().nullable(),
   last_event_at: z.string().nullable(),
