@@ -18,6 +18,8 @@ import { RestartIntensity, type RestartIntensityPolicy } from './restart-intensi
 import type { SessionStore, SweptSession } from './session-store';
 import { buildTrajectoryContext, readTrajectoryEvents } from './trajectory-context';
 import { workerEnvFor } from './worker-env';
+import { collectForensics } from './forensics';
+import { toTaskView } from './task-view';
 import { heartbeatEscalations, heartbeatsMissed, idleStops, quarantines, restarts, sessionsSwept } from './supervisor.metrics';
 
 export interface SupervisorConfig {
@@ -52,6 +54,17 @@ export interface SupervisorDeps {
   sandboxTokens?: { issue(sandboxId: string): Promise<string> };
 }
 
+interface ReplaceInput {
+  task: { id: string; title: string; description: string | null };
+  spec: TaskSpec;
+  session: SweptSession;
+  reason: string;
+  attempt: number;
+  backoffMs: number;
+  forced: boolean;
+  forensics: Record<string, unknown>;
+}
+
 /** What one sweep did, for logs and tests. */
 export interface SweepReport {
   sessions: number;
@@ -62,8 +75,6 @@ export interface SweepReport {
 }
 
 const ACTIVE: SandboxSessionStatus[] = ['running', 'degraded'];
-const FORENSIC_LOG_BYTES = 4_096;
-const FORENSIC_EVENTS = 20;
 
 class ConflictError extends AppError {
   constructor(message: string) {
@@ -124,14 +135,7 @@ export class Supervisor {
     );
     let sandboxId: string;
     try {
-      const credentials = await this.sandboxCredentials();
-      ({ sandboxId } = await this.deps.provider.spawn({
-        taskId: task.id,
-        agentId: spec.agent_id,
-        env: { ...workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec, heartbeatIntervalMs: this.deps.config.heartbeat.intervalMs }), ...credentials.env },
-        ...(spec.repository ? { repository: spec.repository } : {}),
-        ...(credentials.sandboxId ? { sandboxId: credentials.sandboxId } : {}),
-      }));
+      sandboxId = await this.spawnFor(task.id, spec);
     } catch (error) {
       await prisma.task.update({ where: { id: task.id }, data: { status: 'failed' } }).catch(() => undefined);
       throw error;
@@ -157,28 +161,7 @@ export class Supervisor {
       }),
     );
     if (!task) throw new NotFoundError(`task ${taskId} not found`);
-    return {
-      id: task.id,
-      title: task.title,
-      status: task.status,
-      sandbox_id: task.sandboxId,
-      agent_id: task.agentId,
-      created_at: task.createdAt.toISOString(),
-      updated_at: task.updatedAt.toISOString(),
-      sessions: task.sessions.map((session) => ({
-        sandbox_id: session.sandboxId,
-        status: session.status as SandboxSessionStatus,
-        restart_count: session.restartCount,
-        last_heartbeat_at: session.lastHeartbeatAt?.toISOString() ?? null,
-        created_at: session.createdAt.toISOString(),
-      })),
-      restarts: task.restartEvents.map((restart) => ({
-        old_sandbox_id: restart.oldSandboxId,
-        new_sandbox_id: restart.newSandboxId,
-        reason: restart.reason,
-        created_at: restart.createdAt.toISOString(),
-      })),
-    };
+    return toTaskView(task);
   }
 
   /** Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes nothing. */
@@ -351,110 +334,121 @@ export class Supervisor {
 
       const task = session.taskId ? await withStoreErrors(prisma.task.findUnique({ where: { id: session.taskId } })) : null;
       const spec = TaskSpec.safeParse(task?.spec);
-      if (!task || !spec.success) {
-        // Not started through the supervisor: nothing to respawn it from.
-        await provider.terminate(oldSandboxId, { graceMs: config.terminateGraceMs }).catch((error: unknown) => this.log.warn({ err: error, sandboxId: oldSandboxId }, 'terminate failed'));
-        await sessions.transition(oldSandboxId, ['restarting'], 'failed');
-        await state.clearEscalation(oldSandboxId);
-        await this.emit(SUPERVISOR_EVENT_TYPES.RESTART_FAILED, { task_id: session.taskId, old_sandbox_id: oldSandboxId, reason, error: 'the session has no task started through the supervisor' }, oldSandboxId);
-        return;
-      }
+      if (!task || !spec.success) return await this.abandon(session, reason);
       await withStoreErrors(prisma.task.update({ where: { id: task.id }, data: { status: 'restarting' } }));
 
       const past = await withStoreErrors(
         prisma.restartEvent.findMany({ where: { taskId: task.id, createdAt: { gt: this.intensity.windowStart() } }, select: { createdAt: true } }),
       );
       const decision = this.intensity.decide(past.map((row) => row.createdAt));
-      const forensics = await this.forensics(oldSandboxId);
+      const forensics = await collectForensics(provider, this.deps.events, oldSandboxId);
       const terminated = await provider.terminate(oldSandboxId, { graceMs: config.terminateGraceMs }).catch((error: unknown) => {
         this.log.warn({ err: error, sandboxId: oldSandboxId }, 'terminate failed; continuing with the restart');
-        return { forced: false, alreadyGone: false, error: String(error) };
+        return { forced: false, alreadyGone: false };
       });
-
-      if (decision.kind === 'quarantine') {
-        await withStoreErrors(
-          prisma.$transaction([
-            prisma.sandboxSession.updateMany({ where: { sandboxId: oldSandboxId }, data: { status: 'quarantined' } }),
-            prisma.task.update({ where: { id: task.id }, data: { status: 'quarantined' } }),
-          ]),
-        );
-        await state.clearEscalation(oldSandboxId);
-        const data = { task_id: task.id, sandbox_id: oldSandboxId, reason: decision.reason, trigger: reason, restarts_in_window: decision.restartsInWindow, forensics };
-        await this.emit(SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED, data, oldSandboxId, task.id);
-        restarts.inc({ outcome: 'quarantined' });
-        quarantines.inc();
-        this.log.error({ taskId: task.id, sandboxId: oldSandboxId, reason: decision.reason }, 'task quarantined');
-        return;
-      }
-
+      if (decision.kind === 'quarantine') return await this.quarantine(task.id, oldSandboxId, reason, decision, forensics);
       await sleep(decision.delayMs);
-      const taskSessions = await withStoreErrors(prisma.sandboxSession.findMany({ where: { taskId: task.id }, select: { sandboxId: true } }));
-      const { events } = await readTrajectoryEvents((query) => this.deps.events.list(query), taskSessions.map((row) => row.sandboxId));
-      const restartCount = session.restartCount + 1;
-      const context = buildTrajectoryContext({
-        taskId: task.id,
-        taskPrompt: spec.data.prompt ?? (spec.data.plan ? `Run this plan: ${JSON.stringify(spec.data.plan)}` : (task.description ?? task.title)),
-        oldSandboxId,
-        reason,
-        restartCount,
-        events,
-      });
-
-      let newSandboxId: string;
-      try {
-        const credentials = await this.sandboxCredentials();
-        ({ sandboxId: newSandboxId } = await provider.spawn({
-          taskId: task.id,
-          agentId: spec.data.agent_id,
-          env: {
-            ...workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId: task.id, spec: spec.data, heartbeatIntervalMs: config.heartbeat.intervalMs, context: context.text }),
-            ...credentials.env,
-          },
-          ...(spec.data.repository ? { repository: spec.data.repository } : {}),
-          ...(credentials.sandboxId ? { sandboxId: credentials.sandboxId } : {}),
-        }));
-      } catch (error) {
-        // The failed attempt counts against the intensity: a provider that keeps failing ends in quarantine.
-        // The session stays `restarting`; the next sweep resumes it once the lock is released.
-        await withStoreErrors(prisma.restartEvent.create({ data: { taskId: task.id, oldSandboxId, newSandboxId: null, reason: `${reason}; spawn failed` } }));
-        await this.emit(SUPERVISOR_EVENT_TYPES.RESTART_FAILED, { task_id: task.id, old_sandbox_id: oldSandboxId, reason, error: (error as Error).message }, oldSandboxId, task.id);
-        restarts.inc({ outcome: 'spawn_failed' });
-        this.log.error({ err: error, taskId: task.id, sandboxId: oldSandboxId }, 'restart could not spawn a replacement');
-        return;
-      }
-
-      await withStoreErrors(
-        prisma.$transaction([
-          prisma.sandboxSession.create({ data: { sandboxId: newSandboxId, taskId: task.id, agentId: spec.data.agent_id, status: 'running', restartCount } }),
-          prisma.sandboxSession.updateMany({ where: { sandboxId: oldSandboxId }, data: { status: 'replaced' } }),
-          prisma.task.update({ where: { id: task.id }, data: { sandboxId: newSandboxId, status: 'running' } }),
-          prisma.restartEvent.create({ data: { taskId: task.id, oldSandboxId, newSandboxId, reason } }),
-        ]),
-      );
-      await state.clearEscalation(oldSandboxId);
-      const data = {
-        task_id: task.id,
-        old_sandbox_id: oldSandboxId,
-        new_sandbox_id: newSandboxId,
-        reason,
-        attempt: decision.attempt,
-        restart_count: restartCount,
-        backoff_ms: decision.delayMs,
-        forced: terminated.forced,
-        context_bytes: context.bytes,
-        context_steps: context.totalSteps,
-        forensics,
-      };
-      await this.emitMany(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, data, [
-        [ENTITY_TYPES.SANDBOX, oldSandboxId],
-        [ENTITY_TYPES.SANDBOX, newSandboxId],
-        [ENTITY_TYPES.TASK, task.id],
-      ]);
-      restarts.inc({ outcome: 'restarted' });
-      this.log.warn({ taskId: task.id, oldSandboxId, newSandboxId, reason, attempt: decision.attempt }, 'sandbox restarted');
+      await this.replace({ task, spec: spec.data, session, reason, attempt: decision.attempt, backoffMs: decision.delayMs, forced: terminated.forced, forensics });
     } finally {
       await lock.release();
     }
+  }
+
+  /** A session not started through the supervisor: nothing to respawn it from. */
+  private async abandon(session: SweptSession, reason: string): Promise<void> {
+    const { sandboxId } = session;
+    await this.deps.provider.terminate(sandboxId, { graceMs: this.deps.config.terminateGraceMs }).catch((error: unknown) => this.log.warn({ err: error, sandboxId }, 'terminate failed'));
+    await this.deps.sessions.transition(sandboxId, ['restarting'], 'failed');
+    await this.deps.state.clearEscalation(sandboxId);
+    const data = { task_id: session.taskId, old_sandbox_id: sandboxId, reason, error: 'the session has no task started through the supervisor' };
+    await this.emit(SUPERVISOR_EVENT_TYPES.RESTART_FAILED, data, sandboxId);
+  }
+
+  /** Past the restart intensity: task and session quarantined, no more restarts. */
+  private async quarantine(taskId: string, sandboxId: string, trigger: string, decision: { reason: string; restartsInWindow: number }, forensics: Record<string, unknown>): Promise<void> {
+    const { prisma } = this.deps.store;
+    await withStoreErrors(
+      prisma.$transaction([
+        prisma.sandboxSession.updateMany({ where: { sandboxId }, data: { status: 'quarantined' } }),
+        prisma.task.update({ where: { id: taskId }, data: { status: 'quarantined' } }),
+      ]),
+    );
+    await this.deps.state.clearEscalation(sandboxId);
+    const data = { task_id: taskId, sandbox_id: sandboxId, reason: decision.reason, trigger, restarts_in_window: decision.restartsInWindow, forensics };
+    await this.emit(SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED, data, sandboxId, taskId);
+    restarts.inc({ outcome: 'quarantined' });
+    quarantines.inc();
+    this.log.error({ taskId, sandboxId, reason: decision.reason }, 'task quarantined');
+  }
+
+  /**
+   * Spawns the replacement with the trajectory context and moves the task to it in one transaction.
+   * A failed spawn records a `RestartEvent` without a new sandbox (it counts toward the intensity: a
+   * provider that keeps failing ends in quarantine) and leaves the session `restarting` for the next sweep.
+   */
+  private async replace(input: ReplaceInput): Promise<void> {
+    const { prisma } = this.deps.store;
+    const { task, spec, session, reason } = input;
+    const oldSandboxId = session.sandboxId;
+    const taskSessions = await withStoreErrors(prisma.sandboxSession.findMany({ where: { taskId: task.id }, select: { sandboxId: true } }));
+    const { events } = await readTrajectoryEvents((query) => this.deps.events.list(query), taskSessions.map((row) => row.sandboxId));
+    const restartCount = session.restartCount + 1;
+    const taskPrompt = spec.prompt ?? (spec.plan ? `Run this plan: ${JSON.stringify(spec.plan)}` : (task.description ?? task.title));
+    const context = buildTrajectoryContext({ taskId: task.id, taskPrompt, oldSandboxId, reason, restartCount, events });
+
+    let newSandboxId: string;
+    try {
+      newSandboxId = await this.spawnFor(task.id, spec, context.text);
+    } catch (error) {
+      await withStoreErrors(prisma.restartEvent.create({ data: { taskId: task.id, oldSandboxId, newSandboxId: null, reason: `${reason}; spawn failed` } }));
+      await this.emit(SUPERVISOR_EVENT_TYPES.RESTART_FAILED, { task_id: task.id, old_sandbox_id: oldSandboxId, reason, error: (error as Error).message }, oldSandboxId, task.id);
+      restarts.inc({ outcome: 'spawn_failed' });
+      this.log.error({ err: error, taskId: task.id, sandboxId: oldSandboxId }, 'restart could not spawn a replacement');
+      return;
+    }
+    await withStoreErrors(
+      prisma.$transaction([
+        prisma.sandboxSession.create({ data: { sandboxId: newSandboxId, taskId: task.id, agentId: spec.agent_id, status: 'running', restartCount } }),
+        prisma.sandboxSession.updateMany({ where: { sandboxId: oldSandboxId }, data: { status: 'replaced' } }),
+        prisma.task.update({ where: { id: task.id }, data: { sandboxId: newSandboxId, status: 'running' } }),
+        prisma.restartEvent.create({ data: { taskId: task.id, oldSandboxId, newSandboxId, reason } }),
+      ]),
+    );
+    await this.deps.state.clearEscalation(oldSandboxId);
+    const data = {
+      task_id: task.id,
+      old_sandbox_id: oldSandboxId,
+      new_sandbox_id: newSandboxId,
+      reason,
+      attempt: input.attempt,
+      restart_count: restartCount,
+      backoff_ms: input.backoffMs,
+      forced: input.forced,
+      context_bytes: context.bytes,
+      context_steps: context.totalSteps,
+      forensics: input.forensics,
+    };
+    await this.emitMany(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, data, [
+      [ENTITY_TYPES.SANDBOX, oldSandboxId],
+      [ENTITY_TYPES.SANDBOX, newSandboxId],
+      [ENTITY_TYPES.TASK, task.id],
+    ]);
+    restarts.inc({ outcome: 'restarted' });
+    this.log.warn({ taskId: task.id, oldSandboxId, newSandboxId, reason, attempt: input.attempt }, 'sandbox restarted');
+  }
+
+  /** Spawns a sandbox for the task through the provider, with the worker env built in one place (and its credentials). */
+  private async spawnFor(taskId: string, spec: TaskSpec, context?: string): Promise<string> {
+    const credentials = await this.sandboxCredentials();
+    const env = workerEnvFor({ relayUrl: this.deps.relayUrl(), taskId, spec, heartbeatIntervalMs: this.deps.config.heartbeat.intervalMs, ...(context !== undefined ? { context } : {}) });
+    const spawned = await this.deps.provider.spawn({
+      taskId,
+      agentId: spec.agent_id,
+      env: { ...env, ...credentials.env },
+      ...(spec.repository ? { repository: spec.repository } : {}),
+      ...(credentials.sandboxId ? { sandboxId: credentials.sandboxId } : {}),
+    });
+    return spawned.sandboxId;
   }
 
   private async stopIdle(session: SweptSession, idleForMs: number, idleSince: number): Promise<void> {
@@ -485,18 +479,6 @@ export class Supervisor {
       await this.deps.provider.terminate(session.sandboxId, { graceMs: this.deps.config.terminateGraceMs }).catch((error: unknown) => this.log.warn({ err: error }, 'releasing a completed sandbox failed'));
     });
     return true;
-  }
-
-  /** What the old sandbox left behind: its log tail (when the provider still has it) and its last events. */
-  private async forensics(sandboxId: string): Promise<Record<string, unknown>> {
-    const logs = await this.deps.provider.logs(sandboxId).then(
-      (text) => ({ logs_tail: text.slice(-FORENSIC_LOG_BYTES) }),
-      (error: unknown) => ({ logs_error: (error as Error).message }),
-    );
-    const last = await this.deps.events
-      .list({ entityTypes: [ENTITY_TYPES.SANDBOX], entityIds: [sandboxId], order: 'desc', limit: FORENSIC_EVENTS })
-      .catch(() => []);
-    return { ...logs, last_events: last.map((event) => ({ id: event.id, event_type: event.event_type, timestamp: event.timestamp })) };
   }
 
   private background(sandboxId: string, work: () => Promise<void>): void {
