@@ -84,13 +84,19 @@ describe('dashboard (browser)', () => {
     await postEvent(relay.http, sandbox, { event_type: 'agent.tool_completed', event_data: { tool: 'bash', call_id: 'c2', success: true, exit_code: 0, duration_ms: 1_800, stdout: 'PASS src/login.spec.ts' } });
     await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { role: 'assistant', content: 'The login test passes now; the missing-user case is handled.' } });
     await postEvent(relay.http, sandbox, { event_type: 'SANDBOX_DEGRADED', event_data: { task_id: 't-1', sandbox_id: sandbox, missed: 2 } });
+    await postEvent(relay.http, sandbox, { event_type: 'CUSTOM_CHECK_FAILED', event_data: { check: 'lint', errors: 3 } });
     await postEvent(relay.http, sandbox, { event_type: 'GUARDIAN_INTERVENTION', event_data: { detector: 'looping', reason: 'the same command 3 times', message: 'Try a different approach.', routed: 'sandbox' } });
-    await waitForCount(page, 10);
+    await waitForCount(page, 11);
     await feed.getByText('The login test passes now; the missing-user case is handled.').waitFor();
     expect(await feed.locator('.tone-ok.kind-tool-result .detail').textContent()).toBe('exit 0 · 1.8 s');
     const degraded = feed.locator('[data-event-type="SANDBOX_DEGRADED"]');
-    expect(await degraded.locator('.title').textContent()).toBe('Sandbox degraded');
-    expect(await degraded.getAttribute('class')).toContain('tone-warn');
+    expect(await degraded.locator('.title').textContent()).toBe('sandbox DEGRADED');
+    expect(await degraded.locator('.detail').textContent()).toBe('2 missed heartbeats');
+    expect(await degraded.getAttribute('class')).toContain('tone-bad');
+    // A type with no renderer of its own reads by its name, its tone guessed from it.
+    const custom = feed.locator('[data-event-type="CUSTOM_CHECK_FAILED"]');
+    expect(await custom.locator('.title').textContent()).toBe('Custom check failed');
+    expect(await custom.getAttribute('class')).toContain('tone-bad');
     expect(await feed.locator('[data-event-type="GUARDIAN_INTERVENTION"] .title').textContent()).toBe('guardian: looping');
     // Nothing is shown as a raw envelope.
     expect(await feed.textContent()).not.toContain('"event_type"');
@@ -182,15 +188,23 @@ describe('dashboard (browser)', () => {
     }
     const { page } = browser;
     await openSandbox(page, relay, sandbox);
-    await waitForCount(page, 5_000);
     const rows = () => page.locator('.feed .feed-item').count();
     // Following the newest: the last event is rendered, and only a window around it.
     await page.locator(`.feed [data-event-id="${ids[4_999]}"]`).waitFor();
     expect(await rows()).toBeLessThanOrEqual(60);
 
-    // The oldest is reachable by scrolling, still windowed.
-    await page.getByRole('button', { name: '⇡ oldest' }).click();
+    // The oldest is reachable: each "older" jump to the top pages the next 500 in, still windowed.
+    for (let loaded = await eventCount(page); loaded < 5_000; ) {
+      await page.getByRole('button', { name: '⇡ older' }).click();
+      const before = loaded;
+      await waitFor(async () => (loaded = await eventCount(page)) > before, `more than ${before} events loaded`, UI_TIMEOUT);
+      expect(await rows()).toBeLessThanOrEqual(60);
+    }
+    // A full last page may have more behind it: one more look finds nothing older.
+    await page.getByRole('button', { name: '⇡ older' }).click();
+    await waitForText(page.getByTestId('older-state'), (text) => text === 'from the start', 'the oldest page');
     await page.locator(`.feed [data-event-id="${ids[0]}"]`).waitFor({ timeout: UI_TIMEOUT });
+    expect(await eventCount(page)).toBe(5_000);
     expect(await rows()).toBeLessThanOrEqual(60);
     expect(await page.locator(`.feed [data-event-id="${ids[4_999]}"]`).count()).toBe(0);
 

@@ -11,6 +11,11 @@ export interface EventStreamOptions {
   since: string;
   onEvent(event: EventEnvelope): void;
   onState(state: StreamState, detail?: string): void;
+  /**
+   * Whether a refused credential (4401/4403) asks the page for a token (default). A secondary feed
+   * (the ticket's branch events, which a sandbox-scoped token may not watch) says no and just stops.
+   */
+  askForToken?: boolean;
   /** Reconnect delays: doubling from the first to the cap, with jitter. */
   backoffMs?: { initial: number; max: number };
 }
@@ -92,7 +97,7 @@ export class EventStream {
       // Retrying with the same credential cannot help: ask for another and wait for it.
       if (close.code === UNAUTHENTICATED || close.code === FORBIDDEN) {
         this.options.onState('unauthorized', close.reason || (close.code === FORBIDDEN ? 'this token may not watch this sandbox' : 'a token is needed'));
-        auth.required();
+        if (this.options.askForToken !== false) auth.required();
         return;
       }
       this.scheduleReconnect(close.reason || `closed (${close.code})`);

@@ -32,9 +32,19 @@ export function listSandboxes(limit = 200): Promise<SandboxList> {
   return call<SandboxList>(`/api/v1/sandboxes?limit=${limit}`);
 }
 
-export function historyPage(sandboxId: string, after: string | undefined, limit = 1000): Promise<EventHistoryPage> {
-  const query = new URLSearchParams({ limit: String(limit) });
+export interface HistoryQuery {
+  /** `desc`: newest first (`next_before` names the next, older page). */
+  order?: 'asc' | 'desc';
+  after?: string;
+  before?: string;
+  limit?: number;
+}
+
+/** One page of a sandbox's stored events (the ingest edge's history). */
+export function historyPage(sandboxId: string, { order = 'asc', after, before, limit = 500 }: HistoryQuery = {}): Promise<EventHistoryPage> {
+  const query = new URLSearchParams({ limit: String(limit), order });
   if (after !== undefined) query.set('after', after);
+  if (before !== undefined) query.set('before', before);
   return call<EventHistoryPage>(`${sandboxPath(sandboxId)}/events?${query}`);
 }
 

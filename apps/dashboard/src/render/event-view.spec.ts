@@ -169,7 +169,7 @@ describe('supervisor events', () => {
     expect(viewOf(event('TASK_QUARANTINED', { task_id: 't-1', sandbox_id: 'sb-1', reason: 'restart intensity exceeded: 4 restarts within 10 min (limit 3)', trigger: 'missed 3 heartbeats', restarts_in_window: 4 }))).toEqual({
       kind: 'supervisor',
       tone: 'bad',
-      icon: '⛔',
+      icon: '✖',
       title: 'task quarantined: no more restarts',
       detail: '4 restarts in the window',
       blocks: [{ type: 'fields', fields: [['reason', 'restart intensity exceeded: 4 restarts within 10 min (limit 3)'], ['last trigger', 'missed 3 heartbeats']] }],

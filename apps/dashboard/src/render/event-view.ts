@@ -223,7 +223,7 @@ function quarantined(payload: Payload): EventView {
   if (reason) fields.push(['reason', reason]);
   const trigger = str(payload['trigger']);
   if (trigger) fields.push(['last trigger', trigger]);
-  return { kind: 'supervisor', tone: 'bad', icon: '⛔', title: 'task quarantined: no more restarts', detail, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
+  return { kind: 'supervisor', tone: 'bad', icon: '✖', title: 'task quarantined: no more restarts', detail, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
 }
 
 /** `{idle_for_ms, idle_since}`. */
@@ -248,7 +248,7 @@ function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
   const blocks: Block[] = [];
   switch (event.event_type) {
     case BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED:
-      return { kind: 'branch', tone: 'info', icon: '⑂', title: `branch ${branch ?? 'created'}`, detail: [str(payload['base_branch']) ? `from ${String(payload['base_branch'])}` : undefined, repo].filter(Boolean).join(' · ') || undefined, blocks };
+      return { kind: 'branch', tone: 'info', icon: '↱', title: `branch ${branch ?? 'created'}`, detail: [str(payload['base_branch']) ? `from ${String(payload['base_branch'])}` : undefined, repo].filter(Boolean).join(' · ') || undefined, blocks };
     case BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED:
     case BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED: {
       const merged = event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED;
@@ -259,7 +259,7 @@ function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
       if (files !== undefined) parts.push(plural(files, 'file'));
       const sha = str(payload['merge_sha']);
       if (sha) parts.push(sha.slice(0, 7));
-      return { kind: 'branch', tone: merged ? 'ok' : 'info', icon: merged ? '⛙' : '⇅', title: `${pr !== undefined ? `PR #${pr}` : 'pull request'} ${merged ? 'merged' : 'opened'}`, detail: parts.join(' · ') || undefined, blocks };
+      return { kind: 'branch', tone: merged ? 'ok' : 'info', icon: merged ? '✓' : '⇅', title: `${pr !== undefined ? `PR #${pr}` : 'pull request'} ${merged ? 'merged' : 'opened'}`, detail: parts.join(' · ') || undefined, blocks };
     }
     default: {
       const fields: Array<[string, string]> = [];

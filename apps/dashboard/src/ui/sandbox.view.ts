@@ -5,10 +5,13 @@ import { formatAge } from '../render/format';
 import { h } from './dom';
 import { estimateRowHeight, eventRow } from './event-row';
 import { statusBadge } from './sandbox-list.view';
+import { TicketPanel } from './ticket-panel';
 import { VirtualFeed } from './virtual-feed';
 
 const QUEUED = 'SANDBOX_MESSAGE_QUEUED';
 const HEARTBEAT = 'heartbeat';
+/** Events per history page: the newest page on open, then one older page per scroll to the top. */
+export const HISTORY_PAGE = 500;
 const STATE_TEXT: Record<StreamState, string> = {
   connecting: 'connecting…',
   live: 'live',
@@ -18,10 +21,12 @@ const STATE_TEXT: Record<StreamState, string> = {
 };
 
 /**
- * One sandbox: its activity feed (history first, then live over the WebSocket from the last id
- * shown), and a composer for a `user_message` or an interrupt.
+ * One sandbox: its activity feed (the newest page of history first, older pages as the reader scrolls
+ * up, live over the WebSocket from the newest id shown), its task's ticket (branch and pull request),
+ * and a composer for a `user_message` or an interrupt.
  */
 export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
+  const ticket = new TicketPanel();
   const feed: VirtualFeed<EventEnvelope> = new VirtualFeed<EventEnvelope>({
     renderItem: (event, index) => eventRow(event, () => feed.remeasure(index)),
     estimateHeight: estimateRowHeight,
@@ -33,7 +38,8 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
   const heartbeat = h('span', { class: 'muted' });
   const latest = h('button', { class: 'jump', type: 'button', hidden: true }, '↓ latest');
   latest.addEventListener('click', () => feed.scrollToBottom());
-  const oldest = h('button', { class: 'link', type: 'button' }, '⇡ oldest');
+  const oldest = h('button', { class: 'link', type: 'button', title: 'scroll to the top; older events load as you reach it' }, '⇡ older');
+  const olderState = h('span', { class: 'muted', 'data-testid': 'older-state' });
   // Heartbeats arrive every 15 s per worker; the header shows the last one, the feed hides them unless asked.
   const showBeats = h('input', { type: 'checkbox', 'data-testid': 'show-heartbeats' });
   const beatsToggle = h('label', { class: 'muted toggle' }, showBeats, ' heartbeats');
@@ -56,10 +62,12 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         heartbeat,
         h('span', { class: 'spacer' }),
         count,
+        olderState,
         beatsToggle,
         oldest,
         state,
       ),
+      ticket.element,
       h('div', { class: 'feed-wrap' }, feed.element, latest),
       form,
     ),
@@ -82,13 +90,27 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
       confirm(id, type);
     }
   };
-  const all: EventEnvelope[] = [];
+  // Every event loaded, oldest first: the newest page, older pages in front, live ones behind.
+  let all: EventEnvelope[] = [];
+  /** `before` for the next older page; null once the oldest event is loaded (or before the first page). */
+  let olderCursor: string | null = null;
+  let firstPageLoaded = false;
   const shown = (event: EventEnvelope) => showBeats.checked || event.event_type !== HEARTBEAT;
+  const showCounts = () => {
+    count.textContent = `${all.length.toLocaleString()} event${all.length === 1 ? '' : 's'}`;
+    olderState.textContent = !firstPageLoaded ? '' : olderCursor === null ? 'from the start' : 'older: scroll up';
+  };
   const add = (events: EventEnvelope[]) => {
     events.forEach(onEvent);
     for (const event of events) all.push(event);
     feed.append(events.filter(shown));
-    count.textContent = `${all.length.toLocaleString()} events`;
+    showCounts();
+  };
+  const addOlder = (events: EventEnvelope[]) => {
+    events.forEach(onEvent);
+    all = events.concat(all);
+    feed.prepend(events.filter(shown));
+    showCounts();
   };
   showBeats.addEventListener('change', () => feed.replaceAll(all.filter(shown)));
 
@@ -136,8 +158,11 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
   const summary = async () => {
     try {
       const found: SandboxSummary = await getSandbox(sandboxId);
+      if (stopped) return;
       status.replaceChildren(statusBadge(found.status));
       task.textContent = found.task ? found.task.title : '';
+      // The task's ticket: its branch workflow's events (entity `ticket`) in a panel above the feed.
+      ticket.follow(found.task?.ticket_id ?? null);
       heartbeat.textContent = found.last_heartbeat_at ? `♥ ${formatAge(found.last_heartbeat_at, Date.now())} ago` : '';
     } catch {
       // The header is a convenience; the feed works without it.
@@ -146,17 +171,18 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
   const summaryTimer = window.setInterval(() => void summary(), 5_000);
   void summary();
 
-  // History in pages of 1,000, shown as they arrive; then live from the last id shown.
-  const backfill = async () => {
-    let after: string | undefined;
+  // The newest page first, then live from its newest id: the gateway replays whatever was stored after
+  // it, so nothing is missed between the page and the socket, and the stream drops any id already seen.
+  const open = async () => {
     for (;;) {
       try {
-        const page = await historyPage(sandboxId, after);
+        const page = await historyPage(sandboxId, { order: 'desc', limit: HISTORY_PAGE });
         if (stopped) return;
-        add(page.events);
-        if (page.events.length > 0) after = page.events[page.events.length - 1]!.id;
-        state.textContent = `loading history… ${all.length.toLocaleString()}`;
-        if (page.next_after === null) break;
+        olderCursor = page.next_before ?? null;
+        firstPageLoaded = true;
+        add(page.events.slice().reverse());
+        stream = new EventStream({ entityTypes: ['sandbox'], entityIds: [sandboxId], since: page.events[0]?.id ?? '0', onEvent: (event) => add([event]), onState: setState });
+        return;
       } catch (error) {
         state.className = 'stream-state state-reconnecting';
         state.textContent = error instanceof RelayError && error.status === 401 ? 'token needed' : 'history unavailable; retrying…';
@@ -164,13 +190,38 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         if (stopped) return;
       }
     }
-    stream = new EventStream({ entityTypes: ['sandbox'], entityIds: [sandboxId], since: after ?? '0', onEvent: (event) => add([event]), onState: setState });
   };
-  void backfill();
+
+  // Older pages, one at a time, when the reader nears the top (or the loaded events fill less than a screen).
+  // Each page ends just before the oldest event loaded: ids only grow, so pages neither overlap nor skip.
+  let loadingOlder = false;
+  let olderRetry: number | undefined;
+  const loadOlder = async () => {
+    if (loadingOlder || olderCursor === null || stopped) return;
+    loadingOlder = true;
+    olderState.textContent = 'loading older…';
+    try {
+      const page = await historyPage(sandboxId, { order: 'desc', before: olderCursor, limit: HISTORY_PAGE });
+      if (stopped) return;
+      olderCursor = page.next_before ?? null;
+      addOlder(page.events.slice().reverse());
+      loadingOlder = false;
+    } catch {
+      olderState.textContent = 'older events unavailable; retrying…';
+      olderRetry = window.setTimeout(() => {
+        loadingOlder = false;
+        void loadOlder();
+      }, 2_000);
+    }
+  };
+  feed.onNearTop = () => void loadOlder();
+  void open();
 
   return () => {
     stopped = true;
     window.clearInterval(summaryTimer);
+    window.clearTimeout(olderRetry);
     stream?.close();
+    ticket.close();
   };
 }

@@ -13,7 +13,8 @@ export interface VirtualFeedOptions<T> {
  * A windowed list of items of varying height: only the items in view (plus a few around them) are in
  * the DOM, positioned over a spacer as tall as the whole list, so a feed of a hundred thousand events
  * costs what one of fifty does. Heights are guessed, then measured once an item has been rendered.
- * While scrolled to the bottom it follows new items; otherwise it keeps the reader's place.
+ * While scrolled to the bottom it follows new items; otherwise it keeps the reader's place, also when
+ * older items are put in front (`prepend`). Near the top it asks for older items (`onNearTop`).
  */
 export class VirtualFeed<T> {
   readonly element: HTMLElement;
@@ -27,6 +28,8 @@ export class VirtualFeed<T> {
   private following = true;
   private readonly overscan: number;
   onFollowChange: ((following: boolean) => void) | undefined;
+  /** Called after a render that leaves the view within one screen of the top (older items may be loaded). */
+  onNearTop: (() => void) | undefined;
 
   constructor(private readonly options: VirtualFeedOptions<T>) {
     this.overscan = options.overscan ?? 6;
@@ -57,6 +60,24 @@ export class VirtualFeed<T> {
       this.items.push(item);
       this.heights.push(this.options.estimateHeight(item));
     }
+    this.schedule();
+  }
+
+  /**
+   * Puts older items in front. What the reader sees stays where it is: the scroll position moves down
+   * by the new items' (estimated) height. Rendered rows are dropped, as their indices shifted.
+   */
+  prepend(items: readonly T[]): void {
+    if (items.length === 0) return;
+    for (const element of this.rendered.values()) element.remove();
+    this.rendered.clear();
+    const heights = items.map((item) => this.options.estimateHeight(item));
+    this.items.unshift(...items);
+    this.heights.unshift(...heights);
+    this.offsets = [0];
+    this.offsetsValidUpTo = 0;
+    this.spacer.style.height = `${this.offsetOf(this.items.length)}px`;
+    if (!this.following) this.element.scrollTop += heights.reduce((sum, height) => sum + height, 0);
     this.schedule();
   }
 
@@ -177,6 +198,7 @@ export class VirtualFeed<T> {
     } else {
       this.settling = 0;
     }
+    if (this.element.scrollTop < Math.max(this.element.clientHeight, 200)) this.onNearTop?.();
   }
 
   private settling = 0;
