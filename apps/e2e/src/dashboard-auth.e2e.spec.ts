@@ -1,9 +1,10 @@
 /// <reference path="../../../libs/auth/src/lib/jose.d.ts" />
 import { EdgeAuth, generateRelayKey } from '@sandbox-relay/auth';
-import { uniqueId } from '@sandbox-relay/testing';
+import { createStore } from '@sandbox-relay/store';
+import { testInfra, uniqueId } from '@sandbox-relay/testing';
 import { openBrowser, type HeadlessBrowser } from './support/browser';
 import { DASHBOARD_DIR, UI_TIMEOUT, waitForCount, waitForText } from './support/dashboard-page';
-import { startRelay, type RunningRelay } from './support/relay';
+import { ServerEventEmitter, startRelay, type RunningRelay } from './support/relay';
 
 // The dashboard against a relay with auth on, as deployed: the page has no token until it asks for one.
 jest.setTimeout(90_000);
@@ -79,6 +80,38 @@ describe('dashboard with auth on (browser)', () => {
       await page.locator(`tr[data-sandbox-id="${mine}"]`).waitFor({ timeout: UI_TIMEOUT });
       expect(await page.locator('tr.sandbox-row').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-sandbox-id')))).toEqual([mine]);
       expect(await page.locator(`tr[data-sandbox-id="${other}"]`).count()).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('keeps a scoped viewer\'s sandbox view working when the token may not watch the task\'s ticket', async () => {
+    const sandbox = uniqueId('sb-scoped-ticket');
+    const ticketId = uniqueId('TCK');
+    const store = createStore({ databaseUrl: testInfra().databaseUrl });
+    const emitter = new ServerEventEmitter();
+    try {
+      const task = await store.prisma.task.create({ data: { title: 'Scoped ticket task', sandboxId: sandbox, status: 'running', ticketId } });
+      await store.prisma.sandboxSession.create({ data: { sandboxId: sandbox, taskId: task.id, status: 'running' } });
+      await emitter.emit({ event_type: 'agent.started', entity_type: 'sandbox', entity_id: sandbox, payload: { agent: 'shell' } });
+      await emitter.emit({ event_type: 'BRANCH_CREATED', entity_type: 'ticket', entity_id: ticketId, payload: { ticket_id: ticketId, branch_name: `feature/${ticketId}-x` } });
+    } finally {
+      await emitter.close();
+      await store.close();
+    }
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${relay.http}/#/sandboxes/${sandbox}`);
+      await page.getByTestId('token-input').fill(await tokens.viewerOf(sandbox));
+      await page.getByRole('button', { name: 'Use token' }).click();
+      await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
+      await waitForCount(page, 1);
+      // The gateway refuses the ticket subscription (4403) to a sandbox-scoped token: the panel says so,
+      // no token dialog comes back, and the sandbox's own feed stays live.
+      await waitForText(page.getByTestId('ticket-note'), (text) => text === 'this token may not read the ticket’s events', 'the ticket panel to say it is refused');
+      expect(await page.locator('.ticket-event').count()).toBe(0);
+      expect(await page.getByTestId('token-form').count()).toBe(0);
+      expect(await page.locator('[data-testid="stream-state"].state-live').count()).toBe(1);
     } finally {
       await page.close();
     }
