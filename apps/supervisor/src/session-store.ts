@@ -7,6 +7,8 @@ export interface SweptSession {
   taskId: string | null;
   status: SandboxSessionStatus;
   restartCount: number;
+  /** Whether the task names this sandbox as its current one (a `starting` replacement does not yet). */
+  current: boolean;
   /** Epoch ms. */
   startedAt: number;
   /** The newest `heartbeat` event of the sandbox (epoch ms) and its `status`, when it has beaten. */
@@ -21,12 +23,15 @@ interface SweepRow {
   task_id: string | null;
   status: SandboxSessionStatus;
   restart_count: number;
+  current: boolean;
   started_at: number;
   hb_at: number | null;
   hb_status: string | null;
   act_at: number | null;
   db_now: number;
 }
+
+const SWEPT_STATUSES: readonly SandboxSessionStatus[] = ['starting', ...LIVE_SESSION_STATUSES];
 
 // Sources of events the relay writes about a sandbox: not the agent's activity.
 const RELAY_SOURCES = ['supervisor', 'guardian', 'system'];
@@ -40,7 +45,7 @@ const RELAY_SOURCES = ['supervisor', 'guardian', 'system'];
  * (`sandbox_sessions` timestamps are `timestamp without time zone` holding UTC, as Prisma writes them.)
  */
 const SWEEP_SQL = `
-SELECT s.sandbox_id, s.task_id, s.status, s.restart_count,
+SELECT s.sandbox_id, s.task_id, s.status, s.restart_count, t.sandbox_id IS NOT DISTINCT FROM s.sandbox_id AS current,
        (extract(epoch FROM s.created_at AT TIME ZONE 'UTC') * 1000)::float8 AS started_at,
        (extract(epoch FROM hb.created_at) * 1000)::float8 AS hb_at,
        hb.data->>'status' AS hb_status,
@@ -67,9 +72,11 @@ export class SessionStore {
   /** @param scope the supervisor's key prefix: only sessions of tasks it started (`Task.spec.scope`) are swept. */
   constructor(private readonly store: Store, private readonly scope: string) {}
 
-  /** Every live session of this supervisor's tasks with its last heartbeat and activity, and the database's clock. */
+  /**
+   * Every live session of this supervisor's tasks (and every `starting` one: a spawn under way, or one
+   * that never reported) with its last heartbeat and activity, and the database's clock. */
   async sweepView(): Promise<{ now: number; sessions: SweptSession[] }> {
-    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [LIVE_SESSION_STATUSES, RELAY_SOURCES, this.scope]));
+    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, RELAY_SOURCES, this.scope]));
     const now = rows[0]?.db_now ?? (await this.databaseNow());
     return {
       now,
@@ -78,6 +85,7 @@ export class SessionStore {
         taskId: row.task_id,
         status: row.status,
         restartCount: row.restart_count,
+        current: row.current,
         startedAt: row.started_at,
         lastHeartbeatAt: row.hb_at,
         lastHeartbeatStatus: row.hb_status,

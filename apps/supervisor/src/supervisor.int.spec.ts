@@ -310,7 +310,8 @@ describe('supervisor service', () => {
     await sup.settled();
     const after = (await request(app).get(`/api/v1/tasks/${view.id}`).expect(200)).body as TaskView;
     expect(after.restarts.map((r) => r.new_sandbox_id === null)).toEqual([true, false]);
-    expect(after.sessions.map((s) => s.status)).toEqual(['running', 'replaced']);
+    // The failed attempt's session was written before the spawn was asked for: it stays, `failed`.
+    expect(after.sessions.map((s) => s.status)).toEqual(['running', 'failed', 'replaced']);
     expect((await supervisorEvents(view.sandbox_id!)).at(-1)).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, payload: { attempt: 2 } });
   });
 

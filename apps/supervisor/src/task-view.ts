@@ -7,6 +7,7 @@ export interface TaskRows {
   status: string;
   sandboxId: string | null;
   agentId: string | null;
+  ticketId: string | null;
   createdAt: Date;
   updatedAt: Date;
   sessions: readonly { sandboxId: string; status: string; restartCount: number; lastHeartbeatAt: Date | null; createdAt: Date }[];
@@ -21,6 +22,7 @@ export function toTaskView(task: TaskRows): TaskView {
     status: task.status,
     sandbox_id: task.sandboxId,
     agent_id: task.agentId,
+    ticket_id: task.ticketId,
     created_at: task.createdAt.toISOString(),
     updated_at: task.updatedAt.toISOString(),
     sessions: task.sessions.map((session) => ({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TicketId } from './branch-workflow.schema';
 
 // The supervisor's edge (`/api/v1/tasks`) and the events it emits. Event types are wire protocol:
 // dashboards match on these strings.
@@ -8,8 +9,9 @@ export { SUPERVISOR_EVENT_TYPES, type SupervisorEventType } from './event-types'
 
 /**
  * `SandboxSession.status`: where one sandbox of a task is in its life, as the supervisor keeps it.
- * - `starting`: the column's default, for rows written by others before their sandbox runs (the supervisor
- *   writes its session only once the provider has spawned the sandbox).
+ * - `starting`: the supervisor has named the sandbox and is spawning it (the row is written before the
+ *   provider is asked, under the sandbox's lock; one left `starting` without the lock is a spawn that
+ *   never reported, and the sweep restarts it). Also the column's default for rows written by others.
  * - `running`: spawned and beating (a missed-heartbeat warning leaves it `running`; the warning is an event).
  * - `degraded`: two heartbeat intervals missed.
  * - `restarting`: a supervisor replica is replacing it (terminate, spawn).
@@ -60,8 +62,18 @@ export const CreateTaskBody = z
      * task input, heartbeat cadence, context) cannot be overridden here.
      */
     worker_env: z.record(z.string().regex(ENV_NAME, 'must be an upper-case env var name'), z.string().max(4_096)).optional(),
+    /**
+     * The ticket the task works on (`Task.ticketId`). The branch workflow then creates the ticket's
+     * branch on `TASK_STARTED` and opens its pull request on completion, titled from the task's
+     * `title` and quoting its `description`.
+     */
+    ticket_id: TicketId.optional(),
   })
-  .refine((body) => body.plan === undefined || body.agent === 'shell', { message: 'a plan runs only on the shell agent', path: ['plan'] });
+  .refine((body) => body.plan === undefined || body.agent === 'shell', { message: 'a plan runs only on the shell agent', path: ['plan'] })
+  .refine((body) => body.ticket_id === undefined || body.description !== undefined || (body.prompt ?? '').length <= 20_000, {
+    message: 'with a ticket and no description, the prompt stands in as the pull request\'s description: at most 20000 characters',
+    path: ['prompt'],
+  });
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
 /** What the supervisor stores in `Task.spec` and spawns every sandbox of the task from. */
@@ -97,6 +109,8 @@ export const TaskView = z.object({
   status: z.string(),
   sandbox_id: z.string().nullable(),
   agent_id: z.string().nullable(),
+  /** The ticket the task works on, when it was started with one. */
+  ticket_id: z.string().nullable(),
   created_at: z.string(),
   updated_at: z.string(),
   /** The task's sessions, newest first: the current sandbox, then the ones restarts replaced. */

@@ -1,0 +1,160 @@
+import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskView } from '@sandbox-relay/contracts';
+import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import type { SandboxSpec, SpawnedSandbox } from '@sandbox-relay/sandbox';
+import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
+import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
+import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
+import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import request from 'supertest';
+import type { SupervisorConfig } from './supervisor';
+import { createSupervisorService, type SupervisorService } from './supervisor.service';
+
+const logger = testLogger();
+
+/** A provider whose spawns hang until the test lets them through: a supervisor stuck (or dead) mid-spawn. */
+class HangingProvider extends FakeSandboxProvider {
+  readonly asked: string[] = [];
+  private readonly gates: Array<() => void> = [];
+
+  override async spawn(spec: SandboxSpec): Promise<SpawnedSandbox> {
+    this.asked.push(spec.sandboxId!);
+    await new Promise<void>((resolve) => this.gates.push(resolve));
+    return super.spawn(spec);
+  }
+
+  letThrough(): void {
+    for (const gate of this.gates.splice(0)) gate();
+  }
+}
+
+// Spawning with the session written first, and the task edge's ticket: the supervisor against the real
+// Redis and PostgreSQL with fake providers whose calls are recorded.
+describe('supervisor: spawns and tickets', () => {
+  let store: Store;
+  let redis: Redis;
+  let events: EventRepository;
+  const services: SupervisorService[] = [];
+
+  const config = (overrides: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
+    provider: 'local',
+    keyPrefix: uniqueId('sup-spawn'),
+    heartbeat: { intervalMs: 60_000, graceMs: 1_000 },
+    sweepIntervalMs: 50,
+    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
+    terminateGraceMs: 50,
+    idleAfterMs: 0,
+    lockTtlMs: 10_000,
+    ...overrides,
+  });
+  const service = (cfg: SupervisorConfig, provider: FakeSandboxProvider = new FakeSandboxProvider(uniqueId('fake'))) => {
+    const svc = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => 'http://127.0.0.1:18000' });
+    services.push(svc);
+    const app = createHttpApp({ logger, readiness: new Readiness() });
+    app.use(svc.router);
+    finishHttpApp(app);
+    return { sup: svc.supervisor, app, provider };
+  };
+  const supervisorEvents = async (entityId: string) => (await events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
+  const body = (title: string): CreateTaskBody => ({ title, agent: 'shell', agent_id: 'shell-agent', plan: [{ run: 'npm test' }] });
+
+  beforeAll(async () => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-spawn-test', role: 'publisher', logger });
+    events = new EventRepository(store.pool);
+    await waitFor(() => redis.status === 'ready', 'redis');
+  });
+
+  afterAll(async () => {
+    await Promise.all(services.map((svc) => svc.close()));
+    await closeRedis(redis);
+    await store.close();
+  });
+
+  it('writes the session `starting` before the provider is asked, under a lock the sweep respects', async () => {
+    const hanging = new HangingProvider(uniqueId('hang'));
+    const { sup } = service(config(), hanging);
+    const title = uniqueId('mid-spawn');
+    const started = sup.startTask(body(title));
+    const sandboxId = await waitFor(() => hanging.asked[0], 'the spawn to be asked for', 10_000);
+    const row = await store.prisma.sandboxSession.findUnique({ where: { sandboxId }, include: { task: true } });
+    expect(row).toMatchObject({ status: 'starting', task: { title, status: 'starting', sandboxId } });
+    // The spawn is under way (its lock is held): the sweep sees the session and leaves it alone.
+    const report = await sup.sweep();
+    expect(report.restarts).not.toContain(sandboxId);
+    hanging.letThrough();
+    const view = await started;
+    expect(view).toMatchObject({ status: 'running', sandbox_id: sandboxId, sessions: [{ sandbox_id: sandboxId, status: 'running' }] });
+    expect((await supervisorEvents(sandboxId)).map((event) => event.event_type)).toEqual([SUPERVISOR_EVENT_TYPES.TASK_STARTED]);
+  });
+
+  it('a spawn that never reported (its supervisor died mid-spawn) is restarted by another replica once the lock expires', async () => {
+    const cfg = config({ lockTtlMs: 1_000 });
+    const hanging = new HangingProvider(uniqueId('hang'));
+    const dead = service(cfg, hanging);
+    const survivor = service(cfg);
+    const started = dead.sup.startTask(body(uniqueId('crashed-spawn')));
+    const oldId = await waitFor(() => hanging.asked[0], 'the spawn to be asked for', 10_000);
+    const taskId = (await store.prisma.sandboxSession.findUniqueOrThrow({ where: { sandboxId: oldId } })).taskId!;
+
+    // The lock outlives nothing: past its TTL the survivor's sweep restarts the task per the intensity policy.
+    await waitFor(async () => (await survivor.sup.sweep()).restarts.includes(oldId), 'the survivor to take the stuck spawn', 10_000);
+    await survivor.sup.settled();
+    const view = (await request(survivor.app).get(`/api/v1/tasks/${taskId}`).expect(200)).body as TaskView;
+    expect(view.status).toBe('running');
+    expect(view.sandbox_id).not.toBe(oldId);
+    expect(view.sessions.map((s) => [s.sandbox_id, s.status])).toEqual([
+      [view.sandbox_id, 'running'],
+      [oldId, 'replaced'],
+    ]);
+    expect(view.restarts).toEqual([expect.objectContaining({ old_sandbox_id: oldId, new_sandbox_id: view.sandbox_id, reason: 'the spawn never reported' })]);
+    expect(survivor.provider.terminated.map((t) => t.sandboxId)).toContain(oldId); // best effort: whatever the dead spawn left
+    expect(survivor.provider.spawned.map((s) => s.sandboxId)).toEqual([view.sandbox_id]);
+    const restarted = (await supervisorEvents(oldId)).at(-1)!;
+    expect(restarted).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, payload: { task_id: taskId, new_sandbox_id: view.sandbox_id, attempt: 1 } });
+
+    // The hung spawn finally answers: its session was given up, so the surplus sandbox is terminated
+    // and the task stays on the replacement.
+    hanging.letThrough();
+    const late = await started;
+    expect(late).toMatchObject({ status: 'running', sandbox_id: view.sandbox_id });
+    expect(hanging.terminated.map((t) => t.sandboxId)).toEqual([oldId]);
+    expect((await supervisorEvents(oldId)).map((e) => e.event_type)).not.toContain(SUPERVISOR_EVENT_TYPES.TASK_STARTED);
+  });
+
+  it('a replacement that never reported is given up (failed) and the interrupted restart resumed with a fresh one', async () => {
+    const cfg = config({ lockTtlMs: 1_000 });
+    const { sup, app } = service(cfg);
+    const view = (await request(app).post('/api/v1/tasks').send({ title: uniqueId('replacement-lost'), plan: [{ run: 'x' }] }).expect(201)).body as TaskView;
+    // What a replica dying mid-replacement leaves: the old session `restarting`, the new one `starting`, no locks.
+    const lost = uniqueId('local-lost');
+    await store.prisma.$transaction([
+      store.prisma.sandboxSession.update({ where: { sandboxId: view.sandbox_id! }, data: { status: 'restarting' } }),
+      store.prisma.sandboxSession.create({ data: { sandboxId: lost, taskId: view.id, agentId: 'shell-agent', status: 'starting', restartCount: 1 } }),
+    ]);
+    await sup.sweep();
+    await sup.settled();
+    const after = (await request(app).get(`/api/v1/tasks/${view.id}`).expect(200)).body as TaskView;
+    expect(Object.fromEntries(after.sessions.map((s) => [s.sandbox_id, s.status]))).toEqual({ [view.sandbox_id!]: 'replaced', [lost]: 'failed', [after.sandbox_id!]: 'running' });
+    expect(after.sandbox_id).not.toBe(lost);
+    expect(after.restarts).toHaveLength(1);
+  });
+
+  it('takes a ticket: stored on the task, named by TASK_STARTED, read back; a bad ticket id is refused', async () => {
+    const { app } = service(config());
+    const ticket = uniqueId('PROJ').replace(/[^A-Za-z0-9._-]/g, '-');
+    const res = await request(app).post('/api/v1/tasks').send({ title: 'Add password reset', description: 'By e-mail link.', plan: [{ run: 'x' }], ticket_id: ticket });
+    expect(res.status).toBe(201);
+    const view = res.body as TaskView;
+    expect(view.ticket_id).toBe(ticket);
+    expect((await request(app).get(`/api/v1/tasks/${view.id}`).expect(200)).body).toEqual(view);
+    expect(await store.prisma.task.findUniqueOrThrow({ where: { id: view.id } })).toMatchObject({ ticketId: ticket, title: 'Add password reset', description: 'By e-mail link.' });
+    const [startedEvent] = await supervisorEvents(view.sandbox_id!);
+    expect(startedEvent).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.TASK_STARTED, payload: { ticket_id: ticket } });
+
+    const bad = await request(app).post('/api/v1/tasks').send({ title: 't', plan: [{ run: 'x' }], ticket_id: 'no spaces/slashes' });
+    expect(bad.status).toBe(422);
+    expect(bad.body.error.details).toEqual([expect.objectContaining({ field: 'body.ticket_id' })]);
+    const without = (await request(app).post('/api/v1/tasks').send({ title: 'no ticket', plan: [{ run: 'x' }] }).expect(201)).body as TaskView;
+    expect(without.ticket_id).toBeNull();
+  });
+});

@@ -1,0 +1,109 @@
+import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
+import { AppError, NotFoundError, ServiceUnavailableError } from '@sandbox-relay/service-kit';
+import { withStoreErrors } from '@sandbox-relay/store';
+import type { Spawner } from './spawner';
+import type { SupervisorContext } from './supervisor-deps';
+import { toTaskView } from './task-view';
+
+class ConflictError extends AppError {
+  constructor(message: string) {
+    super(409, 'conflict', message);
+  }
+}
+
+/** The task edge's work: start a task in a sandbox, read it, stop it. */
+export class TaskEdge {
+  constructor(
+    private readonly ctx: SupervisorContext,
+    private readonly spawner: Spawner,
+  ) {}
+
+  /**
+   * Writes the task and its session (`starting`, under the reserved sandbox's lock) in one
+   * transaction, spawns the sandbox, then marks both running and emits `TASK_STARTED`.
+   */
+  async startTask(body: CreateTaskBody): Promise<TaskView> {
+    const { prisma } = this.ctx.store;
+    const spec: TaskSpec = {
+      scope: this.ctx.config.keyPrefix,
+      agent: body.agent,
+      agent_id: body.agent_id,
+      ...(body.prompt !== undefined ? { prompt: body.prompt } : {}),
+      ...(body.plan !== undefined ? { plan: body.plan } : {}),
+      ...(body.repository !== undefined ? { repository: body.repository } : {}),
+      ...(body.worker_env !== undefined ? { worker_env: body.worker_env } : {}),
+    };
+    const { sandboxId, lock } = await this.spawner.reserve();
+    try {
+      const task = await withStoreErrors(
+        prisma.task.create({
+          data: {
+            title: body.title,
+            description: body.description ?? body.prompt ?? null,
+            agentId: body.agent_id,
+            ticketId: body.ticket_id ?? null,
+            status: 'starting',
+            spec: JSON.parse(JSON.stringify(spec)) as object,
+            sandboxId,
+            sessions: { create: { sandboxId, agentId: spec.agent_id, status: 'starting' } },
+          },
+        }),
+      );
+      try {
+        await this.spawner.spawn(sandboxId, task.id, spec);
+      } catch (error) {
+        await this.spawner.markFailed(sandboxId).catch(() => undefined);
+        await prisma.task.updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'failed' } }).catch(() => undefined);
+        throw error;
+      }
+      const running = await this.spawner.markRunning(sandboxId, (tx) => tx.task.updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'running' } }));
+      if (!running) {
+        await this.spawner.discard(sandboxId);
+        return await this.getTask(task.id);
+      }
+      const data = { task_id: task.id, sandbox_id: sandboxId, provider: this.ctx.provider.kind, agent_id: spec.agent_id, ...(body.ticket_id ? { ticket_id: body.ticket_id } : {}) };
+      await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STARTED, data, sandboxId, task.id);
+      this.ctx.log.info(data, 'task started');
+      return await this.getTask(task.id);
+    } finally {
+      await lock.release().catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'could not release the spawn lock; it expires'));
+    }
+  }
+
+  async getTask(taskId: string): Promise<TaskView> {
+    const task = await withStoreErrors(
+      this.ctx.store.prisma.task.findUnique({
+        where: { id: taskId },
+        include: { sessions: { orderBy: { createdAt: 'desc' } }, restartEvents: { orderBy: { createdAt: 'asc' } } },
+      }),
+    );
+    if (!task) throw new NotFoundError(`task ${taskId} not found`);
+    return toTaskView(task);
+  }
+
+  /** Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes nothing. */
+  async stopTask(taskId: string, reason: string): Promise<TaskView> {
+    const { prisma } = this.ctx.store;
+    const { sessions, state, config, provider } = this.ctx;
+    const task = await withStoreErrors(prisma.task.findUnique({ where: { id: taskId } }));
+    if (!task) throw new NotFoundError(`task ${taskId} not found`);
+    const sandboxId = task.sandboxId;
+    const status = sandboxId ? await sessions.status(sandboxId) : null;
+    if (!sandboxId || status === null || !['running', 'degraded', 'restarting'].includes(status)) return this.getTask(taskId);
+    const lock = await state.lock(sandboxId, config.lockTtlMs).catch((error: unknown) => {
+      throw new ServiceUnavailableError('redis is unreachable; the sandbox cannot be locked for the stop', error);
+    });
+    if (!lock) throw new ConflictError(`sandbox ${sandboxId} is being restarted or stopped; retry shortly`);
+    try {
+      await provider.terminate(sandboxId, { graceMs: config.terminateGraceMs });
+      if (await sessions.transition(sandboxId, ['running', 'degraded', 'restarting'], 'stopped')) {
+        await withStoreErrors(prisma.task.update({ where: { id: taskId }, data: { status: 'stopped' } }));
+        await state.clearEscalation(sandboxId);
+        await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STOPPED, { task_id: taskId, sandbox_id: sandboxId, reason }, sandboxId, taskId);
+      }
+    } finally {
+      await lock.release();
+    }
+    return this.getTask(taskId);
+  }
+}
