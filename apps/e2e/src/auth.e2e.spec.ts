@@ -272,6 +272,25 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
   });
 });
 
+describe('the loopback playground (auth off)', () => {
+  let relay: RunningRelay;
+  beforeAll(async () => {
+    relay = await startRelay();
+  });
+  afterAll(() => relay.stop());
+
+  it('serves without tokens, and acknowledges an auth frame as anonymous so one client works against both', async () => {
+    const sandbox = uniqueId('sb-open');
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, undefined, { event_type: 'agent.started' })).status).toBe(200);
+    const probe = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&since=0`);
+    probe.ws.send(JSON.stringify({ type: 'auth', token: 'anything' }));
+    await waitFor(() => probe.frames.some((frame) => frame.type === 'auth_ok'), 'the ack');
+    expect(probe.frames.find((frame) => frame.type === 'auth_ok')).toEqual({ type: 'auth_ok', kind: 'anonymous', subject: null, sandboxes: [sandbox], expires_at: null });
+    await waitFor(() => probe.frames.some((frame) => frame.event_type === 'agent.started'), 'the replayed event');
+    await probe.close();
+  });
+});
+
 describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
   let relay: RunningRelay;
   let issuer: TokenIssuer;
