@@ -344,7 +344,8 @@ describe('a task started by an operator: the worker carries the sandbox token it
     const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
     expect(built.status).toBe(0);
     const { keys, env } = await authKeys();
-    relay = await startRelay({ ...env, SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500' });
+    // A supervisor scope of its own: no other suite's standalone sweeps (or restarts) this suite's tasks.
+    relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId('auth-sup'), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500' });
     issuer = await issuerFor(keys, 'current');
   });
   afterAll(() => relay.stop());
