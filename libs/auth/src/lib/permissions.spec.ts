@@ -17,6 +17,7 @@ describe('authorize', () => {
     expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'tasks:manage']);
     for (const action of everyAction) {
       expect(authorize(principal('sandbox', new Set(['a'])), action, 'a').allowed).toBe(GRANTS.sandbox.has(action));
+      expect(authorize(principal('operator', '*'), action, 'a').allowed).toBe(GRANTS.operator.has(action));
     }
   });
 
@@ -27,6 +28,13 @@ describe('authorize', () => {
     expect(authorize(principal('operator', new Set(['a'])), ACTIONS.MESSAGES_SEND, 'b').allowed).toBe(false);
     expect(authorize(principal('operator', '*'), ACTIONS.MESSAGES_SEND, 'anything').allowed).toBe(true);
     expect(authorize(principal('viewer', '*'), ACTIONS.MESSAGES_SEND, 'a')).toEqual({ allowed: false, reason: 'a viewer token may not messages:send' });
+    // Tasks and tickets name no sandbox: only an operator for every sandbox may touch them.
+    expect(authorize(principal('operator', new Set(['a'])), ACTIONS.TASKS_MANAGE)).toEqual({
+      allowed: false,
+      reason: 'tasks:manage needs an operator token for every sandbox ("*")',
+    });
+    expect(authorize(principal('operator', new Set(['a'])), ACTIONS.BRANCHES_MANAGE).allowed).toBe(false);
+    expect(authorize(principal('operator', '*'), ACTIONS.BRANCHES_MANAGE).allowed).toBe(true);
   });
 
   it('lets anonymous (auth off) do everything', () => {

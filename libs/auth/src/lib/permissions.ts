@@ -51,6 +51,12 @@ export function inScope(principal: Principal, sandboxId: string): boolean {
 export type Decision = { allowed: true } | { allowed: false; reason: string };
 
 /**
+ * Actions about no one sandbox (a new task, any task by id, a ticket): a scoped operator could reach
+ * past its sandboxes through them (stop another team's task), so they need a token for every sandbox.
+ */
+const UNSCOPED_ONLY: ReadonlySet<Action> = new Set([ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]);
+
+/**
  * May `principal` do `action` (on `sandboxId`, for per-sandbox actions)? A refusal says why in words
  * fit for the 403 answer.
  */
@@ -59,6 +65,9 @@ export function authorize(principal: Principal, action: Action, sandboxId?: stri
   if (!GRANTS[principal.kind].has(action)) return { allowed: false, reason: `a ${principal.kind} token may not ${action}` };
   if (sandboxId !== undefined && !inScope(principal, sandboxId)) {
     return { allowed: false, reason: `this ${principal.kind} token is not scoped to sandbox ${sandboxId}` };
+  }
+  if (UNSCOPED_ONLY.has(action) && principal.sandboxes !== '*') {
+    return { allowed: false, reason: `${action} needs an operator token for every sandbox ("*")` };
   }
   return { allowed: true };
 }
