@@ -64,10 +64,14 @@ describe('EventHistoryQuery', () => {
   it('coerces limit, splits event types and checks the cursor', () => {
     expect(EventHistoryQuery.parse({ after: '42', limit: '10', event_type: 'a,b' })).toEqual({
       after: '42',
+      order: 'asc',
       limit: 10,
       event_type: ['a', 'b'],
     });
-    expect(EventHistoryQuery.parse({})).toEqual({ limit: EVENT_LIMITS.HISTORY_LIMIT_DEFAULT, event_type: [] });
+    expect(EventHistoryQuery.parse({})).toEqual({ order: 'asc', limit: EVENT_LIMITS.HISTORY_LIMIT_DEFAULT, event_type: [] });
+    expect(EventHistoryQuery.parse({ order: 'desc', before: '7' })).toMatchObject({ order: 'desc', before: '7' });
+    expect(EventHistoryQuery.safeParse({ order: 'newest' }).success).toBe(false);
+    expect(EventHistoryQuery.safeParse({ before: 'x' }).success).toBe(false);
     expect(EventHistoryQuery.safeParse({ after: '-1' }).success).toBe(false);
     expect(EventHistoryQuery.safeParse({ after: '01' }).success).toBe(false);
     expect(EventHistoryQuery.safeParse({ limit: '0' }).success).toBe(false);
