@@ -92,7 +92,7 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   // prettier-ignore
   'POST tasks':        { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
   // prettier-ignore
-  'GET tasks/:id':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 404, 'viewer B': 404, 'viewer *': 404, 'operator *': 404, 'operator B': 404 },
+  'GET tasks/:id':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 404, 'operator *': 404, 'operator B': 403 },
   // prettier-ignore
   'POST tasks/:id/stop': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
   // prettier-ignore

@@ -67,7 +67,7 @@ export function createSupervisorService({
     sandboxTokens: auth.enabled && issuer ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS) } : undefined,
   });
   const router = Router();
-  router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.EVENTS_READ, write: ACTIONS.TASKS_MANAGE }));
+  router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
   router.use(supervisorRouter(supervisor, { bodyLimit }));
   return {
     router,

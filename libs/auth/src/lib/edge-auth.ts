@@ -86,7 +86,7 @@ export class EdgeAuth {
 /**
  * Guards a whole path prefix by method: reads (GET, HEAD) need `read`, everything else `write`.
  * Mount it before a router whose every route should be covered, e.g.
- * `app.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.EVENTS_READ, write: ACTIONS.TASKS_MANAGE }))`.
+ * `app.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }))`.
  */
 export function requireByMethod(auth: EdgeAuth, { read, write }: { read: Action; write: Action }): RequestHandler {
   const reads = auth.require(read);

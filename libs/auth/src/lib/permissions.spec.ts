@@ -13,8 +13,8 @@ describe('authorize', () => {
 
   it('grants each kind exactly its actions', () => {
     expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain']);
-    expect([...GRANTS.viewer]).toEqual(['events:read']);
-    expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'tasks:manage']);
+    expect([...GRANTS.viewer].sort()).toEqual(['events:read', 'tasks:read']);
+    expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'tasks:manage', 'tasks:read']);
     for (const action of everyAction) {
       expect(authorize(principal('sandbox', new Set(['a'])), action, 'a').allowed).toBe(GRANTS.sandbox.has(action));
       expect(authorize(principal('operator', '*'), action, 'a').allowed).toBe(GRANTS.operator.has(action));
@@ -31,7 +31,7 @@ describe('authorize', () => {
     // Tasks and tickets name no sandbox: only an operator for every sandbox may touch them.
     expect(authorize(principal('operator', new Set(['a'])), ACTIONS.TASKS_MANAGE)).toEqual({
       allowed: false,
-      reason: 'tasks:manage needs an operator token for every sandbox ("*")',
+      reason: 'tasks:manage needs a token for every sandbox ("*")',
     });
     expect(authorize(principal('operator', new Set(['a'])), ACTIONS.BRANCHES_MANAGE).allowed).toBe(false);
     expect(authorize(principal('operator', '*'), ACTIONS.BRANCHES_MANAGE).allowed).toBe(true);

@@ -10,6 +10,8 @@ export const ACTIONS = {
   MESSAGES_DRAIN: 'messages:drain',
   /** POST messages: user messages and interrupts. */
   MESSAGES_SEND: 'messages:send',
+  /** Read a task by id (the supervisor's HTTP edge). */
+  TASKS_READ: 'tasks:read',
   /** Start and stop tasks (the supervisor's HTTP edge). */
   TASKS_MANAGE: 'tasks:manage',
   /** Branch, pull-request and merge operations (the branch workflow's HTTP edge). */
@@ -24,8 +26,8 @@ export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
  */
 export const GRANTS: Readonly<Record<TokenKind, ReadonlySet<Action>>> = {
   sandbox: new Set([ACTIONS.EVENTS_WRITE, ACTIONS.MESSAGES_DRAIN]),
-  viewer: new Set([ACTIONS.EVENTS_READ]),
-  operator: new Set([ACTIONS.EVENTS_READ, ACTIONS.MESSAGES_DRAIN, ACTIONS.MESSAGES_SEND, ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]),
+  viewer: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ]),
+  operator: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ, ACTIONS.MESSAGES_DRAIN, ACTIONS.MESSAGES_SEND, ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]),
 };
 
 /** An authenticated caller. `anonymous` exists only when auth is off (local playground). */
@@ -54,7 +56,7 @@ export type Decision = { allowed: true } | { allowed: false; reason: string };
  * Actions about no one sandbox (a new task, any task by id, a ticket): a scoped operator could reach
  * past its sandboxes through them (stop another team's task), so they need a token for every sandbox.
  */
-const UNSCOPED_ONLY: ReadonlySet<Action> = new Set([ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]);
+const UNSCOPED_ONLY: ReadonlySet<Action> = new Set([ACTIONS.TASKS_READ, ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]);
 
 /**
  * May `principal` do `action` (on `sandboxId`, for per-sandbox actions)? A refusal says why in words
@@ -67,7 +69,7 @@ export function authorize(principal: Principal, action: Action, sandboxId?: stri
     return { allowed: false, reason: `this ${principal.kind} token is not scoped to sandbox ${sandboxId}` };
   }
   if (UNSCOPED_ONLY.has(action) && principal.sandboxes !== '*') {
-    return { allowed: false, reason: `${action} needs an operator token for every sandbox ("*")` };
+    return { allowed: false, reason: `${action} needs a token for every sandbox ("*")` };
   }
   return { allowed: true };
 }
