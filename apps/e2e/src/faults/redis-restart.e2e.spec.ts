@@ -11,13 +11,17 @@ const ready = async (service: RelayProcess) => (await fetch(`${service.http}/rea
 
 describe('fault: Redis restarted under load', () => {
   let redis: PrivateRedis;
-  let services: Record<'ingest' | 'gateway' | 'messageQueue', RelayProcess>;
+  let services: Record<'ingest' | 'gateway' | 'messageQueue' | 'guardian' | 'branchWorkflow', RelayProcess>;
 
   beforeAll(async () => {
     redis = await PrivateRedis.start();
     const env = { REDIS_URL: redis.url, ...NO_RATE_LIMITS };
-    const [ingest, gateway, messageQueue] = await Promise.all([spawnApp('ingest', env), spawnApp('gateway', env), spawnApp('message-queue', env)]);
-    services = { ingest: ingest!, gateway: gateway!, messageQueue: messageQueue! };
+    // Every service whose state lives in Redis and Postgres only. (The supervisor is left out: it
+    // sweeps the sessions of the shared test database, which belong to other suites.)
+    const [ingest, gateway, messageQueue, guardian, branchWorkflow] = await Promise.all(
+      ['ingest', 'gateway', 'message-queue', 'guardian', 'branch-workflow'].map((app) => spawnApp(app, env, 60_000)),
+    );
+    services = { ingest: ingest!, gateway: gateway!, messageQueue: messageQueue!, guardian: guardian!, branchWorkflow: branchWorkflow! };
     for (const [name, service] of Object.entries(services)) await waitFor(() => ready(service), `${name} to be ready`, 30_000, 100);
   });
   afterAll(async () => {
