@@ -104,9 +104,29 @@ describe('docker/Dockerfile', () => {
       expect(statSync(entry).mtimeMs).toBeGreaterThanOrEqual(started - 1000);
     });
 
+    it.each(apps)('%s: every package its bundle loads is a production dependency the image installs', (app) => {
+      const bundle = readFileSync(path.join(ROOT, 'dist', 'apps', app, 'main.js'), 'utf8');
+      const packages = new Set(
+        [...bundle.matchAll(/(?:require|import)\("([^".][^"]*)"\)/g)]
+          .map((match) => match[1]!)
+          .filter((specifier) => !specifier.startsWith('node:'))
+          .map((specifier) => specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/')),
+      );
+      expect(packages.size).toBeGreaterThan(0);
+      const { dependencies } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+      // The runtime image's node_modules is `npm ci --omit=dev` minus the agent SDK (set aside for the supervisor).
+      const setAside = stage('prod-deps').instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
+      for (const name of packages) {
+        expect([name, name in dependencies]).toEqual([name, true]);
+        expect(setAside.includes(`node_modules/${name}`) || setAside.includes(`node_modules/${name.split('/')[0]}`)).toBe(false);
+      }
+    });
+
     it('the gateway image carries the dashboard and the supervisor image the worker bundle', () => {
       expect(existsSync(builtSourceOf('gateway', '/app/dist/apps/dashboard/index.html')!)).toBe(true);
       expect(existsSync(builtSourceOf('supervisor', '/app/dist/worker/worker.js')!)).toBe(true);
+      expect(copies(stage('supervisor'))).toEqual(expect.arrayContaining([{ from: 'prod-deps', source: '/agent-sdk/@anthropic-ai', target: './node_modules/@anthropic-ai' }]));
+      expect(readFileSync(path.join(ROOT, 'dist', 'worker', 'worker.js'), 'utf8')).toContain('@anthropic-ai/claude-agent-sdk');
     });
 
     it.each(apps)('%s: the image\'s command loads the bundle with plain node and validates its env at start', async (app) => {
