@@ -153,6 +153,38 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     await expect(expectProviderError(missing.spawn(spec()))).resolves.toMatchObject({ code: 'worker_bundle_missing' });
   });
 
+  it('adopts a live worker its predecessor spawned on the same workspace root: status, graceful terminate, workspace removed', async () => {
+    const before = await provider({ onSigterm: 'exit' });
+    const { sandboxId, workspaceDir, externalId } = await before.spawn(spec());
+    await ready(before, sandboxId);
+    // A relay restarted after a crash: a new provider that never spawned this worker.
+    const after = new LocalProcessProvider({ workerScript: join(dir, 'unused.js'), baseEnv: {}, workspaceRoot: dir });
+    expect(await after.status(sandboxId)).toBe('running');
+    await expect(after.terminate(sandboxId, { graceMs: 5_000 })).resolves.toEqual({ forced: false, alreadyGone: false });
+    expect(isGone(Number(externalId))).toBe(true);
+    await waitFor(async () => (await before.logs(sandboxId)).includes('GOT SIGTERM'), 'the worker to get SIGTERM');
+    expect(existsSync(workspaceDir)).toBe(false);
+    expect(await after.status(sandboxId)).toBe('unknown');
+    await expect(after.terminate(sandboxId)).resolves.toEqual({ forced: false, alreadyGone: true });
+  });
+
+  it('forces an adopted worker that ignores SIGTERM, with its process group; never takes a reused pid for the worker', async () => {
+    const before = await provider({ onSigterm: 'ignore', spawnGrandchild: true });
+    const { sandboxId } = await before.spawn(spec());
+    await ready(before, sandboxId);
+    const grandchild = Number(/GRANDCHILD (\d+)/.exec(await before.logs(sandboxId))?.[1]);
+    const after = new LocalProcessProvider({ workerScript: join(dir, 'unused.js'), baseEnv: {}, workspaceRoot: dir });
+    await expect(after.terminate(sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: true, alreadyGone: false });
+    await waitFor(() => isGone(grandchild), `grandchild ${grandchild} to die`, 2_000);
+
+    // A handle whose pid now belongs to another process (here: this test's own) is not a live worker.
+    const handles = join(dir, '.sandbox-relay-handles');
+    writeFileSync(join(handles, 'local-reused.json'), JSON.stringify({ pid: process.pid, startTime: '1', workspaceDir: join(dir, 'sandbox-relay-x') }));
+    expect(await after.status('local-reused')).toBe('unknown');
+    await expect(after.terminate('local-reused')).resolves.toEqual({ forced: false, alreadyGone: true });
+    expect(existsSync(join(handles, 'local-reused.json'))).toBe(false);
+  });
+
   it('knows nothing about unknown ids', async () => {
     const subject = await provider();
     expect(await subject.status('local-unknown')).toBe('unknown');

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SandboxProviderError, parseSandboxSpec, workerBundleMissing } from '../sandbox-errors';
 import {
   DEFAULT_GRACE_MS,
@@ -14,6 +14,7 @@ import {
   type TerminateResult,
 } from '../sandbox-provider';
 import { gitClone } from './git-clone';
+import { LocalHandles, stopAdopted } from './local-handles';
 import { LocalWorker } from './local-worker';
 
 export interface LocalProcessProviderOptions {
@@ -52,13 +53,16 @@ const LOCAL_ID_PREFIX = 'local-';
 
 /**
  * Runs each worker as a child process of this relay in a fresh temp workspace: the embedded
- * default, so the whole system runs without a cloud account. State lives in memory: a restarted
- * relay does not know the children of its predecessor.
+ * default, so the whole system runs without a cloud account. Workers, their output and status live
+ * in memory; each worker's handle (pid = process group, start time, workspace) is also written under
+ * the workspace root, so a relay restarted on the same root adopts its predecessor's live workers:
+ * `status` sees them `running` and `terminate` stops them (their output is gone with the old process).
  */
 export class LocalProcessProvider implements SandboxProvider {
   readonly kind = 'local' as const;
   private readonly sandboxes = new Map<string, LocalSandbox>();
   private readonly settings: Required<Omit<LocalProcessProviderOptions, 'baseEnv'>> & { baseEnv: Record<string, string> };
+  private readonly handles: LocalHandles;
 
   constructor(options: LocalProcessProviderOptions) {
     this.settings = {
@@ -73,6 +77,7 @@ export class LocalProcessProvider implements SandboxProvider {
       cloneTimeoutMs: options.cloneTimeoutMs ?? 120_000,
       retainTerminated: options.retainTerminated ?? 20,
     };
+    this.handles = new LocalHandles(this.settings.workspaceRoot);
   }
 
   async spawn(input: SandboxSpec): Promise<SpawnedSandbox> {
@@ -93,6 +98,10 @@ export class LocalProcessProvider implements SandboxProvider {
       }
       const worker = await this.startWorker(spec, sandboxId, workspaceDir);
       this.sandboxes.set(sandboxId, { worker, workspaceDir, terminated: false });
+      // Best effort: without its handle the worker runs as before, it just cannot be adopted after a restart.
+      if (worker.pid !== undefined) {
+        await this.handles.write(sandboxId, worker.pid, workspaceDir).catch((error: unknown) => worker.output.write(`[sandbox-relay] could not record the worker's handle: ${(error as Error).message}\n`));
+      }
       return { sandboxId, provider: 'local', workspaceDir, externalId: String(worker.pid) };
     } catch (error) {
       await rm(workspaceDir, { recursive: true, force: true });
@@ -102,8 +111,9 @@ export class LocalProcessProvider implements SandboxProvider {
 
   async terminate(sandboxId: string, options: TerminateOptions = {}): Promise<TerminateResult> {
     const sandbox = this.sandboxes.get(sandboxId);
-    if (!sandbox) return { forced: false, alreadyGone: true };
+    if (!sandbox) return this.terminateAdopted(sandboxId, options);
     const result = await sandbox.worker.stop(options.graceMs ?? DEFAULT_GRACE_MS);
+    await this.handles.remove(sandboxId);
     if (!sandbox.terminated) {
       sandbox.terminated = true;
       if (!this.settings.keepWorkspaces) await rm(sandbox.workspaceDir, { recursive: true, force: true });
@@ -113,7 +123,9 @@ export class LocalProcessProvider implements SandboxProvider {
   }
 
   async status(sandboxId: string): Promise<SandboxStatus> {
-    return this.sandboxes.get(sandboxId)?.worker.status ?? 'unknown';
+    const sandbox = this.sandboxes.get(sandboxId);
+    if (sandbox) return sandbox.worker.status;
+    return (await this.handles.live(sandboxId)) ? 'running' : 'unknown';
   }
 
   async logs(sandboxId: string): Promise<string> {
@@ -128,6 +140,18 @@ export class LocalProcessProvider implements SandboxProvider {
   async terminateAll(options: TerminateOptions = {}): Promise<void> {
     const live = [...this.sandboxes.entries()].filter(([, sandbox]) => !sandbox.terminated).map(([id]) => id);
     await Promise.allSettled(live.map((id) => this.terminate(id, options)));
+  }
+
+  /** A worker spawned by a predecessor on the same workspace root (its handle on disk), or nothing. */
+  private async terminateAdopted(sandboxId: string, options: TerminateOptions): Promise<TerminateResult> {
+    const handle = await this.handles.live(sandboxId);
+    await this.handles.remove(sandboxId);
+    if (!handle) return { forced: false, alreadyGone: true };
+    const { forced } = await stopAdopted(handle, options.graceMs ?? DEFAULT_GRACE_MS);
+    // Only a workspace this provider would have made (a handle file names it; never trust it further).
+    const ours = dirname(handle.workspaceDir) === this.settings.workspaceRoot && basename(handle.workspaceDir).startsWith('sandbox-relay-');
+    if (!this.settings.keepWorkspaces && ours) await rm(handle.workspaceDir, { recursive: true, force: true });
+    return { forced, alreadyGone: false };
   }
 
   private async assertWorkerScript(): Promise<void> {
