@@ -1,0 +1,72 @@
+import { CANARY_SANDBOX_ID } from '@sandbox-relay/contracts';
+import { EventPublisher, EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
+import { testInfra, testLogger, waitFor } from '@sandbox-relay/testing';
+import { Canary } from './canary';
+
+const logger = testLogger();
+
+// The canary against the real PostgreSQL and Redis; only its clock is in the test's hands.
+describe('Canary', () => {
+  let store: Store;
+  let publisherRedis: Redis;
+  let subscriberRedis: Redis;
+  let subscriber: EventSubscriber;
+  let eventLog: EventLog;
+  const canaries: Canary[] = [];
+  let clock = Date.now();
+  const canary = (intervalMs = 60_000, maxAgeMs = 120_000) => {
+    const created = new Canary({ intervalMs, maxAgeMs, eventLog, subscriber, logger, now: () => clock });
+    canaries.push(created);
+    return created;
+  };
+
+  beforeAll(async () => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+    publisherRedis = createRedisClient(testInfra().redisUrl, { name: 'canary-test', role: 'publisher', logger });
+    subscriberRedis = createRedisClient(testInfra().redisUrl, { name: 'canary-test', role: 'subscriber', logger });
+    subscriber = new EventSubscriber(subscriberRedis, logger);
+    await subscriber.start();
+    const publisher = new EventPublisher(publisherRedis, logger);
+    eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events) });
+    await waitFor(() => publisherRedis.status === 'ready', 'redis');
+  });
+  afterAll(async () => {
+    canaries.forEach((c) => c.stop());
+    await eventLog.whenIdle();
+    await subscriber.stop();
+    await Promise.all([closeRedis(publisherRedis), closeRedis(subscriberRedis)]);
+    await store.close();
+  });
+
+  it('is red until its first event has come back through the subscription, then green', async () => {
+    const c = canary();
+    await expect(c.check()).rejects.toThrow(/no canary event has arrived/);
+    await c.beat();
+    await waitFor(() => c.check().then(() => true, () => false), 'the canary event to arrive', 10_000);
+    const stored = await new EventRepository(store.pool).list({ entityIds: [CANARY_SANDBOX_ID], limit: 1000 });
+    expect(stored.some((event) => event.payload['nonce'] === c.nonce && event.event_type === 'relay.canary')).toBe(true);
+  });
+
+  it('turns red once its last event is older than the bound, green with the next', async () => {
+    const c = canary(1_000, 5_000);
+    await c.beat();
+    await waitFor(() => c.check().then(() => true, () => false), 'the first arrival', 10_000);
+    clock += 5_001;
+    await expect(c.check()).rejects.toThrow(/the last canary event arrived 5001 ms ago \(bound 5000 ms\)/);
+    await c.beat();
+    await waitFor(() => c.check().then(() => true, () => false), 'the next arrival', 10_000);
+  });
+
+  it('does not count another replica\'s canary events (each matches its own nonce)', async () => {
+    const mine = canary();
+    const other = canary();
+    await other.beat();
+    await waitFor(() => other.check().then(() => true, () => false), 'the other replica\'s arrival', 10_000);
+    await expect(mine.check()).rejects.toThrow(/no canary event has arrived/);
+  });
+
+  it('refuses a bound not longer than its interval', () => {
+    expect(() => canary(10_000, 10_000)).toThrow(/longer than its interval/);
+  });
+});
