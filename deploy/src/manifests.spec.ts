@@ -1,5 +1,6 @@
+import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CANARY_SANDBOX_ID } from '@sandbox-relay/contracts';
+import { CANARY_SANDBOX_ID, EVENTS_WS_PATH } from '@sandbox-relay/contracts';
 import { DEPLOYABLE, NOT_DEPLOYED, ROOT, appsWithMain, effectiveAuthMode, requiredVariables } from './apps';
 import { containerEnv, containersOf, renderKustomization, type Container, type K8sObject } from './kustomize';
 
@@ -183,6 +184,20 @@ describe('ingress', () => {
     expect(match?.path.backend.service.name).toBe(service);
     expect(match?.path.backend.service.port.name).toBe('http');
     expect(find(local, 'Service', service)).toBeDefined();
+  });
+
+  it.each(apps)('sends every API route %s defines to it', (app) => {
+    const dir = path.join(ROOT, 'apps', app, 'src');
+    const sources = readdirSync(dir).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts')).map((file) => readFileSync(path.join(dir, file), 'utf8'));
+    const paths = sources.flatMap((source) => [...source.matchAll(/(?:router|app)\.(?:get|post|put|patch|delete|use)\(\s*'(\/api\/[^']*)'/g)].map((match) => match[1]!));
+    if (app === 'gateway') paths.push(EVENTS_WS_PATH);
+    // The guardian serves no API (health and metrics only); every other app does.
+    if (app === 'guardian') expect(paths).toEqual([]);
+    else expect(paths.length).toBeGreaterThan(0);
+    for (const routePath of paths) {
+      const concrete = routePath.replace(/:[A-Za-z]+/g, 'x-1');
+      expect([routePath, route(concrete)?.path.backend.service.name]).toEqual([routePath, app]);
+    }
   });
 
   it('keeps WebSockets open past nginx\'s 60 s default (the gateway pings every 30 s)', () => {
