@@ -97,6 +97,14 @@ describe('kubernetes manifests', () => {
       expect(podLabels.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': env()['PORT'], 'prometheus.io/path': '/metrics' });
     });
 
+    it('has a disruption budget that takes one pod at a time', () => {
+      const budget = find(local, 'PodDisruptionBudget', app);
+      expect(spec<{ maxUnavailable: number; selector: { matchLabels: Record<string, string> } }>(budget)).toEqual({
+        maxUnavailable: 1,
+        selector: { matchLabels: spec<{ selector: { matchLabels: Record<string, string> } }>(deployment).selector.matchLabels },
+      });
+    });
+
     it('gives graceful shutdown more time than the service takes for it', () => {
       const podSpec = spec<{ template: { spec: { terminationGracePeriodSeconds: number } } }>(deployment).template.spec;
       const shutdownMs = Number(env()['SHUTDOWN_TIMEOUT_MS'] ?? 25_000);
