@@ -331,6 +331,7 @@ describe('fuzz: bad input against every edge', () => {
         plan: fc.oneof(jsonish, fc.array(jsonish, { maxLength: 3 })),
         repository: fc.oneof(fc.record({ url: fc.oneof(text, fc.constant('--upload-pack=x')), branch: text }, { requiredKeys: [] }), jsonish),
         worker_env: fc.oneof(fc.dictionary(text, fc.oneof(text, jsonish)), jsonish),
+        ticket_id: fc.oneof(text, fc.integer()),
       },
       { requiredKeys: [] },
     );
