@@ -105,8 +105,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   // Every ticket route (branch, pull request, merge, and their reads) is an operator's.
   app.use('/api/v1/tickets', auth.require(ACTIONS.BRANCHES_MANAGE));
   app.use(branches.router);
-  app.use(gateway.router);
   app.use(supervisor.router);
+  app.use(gateway.router);
   finishHttpApp(app);
   const server = http.createServer(app);
   gateway.attach(server);

@@ -8,6 +8,6 @@ export * from './lib/channels';
 export * from './lib/messages.schema';
 export * from './lib/queues';
 export * from './lib/canary';
-export * from './lib/sandboxes.schema';
 export * from './lib/branch-workflow.schema';
+export * from './lib/sandboxes.schema';
 export * from './lib/tasks.schema';
