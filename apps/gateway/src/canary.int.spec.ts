@@ -1,8 +1,8 @@
-import { CANARY_SANDBOX_ID } from '@sandbox-relay/contracts';
+import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES } from '@sandbox-relay/contracts';
 import { EventPublisher, EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
 import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
-import { testInfra, testLogger, waitFor } from '@sandbox-relay/testing';
-import { Canary } from './canary';
+import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { Canary, type CanaryOptions } from './canary';
 
 const logger = testLogger();
 
@@ -15,8 +15,8 @@ describe('Canary', () => {
   let eventLog: EventLog;
   const canaries: Canary[] = [];
   let clock = Date.now();
-  const canary = (intervalMs = 60_000, maxAgeMs = 120_000) => {
-    const created = new Canary({ intervalMs, maxAgeMs, eventLog, subscriber, logger, now: () => clock });
+  const canary = (intervalMs = 60_000, maxAgeMs = 120_000, retention?: CanaryOptions['retention']) => {
+    const created = new Canary({ intervalMs, maxAgeMs, eventLog, retention, subscriber, logger, now: () => clock });
     canaries.push(created);
     return created;
   };
@@ -64,6 +64,25 @@ describe('Canary', () => {
     await other.beat();
     await waitFor(() => other.check().then(() => true, () => false), 'the other replica\'s arrival', 10_000);
     await expect(mine.check()).rejects.toThrow(/no canary event has arrived/);
+  });
+
+  it("deletes the canary entity's rows older than the retention bound with each beat, and no other entity's", async () => {
+    const events = new EventRepository(store.pool);
+    const c = canary(60_000, 120_000, { maxAgeMs: 3_600_000, events });
+    const other = uniqueId('not-the-canary');
+    const row = (entityId: string, data: Record<string, unknown>) => ({
+      entityType: ENTITY_TYPES.SANDBOX, entityId, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: 'test',
+    });
+    const old = await events.appendMany([row(CANARY_SANDBOX_ID, { nonce: c.nonce, old: true }), row(other, { nonce: c.nonce, old: true })]);
+    // Both rows are two hours old; only the canary's is past the one-hour retention once the canary beats.
+    await store.pool.query(`UPDATE sandbox_events SET created_at = now() - interval '2 hours' WHERE id = ANY($1::bigint[])`, [old.map((event) => event.id)]);
+
+    await c.beat();
+
+    const mine = (await events.list({ entityIds: [CANARY_SANDBOX_ID], limit: 10_000, order: 'desc' })).filter((event) => event.payload['nonce'] === c.nonce);
+    expect(mine.map((event) => event.payload['old'] ?? false)).toEqual([false]);
+    const others = await events.list({ entityIds: [other], limit: 10 });
+    expect(others.map((event) => event.id)).toEqual([old[1]!.id]);
   });
 
   it('refuses a bound not longer than its interval', () => {

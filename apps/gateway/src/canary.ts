@@ -15,6 +15,11 @@ const canaryReceived = counter({
   help: "This gateway's own canary events received back through its Redis subscription.",
 });
 
+const canaryPruned = counter({
+  name: 'relay_canary_pruned_total',
+  help: 'Stored canary events deleted for being older than CANARY_RETENTION_MS.',
+});
+
 const canaryAge = sampledGauge({
   name: 'relay_canary_age_seconds',
   help: "Seconds since this gateway's last canary event arrived through its subscription (since start when none has yet).",
@@ -27,6 +32,11 @@ export interface CanaryOptions {
   maxAgeMs: number;
   /** Stores the canary events (the event log: one multi-row insert, then publish after commit). */
   eventLog: Pick<EventLog, 'append'>;
+  /**
+   * Retention of the canary's stored rows: after each stored event, the canary entity's rows older
+   * than `maxAgeMs` are deleted (every replica's, one indexed DELETE touching no other entity).
+   */
+  retention?: { maxAgeMs: number; events: Pick<EventRepository, 'deleteEntityEventsBefore'> };
   /** The subscription the gateway's clients are fed from. */
   subscriber: Pick<EventSubscriber, 'onEvent'>;
   logger: Logger;
@@ -94,11 +104,24 @@ export class Canary {
         { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: 'relay-canary' },
       ]);
       canarySent.inc({ outcome: 'ok' });
+      await this.prune();
     } catch (error) {
       canarySent.inc({ outcome: 'failed' });
       this.options.logger.warn({ err: (error as Error).message }, 'canary event could not be stored');
     } finally {
       this.inFlight = false;
+    }
+  }
+
+  /** Deletes the canary entity's rows older than the retention bound; a failure is logged, the next beat tries again. */
+  private async prune(): Promise<void> {
+    const retention = this.options.retention;
+    if (!retention) return;
+    try {
+      const deleted = await retention.events.deleteEntityEventsBefore(ENTITY_TYPES.SANDBOX, CANARY_SANDBOX_ID, new Date(this.now() - retention.maxAgeMs));
+      if (deleted > 0) canaryPruned.inc(deleted);
+    } catch (error) {
+      this.options.logger.warn({ err: (error as Error).message }, 'old canary events could not be deleted');
     }
   }
 
@@ -118,14 +141,16 @@ export interface GatewayCanaryDeps {
   publisherRedis: Redis;
   subscriber: Pick<EventSubscriber, 'onEvent'>;
   logger: Logger;
-  config: { intervalMs: number; maxAgeMs: number };
+  config: { intervalMs: number; maxAgeMs: number; retentionMs: number };
 }
 
 /** The canary wired to the gateway's store and Redis: its own event log and publisher, as ingest has. */
 export function createGatewayCanary({ store, publisherRedis, subscriber, logger, config }: GatewayCanaryDeps): { canary: Canary; drain: () => Promise<void> } {
   const log = logger.child({ component: 'canary' });
   const publisher = new EventPublisher(publisherRedis, log);
-  const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
-  const canary = new Canary({ ...config, eventLog, subscriber, logger: log });
+  const events = new EventRepository(store.pool);
+  const eventLog = new EventLog(events, { onCommitted: (stored) => void publisher.publish(stored), logger: log });
+  const { retentionMs, ...timing } = config;
+  const canary = new Canary({ ...timing, eventLog, retention: { maxAgeMs: retentionMs, events }, subscriber, logger: log });
   return { canary, drain: () => eventLog.whenIdle() };
 }

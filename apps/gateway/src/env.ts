@@ -21,6 +21,8 @@ export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
   CANARY_INTERVAL_MS: z.coerce.number().int().min(50).default(10_000),
   /** No canary event for this long turns readiness red; must be longer than the interval. */
   CANARY_MAX_AGE_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Stored canary events older than this are deleted (each beat, one DELETE of the canary entity's rows only). */
+  CANARY_RETENTION_MS: z.coerce.number().int().min(1_000).default(3_600_000),
   /** The dashboard's built files, served at `/` (relative to the working directory). */
   DASHBOARD_DIR: z.string().min(1).default('dist/apps/dashboard'),
 });

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   // The canary writes through its own fail-fast publisher connection, as ingest does.
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'gateway', role: 'publisher', logger });
   const canary = env.CANARY_ENABLED
-    ? createGatewayCanary({ store, publisherRedis, subscriber, logger, config: { intervalMs: env.CANARY_INTERVAL_MS, maxAgeMs: env.CANARY_MAX_AGE_MS } })
+    ? createGatewayCanary({ store, publisherRedis, subscriber, logger, config: { intervalMs: env.CANARY_INTERVAL_MS, maxAgeMs: env.CANARY_MAX_AGE_MS, retentionMs: env.CANARY_RETENTION_MS } })
     : undefined;
   if (canary) readiness.add({ name: 'canary', check: () => canary.canary.check() });
   const app = createHttpApp({ logger, readiness });

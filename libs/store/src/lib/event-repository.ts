@@ -118,6 +118,17 @@ export class EventRepository {
     return rows.map(toEnvelope);
   }
 
+  /**
+   * Deletes one entity's events created before `before`, in one statement (the `(entity_id, id)`
+   * index narrows it to that entity's rows); no other entity's rows are touched. For retention of
+   * synthetic entities such as the gateway canary, never for worker events. Returns how many went.
+   */
+  async deleteEntityEventsBefore(entityType: string, entityId: string, before: Date): Promise<number> {
+    const { rowCount } = await withStoreErrors(
+      this.pool.query('DELETE FROM sandbox_events WHERE entity_id = $1 AND entity_type = $2 AND created_at < $3', [entityId, entityType, before]),
+    );
+    return rowCount ?? 0;
+  }
 }
 
 function toEnvelope(row: EventRow): EventEnvelope {
