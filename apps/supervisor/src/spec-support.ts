@@ -1,5 +1,13 @@
 // Test helpers shared by this app's specs (excluded from the app's build by tsconfig.json).
 import type { EventEnvelope } from '@sandbox-relay/contracts';
+import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
+import { Readiness, createHttpApp, finishHttpApp, type Logger } from '@sandbox-relay/service-kit';
+import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
+import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { Express } from 'express';
+import type { SupervisorConfig } from './supervisor';
+import { createSupervisorService, type SupervisorService, type SupervisorServiceDeps } from './supervisor.service';
 
 /** A clock the test moves by hand. */
 export class ManualClock {
@@ -36,5 +44,63 @@ export class EnvelopeFactory {
       this.event('agent.tool_use', { tool: 'bash', input: { command }, call_id: callId }, sandboxId, 'agent'),
       this.event('agent.tool_completed', { tool: 'bash', call_id: callId, ...result }, sandboxId, 'agent'),
     ];
+  }
+}
+
+/** Short-interval supervisor configuration for the integration specs; each call gets its own key prefix. */
+export function testSupervisorConfig(overrides: Partial<SupervisorConfig> = {}, prefix = 'sup'): SupervisorConfig {
+  return {
+    provider: 'local',
+    keyPrefix: uniqueId(prefix),
+    heartbeat: { intervalMs: 300, graceMs: 100 },
+    sweepIntervalMs: 50,
+    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
+    terminateGraceMs: 50,
+    idleAfterMs: 0,
+    lockTtlMs: 10_000,
+    ...overrides,
+  };
+}
+
+/**
+ * The real PostgreSQL and Redis of the integration specs, and the supervisor services a spec builds on
+ * them (each with its router mounted on an app of its own). `open()` in beforeAll, `close()` in afterAll.
+ */
+export class SupervisorHarness {
+  store!: Store;
+  redis!: Redis;
+  events!: EventRepository;
+  private readonly services: SupervisorService[] = [];
+
+  constructor(
+    private readonly name: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async open(): Promise<void> {
+    this.store = createStore({ databaseUrl: testInfra().databaseUrl });
+    this.redis = createRedisClient(testInfra().redisUrl, { name: this.name, role: 'publisher', logger: this.logger });
+    this.events = new EventRepository(this.store.pool);
+    await waitFor(() => this.redis.status === 'ready', 'redis');
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.services.map((svc) => svc.close()));
+    await closeRedis(this.redis);
+    await this.store.close();
+  }
+
+  /** A supervisor service (closed by `close()`) and an HTTP app serving its routes. */
+  service<P extends FakeSandboxProvider = FakeSandboxProvider>(
+    config: SupervisorConfig,
+    provider: P = new FakeSandboxProvider(uniqueId('fake')) as P,
+    extra: Pick<SupervisorServiceDeps, 'auth' | 'sandboxTokenTtlS'> = {},
+  ): { svc: SupervisorService; sup: SupervisorService['supervisor']; app: Express; provider: P } {
+    const svc = createSupervisorService({ store: this.store, publisherRedis: this.redis, provider, logger: this.logger, config, relayUrl: () => 'http://127.0.0.1:18000', ...extra });
+    this.services.push(svc);
+    const app = createHttpApp({ logger: this.logger, readiness: new Readiness() });
+    app.use(svc.router);
+    finishHttpApp(app);
+    return { svc, sup: svc.supervisor, app, provider };
   }
 }

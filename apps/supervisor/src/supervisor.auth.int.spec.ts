@@ -1,13 +1,11 @@
 import { EdgeAuth, generateRelayKey, publicOnly, type RelayJwk } from '@sandbox-relay/auth';
 import type { TaskView } from '@sandbox-relay/contracts';
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { createStore, type Store } from '@sandbox-relay/store';
-import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { Store } from '@sandbox-relay/store';
+import { testLogger } from '@sandbox-relay/testing';
 import request from 'supertest';
-import type { SupervisorConfig } from './supervisor';
-import { createSupervisorService, type SupervisorService } from './supervisor.service';
+import { SupervisorHarness, testSupervisorConfig } from './spec-support';
+import { createSupervisorService } from './supervisor.service';
 
 const logger = testLogger();
 
@@ -15,43 +13,19 @@ const logger = testLogger();
 // sandbox token scoped to exactly the sandbox it runs in.
 describe('supervisor with auth on', () => {
   let store: Store;
-  let redis: Redis;
   let auth: EdgeAuth;
   let key: RelayJwk;
-  const services: SupervisorService[] = [];
-  const config = (): SupervisorConfig => ({
-    provider: 'local',
-    keyPrefix: uniqueId('sup'),
-    heartbeat: { intervalMs: 300, graceMs: 100 },
-    sweepIntervalMs: 50,
-    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
-    terminateGraceMs: 50,
-    idleAfterMs: 0,
-    lockTtlMs: 10_000,
-  });
-  const harness = () => {
-    const provider = new FakeSandboxProvider(uniqueId('fake'));
-    const svc = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: config(), relayUrl: () => 'http://127.0.0.1:18000', auth, sandboxTokenTtlS: 600 });
-    services.push(svc);
-    const app = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(svc.router);
-    finishHttpApp(app);
-    return { app, provider };
-  };
+  const infra = new SupervisorHarness('sup-auth-test', logger);
+  const harness = () => infra.service(testSupervisorConfig(), undefined, { auth, sandboxTokenTtlS: 600 });
   const token = (kind: 'viewer' | 'operator') => auth.issuer!.issue({ kind, sandboxes: '*' }, { subject: 'tester', ttlSeconds: 60 });
 
   beforeAll(async () => {
-    store = createStore({ databaseUrl: testInfra().databaseUrl });
-    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-auth-test', role: 'publisher', logger });
-    await waitFor(() => redis.status === 'ready', 'redis');
+    await infra.open();
+    ({ store } = infra);
     key = await generateRelayKey('eddsa', 'k1');
     auth = await EdgeAuth.fromSettings({ mode: 'on', keys: [key], maxTokenAgeS: 3600 });
   });
-  afterAll(async () => {
-    for (const svc of services) await svc.close();
-    await closeRedis(redis);
-    await store.close();
-  });
+  afterAll(() => infra.close());
 
   it('lets operators start and stop tasks, viewers read them, and nobody else', async () => {
     const { app, provider } = harness();
@@ -99,7 +73,7 @@ describe('supervisor with auth on', () => {
     const ed = await generateRelayKey('eddsa', 'pub');
     const verifyOnly = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(ed)], maxTokenAgeS: 3600 });
     expect(() =>
-      createSupervisorService({ store, publisherRedis: redis, provider: new FakeSandboxProvider(), logger, config: config(), relayUrl: () => '', auth: verifyOnly }),
+      createSupervisorService({ store, publisherRedis: infra.redis, provider: new FakeSandboxProvider(), logger, config: testSupervisorConfig(), relayUrl: () => '', auth: verifyOnly }),
     ).toThrow(/no key in AUTH_KEYS can sign/);
   });
 });

@@ -1,14 +1,15 @@
 import { SUPERVISOR_EVENT_TYPES, type EventEnvelope, type TaskView } from '@sandbox-relay/contracts';
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import type { Redis } from '@sandbox-relay/bus';
 import { SandboxProviderError } from '@sandbox-relay/sandbox';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
 import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
-import { CLOSED_PORT, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { CLOSED_PORT, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import type { SupervisorConfig } from './supervisor';
-import { createSupervisorService, type SupervisorService } from './supervisor.service';
+import { createSupervisorService } from './supervisor.service';
+import { SupervisorHarness, testSupervisorConfig } from './spec-support';
 
 const logger = testLogger();
 
@@ -19,27 +20,9 @@ describe('supervisor service', () => {
   let store: Store;
   let redis: Redis;
   let events: EventRepository;
-  const services: SupervisorService[] = [];
-
-  const config = (overrides: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
-    provider: 'local',
-    keyPrefix: uniqueId('sup'),
-    heartbeat: { intervalMs: 300, graceMs: 100 },
-    sweepIntervalMs: 50,
-    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
-    terminateGraceMs: 50,
-    idleAfterMs: 0,
-    lockTtlMs: 10_000,
-    ...overrides,
-  });
-  const service = (cfg: SupervisorConfig, provider = new FakeSandboxProvider(uniqueId('fake'))) => {
-    const created = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => 'http://127.0.0.1:18000' });
-    services.push(created);
-    const app: Express = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(created.router);
-    finishHttpApp(app);
-    return { svc: created, sup: created.supervisor, app, provider };
-  };
+  const harness = new SupervisorHarness('sup-test', logger);
+  const config = (overrides: Partial<SupervisorConfig> = {}) => testSupervisorConfig(overrides);
+  const service = (cfg: SupervisorConfig, provider = new FakeSandboxProvider(uniqueId('fake'))) => harness.service(cfg, provider);
   const beat = (sandboxId: string, status = 'idle', type = 'heartbeat') =>
     events.appendMany([{ entityType: 'sandbox', entityId: sandboxId, eventType: type, data: { status }, dataJson: JSON.stringify({ status }), source: 'worker' }]);
   const supervisorEvents = async (entityId: string): Promise<EventEnvelope[]> =>
@@ -52,17 +35,10 @@ describe('supervisor service', () => {
   };
 
   beforeAll(async () => {
-    store = createStore({ databaseUrl: testInfra().databaseUrl });
-    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-test', role: 'publisher', logger });
-    events = new EventRepository(store.pool);
-    await waitFor(() => redis.status === 'ready', 'redis');
+    await harness.open();
+    ({ store, redis, events } = harness);
   });
-
-  afterAll(async () => {
-    await Promise.all(services.map((svc) => svc.close()));
-    await closeRedis(redis);
-    await store.close();
-  });
+  afterAll(() => harness.close());
 
   it('starts a task through POST /api/v1/tasks: Task and SandboxSession rows, the worker env, and GET reads it back', async () => {
     const { app, provider } = service(config());

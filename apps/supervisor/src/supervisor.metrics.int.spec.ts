@@ -1,51 +1,28 @@
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { createStore, type Store } from '@sandbox-relay/store';
-import { metricValue, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { Store } from '@sandbox-relay/store';
+import { metricValue, testLogger, waitFor } from '@sandbox-relay/testing';
 import request from 'supertest';
-import { createSupervisorService, type SupervisorService } from './supervisor.service';
+import type { SupervisorService } from './supervisor.service';
+import type { Express } from 'express';
+import { SupervisorHarness, testSupervisorConfig } from './spec-support';
 
 const logger = testLogger();
 
 // A silent worker climbs the ladder, is restarted once, then quarantined; /metrics counts each step.
 describe('supervisor /metrics', () => {
+  const harness = new SupervisorHarness('sup-metrics-test', logger);
   let store: Store;
-  let redis: Redis;
   let service: SupervisorService;
+  let app: Express;
 
   beforeAll(async () => {
-    store = createStore({ databaseUrl: testInfra().databaseUrl });
-    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-metrics-test', role: 'publisher', logger });
-    await waitFor(() => redis.status === 'ready', 'redis');
-    service = createSupervisorService({
-      store,
-      publisherRedis: redis,
-      provider: new FakeSandboxProvider(uniqueId('fake')),
-      logger,
-      relayUrl: () => 'http://127.0.0.1:18000',
-      config: {
-        provider: 'local',
-        keyPrefix: uniqueId('sup-metrics'),
-        heartbeat: { intervalMs: 300, graceMs: 100 },
-        sweepIntervalMs: 50,
-        restart: { maxRestarts: 1, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
-        terminateGraceMs: 50,
-        idleAfterMs: 0,
-        lockTtlMs: 10_000,
-      },
-    });
+    await harness.open();
+    ({ store } = harness);
+    const restart = { maxRestarts: 1, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 };
+    ({ svc: service, app } = harness.service(testSupervisorConfig({ restart }, 'sup-metrics')));
   });
-  afterAll(async () => {
-    await service.close();
-    await closeRedis(redis);
-    await store.close();
-  });
+  afterAll(() => harness.close());
 
   it('counts missed heartbeats, ladder steps, restarts and the quarantine, with no task or sandbox id in a label', async () => {
-    const app = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(service.router);
-    finishHttpApp(app);
     const scrape = async () => (await request(app).get('/metrics').expect(200)).text;
     const before = await scrape();
     const value = (text: string, name: string, labels: Record<string, string> = {}) => metricValue(text, name, labels) ?? 0;

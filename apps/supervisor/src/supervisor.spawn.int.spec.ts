@@ -1,13 +1,12 @@
 import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskView } from '@sandbox-relay/contracts';
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import type { Redis } from '@sandbox-relay/bus';
 import type { SandboxSpec, SpawnedSandbox } from '@sandbox-relay/sandbox';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
-import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { EventRepository, Store } from '@sandbox-relay/store';
+import { testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import request from 'supertest';
 import type { SupervisorConfig } from './supervisor';
-import { createSupervisorService, type SupervisorService } from './supervisor.service';
+import { SupervisorHarness, testSupervisorConfig } from './spec-support';
 
 const logger = testLogger();
 
@@ -33,42 +32,18 @@ describe('supervisor: spawns and tickets', () => {
   let store: Store;
   let redis: Redis;
   let events: EventRepository;
-  const services: SupervisorService[] = [];
-
-  const config = (overrides: Partial<SupervisorConfig> = {}): SupervisorConfig => ({
-    provider: 'local',
-    keyPrefix: uniqueId('sup-spawn'),
-    heartbeat: { intervalMs: 60_000, graceMs: 1_000 },
-    sweepIntervalMs: 50,
-    restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
-    terminateGraceMs: 50,
-    idleAfterMs: 0,
-    lockTtlMs: 10_000,
-    ...overrides,
-  });
-  const service = (cfg: SupervisorConfig, provider: FakeSandboxProvider = new FakeSandboxProvider(uniqueId('fake'))) => {
-    const svc = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => 'http://127.0.0.1:18000' });
-    services.push(svc);
-    const app = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(svc.router);
-    finishHttpApp(app);
-    return { sup: svc.supervisor, app, provider };
-  };
+  const harness = new SupervisorHarness('sup-spawn-test', logger);
+  const config = (overrides: Partial<SupervisorConfig> = {}) =>
+    testSupervisorConfig({ heartbeat: { intervalMs: 60_000, graceMs: 1_000 }, ...overrides }, 'sup-spawn');
+  const service = (cfg: SupervisorConfig, provider: FakeSandboxProvider = new FakeSandboxProvider(uniqueId('fake'))) => harness.service(cfg, provider);
   const supervisorEvents = async (entityId: string) => (await events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
   const body = (title: string): CreateTaskBody => ({ title, agent: 'shell', agent_id: 'shell-agent', plan: [{ run: 'npm test' }] });
 
   beforeAll(async () => {
-    store = createStore({ databaseUrl: testInfra().databaseUrl });
-    redis = createRedisClient(testInfra().redisUrl, { name: 'sup-spawn-test', role: 'publisher', logger });
-    events = new EventRepository(store.pool);
-    await waitFor(() => redis.status === 'ready', 'redis');
+    await harness.open();
+    ({ store, redis, events } = harness);
   });
-
-  afterAll(async () => {
-    await Promise.all(services.map((svc) => svc.close()));
-    await closeRedis(redis);
-    await store.close();
-  });
+  afterAll(() => harness.close());
 
   it('writes the session `starting` before the provider is asked, under a lock the sweep respects', async () => {
     const hanging = new HangingProvider(uniqueId('hang'));
