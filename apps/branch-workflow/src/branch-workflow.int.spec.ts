@@ -1,14 +1,14 @@
 import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
-import { EventPublisher, EventSubscriber, JobProducer, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { FakeGitHubServer } from '@sandbox-relay/github/testing';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
+import { EventPublisher, JobProducer, type EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import type { FakeGitHubServer } from '@sandbox-relay/github/testing';
+import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import { TicketLocks } from './branch-work.repository';
 import { createBranchWorkflowService, type BranchWorkflowService } from './branch-workflow.service';
 import type { BranchWorkflowConfig } from './env';
+import { BranchWorkflowInfra, serviceApp } from './spec-support';
 
 const logger = testLogger();
 const REPO = 'acme/app';
@@ -16,7 +16,8 @@ const REPO = 'acme/app';
 describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', () => {
   let store: Store;
   let github: FakeGitHubServer;
-  let redis: Redis[];
+  let infra: BranchWorkflowInfra;
+  let producerRedis: Redis;
   let subscriber: EventSubscriber;
   let service: BranchWorkflowService;
   let app: Express;
@@ -30,35 +31,22 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     concurrency: 2,
     mergeMethod: 'squash',
     mergeablePoll: { attempts: 5, intervalMs: 20 },
-    github: { token: github.token, repository: REPO, apiUrl: github.baseUrl, rateLimitRetries: 2, writeIntervalMs: 0, notificationIntervalMs: 0, ...overrides },
+    github: { ...infra.githubConfig(REPO, 2), ...overrides },
   });
-  const appFor = (svc: BranchWorkflowService) => {
-    const express = createHttpApp({ logger, readiness: new Readiness() });
-    express.use(svc.router);
-    return finishHttpApp(express);
-  };
+  const appFor = (svc: BranchWorkflowService) => serviceApp(svc, logger);
   const ticketEvents = async (ticket: string): Promise<EventEnvelope[]> =>
     events().list({ entityTypes: [ENTITY_TYPES.TICKET], entityIds: [ticket], limit: 100 });
   const start = (ticket: string, body: object = { title: 'Add authentication' }) => request(app).post(`/api/v1/tickets/${ticket}/branch`).send(body);
   const ticketId = () => uniqueId('T').toUpperCase();
 
   beforeAll(async () => {
-    const { databaseUrl, redisUrl } = testInfra();
-    store = createStore({ databaseUrl });
-    github = await FakeGitHubServer.start();
-    github.createRepo(REPO, { files: { 'README.md': '# app\n', 'src/index.ts': 'export {};\n' } });
-    const [subscriberRedis, publisherRedis, workerRedis, producerRedis] = [
-      createRedisClient(redisUrl, { name: 'bw-test', role: 'subscriber', logger }),
-      createRedisClient(redisUrl, { name: 'bw-test', role: 'publisher', logger }),
-      createRedisClient(redisUrl, { name: 'bw-test', role: 'worker', logger }),
-      createRedisClient(redisUrl, { name: 'bw-test-producer', role: 'worker', logger }),
-    ] as const;
-    redis = [subscriberRedis, publisherRedis, workerRedis, producerRedis];
-    subscriber = new EventSubscriber(subscriberRedis, logger);
-    service = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: config() });
+    infra = await BranchWorkflowInfra.open('bw-test', REPO, { 'README.md': '# app\n', 'src/index.ts': 'export {};\n' }, logger);
+    ({ store, github, subscriber } = infra);
+    producerRedis = createRedisClient(testInfra().redisUrl, { name: 'bw-test-producer', role: 'worker', logger });
+    service = createBranchWorkflowService({ ...infra.deps(logger), config: config() });
     app = appFor(service);
     producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
-    const publisher = new EventPublisher(publisherRedis, logger);
+    const publisher = new EventPublisher(infra.publisherRedis, logger);
     emitter = new EventLog(new EventRepository(store.pool), { onCommitted: (committed) => void publisher.publish(committed) });
     service.start();
     await subscriber.start();
@@ -69,9 +57,8 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     await subscriber.stop();
     await producer.close();
     await emitter.whenIdle();
-    await Promise.all(redis.map(closeRedis));
-    await store.close();
-    await github.stop();
+    await closeRedis(producerRedis);
+    await infra.close();
   });
 
   it('start creates feature/<ticket>-<slug> from the default branch, once (seed 5.1)', async () => {
@@ -247,8 +234,8 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
   });
 
   it('names the repository when GitHub answers 404, and answers 503 when GitHub is not configured', async () => {
-    const missing = createBranchWorkflowService({ store, subscriber, publisherRedis: redis[1]!, workerRedis: redis[2]!, logger, config: { ...config({ repository: 'acme/gone' }) } });
-    const none = createBranchWorkflowService({ store, subscriber, publisherRedis: redis[1]!, workerRedis: redis[2]!, logger, config: { ...config(), github: undefined } });
+    const missing = createBranchWorkflowService({ ...infra.deps(logger), config: { ...config({ repository: 'acme/gone' }) } });
+    const none = createBranchWorkflowService({ ...infra.deps(logger), config: { ...config(), github: undefined } });
     try {
       const res = await request(appFor(missing)).post(`/api/v1/tickets/${ticketId()}/branch`).send({ title: 'x' });
       expect(res.status).toBe(502);

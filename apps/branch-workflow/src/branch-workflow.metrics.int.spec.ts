@@ -1,57 +1,34 @@
-import { EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { FakeGitHubServer } from '@sandbox-relay/github/testing';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { createStore, type Store } from '@sandbox-relay/store';
-import { metricValue, testInfra, testLogger, uniqueId } from '@sandbox-relay/testing';
+import { metricValue, testLogger, uniqueId } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
 import { createBranchWorkflowService, type BranchWorkflowService } from './branch-workflow.service';
+import { BranchWorkflowInfra, serviceApp } from './spec-support';
 
 const logger = testLogger();
 const REPO = 'acme/metrics';
 
 describe('branch workflow /metrics', () => {
-  let store: Store;
-  let github: FakeGitHubServer;
-  let redis: Redis[];
-  let subscriber: EventSubscriber;
+  let infra: BranchWorkflowInfra;
   let service: BranchWorkflowService;
   let app: Express;
 
   beforeAll(async () => {
-    const { databaseUrl, redisUrl } = testInfra();
-    store = createStore({ databaseUrl });
-    github = await FakeGitHubServer.start();
-    github.createRepo(REPO, { files: { 'README.md': '# app\n' } });
-    redis = [
-      createRedisClient(redisUrl, { name: 'bw-metrics-test', role: 'subscriber', logger }),
-      createRedisClient(redisUrl, { name: 'bw-metrics-test', role: 'publisher', logger }),
-      createRedisClient(redisUrl, { name: 'bw-metrics-test', role: 'worker', logger }),
-    ];
-    subscriber = new EventSubscriber(redis[0]!, logger);
+    infra = await BranchWorkflowInfra.open('bw-metrics-test', REPO, { 'README.md': '# app\n' }, logger);
     service = createBranchWorkflowService({
-      store,
-      subscriber,
-      publisherRedis: redis[1]!,
-      workerRedis: redis[2]!,
-      logger,
+      ...infra.deps(logger),
       config: {
         queuePrefix: uniqueId('bw-metrics'),
         concurrency: 1,
         mergeMethod: 'squash',
         mergeablePoll: { attempts: 2, intervalMs: 10 },
-        github: { token: github.token, repository: REPO, apiUrl: github.baseUrl, rateLimitRetries: 0, writeIntervalMs: 0, notificationIntervalMs: 0 },
+        github: infra.githubConfig(REPO, 0),
       },
     });
-    const express = createHttpApp({ logger, readiness: new Readiness() });
-    express.use(service.router);
-    app = finishHttpApp(express);
+    app = serviceApp(service, logger);
   });
   afterAll(async () => {
     await service.close();
-    await Promise.all(redis.map(closeRedis));
-    await store.close();
-    await github.stop();
+    await infra.close();
   });
 
   it('counts operations by outcome: changed, unchanged on a repeat, rejected when there is nothing to open', async () => {
