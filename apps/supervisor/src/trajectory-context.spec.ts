@@ -1,60 +1,23 @@
-import type { EventEnvelope } from '@sandbox-relay/contracts';
-import type { EventQuery } from '@sandbox-relay/store';
-import { buildTrajectoryContext, readTrajectoryEvents, TRAJECTORY_EVENT_TYPES, trajectoryEventQuery, type TrajectoryContextInput } from './trajectory-context';
+import { buildTrajectoryContext, TRAJECTORY_EVENT_TYPES, trajectoryEventQuery, type TrajectoryContextInput } from './trajectory-context';
 import { EnvelopeFactory } from './spec-support';
 import { utf8Bytes } from './text-bounds';
 
 describe('trajectoryEventQuery', () => {
   it('asks for the old sandboxes’ trajectory events, a full page by default', () => {
-    expect(trajectoryEventQuery(['sb-1', 'sb-2', 'sb-1'])).toEqual({ entityTypes: ['sandbox'], entityIds: ['sb-1', 'sb-2'], eventTypes: TRAJECTORY_EVENT_TYPES, limit: 1_000 });
-    expect(trajectoryEventQuery(['sb-1'], { after: '42', limit: 10 })).toMatchObject({ after: '42', limit: 10 });
+    expect(trajectoryEventQuery(['sb-1', 'sb-2', 'sb-1'])).toEqual({
+      entityTypes: ['sandbox'],
+      entityIds: ['sb-1', 'sb-2'],
+      eventTypes: TRAJECTORY_EVENT_TYPES,
+      order: 'desc',
+      limit: 1_000,
+    });
+    expect(trajectoryEventQuery(['sb-1'], { before: '42', limit: 10 })).toMatchObject({ before: '42', limit: 10, order: 'desc' });
   });
 
   it('leaves heartbeats and thinking out', () => {
     expect(TRAJECTORY_EVENT_TYPES).not.toContain('heartbeat');
     expect(TRAJECTORY_EVENT_TYPES).not.toContain('agent.thinking');
     expect(TRAJECTORY_EVENT_TYPES).toEqual(expect.arrayContaining(['agent.tool_use', 'agent.tool_completed', 'agent.message', 'agent.file_edited', 'GUARDIAN_INTERVENTION']));
-  });
-});
-
-/** An in-memory event log answering EventRepository.list queries. */
-class FakeEventLog {
-  readonly queries: EventQuery[] = [];
-  constructor(private readonly events: EventEnvelope[]) {}
-
-  readonly list = (query: EventQuery): Promise<EventEnvelope[]> => {
-    this.queries.push(query);
-    const after = Number(query.after ?? '0');
-    const matches = this.events.filter(
-      (event) => Number(event.id) > after && (query.entityIds ?? []).includes(event.entity_id) && (query.eventTypes ?? []).includes(event.event_type),
-    );
-    return Promise.resolve(matches.slice(0, query.limit));
-  };
-}
-
-describe('readTrajectoryEvents', () => {
-  const f = new EnvelopeFactory();
-  const events = Array.from({ length: 25 }, (_, index) => f.event(index % 5 === 0 ? 'heartbeat' : 'agent.message', { content: `m${index}` }, index < 12 ? 'sb-1' : 'sb-2'));
-
-  it('walks every page with `after` and keeps the newest events', async () => {
-    const log = new FakeEventLog([...events, f.event('agent.message', { content: 'other sandbox' }, 'sb-9')]);
-    const read = await readTrajectoryEvents(log.list, ['sb-1', 'sb-2'], { pageSize: 7, keep: 8 });
-    expect(read.complete).toBe(true);
-    expect(read.events.map((event) => event.payload.content)).toEqual(['m16', 'm17', 'm18', 'm19', 'm21', 'm22', 'm23', 'm24']);
-    expect(log.queries.map((query) => query.after)).toEqual([undefined, '9', '18']);
-  });
-
-  it('stops at maxPages and says the read is incomplete', async () => {
-    const log = new FakeEventLog(events);
-    const read = await readTrajectoryEvents(log.list, ['sb-1', 'sb-2'], { pageSize: 5, maxPages: 2 });
-    expect(read).toMatchObject({ complete: false });
-    expect(read.events).toHaveLength(10);
-  });
-
-  it('reads an empty history in one query', async () => {
-    const log = new FakeEventLog([]);
-    expect(await readTrajectoryEvents(log.list, ['sb-1'])).toEqual({ events: [], complete: true });
-    expect(log.queries).toHaveLength(1);
   });
 });
 

@@ -17,14 +17,15 @@ export const TRAJECTORY_EVENT_TYPES: readonly string[] = [
 
 /**
  * The `EventRepository.list` query for one page of a task's trajectory: the old sandboxes' events of
- * the types above, ascending ids after `after`.
+ * the types above, newest first below `before`.
  */
-export function trajectoryEventQuery(oldSandboxIds: readonly string[], page: { after?: string; limit?: number } = {}): EventQuery {
+export function trajectoryEventQuery(oldSandboxIds: readonly string[], page: { before?: string; limit?: number } = {}): EventQuery {
   return {
     entityTypes: [ENTITY_TYPES.SANDBOX],
     entityIds: [...new Set(oldSandboxIds)],
     eventTypes: TRAJECTORY_EVENT_TYPES,
-    ...(page.after !== undefined ? { after: page.after } : {}),
+    order: 'desc',
+    ...(page.before !== undefined ? { before: page.before } : {}),
     limit: page.limit ?? EVENT_LIMITS.HISTORY_LIMIT_MAX,
   };
 }
@@ -34,34 +35,33 @@ export interface TrajectoryReadOptions {
   pageSize: number;
   /** The newest events kept: more than the context can show, so the bound is on bytes, not here. */
   keep: number;
-  /** Pages read at most; past it the read stops and reports `complete: false`. */
-  maxPages: number;
 }
 
-export const DEFAULT_TRAJECTORY_READ: TrajectoryReadOptions = { pageSize: 1_000, keep: 2_000, maxPages: 100 };
+export const DEFAULT_TRAJECTORY_READ: TrajectoryReadOptions = { pageSize: 1_000, keep: 2_000 };
 
 /**
  * Reads the newest `keep` trajectory events of the old sandboxes through `list` (EventRepository.list
- * bound to the store). The store pages in ascending order only, so this walks the pages with `after`
- * and keeps the tail.
+ * bound to the store), newest pages first, and returns them in ascending id order. `complete` says
+ * whether that is the whole trajectory (no older event was left out).
  */
 export async function readTrajectoryEvents(
   list: (query: EventQuery) => Promise<EventEnvelope[]>,
   oldSandboxIds: readonly string[],
   options: Partial<TrajectoryReadOptions> = {},
 ): Promise<{ events: EventEnvelope[]; complete: boolean }> {
-  const { pageSize, keep, maxPages } = { ...DEFAULT_TRAJECTORY_READ, ...options };
-  let events: EventEnvelope[] = [];
-  let after: string | undefined;
-  for (let page = 0; page < maxPages; page++) {
-    const batch = await list(trajectoryEventQuery(oldSandboxIds, { after, limit: pageSize }));
-    events = events.concat(batch);
-    if (events.length > keep) events = events.slice(events.length - keep);
-    const last = batch[batch.length - 1];
-    if (!last || batch.length < pageSize) return { events, complete: true };
-    after = last.id;
+  const { pageSize, keep } = { ...DEFAULT_TRAJECTORY_READ, ...options };
+  const newestFirst: EventEnvelope[] = [];
+  let before: string | undefined;
+  while (newestFirst.length < keep) {
+    const limit = Math.min(pageSize, keep - newestFirst.length);
+    const page = await list(trajectoryEventQuery(oldSandboxIds, { before, limit }));
+    newestFirst.push(...page);
+    if (page.length < limit) return { events: newestFirst.reverse(), complete: true };
+    before = page[page.length - 1]!.id;
   }
-  return { events, complete: false };
+  // Exactly `keep` read: the trajectory is complete only if nothing older remains.
+  const older = await list(trajectoryEventQuery(oldSandboxIds, { before, limit: 1 }));
+  return { events: newestFirst.reverse(), complete: older.length === 0 };
 }
 
 export interface TrajectoryContextInput {
