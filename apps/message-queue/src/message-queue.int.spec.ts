@@ -1,45 +1,31 @@
 import { EdgeAuth } from '@sandbox-relay/auth';
 import { MESSAGE_LIMITS, QUEUE_NAMES, type SandboxMessage, type SandboxMessageJob } from '@sandbox-relay/contracts';
 import { JobProducer, closeRedis, createRedisClient, jobIdFor, type Redis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createMessageQueueService, type MessageQueueService } from './message-queue.service';
+import { startMessageQueue, type RunningMessageQueue } from './spec-support';
 
 const logger = testLogger();
 
 describe('message-queue', () => {
-  let store: Store;
-  let publisherRedis: Redis;
-  let workerRedis: Redis;
+  let service: RunningMessageQueue;
   let producerRedis: Redis;
-  let messages: MessageQueueService;
   let producer: JobProducer;
   let app: Express;
   const queuePrefix = uniqueId('mq-test');
 
   beforeAll(async () => {
-    const { databaseUrl, redisUrl } = testInfra();
-    store = createStore({ databaseUrl });
-    publisherRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'publisher', logger });
-    workerRedis = createRedisClient(redisUrl, { name: 'mq-test', role: 'worker', logger });
-    producerRedis = createRedisClient(redisUrl, { name: 'mq-test-producer', role: 'worker', logger });
-    messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: { queuePrefix, concurrency: 4, bodyLimit: '256kb' }, auth: EdgeAuth.off() });
+    service = await startMessageQueue('mq-test', { queuePrefix, concurrency: 4, bodyLimit: '256kb' }, logger, EdgeAuth.off());
+    ({ app } = service);
+    producerRedis = createRedisClient(testInfra().redisUrl, { name: 'mq-test-producer', role: 'worker', logger });
     producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
-    app = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(messages.router);
-    finishHttpApp(app);
-    messages.start();
-    await waitFor(() => publisherRedis.status === 'ready', 'redis');
   });
 
   afterAll(async () => {
-    await messages.close();
+    await service.close();
     await producer.close();
-    await Promise.all([publisherRedis, workerRedis, producerRedis].map(closeRedis));
-    await store.close();
+    await closeRedis(producerRedis);
   });
 
   const post = (sandbox: string, body: object, key?: string) => {

@@ -1,37 +1,19 @@
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
-import { createStore, type Store } from '@sandbox-relay/store';
-import { metricValue, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { metricValue, testLogger, uniqueId } from '@sandbox-relay/testing';
 import type { Express } from 'express';
 import request from 'supertest';
-import { createMessageQueueService, type MessageQueueService } from './message-queue.service';
+import { startMessageQueue, type RunningMessageQueue } from './spec-support';
 
 const logger = testLogger();
 
 describe('message-queue /metrics', () => {
-  let store: Store;
-  let publisherRedis: Redis;
-  let workerRedis: Redis;
-  let messages: MessageQueueService;
+  let service: RunningMessageQueue;
   let app: Express;
 
   beforeAll(async () => {
-    const { databaseUrl, redisUrl } = testInfra();
-    store = createStore({ databaseUrl });
-    publisherRedis = createRedisClient(redisUrl, { name: 'mq-metrics-test', role: 'publisher', logger });
-    workerRedis = createRedisClient(redisUrl, { name: 'mq-metrics-test', role: 'worker', logger });
-    messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: { queuePrefix: uniqueId('mq-metrics'), concurrency: 2, bodyLimit: '256kb' } });
-    app = createHttpApp({ logger, readiness: new Readiness() });
-    app.use(messages.router);
-    finishHttpApp(app);
-    messages.start();
-    await waitFor(() => publisherRedis.status === 'ready', 'redis');
+    service = await startMessageQueue('mq-metrics-test', { queuePrefix: uniqueId('mq-metrics'), concurrency: 2, bodyLimit: '256kb' }, logger);
+    ({ app } = service);
   });
-  afterAll(async () => {
-    await messages.close();
-    await Promise.all([publisherRedis, workerRedis].map(closeRedis));
-    await store.close();
-  });
+  afterAll(() => service.close());
 
   const scrape = async () => (await request(app).get('/metrics').expect(200)).text;
 
