@@ -1,29 +1,20 @@
 import { uniqueId, waitFor } from '@sandbox-relay/testing';
-import { EventLoad, NO_RATE_LIMITS, storedEventSeqs } from '../support/load';
-import { PrivateRedis } from '../support/private-redis';
-import { killSpawned, spawnApp } from '../support/process';
+import { killFaultSuite } from '../support/kill-fault';
+import { EventLoad, storedEventSeqs } from '../support/load';
 
 jest.setTimeout(120_000);
 
 describe('fault: kill -9 of ingest under load', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await PrivateRedis.start();
-  });
-  afterAll(async () => {
-    await killSpawned();
-    await redis.stop();
-  });
+  const fault = killFaultSuite('ingest');
 
   it('loses no acknowledged event, and a restarted ingest serves the rest', async () => {
     const sandbox = uniqueId('sb-ingest-kill');
-    const first = await spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS });
+    const first = await fault.spawn();
     const load = new EventLoad(first.http, sandbox);
     load.start();
     try {
       await waitFor(() => load.acked.size >= 400, 'the first 400 acknowledged events', 60_000, 20);
-      first.child.kill('SIGKILL');
-      expect((await first.exited).signal).toBe('SIGKILL');
+      await fault.killHard(first);
 
       // Every event answered 2xx before the kill is in Postgres, with the id it was answered with.
       const ackedBeforeRestart = new Map(load.acked);
@@ -32,7 +23,7 @@ describe('fault: kill -9 of ingest under load', () => {
       const lost = [...ackedBeforeRestart].filter(([seq, id]) => storedBySeq.get(seq) !== id);
       expect(lost).toEqual([]);
 
-      const second = await spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS });
+      const second = await fault.spawn();
       load.target = second.http;
       const before = load.acked.size;
       await waitFor(() => load.acked.size >= before + 200, '200 events acknowledged by the restarted ingest', 60_000, 20);

@@ -1,9 +1,7 @@
 import type { MessageQueued, SandboxMessage } from '@sandbox-relay/contracts';
 import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
 import pg from 'pg';
-import { NO_RATE_LIMITS } from '../support/load';
-import { PrivateRedis } from '../support/private-redis';
-import { killSpawned, spawnApp } from '../support/process';
+import { killFaultSuite } from '../support/kill-fault';
 
 jest.setTimeout(120_000);
 
@@ -12,18 +10,11 @@ jest.setTimeout(120_000);
  * senders and a draining worker keep going while message-queue is killed with SIGKILL and restarted.
  */
 describe('fault: kill -9 of message-queue between POST and GET, under load', () => {
-  let redis: PrivateRedis;
-  beforeAll(async () => {
-    redis = await PrivateRedis.start();
-  });
-  afterAll(async () => {
-    await killSpawned();
-    await redis.stop();
-  });
+  const fault = killFaultSuite('message-queue');
 
   it('loses no acknowledged message, hands none out twice, and a retried send (same Idempotency-Key) queues once', async () => {
     const sandbox = uniqueId('sb-mq-kill');
-    const firstProcess = await spawnApp('message-queue', { REDIS_URL: redis.url, ...NO_RATE_LIMITS });
+    const firstProcess = await fault.spawn();
     let target = firstProcess.http;
     const url = () => `${target}/api/v1/sandboxes/${sandbox}/messages`;
     const acked = new Map<number, string>();
@@ -89,9 +80,8 @@ describe('fault: kill -9 of message-queue between POST and GET, under load', () 
     const workers = [sender(), sender(), sender(), drainer()];
     try {
       await waitFor(() => acked.size >= 150 && drained.length >= 50, '150 acknowledged and 50 drained messages', 60_000);
-      firstProcess.child.kill('SIGKILL');
-      expect((await firstProcess.exited).signal).toBe('SIGKILL');
-      target = (await spawnApp('message-queue', { REDIS_URL: redis.url, ...NO_RATE_LIMITS })).http;
+      await fault.killHard(firstProcess);
+      target = (await fault.spawn()).http;
       const ackedAtRestart = acked.size;
       await waitFor(() => acked.size >= ackedAtRestart + 100, '100 messages acknowledged by the restarted process', 60_000);
     } finally {
