@@ -6,26 +6,25 @@ import { counter, sampledGauge } from '@sandbox-relay/service-kit';
  */
 export const frameCounts = { sent: 0, dropped: 0 };
 
-let reportedSent = 0;
-let reportedDropped = 0;
+/** A counter that, when scraped, adds what `frameCounts[key]` grew by since the last scrape. */
+function frameCounter(key: keyof typeof frameCounts, name: string, help: string): void {
+  let reported = 0;
+  counter({
+    name,
+    help,
+    collect() {
+      this.inc(frameCounts[key] - reported);
+      reported = frameCounts[key];
+    },
+  });
+}
 
-counter({
-  name: 'relay_ws_frames_sent_total',
-  help: 'WebSocket frames written to clients (events, replayed events and ping frames).',
-  collect() {
-    this.inc(frameCounts.sent - reportedSent);
-    reportedSent = frameCounts.sent;
-  },
-});
-
-counter({
-  name: 'relay_ws_frames_dropped_total',
-  help: 'Frames for a client that could no longer take them: closed or being closed (slow consumer), or held during its replay when it was closed.',
-  collect() {
-    this.inc(frameCounts.dropped - reportedDropped);
-    reportedDropped = frameCounts.dropped;
-  },
-});
+frameCounter('sent', 'relay_ws_frames_sent_total', 'WebSocket frames written to clients (events, replayed events and ping frames).');
+frameCounter(
+  'dropped',
+  'relay_ws_frames_dropped_total',
+  'Frames for a client that could no longer take them: closed or being closed (slow consumer), or held during its replay when it was closed.',
+);
 
 /** Clients closed with 4008 because they read too slowly, by why (a fixed set). */
 export const slowConsumerCloses = counter<'reason'>({
