@@ -1,7 +1,8 @@
 // Enforces the project's dependency rules on import statements (what Nx's enforce-module-boundaries
 // lint rule would, without pulling ESLint into the toolchain):
 // - no app imports another app (only the standalone launcher and the e2e suite compose apps);
-// - libs never import apps; `contracts` imports no other project; `testing` is imported only by specs;
+// - libs never import apps; `contracts` imports no other project; `testing` is imported only by specs
+//   (and an app's `src/spec-support.ts`, the specs' shared setup, which its tsconfig keeps out of the build);
 // - each infrastructure package is imported only by the lib that owns it.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ for (const kind of ['apps', 'libs']) {
     }
     for (const file of sourceFiles(src)) {
       const relative = path.relative(root, file);
-      const isSpec = file.endsWith('.spec.ts');
+      const isSpec = file.endsWith('.spec.ts') || relative.endsWith(path.join('src', 'spec-support.ts'));
       const text = readFileSync(file, 'utf8');
       for (const [, specifier] of text.matchAll(/(?:from|import|require)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         const fail = (why) => problems.push(`${relative}: imports '${specifier}': ${why}`);
