@@ -19,6 +19,9 @@ import { GatewayClient, entityKey, toLiveFrame, type ClientLimits, type LiveFram
 import { socketsOpen, upgradesRefused } from './gateway.metrics';
 import { SubscriptionIndex } from './subscription-index';
 
+/** A sweep this many intervals after the previous one ran late: the process was stalled. */
+const STALLED_SWEEP_FACTOR = 1.25;
+
 /** Stored events, for replay. */
 export interface EventHistory {
   list(query: EventQuery): Promise<EventEnvelope[]>;
@@ -49,6 +52,7 @@ export class EventGateway {
   private readonly pending = new Set<WebSocket>();
   private readonly pingTimer: NodeJS.Timeout;
   private shuttingDown = false;
+  private lastSweepAt = Date.now();
   private lastLiveId: string | undefined;
   private outageCursor: string | undefined;
 
@@ -195,15 +199,28 @@ export class EventGateway {
     }
   }
 
+  /**
+   * A client is dropped when it stayed silent for a whole interval in which this process could hear
+   * it. Two things make silence prove nothing: timers run before the event loop reads sockets, so an
+   * answer that arrived while the process was busy is still unread when the sweep fires (the verdict
+   * therefore waits until after that read, `setImmediate`); and a sweep that fires late means the
+   * process itself was stalled (GC, a burst of requests), so that round pings again and drops no one.
+   * Without this a stall longer than an interval would cut off every healthy client at once.
+   */
   private sweep(): void {
-    for (const client of this.clients) {
-      if (!client.alive) {
-        client.ws.terminate();
-        continue;
+    const now = Date.now();
+    const stalled = now - this.lastSweepAt > this.options.pingIntervalMs * STALLED_SWEEP_FACTOR;
+    this.lastSweepAt = now;
+    setImmediate(() => {
+      for (const client of this.clients) {
+        if (!client.alive && !stalled) {
+          client.ws.terminate();
+          continue;
+        }
+        client.alive = false;
+        client.ping();
       }
-      client.alive = false;
-      client.ping();
-    }
+    });
   }
 }
 
