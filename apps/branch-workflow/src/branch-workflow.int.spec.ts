@@ -154,6 +154,21 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(types).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED, BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED]);
   });
 
+  it('a ticket title longer than GitHub allows in a pull request title still opens one (title bounded, ticket id kept)', async () => {
+    const ticket = ticketId();
+    const title = `Refactor ${'the session store '.repeat(15)}`.trim();
+    expect(title.length).toBeGreaterThan(256);
+    const { body: work } = await start(ticket, { title });
+    github.push(REPO, work.branch_name, { [`long/${ticket}.ts`]: 'export {};\n' });
+    const res = await request(app).post(`/api/v1/tickets/${ticket}/pull-request`).send({});
+    expect(res.status).toBe(201);
+    const pull = github.pull(REPO, res.body.pr_number);
+    expect([...pull.title].length).toBeLessThanOrEqual(256);
+    expect(pull.title.startsWith('Refactor the session store')).toBe(true);
+    expect(pull.title.endsWith(`… (${ticket})`)).toBe(true);
+    expect(pull.body).toContain(title);
+  });
+
   it('merge merges when mergeable and deletes the branch, once (seed 5.3)', async () => {
     const ticket = ticketId();
     const { body: work } = await start(ticket);

@@ -14,7 +14,7 @@ import { NotFoundError, ValidationError, type Logger } from '@sandbox-relay/serv
 import type { EventLog, EventRepository } from '@sandbox-relay/store';
 import { branchName, slugFor, type BranchNamer } from './branch-naming';
 import type { BranchWorkRecord, BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
-import { agentSummary, pullRequestBody } from './pr-body';
+import { agentSummary, pullRequestBody, pullRequestTitle } from './pr-body';
 import { GitHubNotConfiguredError, WorkflowConflictError, failureCode } from './workflow-errors';
 import { counted } from './branch-workflow.metrics';
 
@@ -125,7 +125,7 @@ export class BranchWorkflow {
     const body = pullRequestBody({ ticketId: work.ticketId, title, description: work.ticketDescription ?? task?.description, taskId: work.taskId, summary, comparison });
     let pull: PullRequest;
     try {
-      pull = await client.createPullRequest(repo, { title: `${title} (${work.ticketId})`, head: work.branchName, base: work.baseBranch, body });
+      pull = await client.createPullRequest(repo, { title: pullRequestTitle(title, work.ticketId), head: work.branchName, base: work.baseBranch, body });
     } catch (error) {
       // Opened by an earlier attempt whose answer was lost: adopt it.
       const adopted = error instanceof GitHubError && error.kind === 'already_exists' ? await client.findPullRequestByHead(repo, work.branchName) : null;

@@ -15,6 +15,18 @@ export interface PullRequestBodyInput {
   comparison: Comparison;
 }
 
+/** GitHub refuses a pull request whose title is longer than this many characters (422 "title is too long"). */
+export const PULL_TITLE_MAX_CHARS = 256;
+
+/** `<ticket title> (<ticket id>)`, the title cut at a character boundary with `…` when the whole would not fit. */
+export function pullRequestTitle(title: string, ticketId: string): string {
+  const suffix = ` (${ticketId})`;
+  const chars = [...title];
+  const room = PULL_TITLE_MAX_CHARS - [...suffix].length;
+  if (chars.length <= room) return `${title}${suffix}`;
+  return `${chars.slice(0, room - 1).join('').trimEnd()}…${suffix}`;
+}
+
 /** The PR body: the ticket, a summary of the work, the files changed. Markdown, as GitHub renders it. */
 export function pullRequestBody(input: PullRequestBodyInput): string {
   const { comparison } = input;

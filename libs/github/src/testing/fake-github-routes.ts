@@ -188,12 +188,22 @@ function pullJson(repo: FakeRepo, pull: FakePull, ctx: FakeGitHubContext, withMe
   };
 }
 
+/** GitHub's limit on an issue's or pull request's title. */
+const PULL_TITLE_MAX_CHARS = 256;
+
 function createPull(repo: FakeRepo, body: Record<string, string | undefined>, res: Response, ctx: FakeGitHubContext): void {
   const invalid = (field: string) =>
     githubError(res, 422, 'Validation Failed', { errors: [{ resource: 'PullRequest', field, code: 'invalid' }], documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request' });
   const head = (body.head ?? '').replace(`${repo.owner}:`, '');
   const base = body.base ?? '';
   if (!body.title) return invalid('title');
+  // GitHub counts characters, not bytes: "title is too long (maximum is 256 characters)".
+  if ([...body.title].length > PULL_TITLE_MAX_CHARS) {
+    return githubError(res, 422, 'Validation Failed', {
+      errors: [{ resource: 'Issue', code: 'custom', field: 'title', message: `title is too long (maximum is ${PULL_TITLE_MAX_CHARS} characters)` }],
+      documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+    });
+  }
   if (!repo.refs.has(head)) return invalid('head');
   if (!repo.refs.has(base)) return invalid('base');
   const custom = (message: string) =>
