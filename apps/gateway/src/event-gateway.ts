@@ -185,7 +185,7 @@ export class EventGateway {
         for (const event of page) {
           // Skipped events still move the cursor: a full page of them must not be read again forever.
           after = event.id;
-          if (!client.maySee(event)) continue;
+          if (!client.maySee(event) || client.alreadySent(event)) continue;
           if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
           client.send(JSON.stringify(event));
           lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);

@@ -104,11 +104,18 @@ export class GatewayClient {
     const held = this.held ?? [];
     this.held = null;
     this.floor = this.floor === undefined || compareIds(cursor, this.floor) > 0 ? cursor : this.floor;
-    this.watermarks = lastReplayedByEntity.size > 0 ? lastReplayedByEntity : undefined;
+    // A later replay (the backfill after a Redis outage) adds to what an earlier one sent.
+    const watermarks = this.watermarks ?? new Map<string, string>();
+    for (const [key, id] of lastReplayedByEntity) watermarks.set(key, id);
+    this.watermarks = watermarks.size > 0 ? watermarks : undefined;
     for (const frame of held) this.deliver(frame);
   }
 
-  private alreadySent(event: LiveFrame['event']): boolean {
+  /**
+   * Whether `event` is at or below what this client already has: its resume cursor, or an id of its
+   * entity an earlier replay sent. A replay skips these too (a backfill from an older cursor).
+   */
+  alreadySent(event: LiveFrame['event']): boolean {
     if (this.floor !== undefined && compareIds(event.id, this.floor) <= 0) return true;
     if (!this.watermarks) return false;
     const key = entityKey(event.entity_type, event.entity_id);
