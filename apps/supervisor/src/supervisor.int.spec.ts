@@ -291,6 +291,19 @@ describe('supervisor service', () => {
     expect((await supervisorEvents(view.sandbox_id!)).at(-1)).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, payload: { attempt: 2 } });
   });
 
+  it('restarts a sandbox whatever its own events hold: a payload that cannot become text does not wedge the restart', async () => {
+    const { app, sup } = service(config());
+    const view = await startTask(app);
+    const oldId = view.sandbox_id!;
+    // Event data is the sandbox's own, free-form JSON: an argv entry no String() can convert.
+    const data = { tool: 'bash', input: { argv: ['echo', { toString: 1 }] } };
+    await events.appendMany([{ entityType: 'sandbox', entityId: oldId, eventType: 'agent.tool_use', data, dataJson: JSON.stringify(data), source: 'agent' }]);
+    await waitFor(async () => (await sup.sweep(), await sup.settled(), (await types(oldId)).includes(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED)), 'the restart', 5_000);
+    const after = (await request(app).get(`/api/v1/tasks/${view.id}`).expect(200)).body as TaskView;
+    expect(after.status).toBe('running');
+    expect(after.sandbox_id).not.toBe(oldId);
+  });
+
   it('close() waits for a restart in flight: the replacement and its event are committed when it resolves', async () => {
     const { svc, app, sup } = service(config({ restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 400, maxBackoffMs: 400 } }));
     const view = await startTask(app);

@@ -18,6 +18,12 @@ describe('digestTrajectory', () => {
     ]);
   });
 
+  it('renders any JSON a sandbox reported as an argv, never throwing on it', () => {
+    const f = new EnvelopeFactory();
+    const events = [f.event('agent.tool_use', { tool: 'bash', input: { argv: ['echo', { toString: 1 }, 2, null] } })];
+    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `echo {"toString":1} 2 null` → no result (the sandbox stopped before it finished)']);
+  });
+
   it('pairs by call_id even when completions arrive out of order', () => {
     const f = new EnvelopeFactory();
     const events = [

@@ -140,7 +140,8 @@ function toolLine(tool: ToolStep, limits: StepLimits): string {
 /** What a tool was asked to do, in a few words: the command, the argv, the path, or its input. */
 function describeInput(data: Record<string, unknown>): string | null {
   const input = isRecord(data.input) ? data.input : {};
-  const argv = Array.isArray(input.argv) ? input.argv.map(String).join(' ') : null;
+  // Event data is the sandbox's own JSON: an element String() cannot convert ({"toString":1}) must not throw.
+  const argv = Array.isArray(input.argv) ? input.argv.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ') : null;
   const direct = text(input.command) ?? argv ?? text(input.path) ?? text(input.file_path) ?? text(input.pattern) ?? text(input.url);
   const fallback = Object.keys(input).length > 0 ? JSON.stringify(input) : null;
   return direct ?? text(data.command) ?? text(data.summary) ?? fallback;
