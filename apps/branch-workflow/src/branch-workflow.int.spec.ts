@@ -132,6 +132,18 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(github.branchSha(REPO, `${taken}-2`)).toBeDefined();
   });
 
+  it('a branch created by GitHub whose answer was lost (502, the client retries) is the ticket\'s branch, not a reason to take the next name', async () => {
+    const ticket = ticketId();
+    const branch = `feature/${ticket.toLowerCase()}-lost-answer`;
+    github.failNext({ method: 'POST', path: /\/git\/refs$/, status: 502, message: 'Server Error', afterApplying: true });
+    const res = await start(ticket, { title: 'Lost answer' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ branch_name: branch, state: 'started' });
+    expect(github.branchSha(REPO, branch)).toBe(github.branchSha(REPO, 'main'));
+    expect(github.branchSha(REPO, `${branch}-2`)).toBeUndefined();
+    expect(await store.prisma.branchWork.findMany({ where: { ticketId: ticket }, select: { branchName: true } })).toEqual([{ branchName: branch }]);
+  });
+
   it('finish opens a pull request whose body has the summary and the files changed, once (seed 5.2)', async () => {
     const ticket = ticketId();
     const { body: work } = await start(ticket, { title: 'Add authentication', description: 'Users sign in with a token.' });

@@ -204,8 +204,9 @@ export class BranchWorkflow {
         if (!resuming) await this.deps.works.release(work.id);
         throw error;
       }
-      if (!resuming) {
-        // Someone else took the name on GitHub between our look and our create: try the next one.
+      // Our own create whose answer was lost (the client retried it) finds the ref at the very commit we
+      // asked for; a ref elsewhere means someone else took the name between our look and our create.
+      if (!resuming && (await client.getBranchSha(repo, work.branchName)) !== sha) {
         await this.deps.works.release(work.id);
         return null;
       }

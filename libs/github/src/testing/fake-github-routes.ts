@@ -29,6 +29,8 @@ export interface InjectedFailure {
   errors?: unknown[];
   documentationUrl?: string;
   times: number;
+  /** The request is carried out first and only its answer is replaced by the failure (an answer lost on the way back). */
+  afterApplying?: boolean;
 }
 
 export interface FakeGitHubContext {
@@ -74,6 +76,15 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
     const failure = ctx.failures.find((item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)));
     if (!failure) return next();
     failure.times -= 1;
+    if (failure.afterApplying) {
+      const json = res.json.bind(res);
+      res.json = () => {
+        res.json = json;
+        githubError(res, failure.status, failure.message, failure);
+        return res;
+      };
+      return next();
+    }
     githubError(res, failure.status, failure.message, failure);
   });
   app.use((req, res, next) => {
