@@ -18,6 +18,8 @@ describe('EdgeAuth', () => {
     const http = createHttpApp({ logger, readiness: new Readiness(100) });
     const router = express.Router();
     router.post('/s/:sandboxId/events', auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), (_req, res) => void res.json(principalOf(res).subject));
+    // A guard naming a parameter its route does not have (a wiring mistake) must fail closed.
+    router.post('/unscoped/events', auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), (_req, res) => void res.json('open'));
     router.use('/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
     router.all('/tasks', (req, res) => void res.json({ method: req.method }));
     http.use(router);
@@ -36,6 +38,17 @@ describe('EdgeAuth', () => {
     const other = await request(app()).post('/s/b/events').set('authorization', `Bearer ${token}`);
     expect(other.status).toBe(403);
     expect(other.headers['www-authenticate']).toBeUndefined();
+  });
+
+  it('reads the scheme case-insensitively, and refuses on a route without the sandbox parameter it names', async () => {
+    const token = await auth.issuer!.issueSandboxToken('a', 60);
+    expect((await request(app()).post('/s/a/events').set('authorization', `bearer ${token}`)).body).toBe('a');
+    const operator = await auth.issuer!.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'op', ttlSeconds: 60 });
+    for (const bearer of [token, operator]) {
+      const unscoped = await request(app()).post('/unscoped/events').set('authorization', `Bearer ${bearer}`);
+      expect(unscoped.status).toBe(403);
+      expect(unscoped.body.error.message).toMatch(/names no sandbox/);
+    }
   });
 
   it('guards a prefix by method: reads and writes need different actions', async () => {

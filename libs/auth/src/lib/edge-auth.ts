@@ -6,7 +6,8 @@ import { KeyRing } from './key-ring';
 import { ANONYMOUS, authorize, type Action, type Principal } from './permissions';
 import { TokenIssuer, TokenVerifier } from './tokens';
 
-const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/;
+// The scheme name is case-insensitive (RFC 7235 §2.1); the token itself is not.
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i;
 
 /**
  * Verified tokens kept so a worker's every POST does not pay a signature check (about 0.2 ms each on
@@ -94,6 +95,8 @@ export class EdgeAuth {
       try {
         const principal = await this.authenticateHeader(req.get('authorization'));
         const sandboxId = sandboxParam === undefined ? undefined : req.params[sandboxParam];
+        // A guard that names a path parameter its route lacks must refuse, not check without a sandbox.
+        if (sandboxParam !== undefined && typeof sandboxId !== 'string') throw new ForbiddenError(`this route names no sandbox (:${sandboxParam})`);
         const decision = authorize(principal, action, typeof sandboxId === 'string' ? sandboxId : undefined);
         if (!decision.allowed) throw new ForbiddenError(decision.reason);
         res.locals.principal = principal;
