@@ -40,4 +40,10 @@ describe('supervisor config', () => {
       /SUPERVISOR_RESTART_BACKOFF_MAX_MS: must be at least SUPERVISOR_RESTART_BACKOFF_MS/,
     );
   });
+
+  it('refuses a lock that could expire during a restart’s backoff and graceful stop', () => {
+    const short = { SUPERVISOR_LOCK_TTL_MS: '40000', SUPERVISOR_RESTART_BACKOFF_MAX_MS: '30000', SUPERVISOR_TERMINATE_GRACE_MS: '10000' };
+    expect(() => supervisorConfig(parseSupervisorEnv(short))).toThrow(/SUPERVISOR_LOCK_TTL_MS: must exceed .* \(40000 ms\)/);
+    expect(supervisorConfig(parseSupervisorEnv({ ...short, SUPERVISOR_LOCK_TTL_MS: '40001' })).keyPrefix).toBe('relay');
+  });
 });

@@ -64,6 +64,14 @@ export function supervisorConfig(env: SupervisorEnv): SupervisorConfig {
   if (env.SUPERVISOR_RESTART_BACKOFF_MAX_MS < env.SUPERVISOR_RESTART_BACKOFF_MS) {
     problems.push('SUPERVISOR_RESTART_BACKOFF_MAX_MS: must be at least SUPERVISOR_RESTART_BACKOFF_MS');
   }
+  // A restart holds the sandbox's lock through its backoff, the old worker's graceful stop and the new
+  // spawn; a lock that can expire before the first two are over lets a second replica restart it too.
+  const restartFloorMs = env.SUPERVISOR_RESTART_BACKOFF_MAX_MS + env.SUPERVISOR_TERMINATE_GRACE_MS;
+  if (env.SUPERVISOR_LOCK_TTL_MS <= restartFloorMs) {
+    problems.push(
+      `SUPERVISOR_LOCK_TTL_MS: must exceed SUPERVISOR_RESTART_BACKOFF_MAX_MS + SUPERVISOR_TERMINATE_GRACE_MS (${restartFloorMs} ms), with room for a spawn`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     provider,
