@@ -1,7 +1,7 @@
 // `npm test`: every test of every project (unit, integration against the real Redis and PostgreSQL,
 // end-to-end over real sockets) and every project's typecheck. Makes sure the services listen and the
 // test database is migrated first.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { ensureDashboardBuilt } from './build-dashboard.mjs';
 import { ensureChromium } from './chromium.mjs';
 import { ensureServices } from './services.mjs';
@@ -24,8 +24,35 @@ if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
 
 const args = ['nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static', ...process.argv.slice(2)];
 if (process.env.CI) args.push('--skip-nx-cache');
-const result = spawnSync('npx', args, {
+
+// A test process that never exits (a leaked socket, timer or child keeps jest alive) must fail the run
+// with a clear message, not hold CI until its own limit. The whole suite takes ~10 min on 2 cores.
+const deadlineMinutes = Number(process.env.TEST_DEADLINE_MINUTES ?? 45);
+if (!Number.isFinite(deadlineMinutes) || deadlineMinutes <= 0) {
+  process.stderr.write(`[test] TEST_DEADLINE_MINUTES must be a positive number of minutes, got ${JSON.stringify(process.env.TEST_DEADLINE_MINUTES)}\n`);
+  process.exit(1);
+}
+const child = spawn('npx', args, {
   stdio: 'inherit',
+  detached: true, // its own process group, so the watchdog can stop nx, jest and whatever they started
   env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_REDIS_URL: redisUrl, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
 });
-process.exit(result.status ?? 1);
+const stopGroup = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+};
+let timedOut = false;
+const watchdog = setTimeout(() => {
+  timedOut = true;
+  process.stderr.write(`\n[test] the tests did not finish within ${deadlineMinutes} min (TEST_DEADLINE_MINUTES); stopping them. The task running last above is the one that hung.\n`);
+  stopGroup('SIGTERM');
+  setTimeout(() => stopGroup('SIGKILL'), 10_000).unref();
+}, deadlineMinutes * 60_000);
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopGroup(signal));
+child.on('exit', (code, signal) => {
+  clearTimeout(watchdog);
+  process.exit(timedOut ? 1 : (code ?? (signal ? 1 : 0)));
+});

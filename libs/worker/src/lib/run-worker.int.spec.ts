@@ -33,12 +33,20 @@ describe('runWorker against a real HTTP relay', () => {
     rmSync(workspace, { recursive: true, force: true });
   });
 
-  it('runs AGENT=claude through the real SDK: an interrupt mid-stream, then a user message', async () => {
+  // Interrupted after Claude Code received part of an answer, and before it received any: in the
+  // second case it keeps no assistant message and merges the consecutive user messages into one.
+  it.each([
+    ['after part of the answer streamed', 'Working on it'],
+    ['before any of the answer streamed', ''],
+  ])('runs AGENT=claude through the real SDK: an interrupt %s, then a user message', async (_when, partial) => {
     const anthropic = new FakeAnthropicServer();
     await anthropic.start();
     const home = mkdtempSync(path.join(tmpdir(), 'worker-int-home-'));
+    const stop = new AbortController();
+    let running: Promise<unknown> | undefined;
     try {
-      anthropic.respond = (request) => (lastUserText(request).includes('first task') ? { hang: 'Working on it' } : { text: 'Done with the follow-up.' });
+      // The follow-up request may carry the first task's text too (merged user messages): match the newest.
+      anthropic.respond = (request) => (lastUserText(request).includes('follow-up') ? { text: 'Done with the follow-up.' } : { hang: partial });
       const config = parseWorkerEnv({
         RELAY_URL: server.url,
         SANDBOX_ID: server.sandboxId,
@@ -51,8 +59,7 @@ describe('runWorker against a real HTTP relay', () => {
         POLL_INTERVAL_MS: '20',
         KILL_GRACE_MS: '2000',
       });
-      const stop = new AbortController();
-      const running = runWorker(config, { logger: testLogger(), commandEnv: { PATH: process.env.PATH, HOME: home }, stopSignal: stop.signal });
+      running = runWorker(config, { logger: testLogger(), commandEnv: { PATH: process.env.PATH, HOME: home }, stopSignal: stop.signal });
       const storedTypes = () => server.events.map((event) => event.event_type).filter((type) => type !== 'heartbeat');
 
       await anthropic.waitForHang();
@@ -65,11 +72,14 @@ describe('runWorker against a real HTTP relay', () => {
 
       // Text Claude Code had already received when interrupted may come as a partial assistant message.
       const messages = server.events.filter((event) => event.event_type === 'agent.message').map((event) => event.event_data['content']);
-      expect(messages.filter((content) => content !== 'Working on it')).toEqual(['Done with the follow-up.']);
+      expect(messages.filter((content) => content !== partial)).toEqual(['Done with the follow-up.']);
       expect(storedTypes().filter((type) => type !== 'agent.message')).toEqual(['agent.started', 'agent.interrupted', 'agent.waiting', 'agent.waiting']);
       expect(storedTypes().at(-2)).toBe('agent.message');
       expect(server.events.find((event) => event.event_type === 'agent.started')?.event_data).toMatchObject({ agent: 'claude' });
     } finally {
+      // A failed expectation must not leave the worker and its Claude Code process running (jest would never exit).
+      stop.abort();
+      await running?.catch(() => undefined);
       await anthropic.close();
       rmSync(home, { recursive: true, force: true });
     }
