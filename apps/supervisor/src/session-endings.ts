@@ -30,11 +30,11 @@ export class SessionEndings {
   }
 
   /**
-   * The worker's last beat said `completed`: the session ends (exactly once, by compare-and-set).
-   * Returns whether this call ended it; the caller then releases the sandbox (`release`).
+   * The worker's last beat said `completed`: the session ends (exactly once, by compare-and-set from
+   * `from`). Returns whether this call ended it; the caller then releases the sandbox (`release`).
    */
-  async complete(session: SweptSession): Promise<boolean> {
-    if (!(await this.ctx.sessions.transition(session.sandboxId, ACTIVE, 'completed'))) return false;
+  async complete(session: SweptSession, from: readonly SandboxSessionStatus[] = ACTIVE): Promise<boolean> {
+    if (!(await this.ctx.sessions.transition(session.sandboxId, from, 'completed'))) return false;
     if (session.taskId) await this.ctx.store.prisma.task.updateMany({ where: { id: session.taskId, sandboxId: session.sandboxId }, data: { status: 'completed' } });
     await this.ctx.state.clearEscalation(session.sandboxId);
     await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_COMPLETED, { task_id: session.taskId, sandbox_id: session.sandboxId }, session.sandboxId, session.taskId ?? undefined);

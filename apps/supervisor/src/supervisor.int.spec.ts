@@ -331,4 +331,35 @@ describe('supervisor service', () => {
     // Stopping again changes nothing.
     expect((await request(app).post(`/api/v1/tasks/${stopped.id}/stop`)).body.status).toBe('stopped');
   });
+
+  it('ends an interrupted restart whose old worker\'s last beat (delivered late) said completed, instead of resuming it', async () => {
+    const { app, sup, provider } = service(config({ heartbeat: { intervalMs: 5_000, graceMs: 1_000 } }));
+    const view = await startTask(app);
+    // What a replica dying mid-restart leaves (the session `restarting`, no lock), then the old worker's
+    // backlog arriving with its final beat.
+    await store.prisma.sandboxSession.update({ where: { sandboxId: view.sandbox_id! }, data: { status: 'restarting' } });
+    await beat(view.sandbox_id!, 'completed');
+
+    const report = await sup.sweep();
+    await sup.settled();
+    expect(report).toMatchObject({ restarts: [], completed: [view.sandbox_id] });
+    expect((await request(app).get(`/api/v1/tasks/${view.id}`)).body).toMatchObject({ status: 'completed', sandbox_id: view.sandbox_id, sessions: [{ status: 'completed' }], restarts: [] });
+    expect(provider.spawned).toHaveLength(1);
+    expect(provider.terminated.map((t) => t.sandboxId)).toEqual([view.sandbox_id]);
+    expect(await types(view.sandbox_id!)).toEqual([SUPERVISOR_EVENT_TYPES.TASK_STARTED, SUPERVISOR_EVENT_TYPES.TASK_COMPLETED]);
+  });
+
+  it('resumes an interrupted restart whose old worker\'s last beat said it was still working', async () => {
+    const { app, sup, provider } = service(config({ heartbeat: { intervalMs: 5_000, graceMs: 1_000 } }));
+    const view = await startTask(app);
+    await store.prisma.sandboxSession.update({ where: { sandboxId: view.sandbox_id! }, data: { status: 'restarting' } });
+    await beat(view.sandbox_id!, 'working');
+
+    expect((await sup.sweep()).restarts).toEqual([view.sandbox_id]);
+    await sup.settled();
+    const after = (await request(app).get(`/api/v1/tasks/${view.id}`)).body as TaskView;
+    expect(after).toMatchObject({ status: 'running', restarts: [expect.objectContaining({ old_sandbox_id: view.sandbox_id, reason: 'resuming an interrupted restart' })] });
+    expect(after.sandbox_id).not.toBe(view.sandbox_id);
+    expect(provider.spawned).toHaveLength(2);
+  });
 });

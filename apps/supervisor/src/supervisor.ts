@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskView } from '@sandbox-relay/contracts';
+import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type TaskView } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { HeartbeatLadder, type EscalationLevel, type LadderAction } from './heartbeat-ladder';
 import { IdleMonitor } from './idle-monitor';
@@ -125,19 +125,22 @@ export class Supervisor {
         }
         continue;
       }
-      if (session.lastHeartbeatStatus === 'completed') {
-        if (await this.endings.complete(session)) {
-          report.completed.push(session.sandboxId);
-          this.background(session.sandboxId, () => this.endings.release(session.sandboxId));
+      if (session.status === 'restarting') {
+        // A restart under way holds the lock; one without (its replica died, or the spawn failed) is
+        // resumed, unless the old worker's last beat (delivered late) said its task completed: then
+        // the task ends there instead of starting over in a replacement.
+        if (!this.inflight.has(session.sandboxId) && !(await state.isLocked(session.sandboxId))) {
+          if (session.lastHeartbeatStatus === 'completed') {
+            await this.complete(session, ['restarting'], report);
+          } else {
+            this.background(session.sandboxId, () => this.restarter.restart(session, 'resuming an interrupted restart'));
+            report.restarts.push(session.sandboxId);
+          }
         }
         continue;
       }
-      if (session.status === 'restarting') {
-        // A restart under way holds the lock; one without (its replica died, or the spawn failed) is resumed.
-        if (!this.inflight.has(session.sandboxId) && !(await state.isLocked(session.sandboxId))) {
-          this.background(session.sandboxId, () => this.restarter.restart(session, 'resuming an interrupted restart'));
-          report.restarts.push(session.sandboxId);
-        }
+      if (session.lastHeartbeatStatus === 'completed') {
+        await this.complete(session, ACTIVE, report);
         continue;
       }
       const stored = levels.get(session.sandboxId);
@@ -170,6 +173,12 @@ export class Supervisor {
       }
     }
     return report;
+  }
+
+  private async complete(session: SweptSession, from: readonly SandboxSessionStatus[], report: SweepReport): Promise<void> {
+    if (!(await this.endings.complete(session, from))) return;
+    report.completed.push(session.sandboxId);
+    this.background(session.sandboxId, () => this.endings.release(session.sandboxId));
   }
 
   /** Carries out one ladder change; true when this replica made it (the others lose the compare-and-set). */
