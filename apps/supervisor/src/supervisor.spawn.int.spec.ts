@@ -7,6 +7,7 @@ import { testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import request from 'supertest';
 import type { SupervisorConfig } from './supervisor';
 import { SupervisorHarness, testSupervisorConfig } from './spec-support';
+import { createSupervisorService } from './supervisor.service';
 
 const logger = testLogger();
 
@@ -112,6 +113,48 @@ describe('supervisor: spawns and tickets', () => {
     expect(Object.fromEntries(after.sessions.map((s) => [s.sandbox_id, s.status]))).toEqual({ [view.sandbox_id!]: 'replaced', [lost]: 'failed', [after.sandbox_id!]: 'running' });
     expect(after.sandbox_id).not.toBe(lost);
     expect(after.restarts).toHaveLength(1);
+  });
+
+  // A restart completing in the middle of a stop: right after the stop read the task, or right after it
+  // read the session's status (so the stop locks a sandbox that was just replaced).
+  it.each([
+    ['the task', 'task'],
+    ['the session status', 'sandboxSession'],
+  ] as const)('a stop whose task a restart moved to a new sandbox right after it read %s follows the task there', async (_what, model) => {
+    const provider = new FakeSandboxProvider(uniqueId('fake'));
+    const cfg = config();
+    const { app } = service(cfg, provider);
+    const view = (await request(app).post('/api/v1/tasks').send({ title: uniqueId('stop-race'), plan: [{ run: 'x' }] }).expect(201)).body as TaskView;
+    const oldId = view.sandbox_id!;
+    const newId = uniqueId('local-moved');
+    let raced = false;
+    // What the restart's `replace` writes, done from inside the stop's read.
+    const restartCompletes = async () => {
+      raced = true;
+      await store.prisma.$transaction([
+        store.prisma.sandboxSession.create({ data: { sandboxId: newId, taskId: view.id, agentId: 'shell-agent', status: 'running', restartCount: 1 } }),
+        store.prisma.sandboxSession.update({ where: { sandboxId: oldId }, data: { status: 'replaced' } }),
+        store.prisma.task.update({ where: { id: view.id }, data: { sandboxId: newId } }),
+      ]);
+    };
+    const findUnique = async ({ args, query }: { args: unknown; query: (args: unknown) => Promise<unknown> }) => {
+      const found = await query(args);
+      if (!raced) await restartCompletes();
+      return found;
+    };
+    // (A computed model key is more than Prisma's extension types can check.)
+    const racing = store.prisma.$extends({ query: { [model]: { findUnique } } as never }) as unknown as Store['prisma'];
+    const stopping = createSupervisorService({ store: { ...store, prisma: racing }, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => 'http://127.0.0.1:18000' });
+    try {
+      const stopped = await stopping.supervisor.stopTask(view.id, 'no longer needed');
+      expect(raced).toBe(true);
+      expect(stopped).toMatchObject({ status: 'stopped', sandbox_id: newId });
+      expect(Object.fromEntries(stopped.sessions.map((s) => [s.sandbox_id, s.status]))).toEqual({ [oldId]: 'replaced', [newId]: 'stopped' });
+      expect(provider.terminated.map((t) => t.sandboxId)).toEqual([newId]);
+      expect((await supervisorEvents(view.id)).at(-1)).toMatchObject({ event_type: SUPERVISOR_EVENT_TYPES.TASK_STOPPED, payload: { sandbox_id: newId } });
+    } finally {
+      await stopping.close();
+    }
   });
 
   it('takes a ticket: stored on the task, named by TASK_STARTED, read back; a bad ticket id is refused', async () => {

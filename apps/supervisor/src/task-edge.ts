@@ -1,9 +1,12 @@
-import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
+import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
 import { AppError, NotFoundError, ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { Spawner } from './spawner';
 import type { SupervisorContext } from './supervisor-deps';
 import { toTaskView } from './task-view';
+
+/** Sessions a stop ends. */
+const STOPPABLE: readonly SandboxSessionStatus[] = ['running', 'degraded', 'restarting'];
 
 class ConflictError extends AppError {
   constructor(message: string) {
@@ -81,29 +84,44 @@ export class TaskEdge {
     return toTaskView(task);
   }
 
-  /** Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes nothing. */
+  /**
+   * Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes
+   * nothing. A restart that moved the task to a new sandbox between the read and the lock is seen
+   * under the lock, and the stop follows the task to its new sandbox.
+   */
   async stopTask(taskId: string, reason: string): Promise<TaskView> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if ((await this.stopOnce(taskId, reason)) === 'done') return this.getTask(taskId);
+    }
+    throw new ConflictError(`task ${taskId} keeps moving to new sandboxes; retry shortly`);
+  }
+
+  private async stopOnce(taskId: string, reason: string): Promise<'done' | 'moved'> {
     const { prisma } = this.ctx.store;
     const { sessions, state, config, provider } = this.ctx;
-    const task = await withStoreErrors(prisma.task.findUnique({ where: { id: taskId } }));
-    if (!task) throw new NotFoundError(`task ${taskId} not found`);
-    const sandboxId = task.sandboxId;
+    const currentSandbox = async () => (await withStoreErrors(prisma.task.findUnique({ where: { id: taskId }, select: { sandboxId: true } })))?.sandboxId;
+    const sandboxId = await currentSandbox();
+    if (sandboxId === undefined) throw new NotFoundError(`task ${taskId} not found`);
     const status = sandboxId ? await sessions.status(sandboxId) : null;
-    if (!sandboxId || status === null || !['running', 'degraded', 'restarting'].includes(status)) return this.getTask(taskId);
+    if (!sandboxId || status === null || !STOPPABLE.includes(status)) {
+      // Replaced a moment ago: the task runs on in the sandbox its restart moved it to.
+      return status === 'replaced' && (await currentSandbox()) !== sandboxId ? 'moved' : 'done';
+    }
     const lock = await state.lock(sandboxId, config.lockTtlMs).catch((error: unknown) => {
       throw new ServiceUnavailableError('redis is unreachable; the sandbox cannot be locked for the stop', error);
     });
     if (!lock) throw new ConflictError(`sandbox ${sandboxId} is being restarted or stopped; retry shortly`);
     try {
+      if ((await currentSandbox()) !== sandboxId) return 'moved';
       await provider.terminate(sandboxId, { graceMs: config.terminateGraceMs });
-      if (await sessions.transition(sandboxId, ['running', 'degraded', 'restarting'], 'stopped')) {
+      if (await sessions.transition(sandboxId, STOPPABLE, 'stopped')) {
         await withStoreErrors(prisma.task.update({ where: { id: taskId }, data: { status: 'stopped' } }));
         await state.clearEscalation(sandboxId);
         await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STOPPED, { task_id: taskId, sandbox_id: sandboxId, reason }, sandboxId, taskId);
       }
+      return 'done';
     } finally {
       await lock.release();
     }
-    return this.getTask(taskId);
   }
 }
