@@ -18,8 +18,36 @@ export interface PullRequestBodyInput {
 /** GitHub refuses a pull request whose title is longer than this many characters (422 "title is too long"). */
 export const PULL_TITLE_MAX_CHARS = 256;
 
+const ZWSP = '\u200b';
+const CLOSING_KEYWORDS = /\b(clos|fix|resolv)(e[sd]?|es|ed)?(?=:?[ \t]+(?:[\w.-]+\/[\w.-]+)?#\d|:?[ \t]+https?:\/\/)/gi;
+
+/** Fenced blocks and inline code spans: GitHub links nothing inside them, and code must stay byte for byte. */
+const CODE = /(```[\s\S]*?(?:```|$)|`[^`\n]+`)/;
+
+/**
+ * Text from a ticket or from the agent, made inert on GitHub: an `@user` or `@org/team` would notify
+ * them, `#12`, `owner/repo#12` and `GH-12` would cross-reference (and, after "fixes", close on merge)
+ * issues nobody asked to touch. A zero-width space after the `@`/`#` (and inside a closing keyword
+ * followed by a link) keeps the text as it reads while GitHub no longer links it. Code is left as is.
+ */
+export function inertOnGitHub(text: string): string {
+  return text
+    .split(CODE)
+    .map((part, index) => (index % 2 === 1 ? part : inertProse(part)))
+    .join('');
+}
+
+function inertProse(text: string): string {
+  return text
+    .replace(CLOSING_KEYWORDS, (keyword) => `${keyword.slice(0, 1)}${ZWSP}${keyword.slice(1)}`)
+    .replace(/(^|[^\w])@(?=[A-Za-z0-9])/g, `$1@${ZWSP}`)
+    .replace(/#(?=\d)/g, `#${ZWSP}`)
+    .replace(/\bGH-(?=\d)/gi, (prefix) => `${prefix}${ZWSP}`);
+}
+
 /** `<ticket title> (<ticket id>)`, the title cut at a character boundary with `…` when the whole would not fit. */
-export function pullRequestTitle(title: string, ticketId: string): string {
+export function pullRequestTitle(ticketTitle: string, ticketId: string): string {
+  const title = inertOnGitHub(ticketTitle);
   const suffix = ` (${ticketId})`;
   const chars = [...title];
   const room = PULL_TITLE_MAX_CHARS - [...suffix].length;
@@ -27,15 +55,18 @@ export function pullRequestTitle(title: string, ticketId: string): string {
   return `${chars.slice(0, room - 1).join('').trimEnd()}…${suffix}`;
 }
 
-/** The PR body: the ticket, a summary of the work, the files changed. Markdown, as GitHub renders it. */
+/**
+ * The PR body: the ticket, a summary of the work, the files changed. Markdown, as GitHub renders it;
+ * the ticket's and the agent's text made inert (no mentions, no issue references).
+ */
 export function pullRequestBody(input: PullRequestBodyInput): string {
   const { comparison } = input;
   const files = comparison.files.slice(0, FILES_LISTED).map((file) => `- \`${file.filename}\` (${file.status}, +${file.additions} −${file.deletions})`);
   if (comparison.files.length > FILES_LISTED) files.push(`- … and ${comparison.files.length - FILES_LISTED} more`);
-  const summary = input.summary?.trim() ? input.summary.trim().slice(0, SUMMARY_MAX_CHARS) : '_The agent reported no summary._';
+  const summary = input.summary?.trim() ? inertOnGitHub(input.summary.trim().slice(0, SUMMARY_MAX_CHARS)) : '_The agent reported no summary._';
   return [
-    `Ticket **${input.ticketId}**: ${input.title}`,
-    ...(input.description?.trim() ? ['', input.description.trim()] : []),
+    `Ticket **${input.ticketId}**: ${inertOnGitHub(input.title)}`,
+    ...(input.description?.trim() ? ['', inertOnGitHub(input.description.trim())] : []),
     '',
     '## Summary',
     '',
