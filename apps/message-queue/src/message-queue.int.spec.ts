@@ -112,6 +112,45 @@ describe('message-queue', () => {
     expect((await drain(sandbox)).map((message) => message.content)).toEqual(['once']);
   });
 
+  it('refuses an Idempotency-Key reused for another sandbox or another body (422) instead of answering the first message', async () => {
+    const [sandbox, other] = [uniqueId('sb-idem-a'), uniqueId('sb-idem-b')];
+    const key = uniqueId('key');
+    await post(sandbox, { content: 'for a', message_type: 'user_message' }, key).expect(200);
+    for (const [target, body] of [
+      [other, { content: 'for a', message_type: 'user_message' }],
+      [sandbox, { content: 'something else', message_type: 'user_message' }],
+      [sandbox, { content: 'for a', message_type: 'interrupt' }],
+    ] as const) {
+      const res = await post(target, body, key);
+      expect(res.status).toBe(422);
+      expect(res.body.error).toMatchObject({ code: 'idempotency_key_reused', message: expect.stringContaining('idempotency-key') });
+    }
+    expect(await drain(other)).toEqual([]);
+    expect((await drain(sandbox)).map((message) => message.content)).toEqual(['for a']);
+  });
+
+  it('fails a sandbox-messages job whose idempotency key another message holds, at once and without queuing it', async () => {
+    const key = uniqueId('guardian:reused');
+    const first: SandboxMessageJob = {
+      version: '1',
+      sandbox_id: uniqueId('sb-job-a'),
+      content: 'first',
+      message_type: 'guardian_intervention',
+      idempotency_key: key,
+      sender: 'guardian',
+    };
+    const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
+    const done = await queue.getJob(await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, first, `${jobIdFor(key)}-1`));
+    await waitFor(async () => (await done!.getState()) === 'completed', 'the first job to complete');
+    const clash = { ...first, sandbox_id: uniqueId('sb-job-b') };
+    const failed = await queue.getJob(await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, clash, `${jobIdFor(key)}-2`));
+    await waitFor(async () => (await failed!.getState()) === 'failed', 'the clashing job to fail');
+    const settled = await queue.getJob(String(failed!.id));
+    expect(settled!.attemptsMade).toBe(1);
+    expect(settled!.failedReason).toMatch(/idempotency/);
+    expect(await drain(clash.sandbox_id)).toEqual([]);
+  });
+
   it('queues BullMQ sandbox-messages jobs like the HTTP path, once per idempotency key', async () => {
     const sandbox = uniqueId('sb-job');
     const job: SandboxMessageJob = {

@@ -1,7 +1,7 @@
 import { QUEUE_NAMES } from '@sandbox-relay/contracts';
 import { EdgeAuth, SandboxRateLimiter } from '@sandbox-relay/auth';
-import { EventPublisher, createConsumer, type Redis } from '@sandbox-relay/bus';
-import type { Logger } from '@sandbox-relay/service-kit';
+import { EventPublisher, UnrecoverableError, createConsumer, type Redis } from '@sandbox-relay/bus';
+import { AppError, type Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, MessageRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import { messageRouter } from './message.routes';
@@ -47,12 +47,18 @@ export function createMessageQueueService({ store, publisherRedis, workerRedis, 
   const worker = createConsumer(
     QUEUE_NAMES.SANDBOX_MESSAGES,
     (job) =>
-      service.queue({
-        sandboxId: job.sandbox_id,
-        body: { content: job.content, message_type: job.message_type },
-        idempotencyKey: job.idempotency_key,
-        sender: job.sender,
-      }),
+      service
+        .queue({
+          sandboxId: job.sandbox_id,
+          body: { content: job.content, message_type: job.message_type },
+          idempotencyKey: job.idempotency_key,
+          sender: job.sender,
+        })
+        .catch((error: unknown) => {
+          // A refusal (4xx) answers the same on every retry: fail the job now, with its reason.
+          if (error instanceof AppError && error.status < 500) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+          throw error;
+        }),
     { connection: workerRedis, prefix: config.queuePrefix, logger: log, concurrency: config.concurrency, autorun: false },
   );
   return {

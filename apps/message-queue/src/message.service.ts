@@ -6,11 +6,24 @@ import {
   type MessageQueuedEventData,
   type SandboxMessage,
 } from '@sandbox-relay/contracts';
-import type { Logger } from '@sandbox-relay/service-kit';
+import { AppError, type Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, MessageRepository } from '@sandbox-relay/store';
 import { messagesDrained, messagesQueued } from './message-queue.metrics';
 
 const PREVIEW_CHARS = 200;
+
+/** A send reused an idempotency key that already holds another message (other sandbox, type or content). */
+export class IdempotencyKeyReusedError extends AppError {
+  constructor() {
+    // The other message's sandbox is not named: it may belong to someone else.
+    super(422, 'idempotency_key_reused', 'idempotency-key was already used for a different message; send a new message with a new key');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}
+
+function sameMessage(message: SandboxMessage, sandboxId: string, body: MessageBody): boolean {
+  return message.sandbox_id === sandboxId && message.message_type === body.message_type && message.content === body.content;
+}
 
 export interface QueueMessageInput {
   sandboxId: string;
@@ -33,6 +46,9 @@ export class MessageService {
 
   async queue({ sandboxId, body, idempotencyKey, sender }: QueueMessageInput): Promise<MessageQueued> {
     const { message, duplicate } = await this.messages.enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey });
+    // Keys are unique across sandboxes: answering the first message to a different send would ack a
+    // message that is never queued (IETF idempotency-key draft: reuse with another payload is a 422).
+    if (duplicate && !sameMessage(message, sandboxId, body)) throw new IdempotencyKeyReusedError();
     if (!duplicate) {
       messagesQueued.inc({ message_type: message.message_type, sender: sender === 'http' ? 'http' : 'job' });
       await this.announce(message, sender);
