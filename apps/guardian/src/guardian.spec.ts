@@ -196,6 +196,49 @@ describe('Guardian: stuck sweep', () => {
   });
 });
 
+describe('Guardian: the supervisor\'s events are not agent activity', () => {
+  // The supervisor stores its events on the sandbox and on the task (supervisor-deps.ts `emit`).
+  const both = (eventType: string, payload: Record<string, unknown> = {}) => [
+    envelope(eventType, payload, { id: 'sb-1' }),
+    envelope(eventType, payload, { type: 'task', id: 'task-123' }),
+  ];
+
+  it('does not flag a working sandbox agent as stuck through its task\'s TASK_STARTED', async () => {
+    const { clock, guardian, sandbox, recorder, observeAll } = setup();
+    await observeAll([...both('TASK_STARTED', { task_id: 'task-123', sandbox_id: 'sb-1' }), envelope('agent.started')]);
+    for (let minute = 0; minute < 12; minute += 1) {
+      clock.advance(MIN);
+      await observeAll([envelope('agent.thinking'), envelope('heartbeat')]);
+      await guardian.sweep();
+    }
+    expect(sandbox.sent).toEqual([]);
+    expect(recorder.records).toEqual([]);
+  });
+
+  it.each(['TASK_COMPLETED', 'TASK_STOPPED', 'TASK_QUARANTINED'])('sends nothing to a sandbox after %s, and tracks neither it nor its task', async (ended) => {
+    const { clock, guardian, sandbox, recorder, observeAll } = setup();
+    await observeAll([envelope('agent.started'), envelope('agent.thinking')]);
+    if (ended === 'TASK_COMPLETED') await observeAll([envelope('agent.completed')]);
+    await observeAll(both(ended, { task_id: 'task-123', sandbox_id: 'sb-1' }));
+    expect(guardian.trackedKeys).toBe(0);
+    clock.advance(20 * MIN);
+    await guardian.sweep();
+    expect(sandbox.sent).toEqual([]);
+    expect(recorder.records).toEqual([]);
+  });
+
+  it('does not count the supervisor\'s warnings as progress of a hung agent', async () => {
+    const { clock, guardian, sandbox, observeAll } = setup();
+    await observeAll([envelope('agent.tool_use', { tool: 'bash', input: { command: 'sleep 1d' } })]);
+    clock.advance(4 * MIN);
+    await observeAll([...both('SANDBOX_HEARTBEAT_MISSED', { missed: 1 }), ...both('SANDBOX_RECOVERED', { missed: 0 }), envelope('heartbeat')]);
+    clock.advance(2 * MIN);
+    await guardian.sweep();
+    expect(sandbox.sent.map((message) => message.sandboxId)).toEqual(['sb-1']);
+    expect(sandbox.sent[0]?.content).toContain('no progress for 6 minutes (last activity: `bash` (command: sleep 1d))');
+  });
+});
+
 describe('Guardian: robustness', () => {
   it('logs a throwing task lookup, keeps handling events, and retries once it recovers', async () => {
     const { tasks, sandbox, lines, observeAll } = setup();

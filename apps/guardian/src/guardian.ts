@@ -1,4 +1,4 @@
-import { ENTITY_TYPES, SYSTEM_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, SUPERVISOR_EVENT_TYPES, SYSTEM_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
 import { RuleAnalyzer, type InterventionAnalyzer } from './analyzer';
 import type { CooldownGate } from './cooldown';
@@ -45,11 +45,29 @@ export interface GuardianDeps {
   config?: Partial<GuardianConfig>;
 }
 
-/** The guardian's own output and message bookkeeping: feeding them back would make it watch itself. */
-const IGNORED_EVENT_TYPES = new Set<string>([SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION, SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED]);
+/**
+ * After these, earlier behaviour no longer describes the agent: a fresh run, or no run at all. The
+ * supervisor stores them on the sandbox and on the task, so both keys are forgotten.
+ */
+const RESET_EVENT_TYPES = new Set<string>([
+  SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED,
+  SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED,
+  SUPERVISOR_EVENT_TYPES.TASK_COMPLETED,
+  SUPERVISOR_EVENT_TYPES.TASK_STOPPED,
+  SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED,
+]);
 
-/** After these, earlier behaviour no longer describes the agent: a fresh run, or no run at all. */
-const RESET_EVENT_TYPES = new Set<string>([SYSTEM_EVENT_TYPES.AGENT_RESTARTED, SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED]);
+/**
+ * The relay's own events, which are never the agent doing something: the guardian's output and message
+ * bookkeeping (feeding them back would make it watch itself) and the supervisor's reports. Taken as
+ * activity, a task's TASK_STARTED began a trajectory on the task entity that nothing but the
+ * supervisor ever writes to, flagged stuck minutes later while its agent worked in the sandbox; a
+ * TASK_COMPLETED after `agent.completed` tracked the finished sandbox anew; a missed-heartbeat warning
+ * reset the stuck clock of a hung agent.
+ */
+const IGNORED_EVENT_TYPES = new Set<string>(
+  [...Object.values(SYSTEM_EVENT_TYPES), ...Object.values(SUPERVISOR_EVENT_TYPES)].filter((type) => !RESET_EVENT_TYPES.has(type)),
+);
 
 /** Agents report as sandboxes (remote) or tasks (local); other entities are not agents. */
 const AGENT_ENTITY_TYPES = new Set<string>([ENTITY_TYPES.SANDBOX, ENTITY_TYPES.TASK]);
@@ -128,11 +146,12 @@ export class Guardian {
 
   /** Returns the updated trajectory when the event can lead to findings, else null. */
   private apply(event: EventEnvelope): Trajectory | null {
-    if (!AGENT_ENTITY_TYPES.has(event.entity_type) || IGNORED_EVENT_TYPES.has(event.event_type)) return null;
+    if (!AGENT_ENTITY_TYPES.has(event.entity_type)) return null;
     if (RESET_EVENT_TYPES.has(event.event_type)) {
       this.trajectories.forget(trajectoryKey(event.entity_type, event.entity_id));
       return null;
     }
+    if (IGNORED_EVENT_TYPES.has(event.event_type)) return null;
     const applied = this.trajectories.apply(event);
     return applied?.outcome === 'tracked' ? applied.trajectory : null;
   }
