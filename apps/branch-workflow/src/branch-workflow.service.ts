@@ -4,6 +4,7 @@ import { OctokitGitHubClient, parseRepo, type GitHubClient } from '@sandbox-rela
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
+import { AnthropicBranchNamer } from './anthropic-namer';
 import type { BranchNamer } from './branch-naming';
 import { BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
 import { BranchWorkflow } from './branch-workflow';
@@ -21,7 +22,7 @@ export interface BranchWorkflowServiceDeps {
   workerRedis: Redis;
   logger: Logger;
   config: BranchWorkflowConfig;
-  /** An optional AI slug suggester; the deterministic slug of the title works without it. */
+  /** The slug suggester; default: the one `config.namer` describes, if any (the deterministic slug of the title works without). */
   namer?: BranchNamer;
 }
 
@@ -68,7 +69,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
     tasks,
     events,
     eventLog,
-    namer,
+    namer: namer ?? (config.namer ? new AnthropicBranchNamer(config.namer) : undefined),
     logger: log,
     config: { mergeMethod: config.mergeMethod, mergeablePoll: config.mergeablePoll },
   });

@@ -1,6 +1,7 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
 import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
+import type { AnthropicBranchNamerOptions } from './anthropic-namer';
 
 const Repository = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/, 'must be owner/name');
 const HttpUrl = z.string().refine((value) => {
@@ -35,6 +36,19 @@ export const BranchWorkflowEnvFields = BaseEnv.extend(AuthEnv.shape).extend({
   /** Reads of a pull request while GitHub still computes its mergeability, and the pause between them. */
   MERGEABLE_POLL_ATTEMPTS: z.coerce.number().int().min(1).max(60).default(10),
   MERGEABLE_POLL_INTERVAL_MS: z.coerce.number().int().min(0).default(1_000),
+  /**
+   * How a new branch's slug is chosen: `title` (deterministic, from the ticket's title) or `anthropic`
+   * (a Claude model suggests one from the title and description; on any failure the title's is used).
+   */
+  BRANCH_NAMER: z.enum(['title', 'anthropic']).default('title'),
+  /** Needed by BRANCH_NAMER=anthropic. */
+  ANTHROPIC_API_KEY: z.string().min(1).optional(),
+  /** The Messages API origin; default Anthropic's. */
+  ANTHROPIC_BASE_URL: HttpUrl.optional(),
+  BRANCH_NAMER_MODEL: z.string().min(1).default('claude-haiku-4-5'),
+  /** Per request to the model; a branch waits for a suggestion at most about this long per attempt. */
+  BRANCH_NAMER_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  BRANCH_NAMER_RETRIES: z.coerce.number().int().min(0).max(5).default(1),
   /** Parallel `branch-workflow` jobs per replica. */
   BRANCH_WORKFLOW_CONCURRENCY: z.coerce.number().int().min(1).max(50).default(2),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4),
@@ -48,7 +62,20 @@ export function requireGitHubPair(env: { GITHUB_TOKEN?: string; GITHUB_REPOSITOR
   }
 }
 
-export const BranchWorkflowEnv = BranchWorkflowEnvFields.superRefine(requireGitHubPair).superRefine(refineAuthEnv);
+/** The AI namer is asked for by BRANCH_NAMER and needs its key; a key alone changes nothing. */
+export function requireNamerKey(env: { BRANCH_NAMER: 'title' | 'anthropic'; ANTHROPIC_API_KEY?: string }, ctx: z.RefinementCtx): void {
+  if (env.BRANCH_NAMER === 'anthropic' && !env.ANTHROPIC_API_KEY) {
+    ctx.addIssue({ code: 'custom', path: ['ANTHROPIC_API_KEY'], message: 'BRANCH_NAMER=anthropic needs ANTHROPIC_API_KEY' });
+  }
+}
+
+/** The rules between the branch workflow's variables (the standalone launcher applies them to its env too). */
+export function refineBranchWorkflowEnv(env: z.infer<typeof BranchWorkflowEnvFields>, ctx: z.RefinementCtx): void {
+  requireGitHubPair(env, ctx);
+  requireNamerKey(env, ctx);
+}
+
+export const BranchWorkflowEnv = BranchWorkflowEnvFields.superRefine(refineBranchWorkflowEnv).superRefine(refineAuthEnv);
 export type BranchWorkflowEnv = z.infer<typeof BranchWorkflowEnv>;
 
 export function parseBranchWorkflowEnv(source: Record<string, string | undefined> = process.env): BranchWorkflowEnv {
@@ -60,6 +87,8 @@ export interface BranchWorkflowConfig {
   concurrency: number;
   mergeMethod: 'squash' | 'merge' | 'rebase';
   mergeablePoll: { attempts: number; intervalMs: number };
+  /** The AI branch namer's settings; absent with BRANCH_NAMER=title. */
+  namer?: AnthropicBranchNamerOptions;
   /** Absent when GitHub is not configured. */
   github?: {
     token: string;
@@ -78,6 +107,16 @@ export function branchWorkflowConfig(env: Omit<BranchWorkflowEnv, keyof BaseEnv>
     concurrency: env.BRANCH_WORKFLOW_CONCURRENCY,
     mergeMethod: env.GITHUB_MERGE_METHOD,
     mergeablePoll: { attempts: env.MERGEABLE_POLL_ATTEMPTS, intervalMs: env.MERGEABLE_POLL_INTERVAL_MS },
+    namer:
+      env.BRANCH_NAMER === 'anthropic' && env.ANTHROPIC_API_KEY
+        ? {
+            apiKey: env.ANTHROPIC_API_KEY,
+            ...(env.ANTHROPIC_BASE_URL ? { baseUrl: env.ANTHROPIC_BASE_URL } : {}),
+            model: env.BRANCH_NAMER_MODEL,
+            timeoutMs: env.BRANCH_NAMER_TIMEOUT_MS,
+            maxRetries: env.BRANCH_NAMER_RETRIES,
+          }
+        : undefined,
     github:
       env.GITHUB_TOKEN && env.GITHUB_REPOSITORY
         ? {

@@ -1,4 +1,5 @@
 export { createBranchWorkflowService, type BranchWorkflowService, type BranchWorkflowServiceDeps } from './branch-workflow.service';
 export { BranchWorkflow } from './branch-workflow';
 export type { BranchNamer, TicketForNaming } from './branch-naming';
-export { BranchWorkflowEnv, BranchWorkflowEnvFields, branchWorkflowConfig, parseBranchWorkflowEnv, requireGitHubPair, type BranchWorkflowConfig } from './env';
+export { BranchWorkflowEnv, BranchWorkflowEnvFields, branchWorkflowConfig, parseBranchWorkflowEnv, refineBranchWorkflowEnv, type BranchWorkflowConfig } from './env';
+export { AnthropicBranchNamer, type AnthropicBranchNamerOptions } from './anthropic-namer';

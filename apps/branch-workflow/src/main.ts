@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
   // The repository and API, never the token.
   logger.info({ repository: env.GITHUB_REPOSITORY ?? null, api: env.GITHUB_API_URL, mergeMethod: env.GITHUB_MERGE_METHOD }, 'github');
+  logger.info({ namer: env.BRANCH_NAMER, ...(env.BRANCH_NAMER === 'anthropic' ? { model: env.BRANCH_NAMER_MODEL } : {}) }, 'branch namer');
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'subscriber', logger });

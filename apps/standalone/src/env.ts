@@ -3,7 +3,7 @@ import { GatewayEnv } from '@sandbox-relay/gateway';
 import { GuardianEnv } from '@sandbox-relay/guardian';
 import { IngestEnv } from '@sandbox-relay/ingest';
 import { MessageQueueEnv } from '@sandbox-relay/message-queue';
-import { BranchWorkflowEnvFields, requireGitHubPair } from '@sandbox-relay/branch-workflow';
+import { BranchWorkflowEnvFields, refineBranchWorkflowEnv } from '@sandbox-relay/branch-workflow';
 import { SupervisorEnv } from '@sandbox-relay/supervisor';
 import { parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
@@ -12,7 +12,7 @@ import { z } from 'zod';
 export const StandaloneEnv = IngestEnv.extend(GatewayEnv.shape).extend(MessageQueueEnv.shape).extend(GuardianEnv.shape).extend(BranchWorkflowEnvFields.shape).extend(SupervisorEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(18000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(12),
-}).superRefine(requireGitHubPair);
+}).superRefine(refineBranchWorkflowEnv);
 export type StandaloneEnv = z.infer<typeof StandaloneEnv>;
 
 export function parseStandaloneEnv(source: Record<string, string | undefined> = process.env): StandaloneEnv {

@@ -3,3 +3,4 @@ export * from './lib/wait';
 export * from './lib/ws-probe';
 export * from './lib/logger';
 export * from './lib/metrics';
+export * from './lib/fake-anthropic-server';

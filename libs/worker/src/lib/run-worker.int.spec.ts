@@ -1,10 +1,9 @@
-import { testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { FakeAnthropicServer, lastUserText, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { RelayClient } from './relay/relay-client';
 import { runWorker } from './run-worker';
-import { FakeAnthropicServer, lastUserText } from './spec-support/fake-anthropic-server';
 import { FakeRelayServer } from './spec-support/fake-relay-server';
 import type { EmittedEvent } from './spec-support/memory-relay';
 import { parseWorkerEnv } from './worker-env';

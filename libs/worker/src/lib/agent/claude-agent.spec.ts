@@ -1,8 +1,8 @@
+import { FakeAnthropicServer, lastToolResults, lastUserText } from '@sandbox-relay/testing';
 import { applyPatch } from 'diff';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { FakeAnthropicServer, lastToolResults, lastUserText } from '../spec-support/fake-anthropic-server';
 import type { AgentEmittedType, TurnContext } from './agent';
 import { ClaudeAgent } from './claude-agent';
 

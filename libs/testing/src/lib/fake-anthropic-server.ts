@@ -24,7 +24,7 @@ export type FakeReply =
   | { text: string }
   /** A `tool_use` block, then `stop_reason: tool_use` (the client runs the tool and calls again). */
   | { toolUse: { name: string; input: Record<string, unknown>; id?: string } }
-  /** Starts a text block with `text`, then keeps the stream open until the client goes away. */
+  /** Streaming: starts a text block with `text`, then keeps the stream open until the client goes away. Otherwise no answer at all. */
   | { hang: string }
   /** An API error answered as JSON with this status (e.g. 400 invalid_request_error). */
   | { error: { status: number; type: string; message: string } };
@@ -146,9 +146,19 @@ export class FakeAnthropicServer {
     const id = `msg_fake_${this.messageCalls}`;
     const model = body.model ?? 'claude-fake';
     if (!body.stream) {
-      // The CLI streams; a non-streaming call (none seen so far) still gets a well-formed answer.
-      const content = 'text' in reply ? [{ type: 'text', text: reply.text }] : [{ type: 'text', text: 'ok' }];
-      json(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 100, output_tokens: 5 } });
+      if ('hang' in reply) {
+        // No answer at all until the client gives up (its timeout).
+        this.hanging += 1;
+        for (const wake of this.hangWaiters.splice(0)) wake();
+        res.on('close', () => (this.hanging -= 1));
+        return;
+      }
+      const content =
+        'text' in reply
+          ? [{ type: 'text', text: reply.text }]
+          : [{ type: 'tool_use', id: reply.toolUse.id ?? `toolu_fake_${this.messageCalls}`, name: reply.toolUse.name, input: reply.toolUse.input }];
+      const stopReason = 'text' in reply ? 'end_turn' : 'tool_use';
+      json(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: { input_tokens: 100, output_tokens: 5 } });
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${id}` });
