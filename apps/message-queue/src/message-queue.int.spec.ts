@@ -103,6 +103,20 @@ describe('message-queue', () => {
     expect(await drain(sandbox)).toEqual([]);
   });
 
+  it('re-reads after `since` what a later drain handed out below it (an interrupt went first; the answer was lost)', async () => {
+    const sandbox = uniqueId('sb-since-interrupt');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
+    const stop = (await post(sandbox, { content: 'STOP', message_type: 'interrupt' })).body.message_id;
+    // The worker read this drain: the interrupt (the highest id so far) and m0.
+    expect((await drain(sandbox, '?limit=2')).map((message) => message.message_id)).toEqual([stop, ids[0]]);
+    // This drain's answer never reached the worker, which re-reads from the highest id it has.
+    expect((await drain(sandbox)).map((message) => message.content)).toEqual(['m1', 'm2']);
+    // m0 came in the drain the worker read, so it is not repeated.
+    expect((await drain(sandbox, `?since=${stop}`)).map((message) => message.content)).toEqual(['m1', 'm2']);
+    expect(await drain(sandbox)).toEqual([]);
+  });
+
   it('queues a retried HTTP send once (Idempotency-Key)', async () => {
     const sandbox = uniqueId('sb-idem');
     const key = uniqueId('key');

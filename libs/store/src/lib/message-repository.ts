@@ -37,6 +37,27 @@ WHERE m.id IN (
 )
 RETURNING m.id::text AS id, m.sandbox_id, m.message_type, m.content, m.created_at, m.delivered_at, m.priority`;
 
+/*
+ * Ids are not the delivery order: an interrupt jumps the queue, a drain's limit leaves older rows for
+ * the next drain, and a row whose insert commits late is drained after higher ids. So `id > since`
+ * alone misses what a later drain handed out below `since`. A later drain is one whose delivered_at
+ * is not earlier and that is not the same transaction (xmin: a delivered row is never updated again,
+ * and delivered_at ties across drains within one millisecond).
+ */
+const REDELIVER_SQL = `
+SELECT ${COLUMNS} FROM sandbox_messages m
+WHERE m.sandbox_id = $1 AND m.delivered_at IS NOT NULL
+  AND (
+    m.id > $2::bigint
+    OR EXISTS (
+      SELECT 1 FROM sandbox_messages c
+      WHERE c.sandbox_id = $1 AND c.id = $2::bigint AND c.delivered_at IS NOT NULL
+        AND m.delivered_at >= c.delivered_at AND m.xmin <> c.xmin
+    )
+  )
+ORDER BY m.delivered_at, m.priority DESC, m.id
+LIMIT $3`;
+
 /** The durable per-sandbox message FIFO (`sandbox_messages`). */
 export class MessageRepository {
   constructor(private readonly pool: Pool) {}
@@ -67,17 +88,13 @@ export class MessageRepository {
   }
 
   /**
-   * Re-reads messages already handed out with an id above `since`, in the order they were handed out;
-   * for a worker that crashed after a drain. Changes nothing.
+   * Re-reads messages already handed out with an id above `since`, or handed out by a later drain than
+   * the one that handed out `since`, in the order they were handed out; for a worker that crashed after
+   * a drain (or lost its answer) and knows the highest id it has. It may repeat messages of later drains
+   * the worker did read (ids below `since`), which the worker drops by id; losing them is worse. Changes nothing.
    */
   async redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
-    const { rows } = await withStoreErrors(this.pool.query<MessageRow>(
-      `SELECT ${COLUMNS} FROM sandbox_messages
-       WHERE sandbox_id = $1 AND delivered_at IS NOT NULL AND id > $2::bigint
-       ORDER BY delivered_at, priority DESC, sandbox_messages.id
-       LIMIT $3`,
-      [sandboxId, since, limit],
-    ));
+    const { rows } = await withStoreErrors(this.pool.query<MessageRow>(REDELIVER_SQL, [sandboxId, since, limit]));
     return rows.map(toMessage);
   }
 }
