@@ -200,6 +200,31 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(merged).toMatchObject({ event_type: BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED, payload: { merge_sha: res.body.merge_sha, branch_deleted: true } });
   });
 
+  it('a step that crashed between its event and its state write, run again, does not publish its event twice', async () => {
+    const ticket = ticketId();
+    const rollBack = (data: object) => store.prisma.branchWork.updateMany({ where: { ticketId: ticket }, data });
+    const { body: work } = await start(ticket);
+    // What a crash right after BRANCH_CREATED was stored leaves: the work still `creating`.
+    await rollBack({ state: 'creating' });
+    expect((await start(ticket)).body).toMatchObject({ branch_name: work.branch_name, state: 'started' });
+
+    github.push(REPO, work.branch_name, { [`twice/${ticket}.ts`]: 'export {};\n' });
+    const { body: opened } = await request(app).post(`/api/v1/tickets/${ticket}/pull-request`).send({}).expect(201);
+    await rollBack({ state: 'started', prNumber: null, prUrl: null });
+    const reopened = await request(app).post(`/api/v1/tickets/${ticket}/pull-request`).send({});
+    expect(reopened.body).toMatchObject({ state: 'pr_opened', pr_number: opened.pr_number });
+
+    const { body: merged } = await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({}).expect(200);
+    await rollBack({ state: 'merged' });
+    expect((await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({})).body).toMatchObject({ state: 'completed', merge_sha: merged.merge_sha });
+
+    expect((await ticketEvents(ticket)).map((event) => event.event_type)).toEqual([
+      BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED,
+      BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED,
+      BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED,
+    ]);
+  });
+
   it('a merge repeated after GitHub merged (lost answer) does not merge twice', async () => {
     const ticket = ticketId();
     const { body: work } = await start(ticket);

@@ -255,7 +255,14 @@ export class BranchWorkflow {
     return this.deps.github;
   }
 
+  /**
+   * Stores a step's event, once per work: a step that crashed after its event and before its state
+   * write runs again (under the same ticket lock) and finds the event already there. A work is one
+   * repository branch (`branch_work` is unique by repo and branch name), so those identify its events.
+   */
   private async record(type: BranchWorkflowEventType, work: BranchWorkRecord, extra: Partial<BranchWorkflowEventData>): Promise<void> {
+    const earlier = await this.deps.events.list({ entityTypes: [ENTITY_TYPES.TICKET], entityIds: [work.ticketId], eventTypes: [type], order: 'desc', limit: 50 });
+    if (earlier.some((event) => event.payload['repo'] === work.repo && event.payload['branch_name'] === work.branchName)) return;
     await this.append(type, work.ticketId, {
       ticket_id: work.ticketId,
       task_id: work.taskId,
