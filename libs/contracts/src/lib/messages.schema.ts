@@ -64,8 +64,10 @@ export type MessageQueued = z.infer<typeof MessageQueued>;
 
 /**
  * `GET /api/v1/sandboxes/:id/messages` query. Without `since`: drain (hand out undelivered messages
- * and mark them delivered). With `since`: re-read already delivered messages with a larger id, for a
- * worker that crashed after a drain; it changes nothing.
+ * and mark them delivered). With `since`: re-read already delivered messages with a larger id or handed
+ * out by a later drain than the one that handed out `since` (ids are not delivery order: interrupts go
+ * first), for a worker that crashed after a drain or lost its answer; it changes nothing, and may repeat
+ * messages the worker has (it drops them by id).
  */
 export const MessageDrainQuery = z.object({
   since: EventId.optional(),
