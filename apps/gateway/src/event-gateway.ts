@@ -73,7 +73,10 @@ export class EventGateway {
 
   /** An `upgrade` handler for the http.Server; answers false for paths that are not ours. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? '/', 'http://gateway');
+    const url = parseTarget(req.url);
+    // Node's parser lets through absolute-form targets that WHATWG URL refuses (`http://[`); thrown
+    // here, in the server's 'upgrade' listener, that would be an uncaught exception ending the process.
+    if (!url) return upgradesRefused.inc({ reason: 'bad_query' }), rejectUpgrade(socket, 400, 'bad_request', 'the request target is not a valid URL'), true;
     if (url.pathname !== EVENTS_WS_PATH) return false;
     if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
     if (this.clients.size + this.pending.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
@@ -221,6 +224,14 @@ export class EventGateway {
         client.ping();
       }
     });
+  }
+}
+
+function parseTarget(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://gateway');
+  } catch {
+    return undefined;
   }
 }
 
