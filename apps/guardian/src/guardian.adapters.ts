@@ -10,7 +10,7 @@ import type { CooldownGate } from './cooldown';
 import type { InterventionRecord, InterventionRecorder, TaskLookup } from './intervener';
 import type { GuardianTask, SandboxMessage, SandboxMessageSink } from './routing';
 
-const TASK_FIELDS = { id: true, sandboxId: true, agentId: true, conversationDir: true } as const;
+const TASK_FIELDS = { id: true, sandboxId: true, agentId: true, conversationDir: true, status: true } as const;
 
 /** Tasks from Postgres. A sandbox's task is the most recently updated task that names it. */
 export class PrismaTaskLookup implements TaskLookup {

@@ -336,3 +336,22 @@ describe('Guardian: analyzer', () => {
     expect(sandbox.sent[0]?.content).toContain('with the same arguments 3 times');
   });
 });
+
+describe('Guardian: tasks that have ended', () => {
+  it.each(['completed', 'stopped', 'quarantined', 'failed'])('does not steer a sandbox whose task is %s, even when the event saying so was missed', async (status) => {
+    const { guardian, sandbox, recorder, observeAll } = setup({ tasks: [{ ...SANDBOX_TASK, status }] });
+    await observeAll([toolUse('npm test'), toolUse('npm test'), toolUse('npm test')]);
+    expect(sandbox.sent).toEqual([]);
+    expect(recorder.records).toEqual([]);
+    // It stopped watching the sandbox: no trajectory is left to be flagged stuck later.
+    expect(guardian.trackedKeys).toBe(0);
+  });
+
+  it('steers a task that runs (or restarts) as before', async () => {
+    for (const status of ['running', 'restarting']) {
+      const { sandbox, observeAll } = setup({ tasks: [{ ...SANDBOX_TASK, status }] });
+      await observeAll([toolUse('npm test'), toolUse('npm test'), toolUse('npm test')]);
+      expect([status, sandbox.sent.length]).toEqual([status, 1]);
+    }
+  });
+});

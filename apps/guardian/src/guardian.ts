@@ -179,6 +179,7 @@ export class Guardian {
     const decidedAt = this.now();
     const outcome = await this.intervener.intervene(trajectory.snapshot(), finding);
     interventions.inc({ detector: finding.detector, outcome });
-    if (HOLDS_WINDOW.has(outcome)) trajectory.markIntervened(decidedAt);
+    if (outcome === 'ended') this.trajectories.forget(trajectory.key);
+    else if (HOLDS_WINDOW.has(outcome)) trajectory.markIntervened(decidedAt);
   }
 }

@@ -48,7 +48,12 @@ export interface IntervenerPolicy {
   routeUnknownSandboxes: boolean;
 }
 
+/** Task statuses after which nobody reads what the guardian would send. */
+const ENDED_TASK_STATUSES = new Set<string>(['completed', 'stopped', 'quarantined', 'failed']);
+
 /**
+ * - `ended`: the task ended (its status in the database says so, whatever events were missed): nothing
+ *   is sent, and the caller stops watching the trajectory.
  * - `lookup_failed` / `failed`: a dependency threw (task lookup, cooldown gate, delivery); nothing
  *   was sent and no window is held, so the next finding retries.
  * - `cooling`: this key had an intervention within the window (here or on another replica).
@@ -56,7 +61,7 @@ export interface IntervenerPolicy {
  *   asked again on every event.
  * - `delivered`: routed to a sandbox or a conversation, or dropped for good (and recorded).
  */
-export type InterventionOutcome = 'lookup_failed' | 'cooling' | 'vetoed' | 'delivered' | 'failed';
+export type InterventionOutcome = 'ended' | 'lookup_failed' | 'cooling' | 'vetoed' | 'delivered' | 'failed';
 
 /** Resolve the task → acquire the cooldown → refine the text → route → record. */
 export class Intervener {
@@ -70,6 +75,10 @@ export class Intervener {
     } catch (error) {
       log.error({ err: error }, 'task lookup failed; intervention postponed');
       return 'lookup_failed';
+    }
+    if (task?.status && ENDED_TASK_STATUSES.has(task.status)) {
+      log.info({ taskId: task.id, status: task.status, reason: finding.reason }, 'the task has ended; not steering it');
+      return 'ended';
     }
     const gate = await this.acquire(trajectory.key, log);
     if (gate !== 'acquired') return gate;

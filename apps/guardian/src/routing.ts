@@ -10,6 +10,8 @@ export interface GuardianTask {
   agentId?: string | null;
   /** Where a local (non-sandbox) agent keeps its conversation: the legacy delivery path. */
   conversationDir?: string | null;
+  /** The task's status (`TaskStatus`); an ended task is not steered. */
+  status?: string | null;
 }
 
 /** An intervention ready for delivery: the finding after the analyzer, with its delivery identity. */
