@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { storableText } from '../util/text';
 
 export interface ProcessSpec {
@@ -70,9 +72,39 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-function start(spec: ProcessSpec): ChildProcess {
-  // detached: the child leads its own process group, so killGroup reaches every descendant.
-  const options: SpawnOptions = { cwd: spec.cwd, env: spec.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
+/**
+ * Env var every command starts with, a fresh value per run. Descendants inherit it, including those
+ * that left the process group (`setsid`, daemons) and were orphaned, so an interrupt can find them in
+ * /proc where the group kill cannot reach (Jenkins' process-tree killer works the same way).
+ */
+export const RUN_MARKER_VARIABLE = 'SANDBOX_RELAY_RUN_ID';
+
+/** Signals every other process whose initial env holds `name=value`. Linux only; elsewhere a no-op. */
+function killMarked(name: string, value: string, signal: NodeJS.Signals): void {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const environ = readFileSync(`/proc/${entry}/environ`);
+      // Entries are NUL-separated: match a whole entry, at the start or after a NUL.
+      const at = environ.indexOf(needle);
+      if (at === 0 || (at > 0 && environ[at - 1] === 0)) process.kill(Number(entry), signal);
+    } catch {
+      // Gone meanwhile, or not ours to read: nothing to do.
+    }
+  }
+}
+
+function start(spec: ProcessSpec, marker: string): ChildProcess {
+  // detached: the child leads its own process group, so killGroup reaches every descendant that stays in it.
+  const env = { ...spec.env, [RUN_MARKER_VARIABLE]: marker };
+  const options: SpawnOptions = { cwd: spec.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] };
   if (typeof spec.command === 'string') return spawn(spec.command, { ...options, shell: true });
   const [file, ...args] = spec.command;
   return spawn(file as string, args, options);
@@ -89,7 +121,9 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
   const stderr = new TailBuffer(spec.tailBytes);
   let timedOut = false;
   let aborted = false;
+  let stopping = false;
   const timers: NodeJS.Timeout[] = [];
+  const marker = randomUUID();
 
   return new Promise<ProcessResult>((resolve) => {
     let child: ChildProcess;
@@ -105,9 +139,17 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       resolve(spawnError === undefined ? result : { ...result, spawnError });
     };
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       killGroup(child, 'SIGTERM');
-      timers.push(setTimeout(() => killGroup(child, 'SIGKILL'), spec.killGraceMs));
-      // A descendant that left the group may keep stdout open forever; do not wait on it.
+      killMarked(RUN_MARKER_VARIABLE, marker, 'SIGTERM');
+      // Not cleared by finish: the child may exit at SIGTERM while a marked descendant ignores it.
+      // The group is only signalled while the child is unreaped (its pid could be reused after).
+      setTimeout(() => {
+        if (!settled) killGroup(child, 'SIGKILL');
+        killMarked(RUN_MARKER_VARIABLE, marker, 'SIGKILL');
+      }, spec.killGraceMs);
+      // A descendant that escaped both kills may keep stdout open forever; do not wait on it.
       timers.push(setTimeout(() => finish(child.exitCode, child.signalCode), spec.killGraceMs + 1_000));
     };
     const onAbort = () => {
@@ -116,7 +158,7 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
     };
 
     try {
-      child = start(spec);
+      child = start(spec, marker);
     } catch (error) {
       // Synchronous spawn failures (e.g. an invalid cwd type) are reported like asynchronous ones.
       child = undefined as unknown as ChildProcess;

@@ -30,6 +30,15 @@ function liveGroupMembers(pgid: number): number[] {
     .map(Number);
 }
 
+/** Whether `pid` runs (a zombie has exited; see `liveGroupMembers`). */
+function isLive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 describe('ShellAgent', () => {
   let workspace: string;
   let agent: ShellAgent;
@@ -123,6 +132,25 @@ describe('ShellAgent', () => {
     expect(liveGroupMembers(pgid)).toEqual([]);
     expect(ofType('agent.tool_completed')[0]).toMatchObject({ success: false, interrupted: true, error: 'interrupted', signal: 'SIGTERM' });
     expect(ofType('agent.message')).toEqual([]);
+  });
+
+  it('on abort also kills descendants that left the process group (setsid), even once orphaned', async () => {
+    // One escapee still under the shell, one double-forked daemon whose parent already exited (PID 1 adopted it).
+    const command = "setsid sh -c 'sleep 30 & echo $! > daemon.pid'; setsid sleep 30 & echo $! > child.pid; wait";
+    const turn = run([{ run: command }]);
+    const readPid = (name: string) => {
+      try {
+        return Number(readFileSync(path.join(workspace, name), 'utf8').trim());
+      } catch {
+        return 0;
+      }
+    };
+    const pids = await waitFor(() => (readPid('daemon.pid') && readPid('child.pid') ? [readPid('daemon.pid'), readPid('child.pid')] : null), 'both escapees to start');
+    expect(pids.filter(isLive)).toEqual(pids);
+    controller.abort();
+    await turn;
+    await waitFor(() => pids.filter(isLive).length === 0 || null, 'the escapees to be killed').catch(() => undefined);
+    expect(pids.filter(isLive)).toEqual([]);
   });
 
   it('escalates to SIGKILL when a command ignores SIGTERM', async () => {
