@@ -3,6 +3,7 @@ import { MESSAGE_LIMITS, QUEUE_NAMES, type SandboxMessage, type SandboxMessageJo
 import { JobProducer, closeRedis, createRedisClient, jobIdFor, type Redis } from '@sandbox-relay/bus';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Express } from 'express';
+import { Pool } from 'pg';
 import request from 'supertest';
 import { startMessageQueue, type RunningMessageQueue } from './spec-support';
 
@@ -15,6 +16,8 @@ describe('message-queue', () => {
   let app: Express;
   const queuePrefix = uniqueId('mq-test');
 
+  const db = new Pool({ connectionString: testInfra().databaseUrl, max: 1 });
+
   beforeAll(async () => {
     service = await startMessageQueue('mq-test', { queuePrefix, concurrency: 4, bodyLimit: '256kb' }, logger, EdgeAuth.off());
     ({ app } = service);
@@ -23,6 +26,7 @@ describe('message-queue', () => {
   });
 
   afterAll(async () => {
+    await db.end();
     await service.close();
     await producer.close();
     await closeRedis(producerRedis);
@@ -124,6 +128,20 @@ describe('message-queue', () => {
     const second = await post(sandbox, { content: 'once', message_type: 'user_message' }, key);
     expect(second.body).toMatchObject({ message_id: first.body.message_id, duplicate: true });
     expect((await drain(sandbox)).map((message) => message.content)).toEqual(['once']);
+  });
+
+  it('a retried send whose first attempt stored the message but not its SANDBOX_MESSAGE_QUEUED announces it, once', async () => {
+    const sandbox = uniqueId('sb-idem-announce');
+    const key = uniqueId('key');
+    const announcements = async () =>
+      (await db.query<{ message_id: string }>(`SELECT data->>'message_id' AS message_id FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`, [sandbox])).rows;
+    const first = await post(sandbox, { content: 'announce me', message_type: 'user_message' }, key).expect(200);
+    // What a crash between the message's commit and its event's leaves.
+    await db.query(`DELETE FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`, [sandbox]);
+    for (let i = 0; i < 2; i += 1) {
+      expect((await post(sandbox, { content: 'announce me', message_type: 'user_message' }, key)).body).toMatchObject({ message_id: first.body.message_id, duplicate: true });
+    }
+    expect(await announcements()).toEqual([{ message_id: first.body.message_id }]);
   });
 
   it('refuses an Idempotency-Key reused for another sandbox or another body (422) instead of answering the first message', async () => {

@@ -42,8 +42,9 @@ export interface MessageQueueService {
 export function createMessageQueueService({ store, publisherRedis, workerRedis, logger, config, auth = EdgeAuth.off() }: MessageQueueServiceDeps): MessageQueueService {
   const log = logger.child({ component: 'message-queue' });
   const publisher = new EventPublisher(publisherRedis, log);
-  const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
-  const service = new MessageService(new MessageRepository(store.pool), eventLog, log);
+  const events = new EventRepository(store.pool);
+  const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
+  const service = new MessageService(new MessageRepository(store.pool), eventLog, events, log);
   const worker = createConsumer(
     QUEUE_NAMES.SANDBOX_MESSAGES,
     (job) =>

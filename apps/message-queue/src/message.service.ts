@@ -7,10 +7,11 @@ import {
   type SandboxMessage,
 } from '@sandbox-relay/contracts';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
-import type { EventLog, MessageRepository } from '@sandbox-relay/store';
+import type { EventLog, EventRepository, MessageRepository } from '@sandbox-relay/store';
 import { messagesDrained, messagesQueued } from './message-queue.metrics';
 
 const PREVIEW_CHARS = 200;
+const ANNOUNCEMENT_PAGE = 100;
 
 /** A send reused an idempotency key that already holds another message (other sandbox, type or content). */
 export class IdempotencyKeyReusedError extends AppError {
@@ -41,6 +42,7 @@ export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
     private readonly eventLog: EventLog,
+    private readonly events: Pick<EventRepository, 'list'>,
     private readonly logger: Logger,
   ) {}
 
@@ -51,6 +53,10 @@ export class MessageService {
     if (duplicate && !sameMessage(message, sandboxId, body)) throw new IdempotencyKeyReusedError();
     if (!duplicate) {
       messagesQueued.inc({ message_type: message.message_type, sender: sender === 'http' ? 'http' : 'job' });
+      await this.announce(message, sender);
+    } else if (!(await this.announced(message))) {
+      // The first send stored the message and then crashed (or could not store its event): the retry
+      // finishes its job, so dashboards still hear of the message.
       await this.announce(message, sender);
     }
     return {
@@ -71,6 +77,29 @@ export class MessageService {
 
   redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
     return this.messages.redeliver(sandboxId, since, limit);
+  }
+
+  /**
+   * Whether the message's SANDBOX_MESSAGE_QUEUED is stored: its sandbox's announcements, newest first,
+   * back to the message's own creation (none can be older). Asked only for retried sends.
+   */
+  private async announced(message: SandboxMessage): Promise<boolean> {
+    const createdAt = Date.parse(message.created_at);
+    let before: string | undefined;
+    for (;;) {
+      const page = await this.events.list({
+        entityTypes: [ENTITY_TYPES.SANDBOX],
+        entityIds: [message.sandbox_id],
+        eventTypes: [SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED],
+        order: 'desc',
+        limit: ANNOUNCEMENT_PAGE,
+        ...(before ? { before } : {}),
+      });
+      if (page.some((event) => event.payload['message_id'] === message.message_id)) return true;
+      const oldest = page.at(-1);
+      if (!oldest || page.length < ANNOUNCEMENT_PAGE || Date.parse(oldest.timestamp) < createdAt) return false;
+      before = oldest.id;
+    }
   }
 
   /**
