@@ -58,6 +58,10 @@ function mountSandboxApi(app: Express, store: FakeDaytonaStore, toolboxProxyUrl:
     res.json(sandbox.dto);
   }));
   app.delete('/api/sandbox/:idOrName', withSandbox(store, (sandbox, _req, res) => {
+    if (store.behaviour.deleteConflicts > 0) {
+      store.behaviour.deleteConflicts -= 1;
+      return fail(res, 409, 'Sandbox state change in progress');
+    }
     setState(sandbox, 'destroyed');
     res.json(sandbox.dto);
   }));

@@ -15,11 +15,16 @@ export interface FakeDaytonaBehaviour {
   cloneError?: { status: number; message: string };
   /** `ok`: stops at once; `stuck`: stays `stopping`; `hang`: the stop request never gets an answer. */
   stop: 'ok' | 'stuck' | 'hang';
+  /**
+   * DELETEs still answered 409 "Sandbox state change in progress" before one succeeds: what Daytona
+   * answers while a stop (or start) it accepted is still under way. Counted down per DELETE.
+   */
+  deleteConflicts: number;
   /** What the toolbox reports as the sandbox work dir. */
   workDir: string;
 }
 
-export const DEFAULT_BEHAVIOUR: FakeDaytonaBehaviour = { creatingPolls: 0, startOutcome: 'started', stop: 'ok', workDir: '/home/daytona' };
+export const DEFAULT_BEHAVIOUR: FakeDaytonaBehaviour = { creatingPolls: 0, startOutcome: 'started', stop: 'ok', deleteConflicts: 0, workDir: '/home/daytona' };
 
 export interface FakeCommand {
   id: string;

@@ -44,3 +44,11 @@ export function toSandboxProviderError(error: unknown, operation: SandboxOperati
 export function isDaytonaNotFound(error: unknown): boolean {
   return error instanceof DaytonaError && error.statusCode === 404;
 }
+
+/**
+ * True when Daytona refused because the sandbox is between states (409 "Sandbox state change in
+ * progress", its StateChangeInProgressError): the same request succeeds once the transition ends.
+ */
+export function isDaytonaStateChangeInProgress(error: unknown): boolean {
+  return error instanceof DaytonaError && error.statusCode === 409 && /state change in progress/i.test(error.message);
+}

@@ -169,6 +169,25 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
     expect(fake.requestsTo('DELETE', /^\/api\/sandbox\//)).toHaveLength(1);
   });
 
+  it('retries a delete Daytona refuses with 409 while the stop it accepted is still under way', async () => {
+    const subject = provider();
+    const { sandboxId } = await subject.spawn(spec());
+    fake.reset({ stop: 'stuck', deleteConflicts: 2 });
+    await expect(subject.terminate(sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: true, alreadyGone: false });
+    expect(fake.requestsTo('DELETE', /^\/api\/sandbox\//)).toHaveLength(3);
+    expect(fake.sandbox(sandboxId)?.dto.state ?? 'destroyed').toBe('destroyed');
+  });
+
+  it('reports a state change that outlasts the delete retries as retryable, not as a refusal', async () => {
+    const subject = provider({ stateChangeWaitMs: 600 });
+    const { sandboxId } = await subject.spawn(spec());
+    fake.reset({ stop: 'stuck', deleteConflicts: 1_000 });
+    const error = await expectProviderError(subject.terminate(sandboxId, { graceMs: 300 }));
+    expect(error).toMatchObject({ code: 'upstream_unavailable', retryable: true, upstreamStatus: 409, operation: 'terminate', sandboxId });
+    expect(error.message).toContain('state change in progress');
+    expect(fake.requestsTo('DELETE', /^\/api\/sandbox\//).length).toBeGreaterThan(1);
+  });
+
   it('treats an unknown sandbox as already gone', async () => {
     await expect(provider().terminate('relay-unknown')).resolves.toEqual({ forced: false, alreadyGone: true });
   });

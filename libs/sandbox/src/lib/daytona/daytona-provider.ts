@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { posix } from 'node:path';
 import { Daytona, type CreateSandboxFromImageParams, type CreateSandboxFromSnapshotParams, type Sandbox } from '@daytonaio/sdk';
 import { OutputRing } from '../output-ring';
@@ -15,7 +16,7 @@ import {
   type TerminateOptions,
   type TerminateResult,
 } from '../sandbox-provider';
-import { isDaytonaNotFound, toSandboxProviderError } from './daytona-errors';
+import { isDaytonaNotFound, isDaytonaStateChangeInProgress, toSandboxProviderError } from './daytona-errors';
 import { AsyncCommand, CommandLogs, CreatedSandbox, WorkDir, WorkerSession, validateUpstream } from './daytona-responses';
 import { statusFromDaytonaState } from './daytona-state';
 
@@ -51,6 +52,11 @@ export interface DaytonaProviderOptions {
   nodeCommand?: string;
   /** Tail of the worker log returned by `logs`. Default 1 MiB. */
   logLimitBytes?: number;
+  /**
+   * How long terminate keeps retrying a delete Daytona refuses with 409 "state change in progress"
+   * (a stop it accepted, or a start, still under way). Default 30 s.
+   */
+  stateChangeWaitMs?: number;
 }
 
 export const DEFAULT_DAYTONA_SNAPSHOT = 'ai-agent-dev-light';
@@ -60,6 +66,8 @@ export const DAYTONA_LABELS = { relay: 'sandbox-relay', taskId: 'task-id', agent
 export const WORKER_SESSION_ID = 'sandbox-relay-worker';
 const WORKER_FILE = 'sandbox-relay-worker.js';
 const UPLOAD_TIMEOUT_SECONDS = 120;
+/** Between deletes refused because a state change is under way. */
+const STATE_CHANGE_POLL_MS = 250;
 
 /** Runs each worker in its own Daytona sandbox through @daytonaio/sdk (the only place that imports it). */
 export class DaytonaProvider implements SandboxProvider {
@@ -115,11 +123,7 @@ export class DaytonaProvider implements SandboxProvider {
     if (!sandbox || sandbox.state === 'destroyed' || sandbox.state === 'destroying') return { forced: false, alreadyGone: true };
     const stopped = sandbox.state === 'stopped' || (await this.stopWithin(sandbox, options.graceMs ?? DEFAULT_GRACE_MS));
     // Deleting a sandbox that did not stop in time is the force: Daytona kills it regardless of state.
-    try {
-      await sandbox.delete();
-    } catch (error) {
-      if (!isDaytonaNotFound(error)) throw toSandboxProviderError(error, 'terminate', sandboxId);
-    }
+    await this.deleteOnceSettled(sandbox, sandboxId);
     return { forced: !stopped, alreadyGone: false };
   }
 
@@ -214,6 +218,30 @@ export class DaytonaProvider implements SandboxProvider {
       return await Promise.race([stop, deadline]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /**
+   * Deletes, retrying while Daytona answers 409 "state change in progress": a delete is refused
+   * while the stop we just asked for is still running, which is exactly when a stop is too slow.
+   * A 409 that outlasts the wait is retryable (the sandbox still runs and bills); not a refusal.
+   */
+  private async deleteOnceSettled(sandbox: Sandbox, sandboxId: string): Promise<void> {
+    const deadline = Date.now() + (this.options.stateChangeWaitMs ?? 30_000);
+    for (;;) {
+      try {
+        await sandbox.delete();
+        return;
+      } catch (error) {
+        if (isDaytonaNotFound(error)) return;
+        const failure = toSandboxProviderError(error, 'terminate', sandboxId);
+        if (!isDaytonaStateChangeInProgress(error)) throw failure;
+        if (Date.now() + STATE_CHANGE_POLL_MS > deadline) {
+          const { message, upstreamStatus } = failure;
+          throw new SandboxProviderError({ code: 'upstream_unavailable', message, provider: 'daytona', operation: 'terminate', retryable: true, upstreamStatus, sandboxId, cause: error });
+        }
+      }
+      await sleep(STATE_CHANGE_POLL_MS);
     }
   }
 
