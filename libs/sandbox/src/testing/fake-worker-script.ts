@@ -6,8 +6,11 @@ export interface FakeWorkerScriptOptions {
   onSigterm?: 'exit' | 'ignore';
   /** Exit on its own right after start with this code (exercises `stopped` / `failed`). */
   exitCode?: number;
-  /** Start a long-lived child and print its pid (exercises killing the process group). */
-  spawnGrandchild?: boolean;
+  /**
+   * Start a long-lived child and print its pid (exercises killing the process group). `detached`: in
+   * a process group of its own, as the real worker starts every plan command.
+   */
+  spawnGrandchild?: boolean | 'detached';
 }
 
 /**
@@ -21,7 +24,7 @@ export async function writeFakeWorkerScript(dir: string, options: FakeWorkerScri
     `console.log('CWD ' + process.cwd());`,
     `console.error('STDERR hello from the worker');`,
     options.spawnGrandchild
-      ? `const child = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' }); console.log('GRANDCHILD ' + child.pid);`
+      ? `const child = require('node:child_process').spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore', detached: ${options.spawnGrandchild === 'detached'} }); child.unref(); console.log('GRANDCHILD ' + child.pid);`
       : '',
     options.onSigterm === 'ignore'
       ? `process.on('SIGTERM', () => console.log('IGNORING SIGTERM'));`

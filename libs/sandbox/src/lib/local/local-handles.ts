@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { killMarked } from './marked-processes';
 
 /**
  * What a local worker leaves on disk so that a relay other than the one that spawned it (the same
@@ -14,6 +15,8 @@ export interface LocalHandle {
   /** Clock ticks since boot at which the process started; null where `/proc` is not available. */
   startTime: string | null;
   workspaceDir: string;
+  /** The worker's `SANDBOX_MARK_VARIABLE` value (absent in handles written before it existed). */
+  mark?: string;
 }
 
 const POLL_MS = 50;
@@ -27,19 +30,24 @@ export class LocalHandles {
     this.dir = join(workspaceRoot, '.sandbox-relay-handles');
   }
 
-  async write(sandboxId: string, pid: number, workspaceDir: string): Promise<void> {
+  async write(sandboxId: string, pid: number, workspaceDir: string, mark: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const handle: LocalHandle = { pid, startTime: processStartTime(pid), workspaceDir };
+    const handle: LocalHandle = { pid, startTime: processStartTime(pid), workspaceDir, mark };
     await writeFile(this.path(sandboxId), JSON.stringify(handle));
   }
 
   /** The handle of a worker that still runs, or null (none recorded, or its process is gone). */
   async live(sandboxId: string): Promise<LocalHandle | null> {
-    const handle = await readFile(this.path(sandboxId), 'utf8').then(
+    const handle = await this.read(sandboxId);
+    return handle && isAlive(handle) ? handle : null;
+  }
+
+  /** The recorded handle, whether or not its worker still runs; null when none is recorded. */
+  async read(sandboxId: string): Promise<LocalHandle | null> {
+    return readFile(this.path(sandboxId), 'utf8').then(
       (text) => JSON.parse(text) as LocalHandle,
       () => null,
     );
-    return handle && isAlive(handle) ? handle : null;
   }
 
   async remove(sandboxId: string): Promise<void> {
@@ -61,12 +69,19 @@ export async function stopAdopted(handle: LocalHandle, graceMs: number): Promise
     signal(handle.pid, 'SIGTERM');
     if (await waitGone(handle, graceMs)) {
       signal(-handle.pid, 'SIGKILL');
+      killLeftovers(handle);
       return { forced: false };
     }
   }
   signal(-handle.pid, 'SIGKILL');
+  killLeftovers(handle);
   if (!(await waitGone(handle, KILL_REAP_MS))) throw new Error(`adopted worker pid ${handle.pid} survived SIGKILL for ${KILL_REAP_MS} ms`);
   return { forced: true };
+}
+
+/** What the worker started in process groups of its own (its plan commands), found by its mark. */
+export function killLeftovers(handle: LocalHandle): void {
+  if (typeof handle.mark === 'string' && handle.mark.length > 0) killMarked(handle.mark);
 }
 
 function isAlive(handle: LocalHandle): boolean {

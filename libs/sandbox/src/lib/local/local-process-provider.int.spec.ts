@@ -95,6 +95,28 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     await waitFor(() => isGone(grandchild), `grandchild ${grandchild} to die`, 2_000);
   });
 
+  it('forces a worker that ignores SIGTERM, with the commands it started in process groups of their own', async () => {
+    const subject = await provider({ onSigterm: 'ignore', spawnGrandchild: 'detached' });
+    const { sandboxId } = await subject.spawn(spec());
+    await ready(subject, sandboxId);
+    const command = Number(/GRANDCHILD (\d+)/.exec(await subject.logs(sandboxId))?.[1]);
+    expect(isGone(command)).toBe(false);
+
+    await expect(subject.terminate(sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: true, alreadyGone: false });
+    await waitFor(() => isGone(command), `command ${command} to die`, 2_000);
+  });
+
+  it('terminating a worker that already exited still stops the commands it left running', async () => {
+    const subject = await provider({ exitCode: 3, spawnGrandchild: 'detached' });
+    const { sandboxId } = await subject.spawn(spec());
+    await waitFor(async () => (await subject.status(sandboxId)) === 'failed', 'the worker to exit');
+    const command = Number(/GRANDCHILD (\d+)/.exec(await subject.logs(sandboxId))?.[1]);
+    expect(isGone(command)).toBe(false);
+
+    await expect(subject.terminate(sandboxId)).resolves.toEqual({ forced: false, alreadyGone: true });
+    await waitFor(() => isGone(command), `command ${command} to die`, 2_000);
+  });
+
   it('keeps the workspace after terminate when asked to (forensics)', async () => {
     const subject = await provider({}, { keepWorkspaces: true });
     const { sandboxId, workspaceDir } = await subject.spawn(spec());
@@ -183,6 +205,24 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     expect(await after.status('local-reused')).toBe('unknown');
     await expect(after.terminate('local-reused')).resolves.toEqual({ forced: false, alreadyGone: true });
     expect(existsSync(join(handles, 'local-reused.json'))).toBe(false);
+  });
+
+  it('an adopted worker, forced or already exited, takes the commands it started in their own groups with it', async () => {
+    const forcedBefore = await provider({ onSigterm: 'ignore', spawnGrandchild: 'detached' });
+    const forced = await forcedBefore.spawn(spec());
+    await ready(forcedBefore, forced.sandboxId);
+    const exitedBefore = await provider({ exitCode: 0, spawnGrandchild: 'detached' });
+    const exited = await exitedBefore.spawn(spec());
+    await waitFor(async () => (await exitedBefore.status(exited.sandboxId)) === 'stopped', 'the worker to exit');
+    const commands = await Promise.all(
+      [[forcedBefore, forced.sandboxId], [exitedBefore, exited.sandboxId]].map(async ([before, id]) => Number(/GRANDCHILD (\d+)/.exec(await (before as LocalProcessProvider).logs(id as string))?.[1])),
+    );
+    expect(commands.filter((pid) => !isGone(pid))).toEqual(commands);
+
+    const after = new LocalProcessProvider({ workerScript: join(dir, 'unused.js'), baseEnv: {}, workspaceRoot: dir });
+    await expect(after.terminate(forced.sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: true, alreadyGone: false });
+    await expect(after.terminate(exited.sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: false, alreadyGone: true });
+    await waitFor(() => commands.every(isGone), `commands ${commands.join(', ')} to die`, 2_000);
   });
 
   it('knows nothing about unknown ids', async () => {

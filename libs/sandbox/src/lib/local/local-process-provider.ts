@@ -14,8 +14,9 @@ import {
   type TerminateResult,
 } from '../sandbox-provider';
 import { gitClone } from './git-clone';
-import { LocalHandles, stopAdopted } from './local-handles';
+import { killLeftovers, LocalHandles, stopAdopted } from './local-handles';
 import { LocalWorker } from './local-worker';
+import { SANDBOX_MARK_VARIABLE } from './marked-processes';
 
 export interface LocalProcessProviderOptions {
   /** Absolute path of the bundled worker (e.g. dist/worker/worker.js). Checked at every spawn. */
@@ -54,7 +55,7 @@ const LOCAL_ID_PREFIX = 'local-';
 /**
  * Runs each worker as a child process of this relay in a fresh temp workspace: the embedded
  * default, so the whole system runs without a cloud account. Workers, their output and status live
- * in memory; each worker's handle (pid = process group, start time, workspace) is also written under
+ * in memory; each worker's handle (pid = process group, start time, workspace, mark) is also written under
  * the workspace root, so a relay restarted on the same root adopts its predecessor's live workers:
  * `status` sees them `running` and `terminate` stops them (their output is gone with the old process).
  */
@@ -100,7 +101,7 @@ export class LocalProcessProvider implements SandboxProvider {
       this.sandboxes.set(sandboxId, { worker, workspaceDir, terminated: false });
       // Best effort: without its handle the worker runs as before, it just cannot be adopted after a restart.
       if (worker.pid !== undefined) {
-        await this.handles.write(sandboxId, worker.pid, workspaceDir).catch((error: unknown) => worker.output.write(`[sandbox-relay] could not record the worker's handle: ${(error as Error).message}\n`));
+        await this.handles.write(sandboxId, worker.pid, workspaceDir, worker.mark).catch((error: unknown) => worker.output.write(`[sandbox-relay] could not record the worker's handle: ${(error as Error).message}\n`));
       }
       return { sandboxId, provider: 'local', workspaceDir, externalId: String(worker.pid) };
     } catch (error) {
@@ -144,9 +145,14 @@ export class LocalProcessProvider implements SandboxProvider {
 
   /** A worker spawned by a predecessor on the same workspace root (its handle on disk), or nothing. */
   private async terminateAdopted(sandboxId: string, options: TerminateOptions): Promise<TerminateResult> {
+    const recorded = await this.handles.read(sandboxId);
     const handle = await this.handles.live(sandboxId);
     await this.handles.remove(sandboxId);
-    if (!handle) return { forced: false, alreadyGone: true };
+    if (!handle) {
+      // The worker is gone, but commands it left running in groups of their own may not be.
+      if (recorded) killLeftovers(recorded);
+      return { forced: false, alreadyGone: true };
+    }
     const { forced } = await stopAdopted(handle, options.graceMs ?? DEFAULT_GRACE_MS);
     // Only a workspace this provider would have made (a handle file names it; never trust it further).
     const ours = dirname(handle.workspaceDir) === this.settings.workspaceRoot && basename(handle.workspaceDir).startsWith('sandbox-relay-');
@@ -163,16 +169,18 @@ export class LocalProcessProvider implements SandboxProvider {
   }
 
   private async startWorker(spec: SandboxSpec, sandboxId: string, workspaceDir: string): Promise<LocalWorker> {
+    const mark = randomBytes(16).toString('hex');
     const env = {
       ...this.settings.baseEnv,
       ...spec.env,
       [PROVIDER_ENV.sandboxId]: sandboxId,
       [PROVIDER_ENV.taskId]: spec.taskId,
       [PROVIDER_ENV.workspaceDir]: workspaceDir,
+      [SANDBOX_MARK_VARIABLE]: mark,
     };
     const args = [...this.settings.nodeArgs, this.settings.workerScript];
     try {
-      return await LocalWorker.start({ nodePath: this.settings.nodePath, args, cwd: workspaceDir, env, logLimitBytes: this.settings.logLimitBytes });
+      return await LocalWorker.start({ nodePath: this.settings.nodePath, args, cwd: workspaceDir, env, logLimitBytes: this.settings.logLimitBytes, mark });
     } catch (error) {
       const message = `could not start ${this.settings.nodePath}: ${(error as Error).message}`;
       throw new SandboxProviderError({ code: 'worker_start_failed', message, provider: 'local', operation: 'spawn', retryable: false, sandboxId, cause: error });

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { SandboxStatus } from '../sandbox-provider';
 import { OutputRing } from '../output-ring';
+import { killMarked } from './marked-processes';
 
 export interface LocalWorkerLaunch {
   nodePath: string;
@@ -8,6 +9,8 @@ export interface LocalWorkerLaunch {
   cwd: string;
   env: Record<string, string>;
   logLimitBytes: number;
+  /** The value of `SANDBOX_MARK_VARIABLE` in `env`: finds the commands the worker started. */
+  mark: string;
 }
 
 /** How long to wait for the kernel to reap a SIGKILLed child before giving up on it. */
@@ -20,7 +23,12 @@ export class LocalWorker {
   private stopRequested = false;
   private readonly exited: Promise<void>;
 
-  private constructor(private readonly child: ChildProcess, logLimitBytes: number) {
+  private constructor(
+    private readonly child: ChildProcess,
+    logLimitBytes: number,
+    /** This worker's `SANDBOX_MARK_VARIABLE` value. */
+    readonly mark: string,
+  ) {
     this.output = new OutputRing(logLimitBytes);
     child.stdout?.on('data', (chunk: Buffer) => this.output.write(chunk));
     child.stderr?.on('data', (chunk: Buffer) => this.output.write(chunk));
@@ -50,7 +58,7 @@ export class LocalWorker {
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
-    const worker = new LocalWorker(child, launch.logLimitBytes);
+    const worker = new LocalWorker(child, launch.logLimitBytes, launch.mark);
     return new Promise((resolve, reject) => {
       child.once('spawn', () => resolve(worker));
       child.once('error', reject);
@@ -71,9 +79,15 @@ export class LocalWorker {
     return this.stopRequested || this.exit.code === 0 ? 'stopped' : 'failed';
   }
 
-  /** SIGTERM, wait `graceMs`, then SIGKILL the whole process group. */
+  /**
+   * SIGTERM, wait `graceMs`, then SIGKILL the whole process group. Either way, and also when the
+   * worker had already exited, what it started and left running (in groups of their own) is killed.
+   */
   async stop(graceMs: number): Promise<{ forced: boolean; alreadyGone: boolean }> {
-    if (this.hasExited) return { forced: false, alreadyGone: true };
+    if (this.hasExited) {
+      killMarked(this.mark);
+      return { forced: false, alreadyGone: true };
+    }
     this.stopRequested = true;
     if (graceMs > 0) {
       // Only the worker gets SIGTERM: it stops its own commands and flushes its event backlog.
@@ -101,8 +115,9 @@ export class LocalWorker {
     }
   }
 
-  /** SIGKILL to the process group: the worker and anything it left behind. */
+  /** SIGKILL to the process group (the worker and what stayed in it) and to every marked process. */
   private killGroup(): void {
+    killMarked(this.mark);
     if (this.child.pid === undefined) return;
     try {
       process.kill(-this.child.pid, 'SIGKILL');
