@@ -203,6 +203,7 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/sandboxes/sb-1/events')).toBe('ingest');
     expect(route('/api/v1/sandboxes/sb-1/events/batch')).toBe('ingest');
     expect(route('/api/v1/sandboxes/sb-1/messages')).toBe('message-queue');
+    expect(route('/api/v1/sandboxes/sb-1/token')).toBe('supervisor');
     expect(route('/api/v1/events/ws/events')).toBe('gateway');
     expect(route('/api/v1/tasks/t-1/stop')).toBe('supervisor');
     expect(route('/api/v1/tickets/T-1/branch')).toBe('branch-workflow');

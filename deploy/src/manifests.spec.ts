@@ -178,6 +178,7 @@ describe('ingress', () => {
     ['/api/v1/sandboxes/sb.1_x-2/events?after=10&limit=5', 'ingest'],
     ['/api/v1/sandboxes/sb-1/messages', 'message-queue'],
     ['/api/v1/sandboxes/sb-1/messages?since=5', 'message-queue'],
+    ['/api/v1/sandboxes/sb-1/token', 'supervisor'],
     ['/api/v1/events/ws/events', 'gateway'],
     ['/api/v1/tasks', 'supervisor'],
     ['/api/v1/tasks/3f1c/stop', 'supervisor'],

@@ -50,6 +50,8 @@ const ROUTES = {
   'POST tasks': ['POST', '/api/v1/tasks', {}],
   'GET tasks/:id': ['GET', `/api/v1/tasks/${NO_TASK}`, undefined],
   'POST tasks/:id/stop': ['POST', `/api/v1/tasks/${NO_TASK}/stop`, {}],
+  // A worker renewing its token (supervisor; A is no session of it, so past auth: 409 sandbox_not_live).
+  'POST sandboxes/A/token': ['POST', `/api/v1/sandboxes/${A}/token`, undefined],
   // The branch workflow (no GitHub configured here: past auth it answers 422 or 503).
   'POST tickets/branch': ['POST', '/api/v1/tickets/T-1/branch', {}],
   'POST tickets/pull-request': ['POST', '/api/v1/tickets/T-1/pull-request', {}],
@@ -95,6 +97,8 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   'GET tasks/:id':     { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 404, 'operator *': 404, 'operator B': 403 },
   // prettier-ignore
   'POST tasks/:id/stop': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
+  // prettier-ignore
+  'POST sandboxes/A/token': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 403, 'sandbox A': 409, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 403, 'operator B': 403 },
   // prettier-ignore
   'POST tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
   // prettier-ignore

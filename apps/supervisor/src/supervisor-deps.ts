@@ -40,7 +40,7 @@ export interface SupervisorDeps {
    * Issues the worker's RELAY_TOKEN, scoped to exactly the sandbox being spawned (auth on). The
    * supervisor names every sandbox itself, so the token can exist before the sandbox does.
    */
-  sandboxTokens?: { issue(sandboxId: string): Promise<string> };
+  sandboxTokens?: { issue(sandboxId: string): Promise<string>; ttlSeconds: number };
 }
 
 /** The supervisor's events: stored once per entity they concern (in one statement), then published. */

@@ -69,6 +69,48 @@ describe('supervisor with auth on', () => {
     expect(principal.expiresAt!.getTime() - Date.now()).toBeGreaterThan(590_000);
   });
 
+  it('renews a live sandbox\'s token for that sandbox\'s own token only, and none once the sandbox is no longer live', async () => {
+    const { app, provider } = harness();
+    const operator = await token('operator');
+    const task = (await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${operator}`).send({ title: 'renew', plan: [{ run: 'true' }] }).expect(201)).body as TaskView;
+    const sandboxId = task.sandbox_id!;
+    const own = provider.spawned[0]!.spec.env.RELAY_TOKEN!;
+    const renew = (bearer: string | null, id = sandboxId) => {
+      const req = request(app).post(`/api/v1/sandboxes/${id}/token`);
+      return bearer ? req.set('authorization', `Bearer ${bearer}`) : req;
+    };
+
+    const renewed = await renew(own);
+    expect(renewed.status).toBe(200);
+    expect(renewed.headers['cache-control']).toBe('no-store');
+    expect(renewed.body).toEqual({ sandbox_id: sandboxId, token: expect.any(String), expires_at: expect.any(String) });
+    expect(renewed.body.token).not.toBe(own);
+    const principal = await auth.authenticate(renewed.body.token);
+    expect(principal).toMatchObject({ kind: 'sandbox', sandboxes: new Set([sandboxId]) });
+    expect(Math.abs(principal.expiresAt!.getTime() - Date.parse(renewed.body.expires_at))).toBeLessThan(2_000);
+    // The fresh token renews in turn.
+    expect((await renew(renewed.body.token)).status).toBe(200);
+
+    // Nobody else: no token, another sandbox's, an operator's (operators mint with `npm run token`).
+    expect((await renew(null)).status).toBe(401);
+    expect((await renew(await auth.issuer!.issueSandboxToken('local-0000000000000000', 60))).status).toBe(403);
+    expect((await renew(own, 'local-0000000000000000')).status).toBe(403);
+    expect((await renew(operator)).status).toBe(403);
+
+    // Stopped: the old worker's token runs out with it.
+    await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${operator}`).send({}).expect(200);
+    const refused = await renew(own);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'sandbox_not_live', message: expect.stringContaining('stopped') });
+  });
+
+  it('answers 409 auth_off to a renewal when auth is off', async () => {
+    const { app } = infra.service(testSupervisorConfig());
+    const res = await request(app).post('/api/v1/sandboxes/local-0000000000000000/token');
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('auth_off');
+  });
+
   it('refuses to start with auth on and no key that can sign', async () => {
     const ed = await generateRelayKey('eddsa', 'pub');
     const verifyOnly = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(ed)], maxTokenAgeS: 3600 });

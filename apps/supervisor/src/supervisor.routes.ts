@@ -1,4 +1,4 @@
-import { CreateTaskBody, StopTaskBody, TaskId } from '@sandbox-relay/contracts';
+import { CreateTaskBody, SandboxId, StopTaskBody, TaskId } from '@sandbox-relay/contracts';
 import { ValidationError, jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
 import { parsePlan } from '@sandbox-relay/worker';
 import { Router } from 'express';
@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Supervisor } from './supervisor';
 
 const TaskParams = z.object({ taskId: TaskId });
+const SandboxParams = z.object({ sandboxId: SandboxId });
 
 /** The task edge: start a task in a sandbox, read it, stop it. */
 export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLimit: string }): Router {
@@ -31,6 +32,12 @@ export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLi
     // An empty body is fine: the reason has a default.
     const body = parseRequest(StopTaskBody, req.body ?? {}, 'body');
     res.json(await supervisor.stopTask(taskId, body.reason));
+  });
+
+  // A worker renewing its sandbox token before it expires (the guard admits only that sandbox's own token).
+  router.post('/api/v1/sandboxes/:sandboxId/token', async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    res.set('cache-control', 'no-store').json(await supervisor.renewSandboxToken(sandboxId));
   });
 
   return router;

@@ -64,10 +64,11 @@ export function createSupervisorService({
     logger,
     config,
     relayUrl,
-    sandboxTokens: auth.enabled && issuer ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS) } : undefined,
+    sandboxTokens: auth.enabled && issuer ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS), ttlSeconds: sandboxTokenTtlS } : undefined,
   });
   const router = Router();
   router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
+  router.post('/api/v1/sandboxes/:sandboxId/token', auth.require(ACTIONS.TOKEN_RENEW, { sandboxParam: 'sandboxId' }));
   router.use(supervisorRouter(supervisor, { bodyLimit }));
   return {
     router,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type TaskView } from '@sandbox-relay/contracts';
-import type { Logger } from '@sandbox-relay/service-kit';
+import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type SandboxTokenRenewal, type TaskView } from '@sandbox-relay/contracts';
+import { AppError, type Logger } from '@sandbox-relay/service-kit';
 import { HeartbeatLadder, type EscalationLevel, type LadderAction } from './heartbeat-ladder';
 import { IdleMonitor } from './idle-monitor';
 import { Restarter } from './restarter';
@@ -12,6 +12,9 @@ import { heartbeatEscalations, heartbeatsMissed, sessionsSwept } from './supervi
 import { TaskEdge } from './task-edge';
 
 export type { SupervisorConfig, SupervisorDeps } from './supervisor-deps';
+
+/** Sessions whose worker may renew its token. */
+const RENEWABLE: readonly SandboxSessionStatus[] = ['starting', 'running', 'degraded'];
 
 /** What one sweep did, for logs and tests. */
 export interface SweepReport {
@@ -67,6 +70,22 @@ export class Supervisor {
   /** Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes nothing. */
   stopTask(taskId: string, reason: string): Promise<TaskView> {
     return this.edge.stopTask(taskId, reason);
+  }
+
+  /**
+   * A fresh token for a live sandbox (starting, running, degraded), asked for with its current one: a
+   * replaced, stopped or completed sandbox gets none, so a straggling old worker cannot outlive its
+   * token. Auth off: there are no tokens to renew.
+   */
+  async renewSandboxToken(sandboxId: string): Promise<SandboxTokenRenewal> {
+    const tokens = this.ctx.sandboxTokens;
+    if (!tokens) throw new AppError(409, 'auth_off', 'auth is off: sandbox tokens are neither issued nor needed');
+    const status = await this.ctx.sessions.status(sandboxId);
+    if (status === null || !RENEWABLE.includes(status)) {
+      throw new AppError(409, 'sandbox_not_live', `sandbox ${sandboxId} is ${status ?? 'unknown to the supervisor'}: its token is not renewed`);
+    }
+    const token = await tokens.issue(sandboxId);
+    return { sandbox_id: sandboxId, token, expires_at: new Date(Date.now() + tokens.ttlSeconds * 1000).toISOString() };
   }
 
   // ---- the sweep ---------------------------------------------------------------------------------

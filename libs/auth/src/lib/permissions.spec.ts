@@ -12,7 +12,7 @@ describe('authorize', () => {
   const everyAction = Object.values(ACTIONS) as Action[];
 
   it('grants each kind exactly its actions', () => {
-    expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain']);
+    expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain', 'token:renew']);
     expect([...GRANTS.viewer].sort()).toEqual(['events:read', 'tasks:read']);
     expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'tasks:manage', 'tasks:read']);
     for (const action of everyAction) {

@@ -16,16 +16,18 @@ export const ACTIONS = {
   TASKS_MANAGE: 'tasks:manage',
   /** Branch, pull-request and merge operations (the branch workflow's HTTP edge). */
   BRANCHES_MANAGE: 'branches:manage',
+  /** A sandbox trading its token, before it expires, for a fresh one (the supervisor's edge). */
+  TOKEN_RENEW: 'token:renew',
 } as const;
 export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 
 /**
- * Who may do what. Least privilege: a sandbox writes its own events and drains its own messages and
- * nothing else; a viewer only watches; an operator watches and steers, but never writes a sandbox's
+ * Who may do what. Least privilege: a sandbox writes its own events, drains its own messages and
+ * renews its own token, nothing else; a viewer only watches; an operator watches and steers, but never writes a sandbox's
  * events (only the sandbox reports what happened in it).
  */
 export const GRANTS: Readonly<Record<TokenKind, ReadonlySet<Action>>> = {
-  sandbox: new Set([ACTIONS.EVENTS_WRITE, ACTIONS.MESSAGES_DRAIN]),
+  sandbox: new Set([ACTIONS.EVENTS_WRITE, ACTIONS.MESSAGES_DRAIN, ACTIONS.TOKEN_RENEW]),
   viewer: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ]),
   operator: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ, ACTIONS.MESSAGES_DRAIN, ACTIONS.MESSAGES_SEND, ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]),
 };

@@ -54,3 +54,17 @@ export const WsAuthAckFrame = z.object({
   expires_at: z.string().nullable(),
 });
 export type WsAuthAckFrame = z.infer<typeof WsAuthAckFrame>;
+
+/**
+ * Server → worker, the answer to `POST /api/v1/sandboxes/:sandboxId/token` (the supervisor's edge,
+ * called with the sandbox's own token before it expires): a fresh token for the same sandbox, so a
+ * worker whose task outlives one token's lifetime keeps reporting. Refused (409) once the sandbox is
+ * no longer live (replaced, stopped, completed).
+ */
+export const SandboxTokenRenewal = z.object({
+  sandbox_id: SandboxId,
+  token: z.string().min(1),
+  /** ISO-8601. */
+  expires_at: z.string(),
+});
+export type SandboxTokenRenewal = z.infer<typeof SandboxTokenRenewal>;
