@@ -130,4 +130,34 @@ describe('runWorker against a real HTTP relay', () => {
     ]);
     expect(server.requests.some((request) => request.path.endsWith('/events/batch') && request.status === 200)).toBe(true);
   });
+
+  it('on SIGTERM flushes and returns without waiting for a message poll the relay sits on', async () => {
+    const config = parseWorkerEnv({
+      RELAY_URL: server.url,
+      SANDBOX_ID: server.sandboxId,
+      TASK_ID: 'task-held',
+      WORKSPACE_DIR: workspace,
+      TASK_PLAN: JSON.stringify([{ run: 'sleep 30' }]),
+      POLL_INTERVAL_MS: '20',
+      KILL_GRACE_MS: '200',
+    });
+    // A poll deadline far beyond any stop grace: only the stop itself may end the wait.
+    const relay = new RelayClient({ baseUrl: config.RELAY_URL, sandboxId: config.SANDBOX_ID, logger: testLogger(), messagesTimeoutMs: 600_000 });
+    const stop = new AbortController();
+    const running = runWorker(config, { logger: testLogger(), relay, commandEnv: { PATH: process.env.PATH }, stopSignal: stop.signal });
+    try {
+      await waitFor(() => server.eventsOfType('agent.tool_use').length === 1, 'the long command to start');
+      server.holdDrains = true;
+      await waitFor(() => server.held === 1, 'a message poll to be held');
+
+      stop.abort();
+      await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });
+      expect(server.held).toBe(1);
+      expect(server.eventsOfType('agent.tool_completed').map((event) => event.event_data)).toEqual([expect.objectContaining({ interrupted: true })]);
+      expect(server.eventsOfType('heartbeat').at(-1)?.event_data).toMatchObject({ status: 'stopping' });
+    } finally {
+      stop.abort();
+      server.holdDrains = false;
+    }
+  });
 });

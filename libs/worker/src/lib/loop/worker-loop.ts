@@ -190,11 +190,19 @@ export class WorkerLoop {
 
   private async pollLoop(): Promise<void> {
     const { relay, clock, config, logger } = this.deps;
+    // Stopping does not wait for a poll in flight: a relay sitting on the GET (up to its timeout, twice
+    // when recovering) would eat the stop grace before the outbox flush. What it drains is dropped,
+    // as messages arriving while stopping are anyway.
+    const stopped = new Promise<null>((resolve) => {
+      if (this.stopping.signal.aborted) resolve(null);
+      else this.stopping.signal.addEventListener('abort', () => resolve(null), { once: true });
+    });
     while (!this.stopping.signal.aborted) {
-      const messages = await relay.pollMessages().catch((error: unknown) => {
+      const poll = relay.pollMessages().catch((error: unknown) => {
         logger.warn({ err: error }, 'message poll threw');
         return null;
       });
+      const messages = await Promise.race([poll, stopped]);
       if (messages && messages.length > 0) this.handleMessages(messages);
       // One controller cut short by both "poll now" and stop(): no AbortSignal.any per poll, whose
       // composite signals pile up on the long-lived stop signal in some Node 20 releases.

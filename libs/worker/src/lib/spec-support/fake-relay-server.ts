@@ -27,6 +27,10 @@ export class FakeRelayServer {
   refuse: (event: EventBody) => boolean = () => false;
   /** The next drain hands messages out, then the connection dies before the answer (a lost answer). */
   loseNextDrainAnswer = false;
+  /** While true, message GETs get no answer at all (a relay stuck on its queue); see `held`. */
+  holdDrains = false;
+  /** Message GETs still waiting for an answer because of `holdDrains`. */
+  held = 0;
   private readonly queued: SandboxMessage[] = [];
   private readonly delivered: SandboxMessage[] = [];
   private nextMessageId = 1;
@@ -95,6 +99,12 @@ export class FakeRelayServer {
     if (this.unavailable) return answer(503, { error: { code: 'unavailable', message: 'store unreachable' } });
     if (this.acceptedToken !== undefined && authorization !== `Bearer ${this.acceptedToken}`) {
       return answer(401, { error: { code: 'unauthenticated', message: 'token expired' } });
+    }
+    if (req.method === 'GET' && url.pathname === `${base}/messages` && this.holdDrains) {
+      // Never answered; stop() destroys the socket.
+      this.held += 1;
+      res.on('close', () => (this.held -= 1));
+      return;
     }
     if (req.method === 'GET' && url.pathname === `${base}/messages`) {
       const messages = this.drain(url.searchParams.get('since'));
