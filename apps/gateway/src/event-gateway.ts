@@ -80,11 +80,10 @@ export class EventGateway {
     if (url.pathname !== EVENTS_WS_PATH) return false;
     if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
     if (this.clients.size + this.pending.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
-    const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(url.searchParams));
+    const parsed = parseSubscribeQuery(url.searchParams);
     if (!parsed.success) {
       upgradesRefused.inc({ reason: 'bad_query' });
-      const details = parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message }));
-      return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', details), true;
+      return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details), true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, parsed.data));
     return true;
@@ -225,6 +224,23 @@ export class EventGateway {
       }
     });
   }
+}
+
+type ParsedSubscribeQuery = { success: true; data: WsSubscribeQuery } | { success: false; details: Array<{ field: string; message: string }> };
+
+/**
+ * The subscription query, each parameter given at most once: lists are comma-separated in one value.
+ * A repeated parameter (`entity_ids=a&entity_ids=b`, as many clients encode lists) is refused rather
+ * than reduced to one of its values, which would silently subscribe to less than was asked.
+ */
+function parseSubscribeQuery(params: URLSearchParams): ParsedSubscribeQuery {
+  const repeated = Object.keys(WsSubscribeQuery.shape).filter((key) => params.getAll(key).length > 1);
+  if (repeated.length > 0) {
+    return { success: false, details: repeated.map((key) => ({ field: `query.${key}`, message: 'given more than once; list values comma-separated in one parameter' })) };
+  }
+  const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(params));
+  if (parsed.success) return parsed;
+  return { success: false, details: parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message })) };
 }
 
 function parseTarget(target: string | undefined): URL | undefined {

@@ -83,6 +83,20 @@ describe('EventGateway upgrade request-targets', () => {
     },
   );
 
+  // One value would win silently (URLSearchParams keeps every one, a plain object only the last): a
+  // watcher asking for two sandboxes the way many HTTP clients encode lists would see only one.
+  it.each([
+    ['entity_ids', 'entity_ids=sbx-a&entity_ids=sbx-b'],
+    ['event_types', 'event_types=agent.message&entity_ids=sbx-a&event_types=agent.tool_use'],
+    ['since', 'since=5&since=7'],
+  ])('refuses %s given more than once with a 400 naming it', async (field, query) => {
+    const answer = await rawUpgrade(port, `${EVENTS_WS_PATH}?${query}`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; details: Array<{ field: string; message: string }> } };
+    expect(body.error.code).toBe('validation_failed');
+    expect(body.error.details).toEqual([{ field: `query.${field}`, message: expect.stringContaining('comma') }]);
+  });
+
   it('still routes an absolute-form target naming the events path', async () => {
     const answer = await rawUpgrade(port, `http://127.0.0.1:${port}${EVENTS_WS_PATH}?since=x`);
     // Reached the gateway's own query validation: the path was recognised.
