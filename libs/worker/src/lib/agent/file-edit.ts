@@ -80,7 +80,10 @@ function diffOf(relative: string, before: Buffer | null, after: string): Pick<Fi
   if (diff === undefined) return { diff: null, diff_omitted: 'timeout' };
   const storable = storableText(diff);
   if (storable.length <= MAX_DIFF_CHARS) return { diff: storable };
-  return { diff: `${storable.slice(0, MAX_DIFF_CHARS)}\n… (diff truncated)\n`, diff_truncated: true };
+  // Never keep half a surrogate pair: a lone surrogate makes the relay refuse the whole event (422).
+  const last = storable.charCodeAt(MAX_DIFF_CHARS - 1);
+  const end = last >= 0xd800 && last <= 0xdbff ? MAX_DIFF_CHARS - 1 : MAX_DIFF_CHARS;
+  return { diff: `${storable.slice(0, end)}\n… (diff truncated)\n`, diff_truncated: true };
 }
 
 /** Writes `content` to `relative` inside the workspace and describes the edit, diff included. */
