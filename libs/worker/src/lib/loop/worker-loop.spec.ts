@@ -1,3 +1,4 @@
+import { EventBody } from '@sandbox-relay/contracts';
 import { testLogger, waitFor } from '@sandbox-relay/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,20 @@ describe('the worker loop', () => {
   const plan = (steps: unknown) => JSON.stringify(steps);
   const waitForStory = (predicate: (story: string[]) => boolean, what: string) => waitFor(() => predicate(relay.story()), what);
   const count = (type: string) => relay.ofType(type).length;
+
+  it('keeps previews storable when an emoji straddles the cut (heartbeat current_action, interrupt reason)', async () => {
+    // "bash: " + command is cut at 200 chars, an interrupt's content at 500: put a surrogate pair across each cut.
+    const command = `sleep 30 # ${'x'.repeat(199 - 'bash: sleep 30 # '.length - 1)}🎉 done`;
+    const reason = `${'y'.repeat(498)}🎉 enough`;
+    const running = start({ TASK_PLAN: JSON.stringify([{ run: command }]) });
+    await waitFor(() => relay.events.some((event) => event.event_type === 'heartbeat' && String(event.event_data['current_action']).startsWith('bash: sleep')), 'a heartbeat during the command');
+    relay.queue('interrupt', reason);
+    await waitFor(() => relay.events.some((event) => event.event_type === 'agent.interrupted'), 'the interrupt to be obeyed');
+    stop.abort();
+    await running;
+    const refused = relay.events.filter((event) => !EventBody.safeParse(event).success).map((event) => event.event_type);
+    expect(refused).toEqual([]);
+  });
 
   it('reports agent.started, runs the task plan, then waits idle until stopped', async () => {
     const running = start({ TASK_PLAN: plan([{ run: 'echo hi' }]) });
