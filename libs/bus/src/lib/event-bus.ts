@@ -40,8 +40,9 @@ export class EventPublisher {
       void this.flush();
       return false;
     }
-    if (await this.send(events)) return true;
-    this.hold(events);
+    const sent = await this.send(events);
+    if (sent === events.length) return true;
+    this.hold(events.slice(sent));
     return false;
   }
 
@@ -55,20 +56,32 @@ export class EventPublisher {
     return this.droppedEvents;
   }
 
-  private async send(events: readonly EventEnvelope[]): Promise<boolean> {
+  /**
+   * Publishes `events` in one pipeline; answers how many of them, from the first, Redis carried out.
+   * A connection lost mid-pipeline answers the first commands and fails the rest: only the rest may be
+   * published again, or subscribers would receive the first ones twice.
+   */
+  private async send(events: readonly EventEnvelope[]): Promise<number> {
     const pipeline = this.redis.pipeline();
     for (const event of events) pipeline.publish(eventChannel(event.entity_type, event.entity_id), JSON.stringify(event));
+    let sent = 0;
     try {
       const results = await pipeline.exec();
-      const failed = results?.find(([error]) => error);
-      if (failed) throw failed[0];
-      eventsPublished.inc({ outcome: 'ok' }, events.length);
-      return true;
+      if (!results) throw new Error('the pipeline was not executed');
+      const failedAt = results.findIndex(([error]) => error);
+      sent = failedAt === -1 ? events.length : failedAt;
+      if (failedAt !== -1) throw results[failedAt]![0];
+      eventsPublished.inc({ outcome: 'ok' }, sent);
+      return sent;
     } catch (error) {
       this.failures += 1;
-      eventsPublished.inc({ outcome: 'failed' }, events.length);
-      this.logger.warn({ err: (error as Error).message, count: events.length, firstId: events[0]?.id }, 'live publish failed; held until Redis is back');
-      return false;
+      if (sent > 0) eventsPublished.inc({ outcome: 'ok' }, sent);
+      eventsPublished.inc({ outcome: 'failed' }, events.length - sent);
+      this.logger.warn(
+        { err: (error as Error).message, count: events.length - sent, firstId: events[sent]?.id },
+        'live publish failed; held until Redis is back',
+      );
+      return sent;
     }
   }
 
@@ -90,13 +103,14 @@ export class EventPublisher {
     try {
       while (this.backlog.length > 0 && this.redis.status === 'ready') {
         const chunk = this.backlog.slice(0, 500);
-        if (!(await this.send(chunk))) break;
-        // `hold` may have dropped some of the chunk meanwhile; remove what is still at the front.
-        const sent = new Set(chunk);
+        const sentCount = await this.send(chunk);
+        // `hold` may have dropped some of the chunk meanwhile; remove what was sent and is still at the front.
+        const sent = new Set(chunk.slice(0, sentCount));
         let count = 0;
         while (count < this.backlog.length && sent.has(this.backlog[count]!)) count += 1;
         this.backlog.splice(0, count);
-        sentAny = true;
+        sentAny ||= sentCount > 0;
+        if (sentCount < chunk.length) break;
       }
       if (sentAny && this.backlog.length === 0) this.logger.info('live publish backlog sent');
     } finally {
