@@ -175,6 +175,7 @@ export class EventGateway {
     const lastByEntity = new Map<string, string>();
     const filter = client.filter;
     let after = since;
+    let open = true;
     try {
       for (;;) {
         const page = await this.options.history.list({
@@ -189,10 +190,14 @@ export class EventGateway {
           after = event.id;
           if (!client.maySee(event) || client.alreadySent(event)) continue;
           if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
+          // A page may hold many times the send-buffer bound (500 diffs): queued at once, it would close
+          // a client that reads as fast as it can as a slow consumer. Let the socket drain as it reads.
+          if (!client.hasRoom()) open = await client.waitForRoom();
+          if (!open) break;
           client.send(JSON.stringify(event));
           lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);
         }
-        if (page.length < this.options.replayPageSize || !(await client.waitForRoom())) break;
+        if (!open || page.length < this.options.replayPageSize || !(await client.waitForRoom())) break;
       }
       client.endReplay(since, lastByEntity);
     } catch (error) {

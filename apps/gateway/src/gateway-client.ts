@@ -127,10 +127,15 @@ export class GatewayClient {
     return false;
   }
 
+  /** Whether the socket's send buffer is at most half the limit (replay pacing). */
+  hasRoom(): boolean {
+    return this.ws.bufferedAmount <= this.limits.maxBufferedBytes / 2;
+  }
+
   /** Waits until the socket's send buffer falls below half the limit (replay pacing). */
   async waitForRoom(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (this.isOpen && this.ws.bufferedAmount > this.limits.maxBufferedBytes / 2) {
+    while (this.isOpen && !this.hasRoom()) {
       if (Date.now() > deadline) {
         this.closeSlow('replay_unread', 'replay not read in time');
         return false;
