@@ -378,6 +378,41 @@ describe('a task started by an operator: the worker carries the sandbox token it
   });
 });
 
+describe('a worker whose task outlives its sandbox token renews it and keeps reporting', () => {
+  let relay: RunningRelay;
+  let issuer: TokenIssuer;
+
+  beforeAll(async () => {
+    const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
+    expect(built.status).toBe(0);
+    const { keys, env } = await authKeys();
+    // 12 s tokens (the verifier allows 5 s of clock skew past `exp`): renewed at 8 s, so a task of 22 s
+    // outlives the first one. A worker that could not renew would be refused from ~17 s, stop beating
+    // and be restarted onto another sandbox.
+    relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId('auth-renew'), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500', SANDBOX_TOKEN_TTL_S: '12' });
+    issuer = await issuerFor(keys, 'current');
+  });
+  afterAll(() => relay.stop());
+
+  it('reports events past its first token\'s expiry, on the same sandbox, never restarted', async () => {
+    const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 });
+    const plan = [{ say: 'before' }, { run: 'sleep 22' }, { say: 'after the first token expired' }];
+    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, { title: 'token renewal e2e', plan, worker_env: { POLL_INTERVAL_MS: '200' } });
+    expect(started.status).toBe(201);
+    const sandboxId = started.body.sandbox_id as string;
+    const taskId = started.body.id as string;
+    const said = async () =>
+      (((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body.events as ProbeFrame[]) ?? [])
+        .filter((event) => event.event_type === 'agent.message')
+        .map((event) => event.payload?.content);
+
+    await waitFor(async () => (await said()).includes('after the first token expired'), 'the event after the first token expired', 45_000, 500);
+    const task = (await call(relay.http, 'GET', `/api/v1/tasks/${taskId}`, operator)).body;
+    expect(task).toMatchObject({ sandbox_id: sandboxId, restarts: [] });
+    expect((await call(relay.http, 'POST', `/api/v1/tasks/${taskId}/stop`, operator, {})).status).toBe(200);
+  }, 60_000);
+});
+
 /**
  * An operator token that expired a minute ago, signed with the relay's current key (jose's SignJWT
  * sets any `exp`; the relay's issuer refuses to, which is why this goes around it).

@@ -40,8 +40,12 @@ export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend({
   /** Lifetime of a per-sandbox lock: a replica that dies mid-restart releases the sandbox after this. */
   SUPERVISOR_LOCK_TTL_MS: Millis(300_000, 1_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(4),
-  /** Lifetime of the sandbox token each worker gets at spawn (auth on); an expired worker is restarted with a fresh one. */
-  SANDBOX_TOKEN_TTL_S: z.coerce.number().int().min(60).default(24 * 3600),
+  /**
+   * Lifetime of each sandbox token (auth on): the one a worker gets at spawn and each it renews
+   * (at two thirds of the lifetime, `POST /api/v1/sandboxes/:id/token`). Short lifetimes limit what a
+   * leaked token can do; a worker that cannot renew in time goes quiet and is restarted with a fresh one.
+   */
+  SANDBOX_TOKEN_TTL_S: z.coerce.number().int().min(10).default(24 * 3600),
   /** Handed to local workers (the provider never reads process.env itself). */
   PATH: z.string().optional(),
   HOME: z.string().optional(),

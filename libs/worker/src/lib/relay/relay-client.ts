@@ -2,6 +2,7 @@ import { EVENT_LIMITS, type SandboxMessage } from '@sandbox-relay/contracts';
 import type { WorkerLogger } from '../util/logger';
 import { EventOutbox, type OutboxOptions, type OutboxStats } from './event-outbox';
 import { RelayHttp, type RelayHttpOptions } from './relay-http';
+import { TokenRenewal } from './token-renewal';
 
 /** What the worker loop needs from the relay; `RelayClient` over HTTP, an in-memory fake in tests. */
 export interface WorkerRelay {
@@ -57,9 +58,16 @@ export class RelayClient implements WorkerRelay {
   /** Failed polls in a row; only the first of a streak is a warning (an outage polls every second). */
   private failedPolls = 0;
 
+  /** With a token: keeps it fresh, so a task longer than one token's lifetime keeps reporting. */
+  private readonly renewal: TokenRenewal | null;
+
   constructor(private readonly options: RelayClientOptions) {
     this.http = new RelayHttp(options);
     this.outbox = new EventOutbox({ ...options.outbox, logger: options.logger, send: (events) => this.http.postEvents(events) });
+    this.renewal = options.token
+      ? new TokenRenewal({ token: options.token, renew: () => this.http.renewToken(), onRenewed: (token) => this.http.setToken(token), logger: options.logger })
+      : null;
+    this.renewal?.start();
   }
 
   emit(eventType: string, data: Record<string, unknown>, source: string): void {
@@ -96,6 +104,7 @@ export class RelayClient implements WorkerRelay {
   }
 
   close(): void {
+    this.renewal?.close();
     this.outbox.close();
   }
 

@@ -1,4 +1,4 @@
-import { SandboxMessage } from '@sandbox-relay/contracts';
+import { SandboxMessage, SandboxTokenRenewal } from '@sandbox-relay/contracts';
 import { errorMessage, preview } from '../util/text';
 
 /** One event as the ingest edge takes it (`EventBody` in libs/contracts, with `source` always set). */
@@ -41,6 +41,16 @@ export interface RelayHttpOptions {
   messagesTimeoutMs?: number;
 }
 
+/**
+ * How a token renewal ended. `retry`: the relay could not answer now (network, 408, 429, 5xx); `refused`:
+ * it will not renew this token (401: already expired or unknown; 403; 409: the sandbox is no longer
+ * live, or the relay runs without auth).
+ */
+export type RenewOutcome =
+  | { kind: 'renewed'; token: string; expiresAt: string }
+  | { kind: 'retry'; reason: string }
+  | { kind: 'refused'; status: number; reason: string };
+
 /** Statuses that say "try again later" rather than "this request is wrong". */
 function isRetryable(status: number): boolean {
   return status === 401 || status === 408 || status === 429 || status >= 500 || status < 400;
@@ -53,7 +63,10 @@ export class RelayHttp {
   private readonly messagesTimeoutMs: number;
   private readonly sandboxPath: string;
 
+  private token: string | undefined;
+
   constructor(private readonly options: RelayHttpOptions) {
+    this.token = options.token;
     this.fetch = options.fetch ?? globalThis.fetch;
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.messagesTimeoutMs = options.messagesTimeoutMs ?? 10_000;
@@ -63,8 +76,36 @@ export class RelayHttp {
   private headers(json: boolean): Record<string, string> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (json) headers['content-type'] = 'application/json';
-    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
     return headers;
+  }
+
+  /** The token every call carries from now on (a renewed one). */
+  setToken(token: string): void {
+    this.token = token;
+  }
+
+  /** `POST /token`: trades the current token for a fresh one for the same sandbox. */
+  async renewToken(): Promise<RenewOutcome> {
+    let response: Response;
+    let text: string;
+    try {
+      response = await this.fetch(`${this.sandboxPath}/token`, { method: 'POST', headers: this.headers(false), signal: AbortSignal.timeout(this.messagesTimeoutMs) });
+      text = await response.text();
+    } catch (error) {
+      return { kind: 'retry', reason: errorMessage(error) };
+    }
+    const reason = `HTTP ${response.status}: ${preview(text, 500)}`;
+    if (!response.ok) return response.status === 408 || response.status === 429 || response.status >= 500 ? { kind: 'retry', reason } : { kind: 'refused', status: response.status, reason };
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { kind: 'retry', reason: `answer is not JSON: ${preview(text, 200)}` };
+    }
+    const renewal = SandboxTokenRenewal.safeParse(body);
+    if (!renewal.success || renewal.data.sandbox_id !== this.options.sandboxId) return { kind: 'retry', reason: 'answer is not a token renewal for this sandbox' };
+    return { kind: 'renewed', token: renewal.data.token, expiresAt: renewal.data.expires_at };
   }
 
   /** One event through `POST /events`, several through `POST /events/batch` (stored in array order). */
