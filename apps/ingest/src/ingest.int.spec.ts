@@ -104,6 +104,25 @@ describe('ingest edge', () => {
     expect(res.body.error.details[0]).toEqual({ field: 'body.event_data', message: expect.stringContaining('at most') });
   });
 
+  it('answers event_data nested deeper than JSON.stringify can recurse with 422 naming it, single and batch', async () => {
+    const sandbox = uniqueId('sb');
+    // 10 KB of brackets: far under the body limit, far past the recursion JSON.stringify manages.
+    const deep = `{"a":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
+    const single = await request(h.app)
+      .post(`/api/v1/sandboxes/${sandbox}/events`)
+      .set('content-type', 'application/json')
+      .send(`{"event_type":"a","event_data":${deep}}`);
+    expect(single.status).toBe(422);
+    expect(single.body.error.details[0]).toEqual({ field: 'body.event_data', message: expect.stringContaining('nest') });
+    const batch = await request(h.app)
+      .post(`/api/v1/sandboxes/${sandbox}/events/batch`)
+      .set('content-type', 'application/json')
+      .send(`[{"event_type":"ok"},{"event_type":"a","event_data":${deep}}]`);
+    expect(batch.status).toBe(422);
+    expect(batch.body.error.details[0].field).toBe('body.1.event_data');
+    expect(await h.store.prisma.sandboxEvent.count({ where: { entityId: sandbox } })).toBe(0);
+  });
+
   it.each(['..%2F..%2Fetc%2Fpasswd', 'a%00b', 'x'.repeat(129), '%E2%80%AEevil', 'a%20b', 'semi%3Bcolon'])(
     'answers a hostile sandbox id %s with 400',
     async (id) => {

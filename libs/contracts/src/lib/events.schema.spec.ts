@@ -38,6 +38,20 @@ describe('EventBody', () => {
     expect(EventBody.parse({ event_type: 'a', event_data: data }).event_data).toEqual(data);
   });
 
+  it('bounds the nesting of event_data (JSON.stringify would overflow the stack) and names it', () => {
+    const nest = (levels: number) => {
+      const data: Record<string, unknown> = {};
+      let inner: Record<string, unknown> = data;
+      for (let level = 1; level < levels; level += 1) inner = (inner.a = {}) as Record<string, unknown>;
+      return data;
+    };
+    expect(EventBody.safeParse({ event_type: 'a', event_data: nest(EVENT_LIMITS.EVENT_DATA_MAX_DEPTH) }).success).toBe(true);
+    const result = EventBody.safeParse({ event_type: 'a', event_data: nest(EVENT_LIMITS.EVENT_DATA_MAX_DEPTH + 1) });
+    expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['event_data']);
+    const deepArrays = { a: JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown };
+    expect(EventBody.safeParse({ event_type: 'a', event_data: deepArrays }).error?.issues[0]?.message).toMatch(/levels deep/);
+  });
+
   it('bounds the serialized size of event_data', () => {
     const big = { diff: 'x'.repeat(EVENT_LIMITS.EVENT_DATA_MAX_BYTES) };
     expect(EventBody.safeParse({ event_type: 'a', event_data: big }).success).toBe(false);

@@ -7,6 +7,12 @@ export const EVENT_LIMITS = {
   SOURCE_MAX: 100,
   /** Serialized size of `event_data`. A unified diff of a large file edit fits; a core dump does not. */
   EVENT_DATA_MAX_BYTES: 256 * 1024,
+  /**
+   * Nesting of `event_data` (objects and arrays). JSON.stringify recurses, and past a few thousand levels
+   * it overflows the stack: validation, and every later serialization of the row (history pages), would
+   * answer 500. Real tool output nests a few dozen levels.
+   */
+  EVENT_DATA_MAX_DEPTH: 256,
   BATCH_MAX: 1000,
   HISTORY_LIMIT_DEFAULT: 100,
   HISTORY_LIMIT_MAX: 1000,
@@ -26,7 +32,25 @@ export const StorableString = z.string().refine(storableText, 'must not contain 
 /** Serialized `event_data` of validated bodies, so the edge serializes each event once. */
 const serializedData = new WeakMap<object, string>();
 
+/** Whether `value` nests objects/arrays deeper than `max` levels; iterative, so depth cannot overflow it. */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let top = stack.pop(); top; top = stack.pop()) {
+    const [node, depth] = top;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
 const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+  if (nestsDeeperThan(data, EVENT_LIMITS.EVENT_DATA_MAX_DEPTH)) {
+    ctx.addIssue({ code: 'custom', message: `must not nest objects or arrays more than ${EVENT_LIMITS.EVENT_DATA_MAX_DEPTH} levels deep` });
+    return;
+  }
   const json = JSON.stringify(data);
   if (Buffer.byteLength(json) > EVENT_LIMITS.EVENT_DATA_MAX_BYTES) {
     ctx.addIssue({ code: 'custom', message: `must serialize to at most ${EVENT_LIMITS.EVENT_DATA_MAX_BYTES} bytes` });
