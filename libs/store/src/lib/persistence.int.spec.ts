@@ -1,5 +1,9 @@
+import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { testInfra, uniqueId } from '@sandbox-relay/testing';
-import { createStore, type Store } from './store';
+import { Pool } from 'pg';
+import { EventRepository } from './event-repository';
+import { createStore, statementTimeoutFor, type Store } from './store';
+import { withStoreErrors } from './store-errors';
 
 // The seed's phase 4: sessions and events survive a new connection (a restart of the service).
 describe('persistence through the Prisma client (seed phase 4)', () => {
@@ -33,5 +37,36 @@ describe('persistence through the Prisma client (seed phase 4)', () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ entityType: 'sandbox', eventType: 'agent.tool_use', data: { tool: 'bash' } });
     expect(typeof events[0]!.id).toBe('bigint');
+  });
+});
+
+// A write the caller was told failed (503 on a timeout) must not commit later: the retry would store it twice.
+describe('a write that times out', () => {
+  it('is cancelled in Postgres before the client gives up, so what was answered 503 is never stored', async () => {
+    const store = createStore({ databaseUrl: testInfra().databaseUrl, queryTimeoutMs: 1_000 });
+    const blocker = new Pool({ connectionString: testInfra().databaseUrl, max: 1 });
+    const sandboxId = uniqueId('timeout');
+    const holder = await blocker.connect();
+    try {
+      // Another writer holds the sandbox's append lock (as a stuck replica would).
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sandbox:${sandboxId}`]);
+      const append = new EventRepository(store.pool).appendMany([{ entityType: 'sandbox', entityId: sandboxId, eventType: 'agent.message', data: {}, dataJson: '{}', source: 'agent' }]);
+      await expect(withStoreErrors(append)).rejects.toBeInstanceOf(ServiceUnavailableError);
+      await holder.query('COMMIT');
+      // The lock is free now: a statement still running in Postgres would insert the row at this point.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const { rows } = await holder.query('SELECT count(*)::int AS n FROM sandbox_events WHERE entity_id = $1', [sandboxId]);
+      expect(rows[0].n).toBe(0);
+    } finally {
+      holder.release();
+      await blocker.end();
+      await store.close();
+    }
+  });
+
+  it('puts the server-side limit just under the client-side one', () => {
+    expect(statementTimeoutFor(15_000)).toBe(14_000);
+    expect(statementTimeoutFor(1_000)).toBe(800);
   });
 });

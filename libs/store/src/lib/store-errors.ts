@@ -11,7 +11,8 @@ const PRISMA_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P
 
 /**
  * True when the error means "Postgres is unavailable" rather than "this statement is invalid":
- * connection errors (SQLSTATE class 08), shutdown (57P01-57P03), too many connections (53300),
+ * connection errors (SQLSTATE class 08), shutdown (57P01-57P03), a statement cancelled by its
+ * timeout (57014), too many connections (53300),
  * the driver's own connect/query timeouts, and Prisma's codes for the same.
  */
 export function isStoreUnavailable(error: unknown): boolean {
@@ -19,7 +20,8 @@ export function isStoreUnavailable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code) || PRISMA_UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '53300') return true;
+    // 57014: cancelled by statement_timeout (the server gave up, and rolled back, before the client did).
+    if (NETWORK_CODES.has(code) || PRISMA_UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '57014' || code === '53300') return true;
   }
   return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message);
 }
