@@ -53,6 +53,11 @@ describe('createHttpApp', () => {
     expect(res.body.error.details).toEqual([{ field: 'body.name', message: 'is required' }]);
   });
 
+  it('says what type a field of the wrong type should have, not that it is required', async () => {
+    const res = await request(app).post('/items/abc').send({ name: ['a'], count: 1 });
+    expect(res.body.error.details).toEqual([{ field: 'body.name', message: 'Invalid input: expected string, received array' }]);
+  });
+
   it('answers a bad path parameter with 400', async () => {
     const res = await request(app).post('/items/ABC1').send({ name: 'a', count: 1 });
     expect(res.status).toBe(400);

@@ -10,7 +10,8 @@ export type RequestPart = 'body' | 'query' | 'params' | 'headers';
  * path names no resource at all.
  */
 export function parseRequest<T extends z.ZodType>(schema: T, value: unknown, part: RequestPart): z.infer<T> {
-  const result = schema.safeParse(value);
+  // The issues carry their input, so an absent field ("is required") is told from one of the wrong type.
+  const result = schema.safeParse(value, { reportInput: true });
   if (result.success) return result.data;
   const issues: FieldIssue[] = result.error.issues.map((issue) => ({
     field: [part, ...issue.path.map(String)].join('.'),
