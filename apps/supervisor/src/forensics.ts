@@ -1,8 +1,10 @@
-import { ENTITY_TYPES } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, toStorableText } from '@sandbox-relay/contracts';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { EventRepository } from '@sandbox-relay/store';
+import { tail } from './text-bounds';
 
-const FORENSIC_LOG_BYTES = 4_096;
+/** Characters (code points) of the log's end kept. */
+const FORENSIC_LOG_CHARS = 4_096;
 const FORENSIC_EVENTS = 20;
 
 /**
@@ -12,7 +14,9 @@ const FORENSIC_EVENTS = 20;
  */
 export async function collectForensics(provider: SandboxProvider, events: EventRepository, sandboxId: string): Promise<Record<string, unknown>> {
   const logs = await provider.logs(sandboxId).then(
-    (text) => ({ logs_tail: text.slice(-FORENSIC_LOG_BYTES) }),
+    // Logs are whatever the sandbox printed: NUL bytes and half an emoji at the cut would make the
+    // restart's event unstorable, and with it the record of why the sandbox was replaced.
+    (text) => ({ logs_tail: toStorableText(tail(text, FORENSIC_LOG_CHARS)) }),
     (error: unknown) => ({ logs_error: (error as Error).message }),
   );
   const last = await events.list({ entityTypes: [ENTITY_TYPES.SANDBOX], entityIds: [sandboxId], order: 'desc', limit: FORENSIC_EVENTS }).catch(() => []);

@@ -349,6 +349,23 @@ describe('supervisor service', () => {
     expect(await types(view.sandbox_id!)).toEqual([SUPERVISOR_EVENT_TYPES.TASK_STARTED, SUPERVISOR_EVENT_TYPES.TASK_COMPLETED]);
   });
 
+  it('records a restart whose sandbox printed NUL bytes and an emoji where the log tail is cut', async () => {
+    const { app, sup, provider } = service(config({ heartbeat: { intervalMs: 5_000, graceMs: 1_000 } }));
+    const view = await startTask(app);
+    // 4,095 UTF-16 units after the emoji: a tail of the last 4,096 units would begin in the middle of it.
+    provider.appendLogs(view.sandbox_id!, `binary\u0000output 🚀${'x'.repeat(4_091)}\u0000end`);
+    await store.prisma.sandboxSession.update({ where: { sandboxId: view.sandbox_id! }, data: { status: 'restarting' } });
+
+    expect((await sup.sweep()).restarts).toEqual([view.sandbox_id]);
+    await sup.settled();
+    const restarted = (await supervisorEvents(view.sandbox_id!)).at(-1)!;
+    expect(restarted.event_type).toBe(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED);
+    const logsTail = (restarted.payload['forensics'] as { logs_tail: string }).logs_tail;
+    expect(logsTail.endsWith('x\uFFFDend')).toBe(true);
+    expect(logsTail.isWellFormed()).toBe(true);
+    expect([...logsTail].length).toBeLessThanOrEqual(4_096);
+  });
+
   it('resumes an interrupted restart whose old worker\'s last beat said it was still working', async () => {
     const { app, sup, provider } = service(config({ heartbeat: { intervalMs: 5_000, graceMs: 1_000 } }));
     const view = await startTask(app);

@@ -3,9 +3,7 @@
  * outbox drops 4xx events: command output and file content go through this first so a binary byte in
  * stdout costs a replacement character, not the whole event.
  */
-export function storableText(text: string): string {
-  return text.replace(/\u0000/g, '\uFFFD').toWellFormed();
-}
+export { toStorableText as storableText } from '@sandbox-relay/contracts';
 
 /** Whether the UTF-16 unit at `index` is the first half of a surrogate pair. */
 function isHighSurrogate(text: string, index: number): boolean {
