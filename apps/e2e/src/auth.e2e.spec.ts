@@ -340,17 +340,24 @@ describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
   });
 });
 
+/**
+ * The relay with auth on whose supervisor spawns real workers (the bundle built first), in a supervisor
+ * scope of its own: no other suite's standalone sweeps (or restarts) these tasks.
+ */
+async function startRelayWithWorkers(scope: string, extraEnv: Record<string, string> = {}): Promise<{ relay: RunningRelay; issuer: TokenIssuer }> {
+  const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
+  expect(built.status).toBe(0);
+  const { keys, env } = await authKeys();
+  const relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId(scope), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500', ...extraEnv });
+  return { relay, issuer: await issuerFor(keys, 'current') };
+}
+
 describe('a task started by an operator: the worker carries the sandbox token it was issued at spawn', () => {
   let relay: RunningRelay;
   let issuer: TokenIssuer;
 
   beforeAll(async () => {
-    const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
-    expect(built.status).toBe(0);
-    const { keys, env } = await authKeys();
-    // A supervisor scope of its own: no other suite's standalone sweeps (or restarts) this suite's tasks.
-    relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId('auth-sup'), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500' });
-    issuer = await issuerFor(keys, 'current');
+    ({ relay, issuer } = await startRelayWithWorkers('auth-sup'));
   });
   afterAll(() => relay.stop());
 
@@ -383,14 +390,10 @@ describe('a worker whose task outlives its sandbox token renews it and keeps rep
   let issuer: TokenIssuer;
 
   beforeAll(async () => {
-    const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
-    expect(built.status).toBe(0);
-    const { keys, env } = await authKeys();
     // 12 s tokens (the verifier allows 5 s of clock skew past `exp`): renewed at 8 s, so a task of 22 s
     // outlives the first one. A worker that could not renew would be refused from ~17 s, stop beating
     // and be restarted onto another sandbox.
-    relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId('auth-renew'), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500', SANDBOX_TOKEN_TTL_S: '12' });
-    issuer = await issuerFor(keys, 'current');
+    ({ relay, issuer } = await startRelayWithWorkers('auth-renew', { SANDBOX_TOKEN_TTL_S: '12' }));
   });
   afterAll(() => relay.stop());
 

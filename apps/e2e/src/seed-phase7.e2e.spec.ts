@@ -31,6 +31,8 @@ describe('seed phase 7: fault tolerance for sandbox agents', () => {
       QUEUE_PREFIX: uniqueId('phase7'),
       SUPERVISOR_HEARTBEAT_INTERVAL_MS: '1000',
       SUPERVISOR_HEARTBEAT_GRACE_MS: '1000',
+      // A worker beats as it starts; a replacement slow to start on a loaded machine is not restarted too.
+      SUPERVISOR_STARTUP_GRACE_MS: '5000',
       SUPERVISOR_SWEEP_INTERVAL_MS: '100',
       SUPERVISOR_TERMINATE_GRACE_MS: '1000',
       SUPERVISOR_MAX_RESTARTS: '2',

@@ -25,6 +25,8 @@ export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend({
   SUPERVISOR_HEARTBEAT_INTERVAL_MS: Millis(15_000, 50),
   /** Slack on top of each interval before a beat counts as missed. */
   SUPERVISOR_HEARTBEAT_GRACE_MS: Millis(5_000, 0),
+  /** Extra time a new sandbox gets for its first beat (booting it and starting its worker) before misses count. */
+  SUPERVISOR_STARTUP_GRACE_MS: Millis(60_000, 0),
   /** How often the sweep (ladder, resumed restarts, idle monitor, completions) runs. */
   SUPERVISOR_SWEEP_INTERVAL_MS: Millis(5_000, 20),
   /** Restarts of one task allowed within the window; one more quarantines it. */
@@ -80,7 +82,7 @@ export function supervisorConfig(env: SupervisorEnv): SupervisorConfig {
   return {
     provider,
     keyPrefix: env.QUEUE_PREFIX,
-    heartbeat: { intervalMs: env.SUPERVISOR_HEARTBEAT_INTERVAL_MS, graceMs: env.SUPERVISOR_HEARTBEAT_GRACE_MS },
+    heartbeat: { intervalMs: env.SUPERVISOR_HEARTBEAT_INTERVAL_MS, graceMs: env.SUPERVISOR_HEARTBEAT_GRACE_MS, startupGraceMs: env.SUPERVISOR_STARTUP_GRACE_MS },
     sweepIntervalMs: env.SUPERVISOR_SWEEP_INTERVAL_MS,
     restart: {
       maxRestarts: env.SUPERVISOR_MAX_RESTARTS,

@@ -112,12 +112,23 @@ describe('HeartbeatLadder', () => {
     expect(action).toMatchObject({ kind: 'warn', from: 'degraded', to: 'warning' });
   });
 
-  it('counts a session that never beat from its start', () => {
+  it('counts a session that never beat from its start, without a startup grace', () => {
     const clock = new ManualClock();
-    const ladder = new HeartbeatLadder({}, clock.now);
+    const ladder = new HeartbeatLadder({ startupGraceMs: 0 }, clock.now);
     const neverBeat = session({ lastHeartbeatAt: null, startedAt: clock.now() - 36 * S }, clock);
     expect(ladder.assess(neverBeat)).toMatchObject({ kind: 'degrade', missed: 2, lastSeenAt: neverBeat.startedAt });
     expect(ladder.assess({ ...neverBeat, startedAt: clock.now() - 10 * S })).toBeNull();
+  });
+
+  it('gives a session that has not beaten yet the startup grace (60 s by default) before its misses count', () => {
+    const clock = new ManualClock();
+    const ladder = new HeartbeatLadder({}, clock.now);
+    const booting = (startedAgoMs: number) => session({ lastHeartbeatAt: null, startedAt: clock.now() - startedAgoMs }, clock);
+    expect(ladder.assess(booting(60 * S + 20 * S))).toBeNull();
+    expect(ladder.assess(booting(60 * S + 20 * S + 1))).toMatchObject({ kind: 'warn', missed: 1 });
+    expect(ladder.assess(booting(60 * S + 50 * S + 1))).toMatchObject({ kind: 'restart', missed: 3 });
+    // Once it has beaten, the grace is spent: a later silence counts from the beat as for any session.
+    expect(ladder.assess(session({ lastHeartbeatAt: clock.now() - 21 * S, startedAt: clock.now() - 30 * S }))).toMatchObject({ kind: 'warn', missed: 1 });
   });
 
   it('jumps straight to restart after a long outage of the supervisor itself', () => {

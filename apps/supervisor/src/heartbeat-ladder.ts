@@ -15,6 +15,12 @@ export interface HeartbeatPolicy {
   intervalMs: number;
   /** Slack on top of each interval for network and event-loop delay before a beat counts as missed. */
   graceMs: number;
+  /**
+   * Extra time a sandbox that has not beaten yet gets before its misses count: booting a sandbox and
+   * starting its worker takes longer than one beat (a Daytona sandbox, a loaded machine). Without it a
+   * slow start is restarted, and the slow start of the replacement restarted again, into quarantine.
+   */
+  startupGraceMs: number;
   /** Missed intervals that raise a warning, mark the session degraded, restart it (ascending). */
   warnAfterMisses: number;
   degradeAfterMisses: number;
@@ -30,6 +36,7 @@ export interface HeartbeatPolicy {
 export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
   intervalMs: 15_000,
   graceMs: 5_000,
+  startupGraceMs: 60_000,
   warnAfterMisses: 1,
   degradeAfterMisses: 2,
   restartAfterMisses: 3,
@@ -40,7 +47,7 @@ export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
 export interface SupervisedSession {
   sandboxId: string;
   taskId: string | null;
-  /** Null until the first heartbeat: the session is then measured from `startedAt`. */
+  /** Null until the first heartbeat: the session is then measured from `startedAt` plus the startup grace. */
   lastHeartbeatAt: Instant | null;
   startedAt: Instant;
   escalation: EscalationLevel;
@@ -99,6 +106,7 @@ export function ladderStep(missed: number, policy: Pick<HeartbeatPolicy, 'warnAf
 export function validateHeartbeatPolicy(policy: HeartbeatPolicy): HeartbeatPolicy {
   requireInteger('intervalMs', policy.intervalMs, 1);
   requireInteger('graceMs', policy.graceMs, 0);
+  requireInteger('startupGraceMs', policy.startupGraceMs, 0);
   requireInteger('warnAfterMisses', policy.warnAfterMisses, 1);
   requireInteger('degradeAfterMisses', policy.degradeAfterMisses, policy.warnAfterMisses + 1);
   requireInteger('restartAfterMisses', policy.restartAfterMisses, policy.degradeAfterMisses + 1);
@@ -134,7 +142,8 @@ export class HeartbeatLadder {
     if (session.escalation === 'restarting') return null;
     if (session.lastHeartbeatStatus && this.policy.exemptStatuses.includes(session.lastHeartbeatStatus)) return null;
     const lastSeenAt = session.lastHeartbeatAt ?? session.startedAt;
-    const missed = missedIntervals(lastSeenAt, now, this.policy);
+    // Never beaten yet: the misses count from the end of the startup grace.
+    const missed = missedIntervals(session.lastHeartbeatAt ?? session.startedAt + this.policy.startupGraceMs, now, this.policy);
     const to = LEVEL_OF_STEP[ladderStep(missed, this.policy)];
     if (to === session.escalation) return null;
     // Any other change is reported, downward too: a degraded session that beat again and is now one

@@ -52,13 +52,14 @@ export function testSupervisorConfig(overrides: Partial<SupervisorConfig> = {}, 
   return {
     provider: 'local',
     keyPrefix: uniqueId(prefix),
-    heartbeat: { intervalMs: 300, graceMs: 100 },
     sweepIntervalMs: 50,
     restart: { maxRestarts: 3, windowMs: 60_000, baseBackoffMs: 1, maxBackoffMs: 10 },
     terminateGraceMs: 50,
     idleAfterMs: 0,
     lockTtlMs: 10_000,
     ...overrides,
+    // Sessions that never beat are restarted as soon as they miss, unless a spec asks for a startup grace.
+    heartbeat: { startupGraceMs: 0, ...(overrides.heartbeat ?? { intervalMs: 300, graceMs: 100 }) },
   };
 }
 
