@@ -130,7 +130,8 @@ describe('dashboard (browser)', () => {
 
     await page.getByTestId('interrupt').click();
     await waitForText(page.getByTestId('send-feedback'), (text) => /✓ interrupt #\d+ queued/.test(text), 'the interrupt to be confirmed');
-    expect(await queued.count()).toBe(2);
+    // The feedback is written as the event arrives; the feed draws its row on the next frame.
+    await waitFor(async () => (await queued.count()) === 2, 'both SANDBOX_MESSAGE_QUEUED rows in the feed', UI_TIMEOUT);
 
     // What the page sent is durable and reaches the worker: the interrupt first.
     const drained = (await (await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/messages`)).json()) as Array<{ message_type: string; content: string }>;
@@ -166,6 +167,34 @@ describe('dashboard (browser)', () => {
     await waitForCount(page, 6);
     expect(await renderedIds(page)).toEqual([...before, ...missed, after]);
     expect(await eventCount(page)).toBe(6);
+  });
+
+  it('opens the view afresh when the relay\'s log was reset under it (its cursor is past the log: 4416)', async () => {
+    const sandbox = uniqueId('sb-reset');
+    const [kept] = await postBatch(relay.http, sandbox, [{ event_type: 'agent.message', event_data: { content: 'kept' } }]);
+    // An event far past the sequence, standing for the old log's newest; the view's cursor ends up on it.
+    const inserted = await store.prisma.$queryRawUnsafe<Array<{ id: string }>>(
+      `INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source)
+       VALUES ((SELECT max(id) FROM sandbox_events) + 1000000000, 'sandbox', $1, 'agent.message', '{"content":"from the old log"}', 'agent') RETURNING id::text AS id`,
+      sandbox,
+    );
+    const gone = inserted[0]!.id;
+    const { page } = browser;
+    await openSandbox(page, relay, sandbox);
+    // Rows are drawn on the next animation frame after the count changes.
+    const rendered = (ids: string[], what: string) => waitFor(async () => JSON.stringify(await renderedIds(page)) === JSON.stringify(ids), what, UI_TIMEOUT);
+    await rendered([kept!, gone], 'both events of the old log');
+
+    // The reset: the relay goes away, and comes back without the events the view's cursor points past.
+    const port = new URL(relay.http).port;
+    await relay.stop();
+    await store.prisma.sandboxEvent.delete({ where: { id: BigInt(gone) } });
+    relay = await startRelay({ PORT: port, DASHBOARD_DIR });
+    await rendered([kept!], 'the view reopened on the log as it is');
+    await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
+    const after = (await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { content: 'after the reset' } })).body.id as string;
+    await rendered([kept!, after], 'the next event, live');
+    expect(await eventCount(page)).toBe(2);
   });
 
   it('keeps a feed of thousands of events to a bounded number of rows in the DOM', async () => {

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EdgeAuth } from '@sandbox-relay/auth';
-import { ENTITY_TYPES, EVENTS_WS_PATH } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, EVENTS_WS_PATH, WS_CLOSE_CODES } from '@sandbox-relay/contracts';
 import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
 import { WsProbe, testInfra, testLogger, uniqueId } from '@sandbox-relay/testing';
 import { EventGateway } from './event-gateway';
@@ -62,6 +62,25 @@ describe('EventGateway replay of large events', () => {
       expect(probe.closeCode).toBeUndefined();
     } finally {
       await probe.close();
+    }
+  });
+
+  it('closes a client whose since is past the newest stored event (a reset log) with 4416, and keeps a caught-up one open', async () => {
+    const sandbox = uniqueId('sbx-since-ahead');
+    const log = new EventLog(new EventRepository(store.pool));
+    const [stored] = await log.append([{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandbox, eventType: 'agent.message', data: {}, dataJson: '{}', source: 'gateway-test' }]);
+    const newest = BigInt((await new EventRepository(store.pool).newestId())!);
+
+    const ahead = await WsProbe.connect(`${base}${EVENTS_WS_PATH}?entity_ids=${sandbox}&since=${newest + 1_000_000n}`);
+    expect(await ahead.closed(5_000)).toEqual({ code: WS_CLOSE_CODES.SINCE_AHEAD, reason: expect.stringContaining('past the newest stored event') });
+
+    // Caught up (nothing after its cursor, which the log holds): stays open and gets what comes next.
+    const caughtUp = await WsProbe.connect(`${base}${EVENTS_WS_PATH}?entity_ids=${sandbox}&since=${stored!.id}`);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(caughtUp.closeCode).toBeUndefined();
+    } finally {
+      caughtUp.close();
     }
   });
 });

@@ -25,6 +25,7 @@ const STALLED_SWEEP_FACTOR = 1.25;
 /** Stored events, for replay. */
 export interface EventHistory {
   list(query: EventQuery): Promise<EventEnvelope[]>;
+  newestId(): Promise<string | null>;
 }
 
 export interface EventGatewayOptions extends ClientLimits {
@@ -177,7 +178,7 @@ export class EventGateway {
     let after = since;
     let open = true;
     try {
-      for (;;) {
+      for (let first = true; ; first = false) {
         const page = await this.options.history.list({
           entityTypes: [...filter.entityTypes],
           entityIds: [...filter.entityIds],
@@ -185,6 +186,12 @@ export class EventGateway {
           after,
           limit: this.options.replayPageSize,
         });
+        // Nothing after `since`: usual for a client that missed nothing, but a cursor past the newest
+        // stored event comes from another log (a reset database) and would wait forever in silence.
+        if (first && page.length === 0 && (await this.sinceIsAhead(since))) {
+          client.close(WS_CLOSE_CODES.SINCE_AHEAD, 'since is past the newest stored event (was the log reset?); reload history and subscribe again');
+          return;
+        }
         for (const event of page) {
           // Skipped events still move the cursor: a full page of them must not be read again forever.
           after = event.id;
@@ -204,6 +211,13 @@ export class EventGateway {
       this.options.logger.warn({ err: (error as Error).message, since }, 'replay failed');
       client.close(WS_CLOSE_CODES.REPLAY_FAILED, 'replay failed; reconnect with the same since');
     }
+  }
+
+  private async sinceIsAhead(since: string): Promise<boolean> {
+    const cursor = BigInt(since);
+    if (cursor === 0n) return false;
+    const newest = await this.options.history.newestId();
+    return newest === null || cursor > BigInt(newest);
   }
 
   /**

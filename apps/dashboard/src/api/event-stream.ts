@@ -18,6 +18,11 @@ export interface EventStreamOptions {
   askForToken?: boolean;
   /** Reconnect delays: doubling from the first to the cap, with jitter. */
   backoffMs?: { initial: number; max: number };
+  /**
+   * The gateway says the cursor is past its log (4416: the database was reset): what was shown is
+   * from another log. Default: follow the new log from its start.
+   */
+  onLogReset?(): void;
 }
 
 /**
@@ -26,6 +31,8 @@ export interface EventStreamOptions {
  */
 const UNAUTHENTICATED = 4401;
 const FORBIDDEN = 4403;
+/** SINCE_AHEAD: the cursor is past the newest stored event. */
+const SINCE_AHEAD = 4416;
 const WS_PATH = '/api/v1/events/ws/events';
 
 /** Decimal ids of any length, compared numerically (the store's bigints). */
@@ -99,6 +106,15 @@ export class EventStream {
         this.options.onState('unauthorized', close.reason || (close.code === FORBIDDEN ? 'this token may not watch this sandbox' : 'a token is needed'));
         if (this.options.askForToken !== false) auth.required();
         return;
+      }
+      if (close.code === SINCE_AHEAD) {
+        if (this.options.onLogReset) {
+          this.close();
+          this.options.onLogReset();
+          return;
+        }
+        // Ids restarted below the cursor: every new frame would be dropped as already seen.
+        this.lastId = '0';
       }
       this.scheduleReconnect(close.reason || `closed (${close.code})`);
     };

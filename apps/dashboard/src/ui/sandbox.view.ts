@@ -181,7 +181,15 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         olderCursor = page.next_before ?? null;
         firstPageLoaded = true;
         add(page.events.slice().reverse());
-        stream = new EventStream({ entityTypes: ['sandbox'], entityIds: [sandboxId], since: page.events[0]?.id ?? '0', onEvent: (event) => add([event]), onState: setState });
+        stream = new EventStream({
+          entityTypes: ['sandbox'],
+          entityIds: [sandboxId],
+          since: page.events[0]?.id ?? '0',
+          onEvent: (event) => add([event]),
+          onState: setState,
+          // The relay's log was reset under us: what is shown belongs to the old one. Open the view afresh.
+          onLogReset: () => window.dispatchEvent(new HashChangeEvent('hashchange')),
+        });
         return;
       } catch (error) {
         state.className = 'stream-state state-reconnecting';

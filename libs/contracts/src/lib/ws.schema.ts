@@ -47,6 +47,11 @@ export const WS_CLOSE_CODES = {
   /** Replay from the store failed: reconnect with the same `since`. */
   REPLAY_FAILED: 4011,
   /**
+   * `since` is past the newest stored event: the cursor comes from another log (the database was
+   * reset or restored). Nothing would ever be replayed to it; reload history and subscribe afresh.
+   */
+  SINCE_AHEAD: 4416,
+  /**
    * No valid token: no auth frame within the timeout, a first frame that is not `{"type":"auth"}`,
    * a bad, tampered or expired token, or the token expired while connected. Reconnect with a fresh one.
    */

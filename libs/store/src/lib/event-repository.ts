@@ -89,6 +89,12 @@ export class EventRepository {
     });
   }
 
+  /** The newest stored event's id, or null for an empty log (one index probe). */
+  async newestId(): Promise<string | null> {
+    const { rows } = await withStoreErrors(this.pool.query<{ id: string | null }>('SELECT max(id)::text AS id FROM sandbox_events'));
+    return rows[0]?.id ?? null;
+  }
+
   /** Matching events with `after` < id < `before`, in id order (ascending unless `order: 'desc'`), at most `limit`. */
   async list(query: EventQuery): Promise<EventEnvelope[]> {
     const where = ['e.id > $1::bigint'];
