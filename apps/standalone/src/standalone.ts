@@ -17,6 +17,7 @@ import {
   serverUrl,
   type Logger,
 } from '@sandbox-relay/service-kit';
+import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import { createStore } from '@sandbox-relay/store';
 import type { StandaloneEnv } from './env';
 
@@ -26,6 +27,8 @@ export interface Standalone {
   readiness: Readiness;
   /** The fault-tolerance supervisor (task edge and sweep), for tests and operators. */
   supervisor: SupervisorService;
+  /** Where the supervisor's sandboxes run, for introspection (a sandbox's status and log tail). */
+  provider: SandboxProvider;
   /** The WebSocket gateway, for introspection (connected clients). */
   gateway: EventGateway;
   /** The process's Redis connections, for operators' introspection and fault-injection tests. */
@@ -88,10 +91,11 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   // process unless WORKER_RELAY_URL names another address (known once the server listens).
   const supervisorSettings = supervisorConfig(env);
   let workerRelayUrl = env.WORKER_RELAY_URL;
+  const provider = createSandboxProvider(env, supervisorSettings.provider);
   const supervisor = createSupervisorService({
     store,
     publisherRedis,
-    provider: createSandboxProvider(env, supervisorSettings.provider),
+    provider,
     logger: logger.child({ app: 'supervisor' }),
     config: supervisorSettings,
     relayUrl: () => workerRelayUrl ?? '',
@@ -137,5 +141,5 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, supervisor, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
+  return { server, url: serverUrl(server), readiness, supervisor, provider, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
 }
