@@ -100,15 +100,16 @@ describe('seed phase 7: fault tolerance for sandbox agents', () => {
     ]);
     // The new worker reports, and started with the trajectory built from the old sandbox's events.
     const fresh = await watch(newId);
-    const newPid = await workerPid(fresh.frames, newId).catch(async (error: Error) => {
-      // What the replacement did instead: its status and output, the task, what its stream carried.
+    // On failure, what the replacement did instead: its status and output, the task, what its stream carried.
+    const explained = async (error: Error): Promise<never> => {
       const provider = relay.standalone.provider;
       const [status, logs] = await Promise.all([provider.status(newId).catch(String), provider.logs(newId).catch(String)]);
       const seen = fresh.frames.map((frame) => `${frame.id} ${frame.event_type}`).join(', ');
       throw new Error(`${error.message}; replacement ${status}, output: ${logs.slice(-3_000)}; task: ${JSON.stringify(await getTask(relay.http, task.id))}; frames: ${seen}`);
-    });
+    };
+    const newPid = await workerPid(fresh.frames, newId).catch(explained);
     expect(ofType(fresh.frames, 'agent.started')[0]!.payload).toMatchObject({ task_id: task.id, sandbox_id: newId, resumed: true });
-    const context = processEnv(newPid).TASK_CONTEXT ?? '';
+    const context = (await Promise.resolve().then(() => processEnv(newPid)).catch(explained)).TASK_CONTEXT ?? '';
     expect(context).toContain(`You are resuming task ${task.id}`);
     expect(context).toContain('say hello, then wait');
     expect(context).toContain('first-run-marker');

@@ -83,10 +83,12 @@ export class Restarter {
     const lock = await this.ctx.state.lock(sandboxId, this.ctx.config.lockTtlMs);
     if (!lock) return;
     try {
+      // The sweep's view may be stale: the spawn may have reported (markRunning) and released its lock
+      // a moment ago. Only a session still `starting` is given up, by compare-and-set, and only then is
+      // its sandbox terminated; terminating first killed healthy replacements on a busy machine.
+      if (!(await this.ctx.sessions.transition(sandboxId, ['starting'], 'failed'))) return;
+      this.ctx.log.warn({ sandboxId, taskId: session.taskId }, 'a replacement spawn never reported; its session is failed');
       await this.ctx.provider.terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs }).catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'terminate failed'));
-      if (await this.ctx.sessions.transition(sandboxId, ['starting'], 'failed')) {
-        this.ctx.log.warn({ sandboxId, taskId: session.taskId }, 'a replacement spawn never reported; its session is failed');
-      }
     } finally {
       await lock.release();
     }

@@ -157,6 +157,45 @@ describe('supervisor: spawns and tickets', () => {
     }
   });
 
+  it('does not give up a replacement whose spawn reported between the sweep\'s read and its action (a stale view)', async () => {
+    const provider = new FakeSandboxProvider(uniqueId('fake'));
+    const cfg = config();
+    const { app } = service(cfg, provider);
+    const view = (await request(app).post('/api/v1/tasks').send({ title: uniqueId('stale-sweep'), plan: [{ run: 'x' }] }).expect(201)).body as TaskView;
+    const newId = uniqueId('local-replacement');
+    // A replacement being spawned: its session `starting`, not yet the task's sandbox.
+    await store.prisma.sandboxSession.create({ data: { sandboxId: newId, taskId: view.id, agentId: 'shell-agent', status: 'starting', restartCount: 1 } });
+    let reported = false;
+    // The spawn reports (markRunning, then its lock is released) right after the sweep read the sessions.
+    const pool = new Proxy(store.pool, {
+      get(target, key, receiver) {
+        if (key !== 'query') return Reflect.get(target, key, receiver);
+        return async (...args: Parameters<typeof target.query>) => {
+          const result = await (target.query as (...a: unknown[]) => Promise<unknown>)(...args);
+          if (!reported && typeof args[0] === 'string' && args[0].includes('FROM sandbox_sessions s')) {
+            reported = true;
+            await store.prisma.$transaction([
+              store.prisma.sandboxSession.update({ where: { sandboxId: newId }, data: { status: 'running' } }),
+              store.prisma.sandboxSession.update({ where: { sandboxId: view.sandbox_id! }, data: { status: 'replaced' } }),
+              store.prisma.task.update({ where: { id: view.id }, data: { sandboxId: newId } }),
+            ]);
+          }
+          return result;
+        };
+      },
+    });
+    const sweeping = createSupervisorService({ store: { ...store, pool }, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => 'http://127.0.0.1:18000' });
+    try {
+      await sweeping.supervisor.sweep();
+      await sweeping.supervisor.settled();
+      expect(reported).toBe(true);
+      expect(provider.terminated.map((t) => t.sandboxId)).not.toContain(newId);
+      expect((await store.prisma.sandboxSession.findUniqueOrThrow({ where: { sandboxId: newId } })).status).toBe('running');
+    } finally {
+      await sweeping.close();
+    }
+  });
+
   it('takes a ticket: stored on the task, named by TASK_STARTED, read back; a bad ticket id is refused', async () => {
     const { app } = service(config());
     const ticket = uniqueId('PROJ').replace(/[^A-Za-z0-9._-]/g, '-');
