@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENTITY_TYPES, SUPERVISOR_EVENT_TYPES, TaskSpec, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, LIVE_SESSION_STATUSES, SUPERVISOR_EVENT_TYPES, TaskSpec, type SandboxSessionStatus } from '@sandbox-relay/contracts';
 import { withStoreErrors } from '@sandbox-relay/store';
 import { collectForensics } from './forensics';
 import { RestartIntensity } from './restart-intensity';
@@ -20,8 +20,6 @@ interface ReplaceInput {
   forensics: Record<string, unknown>;
 }
 
-/** Sessions a restart takes over by default: the live ones. */
-const LIVE: readonly SandboxSessionStatus[] = ['running', 'degraded', 'restarting'];
 
 /**
  * The seed's `_restart_sandbox_agent`, under the sandbox's lock: forensics, terminate (graceful, then
@@ -39,7 +37,7 @@ export class Restarter {
   }
 
   /** @param from the statuses the session may be in under the lock (a `starting` one only while still `starting`). */
-  async restart(session: SweptSession, reason: string, from: readonly SandboxSessionStatus[] = LIVE): Promise<void> {
+  async restart(session: SweptSession, reason: string, from: readonly SandboxSessionStatus[] = LIVE_SESSION_STATUSES): Promise<void> {
     const { prisma } = this.ctx.store;
     const { config, provider, state, sessions } = this.ctx;
     const oldSandboxId = session.sandboxId;

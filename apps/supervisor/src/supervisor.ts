@@ -13,8 +13,8 @@ import { TaskEdge } from './task-edge';
 
 export type { SupervisorConfig, SupervisorDeps } from './supervisor-deps';
 
-/** Sessions whose worker may renew its token. */
-const RENEWABLE: readonly SandboxSessionStatus[] = ['starting', 'running', 'degraded'];
+/** Sessions whose worker may renew its token: a spawn under way, or one that runs. */
+const RENEWABLE: readonly SandboxSessionStatus[] = ['starting', ...ACTIVE];
 
 /** What one sweep did, for logs and tests. */
 export interface SweepReport {

@@ -1,12 +1,9 @@
-import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
+import { LIVE_SESSION_STATUSES, SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
 import { AppError, NotFoundError, ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { Spawner } from './spawner';
 import type { SupervisorContext } from './supervisor-deps';
 import { toTaskView } from './task-view';
-
-/** Sessions a stop ends. */
-const STOPPABLE: readonly SandboxSessionStatus[] = ['running', 'degraded', 'restarting'];
 
 class ConflictError extends AppError {
   constructor(message: string) {
@@ -103,7 +100,7 @@ export class TaskEdge {
     const sandboxId = await currentSandbox();
     if (sandboxId === undefined) throw new NotFoundError(`task ${taskId} not found`);
     const status = sandboxId ? await sessions.status(sandboxId) : null;
-    if (!sandboxId || status === null || !STOPPABLE.includes(status)) {
+    if (!sandboxId || status === null || !LIVE_SESSION_STATUSES.includes(status)) {
       // Replaced a moment ago: the task runs on in the sandbox its restart moved it to.
       return status === 'replaced' && (await currentSandbox()) !== sandboxId ? 'moved' : 'done';
     }
@@ -114,7 +111,7 @@ export class TaskEdge {
     try {
       if ((await currentSandbox()) !== sandboxId) return 'moved';
       await provider.terminate(sandboxId, { graceMs: config.terminateGraceMs });
-      if (await sessions.transition(sandboxId, STOPPABLE, 'stopped')) {
+      if (await sessions.transition(sandboxId, LIVE_SESSION_STATUSES, 'stopped')) {
         await withStoreErrors(prisma.task.update({ where: { id: taskId }, data: { status: 'stopped' } }));
         await state.clearEscalation(sandboxId);
         await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STOPPED, { task_id: taskId, sandbox_id: sandboxId, reason }, sandboxId, taskId);
