@@ -11,3 +11,4 @@ export * from './lib/canary';
 export * from './lib/branch-workflow.schema';
 export * from './lib/sandboxes.schema';
 export * from './lib/tasks.schema';
+export * from './lib/omoios';
