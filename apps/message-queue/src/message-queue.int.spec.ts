@@ -72,12 +72,47 @@ describe('message-queue', () => {
     [{ content: '', message_type: 'user_message' }, 'body.content'],
     [{ content: '   ', message_type: 'user_message' }, 'body.content'],
     [{ content: 'hi', message_type: 'shout' }, 'body.message_type'],
-    [{ content: 'hi' }, 'body.message_type'],
+    [{ content: 'hi', message_type: null }, 'body.message_type'],
     [{ content: 'x'.repeat(MESSAGE_LIMITS.CONTENT_MAX_CHARS + 1), message_type: 'system' }, 'body.content'],
   ])('answers 422 naming the field for %j', async (body, field) => {
     const res = await post(uniqueId('sb'), body);
     expect(res.status).toBe(422);
     expect(res.body.error.details[0].field).toBe(field);
+  });
+
+  it('queues a message sent without a type as a user_message (as the original does)', async () => {
+    const sandbox = uniqueId('sb-default-type');
+    const res = await post(sandbox, { content: 'no type given' }).expect(200);
+    expect(res.body).toMatchObject({ message_type: 'user_message', sandbox_id: sandbox });
+    expect(await drain(sandbox)).toEqual([expect.objectContaining({ content: 'no type given', message_type: 'user_message', message_id: res.body.message_id })]);
+  });
+
+  it("round-trips the original guardian's guardian_nudge to the original worker's poll, with the original's id and timestamp", async () => {
+    const sandbox = uniqueId('sb-nudge');
+    const user = await post(sandbox, { content: 'next: add the tests', message_type: 'user_message' }).expect(200);
+    // OmoiOS's IntelligentGuardian posts exactly this body, without credentials or other headers.
+    const content = '[GUARDIAN INTERVENTION - guidance] The tests fail on an import; fix it before anything else.';
+    const nudge = await post(sandbox, { content, message_type: 'guardian_nudge' });
+    expect(nudge.status).toBe(200);
+    expect(nudge.body).toMatchObject({ status: 'queued', message_id: expect.stringMatching(/^\d+$/), sandbox_id: sandbox, message_type: 'guardian_nudge' });
+    // OmoiOS's MessagePoller: a bare GET, a JSON list of {id, content, message_type, timestamp} (it also reads message_id).
+    const res = await request(app).get(`/api/v1/sandboxes/${sandbox}/messages`).expect(200);
+    expect(Array.isArray(res.body)).toBe(true);
+    const [first, second, ...rest] = res.body as Array<Record<string, unknown>>;
+    expect(rest).toEqual([]);
+    expect(first).toMatchObject({ id: user.body.message_id, message_id: user.body.message_id, content: 'next: add the tests', message_type: 'user_message' });
+    expect(second).toMatchObject({ id: nudge.body.message_id, message_id: nudge.body.message_id, content, message_type: 'guardian_nudge' });
+    for (const message of [first!, second!]) {
+      expect(message['timestamp']).toBe(message['created_at']);
+      expect(new Date(String(message['timestamp'])).toISOString()).toBe(message['timestamp']);
+    }
+    expect(Date.parse(String(second!['timestamp']))).toBeGreaterThanOrEqual(Date.parse(String(first!['timestamp'])));
+    expect(await drain(sandbox)).toEqual([]);
+    const announced = await db.query<{ message_type: string }>(
+      `SELECT data->>'message_type' AS message_type FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED' AND data->>'message_id' = $2`,
+      [sandbox, nudge.body.message_id],
+    );
+    expect(announced.rows).toEqual([{ message_type: 'guardian_nudge' }]);
   });
 
   it('answers 400 for a hostile sandbox id and 422 for a bad idempotency key', async () => {

@@ -3,6 +3,7 @@ import {
   SYSTEM_EVENT_TYPES,
   type MessageBody,
   type MessageQueued,
+  type DrainedMessage,
   type MessageQueuedEventData,
   type SandboxMessage,
 } from '@sandbox-relay/contracts';
@@ -69,13 +70,13 @@ export class MessageService {
     };
   }
 
-  async drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
+  async drain(sandboxId: string, limit: number): Promise<DrainedMessage[]> {
     const drained = await this.messages.drain(sandboxId, limit);
     for (const message of drained) messagesDrained.inc({ message_type: message.message_type });
     return drained;
   }
 
-  redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
+  redeliver(sandboxId: string, since: string, limit: number): Promise<DrainedMessage[]> {
     return this.messages.redeliver(sandboxId, since, limit);
   }
 

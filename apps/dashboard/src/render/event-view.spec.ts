@@ -125,6 +125,18 @@ describe('other catalogue types', () => {
     expect(viewOf(event('SANDBOX_MESSAGE_QUEUED', { message_id: '43', message_type: 'interrupt', content_preview: 'stop' })).tone).toBe('warn');
   });
 
+  it("marks queued guardian steering, the relay's guardian_intervention and the original system's guardian_nudge alike", () => {
+    for (const type of ['guardian_intervention', 'guardian_nudge']) {
+      expect(viewOf(event('SANDBOX_MESSAGE_QUEUED', { message_id: '44', message_type: type, content_preview: 'try another approach' }))).toMatchObject({
+        kind: 'queued',
+        tone: 'warn',
+        icon: '⚑',
+        title: `${type.replace(/_/g, ' ')} queued`,
+      });
+    }
+    expect(viewOf(event('SANDBOX_MESSAGE_QUEUED', { message_id: '45', message_type: 'system', content_preview: 'note' }))).toMatchObject({ tone: 'info', icon: '✉' });
+  });
+
   it('shows a restart with its reason and links to the old and the new sandbox', () => {
     expect(viewOf(event('AGENT_RESTARTED', { task_id: 't-9', old_sandbox_id: 'sb-1', new_sandbox_id: 'sb 2', reason: 'missed 3 heartbeats', attempt: 2, forced: true }))).toEqual({
       kind: 'restart',

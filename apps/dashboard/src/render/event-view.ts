@@ -123,7 +123,9 @@ function queued(payload: Payload): EventView {
   const type = str(payload['message_type']) ?? 'message';
   const preview = str(payload['content_preview']) ?? '';
   const interrupt = type === 'interrupt';
-  return { kind: 'queued', tone: interrupt ? 'warn' : 'info', icon: interrupt ? '⏹' : '✉', title: `${type.replace(/_/g, ' ')} queued`, detail: str(payload['message_id']) ? `#${String(payload['message_id'])}` : undefined, blocks: preview ? [{ type: 'text', text: preview }] : [] };
+  // Steering from the relay's guardian (guardian_intervention) or the original system's (guardian_nudge).
+  const steering = type === 'guardian_intervention' || type === 'guardian_nudge';
+  return { kind: 'queued', tone: interrupt || steering ? 'warn' : 'info', icon: interrupt ? '⏹' : steering ? '⚑' : '✉', title: `${type.replace(/_/g, ' ')} queued`, detail: str(payload['message_id']) ? `#${String(payload['message_id'])}` : undefined, blocks: preview ? [{ type: 'text', text: preview }] : [] };
 }
 
 function guardian(payload: Payload): EventView {

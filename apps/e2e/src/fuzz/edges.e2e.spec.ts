@@ -75,7 +75,7 @@ const eventLike = fc.record(
 const messageLike = fc.record(
   {
     content: fc.oneof(text, fc.integer(), jsonish, fc.constant('x'.repeat(33_000))),
-    message_type: fc.oneof(fc.constantFrom('user_message', 'interrupt', 'guardian_intervention', 'system', 'USER_MESSAGE', ''), text),
+    message_type: fc.oneof(fc.constantFrom('user_message', 'interrupt', 'guardian_intervention', 'guardian_nudge', 'system', 'USER_MESSAGE', ''), text),
     priority: fc.integer(),
   },
   { requiredKeys: [] },

@@ -1,8 +1,12 @@
 import { z } from 'zod';
 import { EventId, SandboxId } from './ids';
 
-/** What a message is for; the worker handles each differently. */
-export const MESSAGE_TYPES = ['user_message', 'interrupt', 'guardian_intervention', 'system'] as const;
+/**
+ * What a message is for; the worker handles each differently. `guardian_nudge` is the original
+ * system's (OmoiOS) name for guardian steering, which its guardian sends; the relay's guardian sends
+ * `guardian_intervention`, and the relay's worker handles both alike.
+ */
+export const MESSAGE_TYPES = ['user_message', 'interrupt', 'guardian_intervention', 'guardian_nudge', 'system'] as const;
 export const MessageType = z.enum(MESSAGE_TYPES);
 export type MessageType = z.infer<typeof MessageType>;
 
@@ -21,8 +25,12 @@ export const MESSAGE_PRIORITY: Record<MessageType, number> = {
   interrupt: 1,
   user_message: 0,
   guardian_intervention: 0,
+  guardian_nudge: 0,
   system: 0,
 };
+
+/** The type of a message sent without one (as the original's clients may). */
+export const DEFAULT_MESSAGE_TYPE: MessageType = 'user_message';
 
 const Content = z
   .string()
@@ -30,10 +38,10 @@ const Content = z
   .refine((value) => value.length <= MESSAGE_LIMITS.CONTENT_MAX_CHARS, `must be at most ${MESSAGE_LIMITS.CONTENT_MAX_CHARS} characters`)
   .refine((value) => !value.includes('\u0000') && value.isWellFormed(), 'must not contain NUL or unpaired surrogate characters');
 
-/** `POST /api/v1/sandboxes/:id/messages` body. */
+/** `POST /api/v1/sandboxes/:id/messages` body; `message_type` defaults to `user_message`, as in the original. */
 export const MessageBody = z.object({
   content: Content,
-  message_type: MessageType,
+  message_type: MessageType.default(DEFAULT_MESSAGE_TYPE),
 });
 export type MessageBody = z.infer<typeof MessageBody>;
 
@@ -50,6 +58,17 @@ export const SandboxMessage = z.object({
   delivered_at: z.string().nullable(),
 });
 export type SandboxMessage = z.infer<typeof SandboxMessage>;
+
+/**
+ * A message as `GET /api/v1/sandboxes/:id/messages` hands it out: the relay's fields plus the
+ * original's names for two of them (`id` = `message_id`, `timestamp` = `created_at`), so the
+ * original's worker (`MessagePoller`) reads it unchanged.
+ */
+export const DrainedMessage = SandboxMessage.extend({
+  id: EventId,
+  timestamp: z.string(),
+});
+export type DrainedMessage = z.infer<typeof DrainedMessage>;
 
 /** Answer to a POST: the message is durable. `duplicate` is true when the idempotency key was seen before. */
 export const MessageQueued = z.object({

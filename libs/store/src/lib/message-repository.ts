@@ -1,4 +1,4 @@
-import { MESSAGE_PRIORITY, type MessageType, type SandboxMessage } from '@sandbox-relay/contracts';
+import { MESSAGE_PRIORITY, type DrainedMessage, type MessageType } from '@sandbox-relay/contracts';
 import type { Pool } from 'pg';
 import { withStoreErrors } from './store-errors';
 
@@ -63,7 +63,7 @@ export class MessageRepository {
   constructor(private readonly pool: Pool) {}
 
   /** Stores a message; `duplicate` when its idempotency key was used before (the first message is answered). */
-  async enqueue(message: NewMessage): Promise<{ message: SandboxMessage; duplicate: boolean }> {
+  async enqueue(message: NewMessage): Promise<{ message: DrainedMessage; duplicate: boolean }> {
     const { rows } = await withStoreErrors(this.pool.query<MessageRow>(
       `INSERT INTO sandbox_messages (sandbox_id, message_type, content, priority, idempotency_key)
        VALUES ($1, $2, $3, $4, $5)
@@ -80,7 +80,7 @@ export class MessageRepository {
   }
 
   /** Hands out up to `limit` undelivered messages (interrupts first, then oldest first) and marks them delivered. */
-  async drain(sandboxId: string, limit: number): Promise<SandboxMessage[]> {
+  async drain(sandboxId: string, limit: number): Promise<DrainedMessage[]> {
     const { rows } = await withStoreErrors(this.pool.query<MessageRow & { priority: number }>(DRAIN_SQL, [sandboxId, limit]));
     // UPDATE … RETURNING has no order of its own.
     rows.sort((a, b) => b.priority - a.priority || Number(BigInt(a.id) - BigInt(b.id)));
@@ -93,19 +93,23 @@ export class MessageRepository {
    * a drain (or lost its answer) and knows the highest id it has. It may repeat messages of later drains
    * the worker did read (ids below `since`), which the worker drops by id; losing them is worse. Changes nothing.
    */
-  async redeliver(sandboxId: string, since: string, limit: number): Promise<SandboxMessage[]> {
+  async redeliver(sandboxId: string, since: string, limit: number): Promise<DrainedMessage[]> {
     const { rows } = await withStoreErrors(this.pool.query<MessageRow>(REDELIVER_SQL, [sandboxId, since, limit]));
     return rows.map(toMessage);
   }
 }
 
-function toMessage(row: MessageRow): SandboxMessage {
+/** The relay's fields, and the original's names for two of them (`id`, `timestamp`), which its worker reads. */
+function toMessage(row: MessageRow): DrainedMessage {
+  const createdAt = row.created_at.toISOString();
   return {
     message_id: row.id,
     sandbox_id: row.sandbox_id,
     content: row.content,
     message_type: row.message_type,
-    created_at: row.created_at.toISOString(),
+    created_at: createdAt,
     delivered_at: row.delivered_at ? row.delivered_at.toISOString() : null,
+    id: row.id,
+    timestamp: createdAt,
   };
 }

@@ -8,10 +8,17 @@ import type { MessageType, SandboxMessage } from '@sandbox-relay/contracts';
 const HANDLING_RANK: Record<MessageType, number> = {
   interrupt: 0,
   guardian_intervention: 1,
+  // The original system's (OmoiOS) guardian sends its steering under this name.
+  guardian_nudge: 1,
   system: 2,
   user_message: 3,
 };
 
 export function orderForHandling(messages: readonly SandboxMessage[]): SandboxMessage[] {
   return [...messages].sort((a, b) => HANDLING_RANK[a.message_type] - HANDLING_RANK[b.message_type]);
+}
+
+/** Guardian steering, under the relay's name or the original system's (OmoiOS): handed to the agent at once. */
+export function isSteering(type: MessageType): boolean {
+  return type === 'guardian_intervention' || type === 'guardian_nudge';
 }

@@ -172,6 +172,18 @@ describe('the worker loop', () => {
     await running;
   });
 
+  it("treats the original system's guardian_nudge as guardian steering: before pending user messages", async () => {
+    const running = start();
+    await waitForStory((story) => story.includes('agent.waiting'), 'the idle start');
+    const user = relay.queue('user_message', plan([{ say: 'user turn' }]));
+    const nudge = relay.queue('guardian_nudge', '[GUARDIAN INTERVENTION - guidance] Run the failing test alone first.');
+    await waitFor(() => relay.ofType('agent.message').some((event) => event.event_data.content === 'user turn'), 'the user turn');
+    expect(agent?.calls).toEqual([`steer:${nudge.message_id}`, `turn:user_message:${user.message_id}`]);
+    expect(relay.ofType('agent.message')[0]?.event_data).toEqual({ role: 'system', kind: 'steering', from: 'guardian', content: nudge.content, message_id: nudge.message_id });
+    stop.abort();
+    await running;
+  });
+
   it('answers an interrupt while idle, and survives a turn that throws', async () => {
     const failing: AgentFactory = () => ({
       kind: 'shell',

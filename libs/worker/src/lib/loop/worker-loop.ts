@@ -7,7 +7,7 @@ import { errorMessage, preview } from '../util/text';
 import { Wakeup } from '../util/wakeup';
 import type { WorkerConfig } from '../worker-env';
 import { startHeartbeat, type WorkerStatus } from './heartbeat';
-import { orderForHandling } from './message-order';
+import { isSteering, orderForHandling } from './message-order';
 
 export interface WorkerLoopDeps {
   config: WorkerConfig;
@@ -34,8 +34,8 @@ type TurnEnd = 'done' | 'complete' | 'interrupted' | 'failed' | 'stopped';
 
 /**
  * The worker's main loop: one turn at a time, messages polled on their own cadence during turns
- * and while idle. An `interrupt` aborts the running turn; a `guardian_intervention` is reported and
- * handed to the agent at once; `user_message`s queue up as the next turns, in order.
+ * and while idle. An `interrupt` aborts the running turn; guardian steering (`guardian_intervention`,
+ * or the original system's `guardian_nudge`) is reported and handed to the agent at once; `user_message`s queue up as the next turns, in order.
  */
 export class WorkerLoop {
   private status: WorkerStatus = 'starting';
@@ -221,7 +221,7 @@ export class WorkerLoop {
     for (const message of orderForHandling(messages)) {
       this.deps.logger.info({ messageId: message.message_id, messageType: message.message_type }, 'message received');
       if (message.message_type === 'interrupt') this.interrupt(message);
-      else if (message.message_type === 'guardian_intervention') this.steer(message);
+      else if (isSteering(message.message_type)) this.steer(message);
       else if (message.message_type === 'system') {
         this.report(AGENT_EVENT_TYPES.MESSAGE, { role: 'system', content: message.content, message_id: message.message_id });
       } else {
