@@ -11,4 +11,5 @@ export * from './lib/canary';
 export * from './lib/branch-workflow.schema';
 export * from './lib/sandboxes.schema';
 export * from './lib/tasks.schema';
+export * from './lib/event-sources';
 export * from './lib/omoios';

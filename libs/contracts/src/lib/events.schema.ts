@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RELAY_EVENT_SOURCES, isRelayEventSource } from './event-sources';
 import { EntityId, EntityType, EventId } from './ids';
 
 /** Limits of one event, enforced at the edge; the HTTP body limit sits above these. */
@@ -54,7 +55,11 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
-const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
+/**
+ * An event's data as the relay stores it: a JSON object within the depth and size limits, with no text
+ * Postgres refuses. Validation serializes it once and keeps the text (`serializeEventData`).
+ */
+export const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
   if (nestsDeeperThan(data, EVENT_LIMITS.EVENT_DATA_MAX_DEPTH)) {
     ctx.addIssue({ code: 'custom', message: `must not nest objects or arrays more than ${EVENT_LIMITS.EVENT_DATA_MAX_DEPTH} levels deep` });
     return;
@@ -78,7 +83,12 @@ export function serializeEventData(data: Record<string, unknown>): string {
 export const EventBody = z.object({
   event_type: StorableString.min(1).max(EVENT_LIMITS.EVENT_TYPE_MAX),
   event_data: EventData.default({}),
-  source: StorableString.min(1).max(EVENT_LIMITS.SOURCE_MAX).optional(),
+  source: StorableString.min(1)
+    .max(EVENT_LIMITS.SOURCE_MAX)
+    // The relay's own sources mark events its services emitted (and which it publishes to the original's
+    // bus under their own name): a worker may not pass its events off as the relay's.
+    .refine((source) => !isRelayEventSource(source), `must not be one of the relay's own sources (${Object.values(RELAY_EVENT_SOURCES).join(', ')})`)
+    .optional(),
 });
 export type EventBody = z.infer<typeof EventBody>;
 
@@ -109,6 +119,18 @@ export type EventEnvelope = z.infer<typeof EventEnvelope>;
 export const LiveEventEnvelope = EventEnvelope.extend({
   payload: z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be an object'),
 });
+
+/**
+ * `JSON.stringify(event)` for an envelope, built around `payloadJson` (the text of `event.payload`) so
+ * a publisher that sends one event on several channels serializes its payload once.
+ */
+export function serializeEnvelope(event: EventEnvelope, payloadJson: string = JSON.stringify(event.payload)): string {
+  const quote = JSON.stringify;
+  return (
+    `{"id":${quote(event.id)},"event_type":${quote(event.event_type)},"entity_type":${quote(event.entity_type)},` +
+    `"entity_id":${quote(event.entity_id)},"payload":${payloadJson},"source":${quote(event.source)},"timestamp":${quote(event.timestamp)}}`
+  );
+}
 
 /** Answer to a single-event POST: the envelope as stored. */
 export const EventAccepted = EventEnvelope;

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { CANARY_SANDBOX_ID } from './canary';
+import { isRelayEventSource } from './event-sources';
+import { ENTITY_TYPES } from './event-types';
+import { EVENT_LIMITS, EventData, StorableString, type EventEnvelope } from './events.schema';
 import { EntityId, EntityType, EventId } from './ids';
-import type { EventEnvelope } from './events.schema';
 
 // The wire of the original system (OmoiOS), which the relay also speaks so that its unchanged
 // services, workers and frontend can use the relay: its event bus publishes every system event on
@@ -20,31 +23,9 @@ export function omoiosChannel(eventType: string): string {
 /** The original names a sandbox's worker events `SANDBOX_<raw type>` on its bus and its WebSocket. */
 export const OMOIOS_SANDBOX_EVENT_PREFIX = 'SANDBOX_';
 
-/**
- * Sources the relay's own services store their events with. An event posted at the sandbox edge
- * carries the worker's source (`agent`, `worker`, `system`, free text) and may not name one of these
- * (the edge refuses it), so a stored event's source tells whether a worker reported it.
- */
-export const RELAY_EVENT_SOURCES = {
-  SUPERVISOR: 'supervisor',
-  GUARDIAN: 'guardian',
-  MESSAGE_QUEUE: 'message-queue',
-  BRANCH_WORKFLOW: 'branch-workflow',
-  CANARY: 'relay-canary',
-  /** Taken in from the original's bus (`events.*`): published there by an OmoiOS service, never published back. */
-  OMOIOS_BUS: 'omoios-bus',
-} as const;
-export type RelayEventSource = (typeof RELAY_EVENT_SOURCES)[keyof typeof RELAY_EVENT_SOURCES];
-
-const relaySources: ReadonlySet<string> = new Set(Object.values(RELAY_EVENT_SOURCES));
-
-export function isRelayEventSource(source: string | null | undefined): source is RelayEventSource {
-  return source != null && relaySources.has(source);
-}
-
 /** Whether a stored event was reported by a worker at the sandbox edge (not emitted by the relay or taken in). */
 export function isWorkerReported(event: Pick<EventEnvelope, 'entity_type' | 'source'>): boolean {
-  return event.entity_type === 'sandbox' && !isRelayEventSource(event.source);
+  return event.entity_type === ENTITY_TYPES.SANDBOX && !isRelayEventSource(event.source);
 }
 
 /** The original's `SystemEvent` as its services publish it (its readers ignore extra fields). */
@@ -55,6 +36,21 @@ export const OmoiosSystemEvent = z.object({
   payload: z.record(z.string(), z.unknown()).default({}),
 });
 export type OmoiosSystemEvent = z.infer<typeof OmoiosSystemEvent>;
+
+/**
+ * A message on the original's bus that the relay's bridge takes into its event log: a `SystemEvent`
+ * whose fields the store accepts (the event type and payload within the edge's limits, no text
+ * Postgres refuses; entity type and id in the channel-safe alphabet) and that does not claim the
+ * gateway's canary sandbox. Anything else is dropped by the bridge, logged and counted.
+ */
+export const OmoiosForeignEvent = OmoiosSystemEvent.extend({
+  event_type: StorableString.min(1).max(EVENT_LIMITS.EVENT_TYPE_MAX),
+  payload: EventData.default({}),
+}).refine((event) => !(event.entity_type === ENTITY_TYPES.SANDBOX && event.entity_id === CANARY_SANDBOX_ID), {
+  message: 'must not name the canary sandbox',
+  path: ['entity_id'],
+});
+export type OmoiosForeignEvent = z.infer<typeof OmoiosForeignEvent>;
 
 /**
  * A stored event in the original's shape, as the relay publishes it on `events.<event_type>` and sends
@@ -83,6 +79,25 @@ export function toOmoiosEvent(event: EventEnvelope): RelayOmoiosEvent {
     id: event.id,
     timestamp: event.timestamp,
   };
+}
+
+const quote = JSON.stringify;
+
+/**
+ * `JSON.stringify(toOmoiosEvent(event))`, built around `payloadJson` (the text of `event.payload`,
+ * which the publisher has already made for the relay's own channel) so that a payload is serialized
+ * once however many wires it goes out on. Parses to exactly `toOmoiosEvent(event)`.
+ */
+export function serializeOmoiosEvent(event: EventEnvelope, payloadJson: string = JSON.stringify(event.payload)): string {
+  const tail = `,"id":${quote(event.id)},"timestamp":${quote(event.timestamp)}}`;
+  const head = (eventType: string) =>
+    `{"event_type":${quote(eventType)},"entity_type":${quote(event.entity_type)},"entity_id":${quote(event.entity_id)},"payload":`;
+  if (!isWorkerReported(event)) return head(event.event_type) + payloadJson + tail;
+  // The data names a key the mapping sets: splicing would repeat the key; let the mapping override it.
+  if (Object.hasOwn(event.payload, 'source') || Object.hasOwn(event.payload, 'original_event_type')) return JSON.stringify(toOmoiosEvent(event));
+  const added = `"source":${quote(event.source ?? 'agent')},"original_event_type":${quote(event.event_type)}}`;
+  const payload = payloadJson === '{}' ? `{${added}` : `${payloadJson.slice(0, -1)},${added}`;
+  return head(`${OMOIOS_SANDBOX_EVENT_PREFIX}${event.event_type}`) + payload + tail;
 }
 
 /** Whether a message on the original's bus was published by a relay (it carries the relay's `id`). */
