@@ -89,6 +89,17 @@ describe('createHttpApp', () => {
     expect(res.body.error.code).toBe('not_found');
   });
 
+  it('never logs the value of a token query parameter (the original frontend puts its token in the WebSocket URL)', async () => {
+    const lines: string[] = [];
+    const capturing = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const logged = finishHttpApp(createHttpApp({ logger: capturing, readiness: new Readiness(200) }));
+    await request(logged).get('/api/v1/ws/events?entity_ids=a&token=secret.jwt.value&since=5');
+    await request(logged).get('/elsewhere?TOKEN=other-secret');
+    expect(lines).toHaveLength(2);
+    expect(lines.join('\n')).not.toMatch(/secret/);
+    expect(JSON.parse(lines[0]!).url).toBe('/api/v1/ws/events?entity_ids=a&token=[redacted]&since=5');
+  });
+
   it('keeps a well-formed incoming request id', async () => {
     const res = await request(app).get('/healthz').set('x-request-id', 'abc-123');
     expect(res.headers['x-request-id']).toBe('abc-123');

@@ -69,10 +69,22 @@ function requestLogging(logger: Logger): RequestHandler {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug';
       if (!logger.isLevelEnabled(level)) return;
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      logger[level]({ reqId: id, method: req.method, url: req.originalUrl, status: res.statusCode, ms }, 'request completed');
+      logger[level]({ reqId: id, method: req.method, url: withoutToken(req.originalUrl), status: res.statusCode, ms }, 'request completed');
     });
     next();
   };
+}
+
+const TOKEN_PARAM = /([?&]token=)[^&#]*/gi;
+const HAS_TOKEN_PARAM = /[?&]token=/i;
+
+/**
+ * The request target with any `token` query parameter's value replaced. The original system's
+ * frontend passes its token in the WebSocket URL (`/api/v1/ws/events?token=…`); the same URL sent as
+ * a plain GET (a proxy that dropped the upgrade) is answered here, and its log line must not keep it.
+ */
+export function withoutToken(url: string): string {
+  return HAS_TOKEN_PARAM.test(url) ? url.replace(TOKEN_PARAM, '$1[redacted]') : url;
 }
 
 /** JSON body parsing with a size limit; oversize answers 413, malformed JSON 400 (see the error handler). */
