@@ -37,9 +37,16 @@ export class Spawner {
   /** Spawns the reserved sandbox through the provider, with the worker env built in one place (and, auth on, a token scoped to it). */
   async spawn(sandboxId: string, taskId: string, spec: TaskSpec, context?: string): Promise<void> {
     const { provider, sandboxTokens, relayUrl, config } = this.ctx;
-    const token: Record<string, string> = sandboxTokens ? { RELAY_TOKEN: await sandboxTokens.issue(sandboxId) } : {};
-    const env = workerEnvFor({ relayUrl: relayUrl(), taskId, spec, heartbeatIntervalMs: config.heartbeat.intervalMs, ...(context !== undefined ? { context } : {}) });
-    await provider.spawn({ taskId, agentId: spec.agent_id, env: { ...env, ...token }, sandboxId, ...(spec.repository ? { repository: spec.repository } : {}) });
+    const token = sandboxTokens ? await sandboxTokens.issue(sandboxId) : undefined;
+    const env = workerEnvFor({
+      relayUrl: relayUrl(),
+      taskId,
+      spec,
+      heartbeatIntervalMs: config.heartbeat.intervalMs,
+      ...(context !== undefined ? { context } : {}),
+      ...(token !== undefined ? { token } : {}),
+    });
+    await provider.spawn({ taskId, agentId: spec.agent_id, env, sandboxId, ...(spec.repository ? { repository: spec.repository } : {}) });
   }
 
   /**

@@ -8,6 +8,13 @@ import { TokenIssuer, TokenVerifier } from './tokens';
 
 // The scheme name is case-insensitive (RFC 7235 §2.1); the token itself is not.
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i;
+/**
+ * Basic credentials whose password is a relay token: what an HTTP client sends for a URL with
+ * userinfo (`https://sandbox:<token>@relay/…`). The original system's worker sends no credentials
+ * and builds every URL from its `CALLBACK_URL`, so a callback URL carrying its sandbox token in the
+ * userinfo is how an unchanged worker authenticates (README § Replacing OmoiOS's sandbox system).
+ */
+const BASIC = /^Basic ([A-Za-z0-9+/]+={0,2})$/i;
 
 /**
  * Verified tokens kept so a worker's every POST does not pay a signature check (about 0.2 ms each on
@@ -76,13 +83,16 @@ export class EdgeAuth {
     return principal;
   }
 
-  /** The principal of an `Authorization: Bearer` header. Tokens are never read from the URL. */
+  /**
+   * The principal of an `Authorization` header: `Bearer <token>`, or `Basic` credentials whose password
+   * is the token (any user name). Tokens are never read from a request's path or query.
+   */
   async authenticateHeader(header: string | undefined): Promise<Principal> {
     if (!this.verifier) return ANONYMOUS;
     if (!header) throw new UnauthorizedError('missing bearer token (Authorization: Bearer <token>)');
-    const match = BEARER.exec(header);
-    if (!match) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>"');
-    return this.verifyCached(match[1]!);
+    const token = BEARER.exec(header)?.[1] ?? basicPassword(header);
+    if (!token) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>" (or Basic credentials whose password is the token)');
+    return this.verifyCached(token);
   }
 
   /**
@@ -107,6 +117,29 @@ export class EdgeAuth {
       }
     };
   }
+}
+
+/** The password of `Basic` credentials (`user:password`, base64), or undefined when the header is not such. */
+function basicPassword(header: string): string | undefined {
+  const encoded = BASIC.exec(header)?.[1];
+  if (!encoded) return undefined;
+  const decoded = Buffer.from(encoded, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const password = colon === -1 ? '' : decoded.slice(colon + 1);
+  return password.length > 0 ? password : undefined;
+}
+
+/**
+ * The URL a worker of the original system (which sends no credentials of its own) is given as
+ * `CALLBACK_URL`: the relay's URL with the sandbox's token as the userinfo's password. HTTP clients
+ * (httpx, requests, fetch) send it as `Authorization: Basic`, which the edge reads like a bearer
+ * token; the request line and the access logs never carry it. Treat the URL as the secret it holds.
+ */
+export function sandboxCallbackUrl(relayUrl: string, token: string): string {
+  const url = new URL(relayUrl);
+  url.username = 'sandbox';
+  url.password = token;
+  return url.toString().replace(/\/$/, '');
 }
 
 /**
