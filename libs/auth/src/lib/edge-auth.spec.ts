@@ -31,13 +31,24 @@ describe('EdgeAuth', () => {
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="sandbox-relay"');
     expect(missing.body.error).toMatchObject({ code: 'unauthenticated', message: expect.stringContaining('missing bearer token') });
-    const basic = await request(app()).post('/s/a/events').set('authorization', 'Basic dXNlcjpwYXNz');
-    expect(basic.body.error.message).toMatch(/malformed Authorization header/);
+    const noPassword = await request(app()).post('/s/a/events').set('authorization', `Basic ${Buffer.from('user').toString('base64')}`);
+    expect(noPassword.status).toBe(401);
+    expect(noPassword.body.error.message).toMatch(/malformed Authorization header/);
+    const notAToken = await request(app()).post('/s/a/events').set('authorization', 'Basic dXNlcjpwYXNz');
+    expect(notAToken.status).toBe(401);
     const token = await auth.issuer!.issueSandboxToken('a', 60);
     expect((await request(app()).post('/s/a/events').set('authorization', `Bearer ${token}`)).body).toBe('a');
     const other = await request(app()).post('/s/b/events').set('authorization', `Bearer ${token}`);
     expect(other.status).toBe(403);
     expect(other.headers['www-authenticate']).toBeUndefined();
+  });
+
+  it("takes Basic credentials whose password is the token (a callback URL's userinfo), with the same scope", async () => {
+    const token = await auth.issuer!.issueSandboxToken('a', 60);
+    const basic = (user: string) => `Basic ${Buffer.from(`${user}:${token}`).toString('base64')}`;
+    expect((await request(app()).post('/s/a/events').set('authorization', basic('sandbox'))).body).toBe('a');
+    expect((await request(app()).post('/s/a/events').set('authorization', basic(''))).body).toBe('a');
+    expect((await request(app()).post('/s/b/events').set('authorization', basic('sandbox'))).status).toBe(403);
   });
 
   it('reads the scheme case-insensitively, and refuses on a route without the sandbox parameter it names', async () => {
