@@ -3,7 +3,10 @@ import {
   EventBatchBody,
   EventBody,
   EventHistoryQuery,
+  OmoiosEventListQuery,
   SandboxId,
+  TrajectoryQuery,
+  isOmoiosHistoryQuery,
   serializeEventData,
   type EventBatchAccepted,
   type EventHistoryPage,
@@ -14,6 +17,7 @@ import type { EventLog, EventRepository, NewEvent } from '@sandbox-relay/store';
 import { Router } from 'express';
 import { z } from 'zod';
 import { eventsIngested, ingestBatchSize } from './ingest.metrics';
+import { omoiosEventList, trajectorySummary } from './omoios-history';
 
 export interface IngestRouteDeps {
   eventLog: EventLog;
@@ -38,7 +42,7 @@ function toNewEvent(sandboxId: string, body: EventBody): NewEvent {
   };
 }
 
-/** The worker-facing edge: events in (single and batch), history out. */
+/** The worker-facing edge: events in (single and batch), history out (the relay's way and the original's, and its trajectory). */
 export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: IngestRouteDeps): Router {
   const router = Router();
   // Guards run before the body is read: a refused request costs no parsing and no budget.
@@ -65,6 +69,11 @@ export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: In
 
   router.get('/api/v1/sandboxes/:sandboxId/events', read, async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    // `offset` is the original system's (OmoiOS) paging: it gets the original's answer, newest first.
+    if (isOmoiosHistoryQuery(req.query)) {
+      res.json(await omoiosEventList(events, sandboxId, parseRequest(OmoiosEventListQuery, req.query, 'query')));
+      return;
+    }
     const query = parseRequest(EventHistoryQuery, req.query, 'query');
     const page = await events.list({
       entityTypes: [ENTITY_TYPES.SANDBOX],
@@ -80,6 +89,12 @@ export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: In
     const answer: EventHistoryPage =
       query.order === 'desc' ? { events: page, next_after: null, next_before: cursor } : { events: page, next_after: cursor };
     res.json(answer);
+  });
+
+  // The original's trajectory view (its frontend's sandbox page): events without heartbeats, heartbeats summarised.
+  router.get('/api/v1/sandboxes/:sandboxId/trajectory', read, async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    res.json(await trajectorySummary(events, sandboxId, parseRequest(TrajectoryQuery, req.query, 'query')));
   });
 
   return router;

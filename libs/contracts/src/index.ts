@@ -1,6 +1,7 @@
 export * from './lib/ids';
 export * from './lib/event-types';
 export * from './lib/events.schema';
+export * from './lib/sandbox-history.schema';
 export * from './lib/ws.schema';
 export * from './lib/auth.schema';
 export * from './lib/filter';

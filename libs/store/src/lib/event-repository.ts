@@ -22,7 +22,26 @@ export interface EventQuery {
   before?: string;
   /** `asc` (default) pages forward from `after`; `desc` reads the newest first (e.g. an agent's recent steps). */
   order?: 'asc' | 'desc';
+  /** Event types left out (a trajectory without heartbeats). */
+  excludeEventTypes?: readonly string[];
+  /** Matching events skipped first, in `order` (the original system's offset paging; costs a walk over them). */
+  offset?: number;
   limit: number;
+}
+
+/** One entity's events, for counting: `eventType` narrows to one type. */
+export interface EntityScope {
+  entityType: string;
+  entityId: string;
+  eventType?: string;
+}
+
+/** How many events an entity has, and when the first and last of some types (heartbeats) were stored. */
+export interface EntityEventStats {
+  total: number;
+  matching: number;
+  firstMatchingAt: string | null;
+  lastMatchingAt: string | null;
 }
 
 interface EventRow {
@@ -107,21 +126,71 @@ export class EventRepository {
     addFilter('entity_type', query.entityTypes);
     addFilter('entity_id', query.entityIds);
     addFilter('event_type', query.eventTypes);
+    if (query.excludeEventTypes && query.excludeEventTypes.length > 0) {
+      params.push(query.excludeEventTypes);
+      where.push(`NOT (e.event_type = ANY($${params.length}::text[]))`);
+    }
     if (query.before !== undefined) {
       params.push(query.before);
       where.push(`e.id < $${params.length}::bigint`);
     }
     params.push(query.limit);
+    let page = `LIMIT $${params.length}`;
+    if (query.offset) {
+      params.push(query.offset);
+      page += ` OFFSET $${params.length}`;
+    }
     const direction = query.order === 'desc' ? 'DESC' : 'ASC';
     const { rows } = await withStoreErrors(
       this.pool.query<EventRow>(
         // The output column `id` is text: qualify the table's bigint `e.id` so ORDER BY does not sort strings.
         `SELECT e.id::text AS id, entity_type, entity_id, event_type, data, source, created_at
-         FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id ${direction} LIMIT $${params.length}`,
+         FROM sandbox_events e WHERE ${where.join(' AND ')} ORDER BY e.id ${direction} ${page}`,
         params,
       ),
     );
     return rows.map(toEnvelope);
+  }
+
+  /**
+   * How many events one entity has (of one type, with `eventType`). One `count(*)` over the entity's
+   * rows through the `(entity_id, id)` index, each row's type checked in the table: linear in the
+   * entity's events (README § "Replacing OmoiOS's sandbox system" has the measured cost).
+   */
+  async countEntityEvents(scope: EntityScope): Promise<number> {
+    const params: unknown[] = [scope.entityId, scope.entityType];
+    if (scope.eventType !== undefined) params.push(scope.eventType);
+    const { rows } = await withStoreErrors(
+      this.pool.query<{ count: string }>(
+        `SELECT count(*)::text AS count FROM sandbox_events WHERE entity_id = $1 AND entity_type = $2${scope.eventType !== undefined ? ' AND event_type = $3' : ''}`,
+        params,
+      ),
+    );
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /**
+   * One entity's event count, and the count, first and last time of its events of `types` (a
+   * sandbox's heartbeats): one pass over the entity's rows, as `countEntityEvents`.
+   */
+  async entityEventStats(entityType: string, entityId: string, types: readonly string[]): Promise<EntityEventStats> {
+    const { rows } = await withStoreErrors(
+      this.pool.query<{ total: string; matching: string; first_at: Date | null; last_at: Date | null }>(
+        `SELECT count(*)::text AS total,
+                count(*) FILTER (WHERE event_type = ANY($3::text[]))::text AS matching,
+                min(created_at) FILTER (WHERE event_type = ANY($3::text[])) AS first_at,
+                max(created_at) FILTER (WHERE event_type = ANY($3::text[])) AS last_at
+         FROM sandbox_events WHERE entity_id = $1 AND entity_type = $2`,
+        [entityId, entityType, types],
+      ),
+    );
+    const row = rows[0];
+    return {
+      total: Number(row?.total ?? 0),
+      matching: Number(row?.matching ?? 0),
+      firstMatchingAt: row?.first_at ? row.first_at.toISOString() : null,
+      lastMatchingAt: row?.last_at ? row.last_at.toISOString() : null,
+    };
   }
 
   /**
