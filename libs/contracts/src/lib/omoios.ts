@@ -61,6 +61,11 @@ export type OmoiosForeignEvent = z.infer<typeof OmoiosForeignEvent>;
 export const RelayOmoiosEvent = OmoiosSystemEvent.extend({ id: EventId, timestamp: z.string() });
 export type RelayOmoiosEvent = z.infer<typeof RelayOmoiosEvent>;
 
+/** The name a stored event has on the original's bus and WebSocket (see `toOmoiosEvent`). */
+export function omoiosEventType(event: Pick<EventEnvelope, 'event_type' | 'entity_type' | 'source'>): string {
+  return isWorkerReported(event) ? `${OMOIOS_SANDBOX_EVENT_PREFIX}${event.event_type}` : event.event_type;
+}
+
 /**
  * The original's view of a stored event. A worker's event becomes `SANDBOX_<type>` with
  * `payload = {...event_data, source, original_event_type}` (as the original's sandbox endpoint

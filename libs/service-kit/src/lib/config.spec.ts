@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BaseEnv, BoolEnv, ConfigError, parseEnv, redactUrl } from './config';
+import { BaseEnv, BoolEnv, ConfigError, OmoiosBridgeEnv, parseEnv, redactUrl } from './config';
 
 describe('parseEnv', () => {
   it('applies defaults and coerces numbers', () => {
@@ -30,6 +30,17 @@ describe('parseEnv', () => {
     expect(parseEnv(schema, { FLAG: 'yes' }).FLAG).toBe(true);
     expect(parseEnv(schema, { FLAG: 'FALSE' }).FLAG).toBe(false);
     expect(() => parseEnv(schema, { FLAG: 'maybe' })).toThrow(ConfigError);
+  });
+});
+
+describe('OmoiosBridgeEnv', () => {
+  it('is on by default, off when told, and refuses anything else', () => {
+    expect(parseEnv(OmoiosBridgeEnv, {}).OMOIOS_BRIDGE).toBe(true);
+    expect(parseEnv(OmoiosBridgeEnv, { OMOIOS_BRIDGE: 'on' }).OMOIOS_BRIDGE).toBe(true);
+    expect(parseEnv(OmoiosBridgeEnv, { OMOIOS_BRIDGE: 'off' }).OMOIOS_BRIDGE).toBe(false);
+    for (const bad of ['false', 'OFF', 'no', '']) {
+      expect(() => parseEnv(OmoiosBridgeEnv, { OMOIOS_BRIDGE: bad })).toThrow(/OMOIOS_BRIDGE/);
+    }
   });
 });
 

@@ -22,6 +22,21 @@ export const BoolEnv = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'TRUE', 'FALSE', 'YES', 'NO'])
   .transform((value) => ['true', '1', 'yes'].includes(value.toLowerCase()));
 
+/**
+ * The bridge to the original system's (OmoiOS) event bus, both ways: every service that emits events
+ * also publishes them on `events.<event_type>`, and the ingest takes in what OmoiOS's services publish
+ * there. Services that emit events extend their env with this. See README "Replacing OmoiOS's sandbox
+ * system".
+ */
+export const OmoiosBridgeEnv = z.object({
+  /**
+   * `on` (default) or `off`: off, nothing is published on `events.*` and nothing is taken in from it.
+   * Exactly these two words: a typo must stop the service at start, not silently pick a side.
+   */
+  OMOIOS_BRIDGE: z.enum(['on', 'off']).default('on').transform((value) => value === 'on'),
+});
+export type OmoiosBridgeEnv = z.infer<typeof OmoiosBridgeEnv>;
+
 /** A URL whose scheme is one of `protocols`; one readable message whatever is wrong with it. */
 function urlWithScheme(protocols: string[], message: string) {
   return z.string().refine((value) => {
