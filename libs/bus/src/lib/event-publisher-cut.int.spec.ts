@@ -1,6 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { EventEnvelope } from '@sandbox-relay/contracts';
+import { OMOIOS_CHANNEL_PATTERN, type EventEnvelope } from '@sandbox-relay/contracts';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
 import { closeRedis, createRedisClient, type Redis } from './redis';
@@ -108,7 +108,8 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
 
   it('publishes again only what was not carried out: every event reaches subscribers exactly once', async () => {
     const sandbox = uniqueId('sb-cut');
-    const publisher = new EventPublisher(publisherRedis, logger);
+    // One PUBLISH per event here (the relay's channel only); the next test cuts between an event's two.
+    const publisher = new EventPublisher(publisherRedis, logger, { omoiosBus: false });
     await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
     proxy.arm(2);
     expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(false);
@@ -120,5 +121,34 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
     await waitFor(() => ids().includes('6'), 'the marker event');
     expect(ids()).toEqual(['1', '2', '3', '4', '5', '6']);
     expect(publisher.backlogSize).toBe(0);
+  });
+
+  it("with the original's bus too, a cut between an event's two messages publishes again only the one not carried out", async () => {
+    const sandbox = uniqueId('sb-cut-both');
+    const omoios: Array<{ id: string; event_type: string; entity_id: string }> = [];
+    const busRedis = createRedisClient(redisUrl, { name: 'test', role: 'subscriber', logger });
+    busRedis.on('pmessage', (_pattern: string, _channel: string, raw: string) => {
+      const message = JSON.parse(raw) as { id: string; event_type: string; entity_id: string };
+      if (message.entity_id === sandbox) omoios.push(message);
+    });
+    try {
+      await busRedis.psubscribe(OMOIOS_CHANNEL_PATTERN);
+      const publisher = new EventPublisher(publisherRedis, logger);
+      await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
+      // Event 1's two messages, then event 2's relay message: event 2 still owes its bus message.
+      proxy.arm(3);
+      expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(false);
+      expect(publisher.backlogSize).toBe(4);
+      await waitFor(() => publisherRedis.status === 'ready', 'the publisher to reconnect');
+      void publisher.publish([envelope(sandbox, '6')]);
+      const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
+      await waitFor(() => ids().includes('6') && omoios.some((message) => message.id === '6'), 'the marker event on both channels');
+      expect(ids()).toEqual(['1', '2', '3', '4', '5', '6']);
+      expect(omoios.map((message) => message.id)).toEqual(['1', '2', '3', '4', '5', '6']);
+      expect(new Set(omoios.map((message) => message.event_type))).toEqual(new Set(['SANDBOX_agent.tool_use']));
+      expect(publisher.backlogSize).toBe(0);
+    } finally {
+      await closeRedis(busRedis);
+    }
   });
 });
