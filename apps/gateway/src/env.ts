@@ -12,6 +12,11 @@ export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
   WS_MAX_REPLAY_BUFFER: z.coerce.number().int().min(10).default(10_000),
   WS_REPLAY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),
   WS_MAX_CLIENTS: z.coerce.number().int().min(1).default(50_000),
+  /**
+   * The original protocol (`/api/v1/ws/events`): a `{"type":"ping"}` frame after this long without a
+   * client message, as the original sends after 30 s. Its liveness checks are WS_PING_INTERVAL_MS's.
+   */
+  WS_OMOIOS_IDLE_PING_MS: z.coerce.number().int().min(100).default(30_000),
   /** With auth on: how long a new socket has to send `{"type":"auth","token":…}` before it is closed with 4401. */
   WS_AUTH_TIMEOUT_MS: z.coerce.number().int().min(50).default(5_000),
   DB_POOL_SIZE: z.coerce.number().int().min(2).max(100).default(5),

@@ -49,6 +49,7 @@ describe('EventGateway live-stream outage backfill', () => {
       maxClients: 100,
       auth: EdgeAuth.off(),
       authTimeoutMs: 5_000,
+      omoiosIdlePingMs: 30_000,
       maxBufferedBytes: 1 << 20,
       maxReplayBuffer: 1_000,
     });

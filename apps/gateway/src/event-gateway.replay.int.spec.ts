@@ -27,6 +27,7 @@ describe('EventGateway replay of large events', () => {
       maxClients: 100,
       auth: EdgeAuth.off(),
       authTimeoutMs: 5_000,
+      omoiosIdlePingMs: 30_000,
       maxBufferedBytes: MAX_BUFFERED_BYTES,
       maxReplayBuffer: 10_000,
     });

@@ -3,6 +3,9 @@ import type { Duplex } from 'node:stream';
 import { ANONYMOUS, authAckFrame, awaitFirstFrameAuth, narrowSubscription, onTokenExpiry, type EdgeAuth, type Principal } from '@sandbox-relay/auth';
 import {
   EVENTS_WS_PATH,
+  OMOIOS_WS_ERRORS,
+  OMOIOS_WS_PATH,
+  OmoiosWsQuery,
   WS_CLOSE_CODES,
   WsAuthFrame,
   WsSubscribeQuery,
@@ -10,14 +13,17 @@ import {
   createEventFilter,
   isCanaryEvent,
   type EventEnvelope,
+  type OmoiosSubscribeFrame,
 } from '@sandbox-relay/contracts';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { GatewayClient, entityKey, toLiveFrame, type ClientLimits, type LiveFrame } from './gateway-client';
+import { GatewayClient, encodeStored, entityKey, toLiveFrame, type ClientLimits, type LiveFrame, type WsProtocol } from './gateway-client';
 import { socketsOpen, upgradesRefused } from './gateway.metrics';
-import { SubscriptionIndex } from './subscription-index';
+import { omoiosFilter, refuseOmoios, runOmoiosSession, storedEventTypes, type Resubscribe } from './omoios-session';
+import { SubscriptionIndex, matchesSubscription, type SubscriberFilter } from './subscription-index';
+import { parseJson, parseQuery, parseTarget, rejectUpgrade } from './ws-upgrade';
 
 /** A sweep this many intervals after the previous one ran late: the process was stalled. */
 const STALLED_SWEEP_FACTOR = 1.25;
@@ -39,6 +45,10 @@ export interface EventGatewayOptions extends ClientLimits {
   auth: EdgeAuth;
   /** How long a new socket has to send its auth frame before it is closed with 4401. */
   authTimeoutMs: number;
+  /** Original protocol: a `{"type":"ping"}` frame after this long without a client message (30 s). */
+  omoiosIdlePingMs: number;
+  /** The process's readiness (false while draining); a socket of the original protocol is then refused with 1013. Default: always ready. */
+  isReady?: () => boolean;
 }
 
 /**
@@ -47,10 +57,15 @@ export interface EventGatewayOptions extends ClientLimits {
  */
 export class EventGateway {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 20 * 1024 });
+  /**
+   * Completes the handshakes the original protocol refuses in a frame (draining, full): `wss` refuses
+   * upgrades itself once it is closing, before the frame could be sent. It tracks no clients.
+   */
+  private readonly refusals = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, clientTracking: false });
   private readonly index = new SubscriptionIndex<GatewayClient>();
   private readonly clients = new Set<GatewayClient>();
   /** Sockets that have not authenticated yet: counted against the limit, closed on shutdown. */
-  private readonly pending = new Set<WebSocket>();
+  private readonly pending = new Map<WebSocket, WsProtocol>();
   private readonly pingTimer: NodeJS.Timeout;
   private shuttingDown = false;
   private lastSweepAt = Date.now();
@@ -78,16 +93,44 @@ export class EventGateway {
     // Node's parser lets through absolute-form targets that WHATWG URL refuses (`http://[`); thrown
     // here, in the server's 'upgrade' listener, that would be an uncaught exception ending the process.
     if (!url) return upgradesRefused.inc({ reason: 'bad_query' }), rejectUpgrade(socket, 400, 'bad_request', 'the request target is not a valid URL'), true;
+    if (url.pathname === OMOIOS_WS_PATH) return this.upgradeOmoios(req, socket, head, url.searchParams), true;
     if (url.pathname !== EVENTS_WS_PATH) return false;
     if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
-    if (this.clients.size + this.pending.size >= this.options.maxClients) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
-    const parsed = parseSubscribeQuery(url.searchParams);
+    if (this.atCapacity) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
+    const parsed = parseQuery(WsSubscribeQuery, url.searchParams);
     if (!parsed.success) {
       upgradesRefused.inc({ reason: 'bad_query' });
       return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details), true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, parsed.data));
     return true;
+  }
+
+  private get atCapacity(): boolean {
+    return this.clients.size + this.pending.size >= this.options.maxClients;
+  }
+
+  /**
+   * The original path. A query that does not parse is refused before the upgrade like the relay's
+   * (400 JSON); every other refusal is the original's: the socket opens, gets `{"error": …}`, and is
+   * closed (1013 not ready or full, 4401 auth), because a browser sees nothing of an HTTP refusal.
+   */
+  private upgradeOmoios(req: IncomingMessage, socket: Duplex, head: Buffer, params: URLSearchParams): void {
+    const parsed = parseQuery(OmoiosWsQuery, params);
+    if (!parsed.success) {
+      upgradesRefused.inc({ reason: 'bad_query' });
+      return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details);
+    }
+    const refusal = this.shuttingDown || this.options.isReady?.() === false ? 'shutting_down' : this.atCapacity ? 'too_many_clients' : undefined;
+    if (refusal) {
+      upgradesRefused.inc({ reason: refusal });
+      this.refusals.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => undefined);
+        refuseOmoios(ws, OMOIOS_WS_ERRORS.NOT_READY, WS_CLOSE_CODES.TRY_AGAIN_LATER);
+      });
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => void this.admitOmoios(ws, parsed.data));
   }
 
   /** Routes one live event to every matching client. */
@@ -116,14 +159,75 @@ export class EventGateway {
     for (const client of this.clients) if (!client.replaying) void this.replay(client, cursor);
   }
 
-  /** Stops accepting and closes every client with 1001 (clients reconnect to another replica with `since`). */
+  /**
+   * Stops accepting and closes every client with 1001, or 1012 on the original protocol (clients
+   * reconnect to another replica, with `since` where they keep one).
+   */
   async close(): Promise<void> {
     this.shuttingDown = true;
     clearInterval(this.pingTimer);
     this.unregisterMetrics();
-    for (const client of this.clients) client.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
-    for (const ws of this.pending) ws.close(WS_CLOSE_CODES.GOING_AWAY, 'server shutting down');
+    for (const client of this.clients) client.close(goingAway(client.protocol), 'server shutting down');
+    for (const [ws, protocol] of this.pending) ws.close(goingAway(protocol), 'server shutting down');
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /**
+   * The original protocol's admission: the token from the query (with auth on; missing, bad or expired
+   * → error frame and 4401), the filters narrowed to its scope, then live. A token that may not watch
+   * is refused with 4401 too, not the relay's 4403: the original's client stops reconnecting only on
+   * 4401 (and 1000/1001), and would retry a 4403 every 5 s forever with the same token.
+   */
+  private async admitOmoios(ws: WebSocket, query: OmoiosWsQuery): Promise<void> {
+    ws.on('error', () => undefined);
+    let principal = ANONYMOUS;
+    if (this.options.auth.enabled) {
+      if (query.token === undefined) return refuseOmoios(ws, 'Authentication required: pass ?token=<relay token>', WS_CLOSE_CODES.UNAUTHENTICATED);
+      this.pending.set(ws, 'omoios');
+      try {
+        principal = await this.options.auth.authenticate(query.token);
+      } catch (error) {
+        return refuseOmoios(ws, `Invalid token: ${(error as Error).message}`, WS_CLOSE_CODES.UNAUTHENTICATED);
+      } finally {
+        this.pending.delete(ws);
+      }
+      if (ws.readyState !== ws.OPEN) return;
+      if (this.shuttingDown) return refuseOmoios(ws, OMOIOS_WS_ERRORS.NOT_READY, WS_CLOSE_CODES.TRY_AGAIN_LATER);
+    }
+    const narrowed = narrowSubscription(principal, { entityTypes: query.entity_types, entityIds: query.entity_ids });
+    if (!narrowed.allowed) return refuseOmoios(ws, narrowed.reason, WS_CLOSE_CODES.UNAUTHENTICATED);
+    const filter = omoiosFilter({ entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds, event_types: query.event_types });
+    const client = this.accept(ws, filter, query.since, principal, 'omoios');
+    runOmoiosSession(client, { idlePingMs: this.options.omoiosIdlePingMs, resubscribe: (frame) => this.resubscribe(client, principal, frame) });
+    const cancel = onTokenExpiry(principal, () => refuseOmoios(ws, 'Token expired; reconnect with a fresh token', WS_CLOSE_CODES.UNAUTHENTICATED));
+    ws.once('close', cancel);
+  }
+
+  /**
+   * A subscribe frame: the kinds it names replace the client's (null or [] clears one), narrowed to
+   * the token's scope exactly as at connection, so a scoped token cannot widen what it receives. A
+   * request left with nothing in scope is refused and the previous filters stay. It applies to live
+   * events from now on; a replay under way carries on with its own cursor.
+   */
+  private resubscribe(client: GatewayClient, principal: Principal, frame: OmoiosSubscribeFrame): ReturnType<Resubscribe> {
+    const current = client.filter;
+    const requested = {
+      entityTypes: frame.entity_types === undefined ? [...current.entityTypes] : (frame.entity_types ?? []),
+      entityIds: frame.entity_ids === undefined ? [...current.entityIds] : (frame.entity_ids ?? []),
+    };
+    const eventTypes = frame.event_types === undefined ? [...current.eventTypes] : (frame.event_types ?? []);
+    const narrowed = narrowSubscription(principal, requested);
+    if (!narrowed.allowed) return { refused: narrowed.reason };
+    this.index.remove(client);
+    client.filter = omoiosFilter({ entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds, event_types: eventTypes });
+    if (client.isOpen) this.index.add(client);
+    return {
+      filters: {
+        ...(frame.event_types !== undefined && { event_types: eventTypes }),
+        ...(frame.entity_types !== undefined && { entity_types: narrowed.entityTypes }),
+        ...(frame.entity_ids !== undefined && { entity_ids: narrowed.entityIds }),
+      },
+    };
   }
 
   /**
@@ -139,10 +243,10 @@ export class EventGateway {
         const frame = WsAuthFrame.safeParse(parseJson(String(data)));
         if (frame.success) ws.send(JSON.stringify(authAckFrame(ANONYMOUS, query.entity_ids.length > 0 ? query.entity_ids : '*')));
       });
-      this.accept(ws, query, ANONYMOUS);
+      this.accept(ws, createEventFilter(query), query.since, ANONYMOUS);
       return;
     }
-    this.pending.add(ws);
+    this.pending.set(ws, 'relay');
     const principal = await awaitFirstFrameAuth(ws, { auth: this.options.auth, timeoutMs: this.options.authTimeoutMs });
     this.pending.delete(ws);
     if (!principal || ws.readyState !== ws.OPEN) return;
@@ -150,13 +254,13 @@ export class EventGateway {
     const narrowed = narrowSubscription(principal, { entityTypes: query.entity_types, entityIds: query.entity_ids });
     if (!narrowed.allowed) return ws.close(WS_CLOSE_CODES.FORBIDDEN, narrowed.reason);
     ws.send(JSON.stringify(authAckFrame(principal, narrowed.sandboxes)));
-    const client = this.accept(ws, { ...query, entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds }, principal);
+    const client = this.accept(ws, createEventFilter({ ...query, entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds }), query.since, principal);
     const cancel = onTokenExpiry(principal, () => client.close(WS_CLOSE_CODES.UNAUTHENTICATED, 'token expired; reconnect with a fresh token'));
     ws.once('close', cancel);
   }
 
-  private accept(ws: WebSocket, query: WsSubscribeQuery, principal: Principal): GatewayClient {
-    const client = new GatewayClient(ws, createEventFilter(query), this.options, principal.sandboxes);
+  private accept(ws: WebSocket, filter: SubscriberFilter, since: string | undefined, principal: Principal, protocol: WsProtocol = 'relay'): GatewayClient {
+    const client = new GatewayClient(ws, filter, this.options, principal.sandboxes, protocol);
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', () => (client.alive = true));
@@ -167,7 +271,7 @@ export class EventGateway {
     });
     // Registered before the replay reads the store: everything committed from here on arrives live.
     this.index.add(client);
-    if (query.since !== undefined) void this.replay(client, query.since);
+    if (since !== undefined) void this.replay(client, since);
     return client;
   }
 
@@ -182,7 +286,7 @@ export class EventGateway {
         const page = await this.options.history.list({
           entityTypes: [...filter.entityTypes],
           entityIds: [...filter.entityIds],
-          eventTypes: [...filter.eventTypes],
+          eventTypes: storedEventTypes(filter),
           after,
           limit: this.options.replayPageSize,
         });
@@ -195,13 +299,14 @@ export class EventGateway {
         for (const event of page) {
           // Skipped events still move the cursor: a full page of them must not be read again forever.
           after = event.id;
-          if (!client.maySee(event) || client.alreadySent(event)) continue;
+          // The store filtered by stored type; the original protocol's `SANDBOX_<type>` names read a superset.
+          if (!client.maySee(event) || !matchesSubscription(client.filter, event) || client.alreadySent(event)) continue;
           if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
           // A page may hold many times the send-buffer bound (500 diffs): queued at once, it would close
           // a client that reads as fast as it can as a slow consumer. Let the socket drain as it reads.
           if (!client.hasRoom()) open = await client.waitForRoom();
           if (!open) break;
-          client.send(JSON.stringify(event));
+          client.send(encodeStored(event, client.protocol));
           lastByEntity.set(entityKey(event.entity_type, event.entity_id), event.id);
         }
         if (!open || page.length < this.options.replayPageSize || !(await client.waitForRoom())) break;
@@ -245,43 +350,11 @@ export class EventGateway {
   }
 }
 
-type ParsedSubscribeQuery = { success: true; data: WsSubscribeQuery } | { success: false; details: Array<{ field: string; message: string }> };
-
 /**
- * The subscription query, each parameter given at most once: lists are comma-separated in one value.
- * A repeated parameter (`entity_ids=a&entity_ids=b`, as many clients encode lists) is refused rather
- * than reduced to one of its values, which would silently subscribe to less than was asked.
+ * The close code that sends a client elsewhere on shutdown. The original's client reconnects on any
+ * code but 1000, 1001 and 4401, so its sockets get 1012 (service restart): with 1001 it would stay
+ * disconnected after every gateway rollout.
  */
-function parseSubscribeQuery(params: URLSearchParams): ParsedSubscribeQuery {
-  const repeated = Object.keys(WsSubscribeQuery.shape).filter((key) => params.getAll(key).length > 1);
-  if (repeated.length > 0) {
-    return { success: false, details: repeated.map((key) => ({ field: `query.${key}`, message: 'given more than once; list values comma-separated in one parameter' })) };
-  }
-  const parsed = WsSubscribeQuery.safeParse(Object.fromEntries(params));
-  if (parsed.success) return parsed;
-  return { success: false, details: parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message })) };
-}
-
-function parseTarget(target: string | undefined): URL | undefined {
-  try {
-    return new URL(target ?? '/', 'http://gateway');
-  } catch {
-    return undefined;
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, details?: unknown): void {
-  const body = JSON.stringify({ error: { code, message, details } });
-  const reason = status === 400 ? 'Bad Request' : 'Service Unavailable';
-  socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-  );
+function goingAway(protocol: WsProtocol): number {
+  return protocol === 'omoios' ? WS_CLOSE_CODES.SERVICE_RESTART : WS_CLOSE_CODES.GOING_AWAY;
 }

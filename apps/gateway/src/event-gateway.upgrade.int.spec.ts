@@ -52,6 +52,7 @@ describe('EventGateway upgrade request-targets', () => {
         replayPageSize: 100,
         maxClients: 100,
         authTimeoutMs: 5_000,
+        omoiosIdlePingMs: 30_000,
         dashboardDir: '/nonexistent',
       },
     });

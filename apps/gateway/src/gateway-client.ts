@@ -1,8 +1,9 @@
-import { ENTITY_TYPES, WS_CLOSE_CODES, type EventFilter } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, WS_CLOSE_CODES, serializeOmoiosEvent, type EventEnvelope } from '@sandbox-relay/contracts';
 import { compareIds } from '@sandbox-relay/store';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import WebSocket from 'ws';
 import { frameCounts, slowConsumerCloses } from './gateway.metrics';
+import type { SubscriberFilter } from './subscription-index';
 
 export interface ClientLimits {
   /** Bytes queued in the socket past which the client counts as too slow and is closed. */
@@ -15,16 +16,38 @@ const PING_FRAME = Buffer.from(JSON.stringify({ type: 'ping' }));
 const TEXT = { binary: false } as const;
 
 /**
- * A live event ready to send: encoded to UTF-8 once per event, not once per socket (`ws` would
- * re-encode a string for every client it is sent to).
+ * Which protocol a socket speaks: the relay's (`/api/v1/events/ws/events`: envelope frames, a ping
+ * frame every sweep) or the original system's (`/api/v1/ws/events`: OmoiOS-shaped frames, a ping frame
+ * only after the client was silent for the idle interval).
  */
-export interface LiveFrame {
-  event: ReceivedEvent['event'];
-  data: Buffer;
+export type WsProtocol = 'relay' | 'omoios';
+
+/**
+ * A live event ready to send: encoded to UTF-8 once per event and shape, not once per socket (`ws`
+ * would re-encode a string for every client it is sent to). The relay's shape is the bytes received
+ * from Redis; the original's is built the first time a client of that protocol needs it.
+ */
+export class LiveFrame {
+  private omoios: Buffer | undefined;
+
+  constructor(
+    readonly event: ReceivedEvent['event'],
+    readonly data: Buffer,
+  ) {}
+
+  bytesFor(protocol: WsProtocol): Buffer {
+    if (protocol === 'relay') return this.data;
+    return (this.omoios ??= Buffer.from(serializeOmoiosEvent(this.event)));
+  }
 }
 
 export function toLiveFrame(received: ReceivedEvent): LiveFrame {
-  return { event: received.event, data: Buffer.from(received.raw) };
+  return new LiveFrame(received.event, Buffer.from(received.raw));
+}
+
+/** A stored event (a replay) in a protocol's shape; replays go to one client, so each is encoded once anyway. */
+export function encodeStored(event: EventEnvelope, protocol: WsProtocol): string {
+  return protocol === 'relay' ? JSON.stringify(event) : serializeOmoiosEvent(event);
 }
 
 /**
@@ -42,10 +65,12 @@ export class GatewayClient {
 
   constructor(
     readonly ws: WebSocket,
-    readonly filter: EventFilter,
+    /** Replaced only by the gateway, which takes the client out of its index while it does (a subscribe frame). */
+    public filter: SubscriberFilter,
     private readonly limits: ClientLimits,
     /** The sandboxes this client's token may see; checked on every frame besides the (already narrowed) filter. */
     private readonly scope: '*' | ReadonlySet<string> = '*',
+    readonly protocol: WsProtocol = 'relay',
   ) {}
 
   /** Whether the client's token lets it see `event` (a scoped token sees only its sandboxes). */
@@ -69,7 +94,7 @@ export class GatewayClient {
       if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('replay_buffer', 'too many live events during replay');
       return;
     }
-    if (!this.alreadySent(frame.event)) this.send(frame.data);
+    if (!this.alreadySent(frame.event)) this.send(frame.bytesFor(this.protocol));
   }
 
   /** Sends one frame; a client whose socket buffer overflows is closed (it resumes with `since`). */
@@ -83,9 +108,18 @@ export class GatewayClient {
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send_buffer', 'send buffer overflow');
   }
 
+  /**
+   * The liveness round: a protocol ping (browsers answer it by themselves), and on the relay's protocol
+   * a `{"type":"ping"}` frame. The original protocol sends that frame only after its idle interval
+   * (`pingFrame`, driven by the session), as the original's clients expect.
+   */
   ping(): void {
     if (!this.isOpen) return;
     this.ws.ping();
+    if (this.protocol === 'relay') this.send(PING_FRAME);
+  }
+
+  pingFrame(): void {
     this.send(PING_FRAME);
   }
 

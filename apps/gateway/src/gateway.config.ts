@@ -11,6 +11,7 @@ export function gatewayConfig(env: GatewayEnv): GatewayServiceDeps['config'] {
     replayPageSize: env.WS_REPLAY_PAGE_SIZE,
     maxClients: env.WS_MAX_CLIENTS,
     authTimeoutMs: env.WS_AUTH_TIMEOUT_MS,
+    omoiosIdlePingMs: env.WS_OMOIOS_IDLE_PING_MS,
     dashboardDir: path.resolve(env.DASHBOARD_DIR),
   };
 }

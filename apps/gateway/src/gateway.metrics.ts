@@ -38,9 +38,12 @@ export const socketsOpen = sampledGauge({
   help: 'WebSocket clients connected and open for frames.',
 });
 
-/** Upgrades refused before a socket opened, by reason (bad_query, too_many_clients, shutting_down). */
+/**
+ * Upgrades refused before a client was admitted, by reason (bad_query, too_many_clients, shutting_down):
+ * with an HTTP answer, or on the original path (which refuses in a frame) with an error frame and 1013.
+ */
 export const upgradesRefused = counter<'reason'>({
   name: 'relay_ws_upgrades_refused_total',
-  help: 'WebSocket upgrades refused with an HTTP answer, by reason: bad_query, too_many_clients, shutting_down.',
+  help: 'WebSocket upgrades refused before admission (an HTTP answer; on the original path an error frame and close 1013), by reason: bad_query, too_many_clients, shutting_down.',
   labelNames: ['reason'],
 });

@@ -15,6 +15,8 @@ export interface GatewayServiceDeps {
   logger: Logger;
   /** Token checks of the WebSocket. Absent means off: only for tests not about auth; every main passes its env's. */
   auth?: EdgeAuth;
+  /** The process's readiness (false while draining): the original protocol's sockets are then refused with 1013. Absent: always ready. */
+  isReady?: () => boolean;
   config: {
     pingIntervalMs: number;
     maxBufferedBytes: number;
@@ -23,6 +25,8 @@ export interface GatewayServiceDeps {
     maxClients: number;
     /** How long a new WebSocket has to send its auth frame (auth on). */
     authTimeoutMs: number;
+    /** Original protocol: a ping frame after this long without a client message. */
+    omoiosIdlePingMs: number;
     /** The dashboard's built files, served at `/`. */
     dashboardDir: string;
   };
@@ -37,9 +41,9 @@ export interface GatewayService {
   close(): Promise<void>;
 }
 
-export function createGatewayService({ store, subscriber, logger, config, auth = EdgeAuth.off() }: GatewayServiceDeps): GatewayService {
+export function createGatewayService({ store, subscriber, logger, config, auth = EdgeAuth.off(), isReady }: GatewayServiceDeps): GatewayService {
   const log = logger.child({ component: 'gateway' });
-  const gateway = new EventGateway({ ...config, auth, history: new EventRepository(store.pool), logger: log });
+  const gateway = new EventGateway({ ...config, auth, isReady, history: new EventRepository(store.pool), logger: log });
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
   const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir, auth });

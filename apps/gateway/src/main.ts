@@ -21,7 +21,7 @@ async function main(): Promise<void> {
     .add({ name: 'redis', check: () => pingRedis(subscriberRedis) });
 
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env), auth });
+  const service = createGatewayService({ store, subscriber, logger, config: gatewayConfig(env), auth, isReady: () => !readiness.draining });
   // The canary writes through its own fail-fast publisher connection, as ingest does.
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'gateway', role: 'publisher', logger });
   const canary = env.CANARY_ENABLED

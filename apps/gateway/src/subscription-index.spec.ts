@@ -1,16 +1,17 @@
-import { createEventFilter, type EventFilter } from '@sandbox-relay/contracts';
-import { SubscriptionIndex } from './subscription-index';
+import { createEventFilter } from '@sandbox-relay/contracts';
+import { omoiosFilter, storedEventTypes } from './omoios-session';
+import { SubscriptionIndex, type Routable, type SubscriberFilter } from './subscription-index';
 
 interface Sub {
   name: string;
-  filter: EventFilter;
+  filter: SubscriberFilter;
 }
 
 function sub(name: string, query: Partial<Record<'entity_types' | 'entity_ids' | 'event_types', string[]>>): Sub {
   return { name, filter: createEventFilter({ entity_types: [], entity_ids: [], event_types: [], ...query }) };
 }
 
-function matches(index: SubscriptionIndex<Sub>, event: { entity_type: string; entity_id: string; event_type: string }) {
+function matches(index: SubscriptionIndex<Sub>, event: Routable) {
   const hits: string[] = [];
   index.forEachMatch(event, (subscriber) => hits.push(subscriber.name));
   return hits.sort();
@@ -60,5 +61,45 @@ describe('SubscriptionIndex', () => {
     const index = new SubscriptionIndex<Sub>();
     index.add(sub('dup', { entity_ids: ['a', 'a'] }));
     expect(matches(index, toolUse('a'))).toEqual(['dup']);
+  });
+});
+
+describe('SubscriptionIndex with original-protocol filters', () => {
+  const omoios = (name: string, event_types: string[], entity_ids: string[] = []): Sub => ({
+    name,
+    filter: omoiosFilter({ entity_types: [], entity_ids, event_types }),
+  });
+  const worker = { entity_type: 'sandbox', entity_id: 'a', event_type: 'agent.completed', source: 'agent' };
+  const relayNamed = { entity_type: 'sandbox', entity_id: 'a', event_type: 'SANDBOX_MESSAGE_QUEUED', source: 'message-queue' };
+  const relayBare = { entity_type: 'sandbox', entity_id: 'a', event_type: 'agent.completed', source: 'supervisor' };
+
+  it('matches a worker event by its original name, SANDBOX_<type>, and by its stored type', () => {
+    const index = new SubscriptionIndex<Sub>();
+    index.add(omoios('original-name', ['SANDBOX_agent.completed']));
+    index.add(omoios('original-name-keyed', ['SANDBOX_agent.completed'], ['a']));
+    index.add(omoios('stored-name', ['agent.completed']));
+    index.add(omoios('other', ['SANDBOX_agent.started']));
+    expect(matches(index, worker)).toEqual(['original-name', 'original-name-keyed', 'stored-name']);
+  });
+
+  it('does not translate the relay\'s own events: they keep their name on both protocols', () => {
+    const index = new SubscriptionIndex<Sub>();
+    index.add(omoios('queued', ['SANDBOX_MESSAGE_QUEUED']));
+    index.add(omoios('original-name', ['SANDBOX_agent.completed']));
+    expect(matches(index, relayNamed)).toEqual(['queued']);
+    // A relay (or taken-in) event named agent.completed is not the worker's SANDBOX_agent.completed.
+    expect(matches(index, relayBare)).toEqual([]);
+  });
+
+  it('leaves the relay protocol exactly as it was: SANDBOX_<type> names nothing there', () => {
+    const index = new SubscriptionIndex<Sub>();
+    index.add(sub('relay', { event_types: ['SANDBOX_agent.completed'] }));
+    expect(matches(index, worker)).toEqual([]);
+    expect(storedEventTypes(omoiosFilter({ entity_types: [], entity_ids: [], event_types: ['SANDBOX_agent.completed', 'TASK_CREATED', 'SANDBOX_'] }))).toEqual([
+      'SANDBOX_agent.completed',
+      'TASK_CREATED',
+      'SANDBOX_',
+      'agent.completed',
+    ]);
   });
 });

@@ -1,8 +1,32 @@
-import { matchesFilter, type EventEnvelope, type EventFilter } from '@sandbox-relay/contracts';
+import { isWorkerReported, type EventEnvelope, type EventFilter } from '@sandbox-relay/contracts';
+
+/**
+ * A subscriber's filter as the index matches it: the relay's filter, plus, for clients of the original
+ * protocol, the raw types of the worker events they asked for by their original name: a client that
+ * names `SANDBOX_agent.completed` gets `agent.completed` here. Matching a translated name is then a
+ * set lookup on the stored type, with no string built per event or per client.
+ */
+export interface SubscriberFilter extends EventFilter {
+  readonly workerEventTypes?: ReadonlySet<string>;
+}
 
 /** What the index needs of a subscriber. */
 export interface Subscriber {
-  readonly filter: EventFilter;
+  readonly filter: SubscriberFilter;
+}
+
+/** The fields an event is routed by (`source` tells a worker's event from the relay's own). */
+export type Routable = Pick<EventEnvelope, 'entity_type' | 'entity_id' | 'event_type'> & { source?: string | null };
+
+/**
+ * AND across kinds, OR within a kind; an event type matches when the filter names its stored type, or
+ * (original protocol) it is a worker's event the filter names as `SANDBOX_<type>`.
+ */
+export function matchesSubscription(filter: SubscriberFilter, event: Routable): boolean {
+  if (filter.entityTypes.size > 0 && !filter.entityTypes.has(event.entity_type)) return false;
+  if (filter.entityIds.size > 0 && !filter.entityIds.has(event.entity_id)) return false;
+  if (filter.eventTypes.size === 0 || filter.eventTypes.has(event.event_type)) return true;
+  return filter.workerEventTypes?.has(event.event_type) === true && isWorkerReported({ entity_type: event.entity_type, source: event.source ?? null });
 }
 
 /**
@@ -27,6 +51,7 @@ export class SubscriptionIndex<S extends Subscriber> {
     }
   }
 
+  /** Removes a subscriber; call it before changing the subscriber's filter, and `add` after. */
   remove(subscriber: S): void {
     if (!this.members.delete(subscriber)) return;
     this.unkeyed.delete(subscriber);
@@ -38,10 +63,10 @@ export class SubscriptionIndex<S extends Subscriber> {
   }
 
   /** Calls `visit` for each subscriber whose filter matches `event`, once each. */
-  forEachMatch(event: Pick<EventEnvelope, 'entity_type' | 'entity_id' | 'event_type'>, visit: (subscriber: S) => void): void {
+  forEachMatch(event: Routable, visit: (subscriber: S) => void): void {
     const keyed = this.byEntityId.get(event.entity_id);
-    if (keyed) for (const subscriber of keyed) if (matchesFilter(subscriber.filter, event)) visit(subscriber);
-    for (const subscriber of this.unkeyed) if (matchesFilter(subscriber.filter, event)) visit(subscriber);
+    if (keyed) for (const subscriber of keyed) if (matchesSubscription(subscriber.filter, event)) visit(subscriber);
+    for (const subscriber of this.unkeyed) if (matchesSubscription(subscriber.filter, event)) visit(subscriber);
   }
 
   get size(): number {

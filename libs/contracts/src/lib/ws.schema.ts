@@ -2,8 +2,9 @@ import { z } from 'zod';
 import { EntityId, EntityType, EventId } from './ids';
 import { CsvList, EventEnvelope } from './events.schema';
 import { WsAuthAckFrame } from './auth.schema';
+import { RelayOmoiosEvent } from './omoios';
 
-/** The WebSocket path. Clients of the original system connect here; keep it. */
+/** The relay's WebSocket path (the seed's tests connect here): envelope frames, token in the first frame. */
 export const EVENTS_WS_PATH = '/api/v1/events/ws/events';
 
 /** Each filter list is bounded so a client cannot make matching arbitrarily expensive. */
@@ -58,4 +59,75 @@ export const WS_CLOSE_CODES = {
   UNAUTHENTICATED: 4401,
   /** A valid token that may not watch events (a sandbox token), or none of the requested sandboxes. */
   FORBIDDEN: 4403,
+  /** The original protocol's "not ready, try again later" (RFC 6455 1013): the gateway is draining, not ready, or full. */
+  TRY_AGAIN_LATER: 1013,
+  /** Shutdown on the original protocol (service restart): its client reconnects on this, but not on 1001. */
+  SERVICE_RESTART: 1012,
 } as const;
+
+// ---------------------------------------------------------------------------------------------
+// The original system's (OmoiOS) WebSocket protocol, served beside the relay's own so that its
+// unchanged frontend works against the relay. README § "Replacing OmoiOS's sandbox system".
+// ---------------------------------------------------------------------------------------------
+
+/** The original's WebSocket path. */
+export const OMOIOS_WS_PATH = '/api/v1/ws/events';
+
+/**
+ * Connection query of the original path: the relay's filters and `since`, plus `token`, a relay
+ * token (the original frontend has no other way to pass one: browsers set no headers on a WebSocket).
+ * The token is never logged (the gateway does not log upgrade targets; request logs redact it).
+ */
+export const OmoiosWsQuery = WsSubscribeQuery.extend({ token: z.string().min(1).max(16_384).optional() });
+export type OmoiosWsQuery = z.infer<typeof OmoiosWsQuery>;
+
+/** A filter kind in a subscribe frame: a list (or one comma-separated string); null or [] clears it. */
+const subscribeList = (item: z.ZodType<string, string>) =>
+  z
+    .union([z.array(z.string()), z.string().transform((raw) => raw.split(','))])
+    .transform((values) => values.map((value) => value.trim()).filter(Boolean))
+    .pipe(z.array(item).max(WS_FILTER_MAX_VALUES, `at most ${WS_FILTER_MAX_VALUES} values`))
+    .nullable()
+    .optional();
+
+/**
+ * Client → server on the original path: replaces the filter kinds it names (the others stay) from now
+ * on; answered with `OmoiosSubscribedFrame`. Other JSON frames are ignored; text that is not JSON is
+ * answered with `OmoiosErrorFrame` "Invalid JSON message".
+ */
+export const OmoiosSubscribeFrame = z.object({
+  type: z.literal('subscribe'),
+  event_types: subscribeList(z.string().min(1).max(200)),
+  entity_types: subscribeList(EntityType),
+  entity_ids: subscribeList(EntityId),
+});
+export type OmoiosSubscribeFrame = z.infer<typeof OmoiosSubscribeFrame>;
+
+/** The filters now in effect for the kinds a subscribe frame named (narrowed to the token's scope). */
+export const OmoiosSubscribedFrame = z.object({
+  status: z.literal('subscribed'),
+  filters: z.object({
+    event_types: z.array(z.string()).optional(),
+    entity_types: z.array(z.string()).optional(),
+    entity_ids: z.array(z.string()).optional(),
+  }),
+});
+export type OmoiosSubscribedFrame = z.infer<typeof OmoiosSubscribedFrame>;
+
+/** A refusal or a complaint: before a 4401 / 1013 close, or alone (a bad client frame; the socket stays). */
+export const OmoiosErrorFrame = z.object({ error: z.string() });
+export type OmoiosErrorFrame = z.infer<typeof OmoiosErrorFrame>;
+
+/** Error texts the original's clients may know. */
+export const OMOIOS_WS_ERRORS = {
+  NOT_READY: 'Service not ready, please retry',
+  INVALID_JSON: 'Invalid JSON message',
+} as const;
+
+/**
+ * Server → client on the original path: events in the original's shape (`toOmoiosEvent`: worker events
+ * as `SANDBOX_<type>`) with the relay's `id` (the `since` cursor) and `timestamp`; `{"type":"ping"}`
+ * after a client has been silent for the idle interval (30 s); subscribe answers; errors.
+ */
+export const OmoiosWsServerFrame = z.union([RelayOmoiosEvent, WsPingFrame, OmoiosSubscribedFrame, OmoiosErrorFrame]);
+export type OmoiosWsServerFrame = z.infer<typeof OmoiosWsServerFrame>;
