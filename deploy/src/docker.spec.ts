@@ -205,11 +205,14 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/sandboxes/sb-1/messages')).toBe('message-queue');
     expect(route('/api/v1/sandboxes/sb-1/token')).toBe('supervisor');
     expect(route('/api/v1/events/ws/events')).toBe('gateway');
+    expect(route('/api/v1/ws/events')).toBe('gateway');
     expect(route('/api/v1/tasks/t-1/stop')).toBe('supervisor');
     expect(route('/api/v1/tickets/T-1/branch')).toBe('branch-workflow');
     expect(route('/api/v1/sandboxes')).toBe('gateway');
     expect(route('/')).toBe('gateway');
     expect(conf).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
     expect(conf).toMatch(/location \/api\/v1\/events\/ws \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;/);
+    // The original system's WebSocket: upgraded too, and unlogged (its client puts its token in the query).
+    expect(conf).toMatch(/location \/api\/v1\/ws\/events \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;[^}]*access_log off;/);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CANARY_SANDBOX_ID, EVENTS_WS_PATH } from '@sandbox-relay/contracts';
+import { CANARY_SANDBOX_ID, EVENTS_WS_PATH, OMOIOS_WS_PATH } from '@sandbox-relay/contracts';
 import { DEPLOYABLE, NOT_DEPLOYED, ROOT, appsWithMain, effectiveAuthMode, requiredVariables } from './apps';
 import { containerEnv, containersOf, renderKustomization, type Container, type K8sObject } from './kustomize';
 
@@ -180,6 +180,7 @@ describe('ingress', () => {
     ['/api/v1/sandboxes/sb-1/messages?since=5', 'message-queue'],
     ['/api/v1/sandboxes/sb-1/token', 'supervisor'],
     ['/api/v1/events/ws/events', 'gateway'],
+    ['/api/v1/ws/events?token=t&entity_ids=sb-1', 'gateway'],
     ['/api/v1/tasks', 'supervisor'],
     ['/api/v1/tasks/3f1c/stop', 'supervisor'],
     ['/api/v1/tickets/T-1/branch', 'branch-workflow'],
@@ -199,7 +200,7 @@ describe('ingress', () => {
     const dir = path.join(ROOT, 'apps', app, 'src');
     const sources = readdirSync(dir).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts')).map((file) => readFileSync(path.join(dir, file), 'utf8'));
     const paths = sources.flatMap((source) => [...source.matchAll(/(?:router|app)\.(?:get|post|put|patch|delete|use)\(\s*'(\/api\/[^']*)'/g)].map((match) => match[1]!));
-    if (app === 'gateway') paths.push(EVENTS_WS_PATH);
+    if (app === 'gateway') paths.push(EVENTS_WS_PATH, OMOIOS_WS_PATH);
     // The guardian serves no API (health and metrics only); every other app does.
     if (app === 'guardian') expect(paths).toEqual([]);
     else expect(paths.length).toBeGreaterThan(0);
@@ -209,13 +210,22 @@ describe('ingress', () => {
     }
   });
 
-  it('keeps WebSockets open past nginx\'s 60 s default (the gateway pings every 30 s)', () => {
-    const match = route('/api/v1/events/ws/events');
+  it.each([EVENTS_WS_PATH, OMOIOS_WS_PATH])('keeps WebSockets on %s open past nginx\'s 60 s default (the gateway pings every 30 s)', (wsPath) => {
+    const match = route(wsPath);
     const annotations = match?.ingress.metadata.annotations ?? {};
+    expect(match?.path.backend.service.name).toBe('gateway');
+    expect(annotations['nginx.ingress.kubernetes.io/proxy-http-version']).toBe('1.1');
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
     expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
     const gateway = containerEnv(containersOf(find(local, 'Deployment', 'gateway')!)[0]!, local);
     expect(Number(gateway['WS_PING_INTERVAL_MS']) / 1000).toBeLessThan(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']));
+  });
+
+  it('keeps the original WebSocket\'s tokens (in its query string) out of the access log, and only its', () => {
+    expect(route(OMOIOS_WS_PATH)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBe('false');
+    for (const logged of [EVENTS_WS_PATH, '/api/v1/sandboxes/sb-1/events', '/']) {
+      expect(route(logged)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBeUndefined();
+    }
   });
 
   it('refuses /metrics to every client that comes through the Ingress', () => {
