@@ -1,8 +1,8 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
-import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, OmoiosBridgeEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
-export const IngestEnv = BaseEnv.extend(AuthEnv.shape).extend({
+export const IngestEnv = BaseEnv.extend(AuthEnv.shape).extend(OmoiosBridgeEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8081),
   /** Largest single-event request body. An event's data is capped at 256 KiB serialized; this leaves room for escaping. */
   EVENT_BODY_LIMIT: z.string().default('1mb'),

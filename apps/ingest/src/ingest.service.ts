@@ -1,7 +1,8 @@
 import { EdgeAuth, SandboxRateLimiter } from '@sandbox-relay/auth';
-import { EventPublisher, type Redis } from '@sandbox-relay/bus';
+import { EventPublisher, OmoiosBridge, type Redis } from '@sandbox-relay/bus';
+import { RELAY_EVENT_SOURCES, serializeEventData, type OmoiosForeignEvent } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import { EventLog, EventRepository, type NewEvent, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import { eventLogQueueDepth } from './ingest.metrics';
 import { ingestRouter } from './ingest.routes';
@@ -23,12 +24,21 @@ export interface IngestServiceDeps {
    * are not about auth; every main passes the one built from its env, where off needs a loopback HOST.
    */
   auth?: EdgeAuth;
+  /** The OMOIOS_BRIDGE switch (default on): publish on the original's bus too, and take it in (given the connection below). */
+  omoiosBridge?: boolean;
+  /**
+   * A dedicated subscriber connection on which this ingest takes in the original's bus (`events.*`).
+   * Without it (tests of the edge alone) it takes in nothing; it still publishes there when the switch is on.
+   */
+  bridgeSubscriberRedis?: Redis;
 }
 
 export interface IngestService {
   router: Router;
   eventLog: EventLog;
   publisher: EventPublisher;
+  /** Takes the original's bus into the event log: `start()` it once serving, `stop()` it before draining. Null when off. */
+  bridge: OmoiosBridge | null;
   /** Resolves once every accepted event is committed and handed to the publisher. */
   drain(): Promise<void>;
 }
@@ -37,8 +47,9 @@ export interface IngestService {
  * Wires the ingest capability: group-committed event log → Redis publish after commit → HTTP routes.
  * Used by the ingest service's own main and by the standalone launcher.
  */
-export function createIngestService({ store, publisherRedis, logger, config, auth = EdgeAuth.off() }: IngestServiceDeps): IngestService {
-  const publisher = new EventPublisher(publisherRedis, logger.child({ component: 'event-publisher' }));
+export function createIngestService(deps: IngestServiceDeps): IngestService {
+  const { store, publisherRedis, logger, config, auth = EdgeAuth.off(), omoiosBridge = true } = deps;
+  const publisher = new EventPublisher(publisherRedis, logger.child({ component: 'event-publisher' }), { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, {
     maxBatchEvents: config.groupCommitMaxEvents,
@@ -61,5 +72,28 @@ export function createIngestService({ store, publisherRedis, logger, config, aut
       logger: logger.child({ component: 'rate-limit' }),
     }),
   });
-  return { router, eventLog, publisher, drain: () => eventLog.whenIdle() };
+  // The ingest owns event writes, so it is the one that takes the original's bus in: stored first, then
+  // published on the relay's channel by the log like any event (and not back on the bus: its source).
+  const bridge =
+    omoiosBridge && deps.bridgeSubscriberRedis
+      ? new OmoiosBridge({
+          subscriber: deps.bridgeSubscriberRedis,
+          claims: publisherRedis,
+          store: (event) => eventLog.append([fromOmoiosBus(event)]),
+          logger: logger.child({ component: 'omoios-bridge' }),
+        })
+      : null;
+  return { router, eventLog, publisher, bridge, drain: () => eventLog.whenIdle() };
+}
+
+/** A message taken in from the original's bus, as the event log stores it: its fields as given. */
+function fromOmoiosBus(event: OmoiosForeignEvent): NewEvent {
+  return {
+    entityType: event.entity_type,
+    entityId: event.entity_id,
+    eventType: event.event_type,
+    data: event.payload,
+    dataJson: serializeEventData(event.payload),
+    source: RELAY_EVENT_SOURCES.OMOIOS_BUS,
+  };
 }

@@ -14,11 +14,23 @@ async function main(): Promise<void> {
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'ingest', role: 'publisher', logger });
+  // Its own connection: a subscribed connection can do nothing else.
+  const bridgeRedis = env.OMOIOS_BRIDGE ? createRedisClient(env.REDIS_URL, { name: 'ingest-omoios-bridge', role: 'subscriber', logger }) : undefined;
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const ingest = createIngestService({ store, publisherRedis, logger, config: ingestConfig(env), auth });
+  const ingest = createIngestService({
+    store,
+    publisherRedis,
+    logger,
+    config: ingestConfig(env),
+    auth,
+    omoiosBridge: env.OMOIOS_BRIDGE,
+    bridgeSubscriberRedis: bridgeRedis,
+  });
+  const bridge = ingest.bridge;
+  if (bridge) readiness.add({ name: 'omoios-bridge', check: () => bridge.check() });
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   finishHttpApp(app);
@@ -30,10 +42,13 @@ async function main(): Promise<void> {
     handler: app,
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // Taking in the original's bus starts with serving (readiness waits for it) and stops first on shutdown.
+    onListening: () => bridge?.start(),
+    beforeHttpClose: [{ name: 'omoios-bridge', run: () => bridge?.stop() }],
     afterHttpClose: [
       // Every event already accepted is committed (and handed to the publisher) before Redis closes.
       { name: 'event-log', run: () => ingest.drain() },
-      { name: 'redis', run: () => closeRedis(publisherRedis) },
+      { name: 'redis', run: () => Promise.all([publisherRedis, ...(bridgeRedis ? [bridgeRedis] : [])].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
   });
