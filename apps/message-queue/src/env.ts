@@ -1,8 +1,8 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
-import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, OmoiosBridgeEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
-export const MessageQueueEnv = BaseEnv.extend(AuthEnv.shape).extend({
+export const MessageQueueEnv = BaseEnv.extend(AuthEnv.shape).extend(OmoiosBridgeEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8083),
   /** Key prefix of the BullMQ queues; environments sharing one Redis use different prefixes. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),

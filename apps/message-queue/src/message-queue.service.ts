@@ -26,6 +26,8 @@ export interface MessageQueueServiceDeps {
    * means off: only for tests and benches that are not about auth; every main passes its env's.
    */
   auth?: EdgeAuth;
+  /** The OMOIOS_BRIDGE switch (default on): publish its events on the original's bus too. */
+  omoiosBridge?: boolean;
 }
 
 export interface MessageQueueService {
@@ -39,9 +41,10 @@ export interface MessageQueueService {
   close(): Promise<void>;
 }
 
-export function createMessageQueueService({ store, publisherRedis, workerRedis, logger, config, auth = EdgeAuth.off() }: MessageQueueServiceDeps): MessageQueueService {
+export function createMessageQueueService(deps: MessageQueueServiceDeps): MessageQueueService {
+  const { store, publisherRedis, workerRedis, logger, config, auth = EdgeAuth.off(), omoiosBridge = true } = deps;
   const log = logger.child({ component: 'message-queue' });
-  const publisher = new EventPublisher(publisherRedis, log);
+  const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
   const service = new MessageService(new MessageRepository(store.pool), eventLog, events, log);

@@ -1,6 +1,8 @@
 import {
   ENTITY_TYPES,
+  RELAY_EVENT_SOURCES,
   SYSTEM_EVENT_TYPES,
+  isRelayEventSource,
   type MessageBody,
   type MessageQueued,
   type DrainedMessage,
@@ -121,7 +123,8 @@ export class MessageService {
           eventType: SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED,
           data,
           dataJson: JSON.stringify(data),
-          source: sender === 'http' ? 'system' : sender,
+          // The relay's service that emits it, or the relay service that asked for the message (the guardian).
+          source: isRelayEventSource(sender) ? sender : RELAY_EVENT_SOURCES.MESSAGE_QUEUE,
         },
       ]);
     } catch (error) {
