@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES, isCanaryEvent, type EventEnvelope } from '@sandbox-relay/contracts';
+import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES, RELAY_EVENT_SOURCES, isCanaryEvent, type EventEnvelope } from '@sandbox-relay/contracts';
 import { EventPublisher, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
 import { counter, sampledGauge, type Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
@@ -101,7 +101,7 @@ export class Canary {
     const data = { nonce: this.nonce, sequence: (this.sequence += 1), sent_at: new Date(this.now()).toISOString() };
     try {
       await this.options.eventLog.append([
-        { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: 'relay-canary' },
+        { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: RELAY_EVENT_SOURCES.CANARY },
       ]);
       canarySent.inc({ outcome: 'ok' });
       await this.prune();
@@ -147,7 +147,8 @@ export interface GatewayCanaryDeps {
 /** The canary wired to the gateway's store and Redis: its own event log and publisher, as ingest has. */
 export function createGatewayCanary({ store, publisherRedis, subscriber, logger, config }: GatewayCanaryDeps): { canary: Canary; drain: () => Promise<void> } {
   const log = logger.child({ component: 'canary' });
-  const publisher = new EventPublisher(publisherRedis, log);
+  // The canary's probes are the relay's business alone: never published on the original's bus.
+  const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: false });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, { onCommitted: (stored) => void publisher.publish(stored), logger: log });
   const { retentionMs, ...timing } = config;

@@ -1,7 +1,7 @@
-import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, OmoiosBridgeEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 
-export const GuardianEnv = BaseEnv.extend({
+export const GuardianEnv = BaseEnv.extend(OmoiosBridgeEnv.shape).extend({
   /** Health endpoints only; the guardian serves no API. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8084),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),

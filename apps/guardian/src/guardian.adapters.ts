@@ -1,6 +1,7 @@
 import {
   ENTITY_TYPES,
   QUEUE_NAMES,
+  RELAY_EVENT_SOURCES,
   SYSTEM_EVENT_TYPES,
   type GuardianInterventionEventData,
 } from '@sandbox-relay/contracts';
@@ -83,7 +84,7 @@ export class EventInterventionRecorder implements InterventionRecorder {
         eventType: SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION,
         data,
         dataJson: JSON.stringify(data),
-        source: 'guardian',
+        source: RELAY_EVENT_SOURCES.GUARDIAN,
       },
     ]);
   }

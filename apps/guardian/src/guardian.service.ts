@@ -16,6 +16,8 @@ export interface GuardianServiceDeps {
   queueRedis: Redis;
   logger: Logger;
   config: Partial<GuardianConfig> & { queuePrefix: string; sweepIntervalMs: number; conversationsRoot?: string };
+  /** The OMOIOS_BRIDGE switch (default on): publish its events on the original's bus too. */
+  omoiosBridge?: boolean;
 }
 
 export interface GuardianService {
@@ -27,9 +29,9 @@ export interface GuardianService {
 }
 
 /** Wires the guardian: live events in, interventions out through BullMQ or a conversation file, each recorded as an event. */
-export function createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config }: GuardianServiceDeps): GuardianService {
+export function createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config, omoiosBridge = true }: GuardianServiceDeps): GuardianService {
   const log = logger.child({ component: 'guardian' });
-  const publisher = new EventPublisher(publisherRedis, log);
+  const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
   const producer = new JobProducer({ connection: queueRedis, prefix: config.queuePrefix, logger: log });
   const guardian = new Guardian({
