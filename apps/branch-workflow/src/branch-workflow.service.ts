@@ -24,6 +24,8 @@ export interface BranchWorkflowServiceDeps {
   config: BranchWorkflowConfig;
   /** The slug suggester; default: the one `config.namer` describes, if any (the deterministic slug of the title works without). */
   namer?: BranchNamer;
+  /** The OMOIOS_BRIDGE switch (default on): publish its events on the original's bus too. */
+  omoiosBridge?: boolean;
 }
 
 export interface BranchWorkflowService {
@@ -54,9 +56,9 @@ function gitHubClient(config: BranchWorkflowConfig, logger: Logger): { client: G
 }
 
 /** Wires the branch workflow: the HTTP edge, the `branch-workflow` consumer, and the task-event triggers. */
-export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer }: BranchWorkflowServiceDeps): BranchWorkflowService {
+export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer, omoiosBridge = true }: BranchWorkflowServiceDeps): BranchWorkflowService {
   const log = logger.child({ component: 'branch-workflow' });
-  const publisher = new EventPublisher(publisherRedis, log);
+  const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
   const github = gitHubClient(config, log);

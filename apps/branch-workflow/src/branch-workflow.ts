@@ -1,6 +1,7 @@
 import {
   BRANCH_WORKFLOW_EVENT_TYPES,
   ENTITY_TYPES,
+  RELAY_EVENT_SOURCES,
   type BranchComparisonView,
   type BranchKind,
   type BranchWorkView,
@@ -275,7 +276,7 @@ export class BranchWorkflow {
 
   private async append(type: BranchWorkflowEventType, ticketId: string, data: BranchWorkflowEventData): Promise<void> {
     await this.deps.eventLog.append([
-      { entityType: ENTITY_TYPES.TICKET, entityId: ticketId, eventType: type, data, dataJson: JSON.stringify(data), source: 'branch-workflow' },
+      { entityType: ENTITY_TYPES.TICKET, entityId: ticketId, eventType: type, data, dataJson: JSON.stringify(data), source: RELAY_EVENT_SOURCES.BRANCH_WORKFLOW },
     ]);
   }
 }

@@ -1,5 +1,5 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
-import { BaseEnv, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, OmoiosBridgeEnv, parseEnv } from '@sandbox-relay/service-kit';
 import { z } from 'zod';
 import type { AnthropicBranchNamerOptions } from './anthropic-namer';
 
@@ -13,7 +13,7 @@ const HttpUrl = z.string().refine((value) => {
 }, 'must be an http(s) URL');
 
 /** The variables, without the cross-field rule (the standalone launcher extends its env with these). */
-export const BranchWorkflowEnvFields = BaseEnv.extend(AuthEnv.shape).extend({
+export const BranchWorkflowEnvFields = BaseEnv.extend(AuthEnv.shape).extend(OmoiosBridgeEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8086),
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
   /**

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const branches = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env) });
+  const branches = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) })

@@ -1,11 +1,11 @@
 import { AuthEnv, refineAuthEnv } from '@sandbox-relay/auth';
-import { BaseEnv, ConfigError, parseEnv } from '@sandbox-relay/service-kit';
+import { BaseEnv, ConfigError, OmoiosBridgeEnv, parseEnv } from '@sandbox-relay/service-kit';
 import type { SupervisorConfig } from './supervisor';
 import { z } from 'zod';
 
 const Millis = (fallback: number, min: number) => z.coerce.number().int().min(min).default(fallback);
 
-export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend({
+export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend(OmoiosBridgeEnv.shape).extend({
   PORT: z.coerce.number().int().min(0).max(65535).default(8085),
   /** Key prefix of the supervisor's Redis state (escalation levels, per-sandbox locks); shared with the queues' prefix. */
   QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     relayUrl: () => relayUrl,
     auth,
     sandboxTokenTtlS: env.SANDBOX_TOKEN_TTL_S,
+    omoiosBridge: env.OMOIOS_BRIDGE,
   });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })

@@ -1,4 +1,4 @@
-import { ENTITY_TYPES } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, EventRepository, Store } from '@sandbox-relay/store';
@@ -55,7 +55,7 @@ export class SupervisorEvents {
 
   async emitMany(eventType: string, data: Record<string, unknown>, targets: readonly [string, string][]): Promise<void> {
     const dataJson = JSON.stringify(data);
-    await this.eventLog.append(targets.map(([entityType, entityId]) => ({ entityType, entityId, eventType, data, dataJson, source: 'supervisor' })));
+    await this.eventLog.append(targets.map(([entityType, entityId]) => ({ entityType, entityId, eventType, data, dataJson, source: RELAY_EVENT_SOURCES.SUPERVISOR })));
   }
 }
 

@@ -25,6 +25,8 @@ export interface SupervisorServiceDeps {
   auth?: EdgeAuth;
   /** Lifetime of a worker's sandbox token; past it the worker is refused, stops beating, and is restarted with a fresh one. */
   sandboxTokenTtlS?: number;
+  /** The OMOIOS_BRIDGE switch (default on): publish its events on the original's bus too. */
+  omoiosBridge?: boolean;
 }
 
 export interface SupervisorService {
@@ -47,11 +49,12 @@ export function createSupervisorService({
   bodyLimit = '1mb',
   auth = EdgeAuth.off(),
   sandboxTokenTtlS = 24 * 3600,
+  omoiosBridge = true,
 }: SupervisorServiceDeps): SupervisorService {
   const log = logger.child({ component: 'supervisor' });
   const issuer = auth.issuer;
   if (auth.enabled && !issuer) throw new Error('auth is on but no key in AUTH_KEYS can sign: the supervisor issues every worker\'s sandbox token');
-  const publisher = new EventPublisher(publisherRedis, log);
+  const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
   const supervisor = new Supervisor({
