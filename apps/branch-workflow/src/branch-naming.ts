@@ -1,4 +1,4 @@
-import type { BranchKind } from '@sandbox-relay/contracts';
+import type { BranchNameKind } from '@sandbox-relay/contracts';
 
 /** REFERENCE.md: the slug is lowercase `[a-z0-9-]`, at most 25 characters. */
 export const SLUG_MAX_CHARS = 25;
@@ -44,7 +44,7 @@ export function ticketSegment(ticketId: string): string {
 }
 
 /** `feature/<ticket>-<slug>`; the n-th candidate (n ≥ 2) appends `-n` for a name already taken. */
-export function branchName(kind: BranchKind, ticketId: string, slug: string, attempt = 1): string {
+export function branchName(kind: BranchNameKind, ticketId: string, slug: string, attempt = 1): string {
   const base = `${kind}/${ticketSegment(ticketId)}${slug ? `-${slug}` : ''}`;
   return attempt <= 1 ? base : `${base}-${attempt}`;
 }

@@ -1,20 +1,34 @@
 import { MergeRequest, OpenPullRequestRequest, StartBranchRequest, TicketId, type BranchWorkflowStep } from '@sandbox-relay/contracts';
+import { ACTIONS, EdgeAuth } from '@sandbox-relay/auth';
 import { GitHubError } from '@sandbox-relay/github';
 import { jsonBody, parseRequest } from '@sandbox-relay/service-kit';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import type { BranchWorkflow } from './branch-workflow';
+import { registerOmoiosBranchRoutes } from './omoios-branch.routes';
 import { WorkflowConflictError, gitHubAppError } from './workflow-errors';
 
 const TicketParams = z.object({ ticketId: TicketId });
 
+/** Every path of the workflow's edge: the relay's ticket routes and the original system's (OmoiOS) routes. */
+export const BRANCH_WORKFLOW_PATH_PREFIXES = ['/api/v1/tickets', '/api/v1/branch-workflow'] as const;
+
+export interface BranchWorkflowRouteOptions {
+  repository: string;
+  bodyLimit?: string;
+  /** Every route is an operator's (`branches:manage`); absent means off (tests that are not about auth). */
+  auth?: EdgeAuth;
+}
+
 /**
- * The branch workflow's edge for people: every route in this one router, so the edge's token check
- * can be put in front of all of them at once. Creating answers 201; repeating a step that was already
- * done answers 200 with `changed: false`.
+ * The branch workflow's edge for people: every route in this one router, behind the one token check
+ * mounted here (so each composition root gets it by mounting the router). On the ticket routes,
+ * creating answers 201 and repeating a step that was already done answers 200 with `changed: false`.
  */
-export function branchWorkflowRouter(workflow: BranchWorkflow, { repository, bodyLimit = '64kb' }: { repository: string; bodyLimit?: string }): Router {
+export function branchWorkflowRouter(workflow: BranchWorkflow, { repository, bodyLimit = '64kb', auth = EdgeAuth.off() }: BranchWorkflowRouteOptions): Router {
   const router = Router();
+  // Any method and path under the prefixes, unknown ones too: a refused caller learns nothing of the routes.
+  router.use([...BRANCH_WORKFLOW_PATH_PREFIXES], auth.require(ACTIONS.BRANCHES_MANAGE));
   const ticketOf = (req: Request) => parseRequest(TicketParams, req.params, 'params').ticketId;
   const optionalBody = (req: Request) => (req.body === undefined || req.body === null ? {} : req.body);
   /** A GitHub failure becomes its HTTP answer, and a failure event on the ticket. */
@@ -55,6 +69,8 @@ export function branchWorkflowRouter(workflow: BranchWorkflow, { repository, bod
     const ticketId = ticketOf(req);
     res.json(await workflow.current(ticketId));
   });
+
+  registerOmoiosBranchRoutes(router, workflow, { repository, bodyLimit, step });
 
   router.get('/api/v1/tickets/:ticketId/compare', async (req, res) => {
     const ticketId = ticketOf(req);

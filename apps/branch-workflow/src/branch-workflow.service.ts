@@ -1,4 +1,5 @@
 import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { EdgeAuth } from '@sandbox-relay/auth';
 import { EventPublisher, JobProducer, createConsumer, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
 import { OctokitGitHubClient, parseRepo, type GitHubClient } from '@sandbox-relay/github';
 import type { Logger } from '@sandbox-relay/service-kit';
@@ -26,6 +27,11 @@ export interface BranchWorkflowServiceDeps {
   namer?: BranchNamer;
   /** The OMOIOS_BRIDGE switch (default on): publish its events on the original's bus too. */
   omoiosBridge?: boolean;
+  /**
+   * Token checks of every HTTP route (`branches:manage`), mounted inside the router. Absent means off:
+   * only for tests that are not about auth; every main passes its env's.
+   */
+  auth?: EdgeAuth;
 }
 
 export interface BranchWorkflowService {
@@ -56,7 +62,7 @@ function gitHubClient(config: BranchWorkflowConfig, logger: Logger): { client: G
 }
 
 /** Wires the branch workflow: the HTTP edge, the `branch-workflow` consumer, and the task-event triggers. */
-export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer, omoiosBridge = true }: BranchWorkflowServiceDeps): BranchWorkflowService {
+export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer, omoiosBridge = true, auth = EdgeAuth.off() }: BranchWorkflowServiceDeps): BranchWorkflowService {
   const log = logger.child({ component: 'branch-workflow' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
@@ -88,7 +94,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
   let stopObserving: (() => void) | undefined;
 
   return {
-    router: branchWorkflowRouter(workflow, { repository: config.github?.repository ?? '' }),
+    router: branchWorkflowRouter(workflow, { repository: config.github?.repository ?? '', auth }),
     workflow,
     start() {
       // Without GitHub every job would fail: leave them waiting for a replica that has it, and enqueue none.

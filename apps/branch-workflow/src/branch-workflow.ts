@@ -3,7 +3,7 @@ import {
   ENTITY_TYPES,
   RELAY_EVENT_SOURCES,
   type BranchComparisonView,
-  type BranchKind,
+  type BranchNameKind,
   type BranchWorkView,
   type BranchWorkflowEventData,
   type BranchWorkflowEventType,
@@ -41,7 +41,7 @@ export interface StartWork {
   title: string;
   description?: string;
   taskId?: string;
-  kind?: BranchKind;
+  kind?: BranchNameKind;
 }
 
 /**
@@ -166,6 +166,19 @@ export class BranchWorkflow {
       behind_by: comparison.behindBy,
       files: comparison.files,
     };
+  }
+
+  /**
+   * How far any branch of the repository is from its base: the ticket's base when the relay started
+   * it, else the default branch (the original system's `status`, which names a branch, not a ticket).
+   */
+  async compareBranch(branchName: string): Promise<{ baseBranch: string; status: string; aheadBy: number; behindBy: number }> {
+    const { client, repo } = this.github();
+    if ((await client.getBranchSha(repo, branchName)) === null) throw new NotFoundError(`${repoName(repo)} has no branch ${branchName}`);
+    const work = await this.deps.works.byBranch(repoName(repo), branchName);
+    const baseBranch = work?.baseBranch ?? (await client.getDefaultBranch(repo)).name;
+    const comparison = await client.compare(repo, baseBranch, branchName);
+    return { baseBranch, status: comparison.status, aheadBy: comparison.aheadBy, behindBy: comparison.behindBy };
   }
 
   async current(ticketId: string): Promise<BranchWorkView> {

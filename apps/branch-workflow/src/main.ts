@@ -1,4 +1,4 @@
-import { ACTIONS, EdgeAuth, authSettings } from '@sandbox-relay/auth';
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
@@ -19,7 +19,8 @@ async function main(): Promise<void> {
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const branches = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE });
+  // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
+  const branches = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE, auth });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
@@ -31,8 +32,6 @@ async function main(): Promise<void> {
     });
 
   const app = createHttpApp({ logger, readiness });
-  // Every ticket route (branch, pull request, merge, and their reads) is an operator's.
-  app.use('/api/v1/tickets', auth.require(ACTIONS.BRANCHES_MANAGE));
   app.use(branches.router);
   finishHttpApp(app);
 

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { ACTIONS, EdgeAuth, authSettings } from '@sandbox-relay/auth';
+import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { branchWorkflowConfig, createBranchWorkflowService } from '@sandbox-relay/branch-workflow';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
 import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
@@ -85,6 +85,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     workerRedis,
     logger: logger.child({ app: 'branch-workflow' }),
     config: branchWorkflowConfig(env),
+    // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
+    auth,
   });
 
   // Sandboxes run on the local provider unless Daytona is configured; workers report back to this
@@ -106,8 +108,6 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const app = createHttpApp({ logger, readiness });
   app.use(ingest.router);
   app.use(messages.router);
-  // Every ticket route (branch, pull request, merge, and their reads) is an operator's.
-  app.use('/api/v1/tickets', auth.require(ACTIONS.BRANCHES_MANAGE));
   app.use(branches.router);
   app.use(supervisor.router);
   app.use(gateway.router);

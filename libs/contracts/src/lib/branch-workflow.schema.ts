@@ -13,6 +13,13 @@ export const BRANCH_KINDS = ['feature', 'fix', 'refactor', 'docs', 'chore', 'tes
 export const BranchKind = z.enum(BRANCH_KINDS);
 export type BranchKind = z.infer<typeof BranchKind>;
 
+/**
+ * Every first segment the workflow names branches with: the kinds a ticket route may ask for, and
+ * `hotfix` for a critical bug, which only the original system's edge can say (ticket type `bug`,
+ * priority `critical`).
+ */
+export type BranchNameKind = BranchKind | 'hotfix';
+
 export const MergeMethodSchema = z.enum(['squash', 'merge', 'rebase']);
 export type MergeMethodName = z.infer<typeof MergeMethodSchema>;
 
@@ -120,3 +127,96 @@ export const BranchWorkflowEventData = z.object({
   message: z.string().optional(),
 });
 export type BranchWorkflowEventData = z.infer<typeof BranchWorkflowEventData>;
+
+// ---- The original system's (OmoiOS) edge: POST /api/v1/branch-workflow/{start,finish,merge,status} ----
+// Its bodies name the repository and a user on every call; the relay serves the one repository it is
+// configured with (GITHUB_REPOSITORY) under its own credentials, so `repo_owner`/`repo_name` must name
+// that repository and `user_id` is accepted and not used. Failures are the relay's JSON errors, not
+// the original's `{success: false, error}`.
+
+const RepoPart = z.string().min(1).max(100);
+const OmoiosRepo = { repo_owner: RepoPart, repo_name: RepoPart, user_id: z.string().max(200).optional() };
+
+/** The original's ticket types; `bug` becomes a `fix/` branch (`hotfix/` with priority `critical`), anything else `feature/`. */
+export const OMOIOS_TICKET_TYPE_KINDS: Readonly<Record<string, BranchKind>> = {
+  feature: 'feature',
+  bug: 'fix',
+  refactor: 'refactor',
+  docs: 'docs',
+  test: 'test',
+  chore: 'chore',
+};
+
+export const OmoiosStartWorkRequest = z.object({
+  ticket_id: TicketId,
+  ticket_title: TicketTitle,
+  ...OmoiosRepo,
+  ticket_type: z.string().max(50).default('feature'),
+  priority: z.string().max(50).nullable().optional(),
+});
+export type OmoiosStartWorkRequest = z.infer<typeof OmoiosStartWorkRequest>;
+
+export const OmoiosStartWorkResponse = z.object({
+  success: z.literal(true),
+  branch_name: z.string(),
+  /** The commit the branch was created at (the default branch's head then). */
+  sha: z.string().nullable(),
+  error: z.null(),
+});
+export type OmoiosStartWorkResponse = z.infer<typeof OmoiosStartWorkResponse>;
+
+export const OmoiosFinishWorkRequest = z.object({
+  ticket_id: TicketId,
+  /** Accepted; the pull request is titled from the title the ticket was started with. */
+  ticket_title: TicketTitle,
+  /** Must be the ticket's branch. */
+  branch_name: z.string().min(1).max(255),
+  ...OmoiosRepo,
+  /** Goes into the pull request's body as the agent's summary (beside the ticket and the files changed). */
+  pr_body: Summary.nullable().optional(),
+});
+export type OmoiosFinishWorkRequest = z.infer<typeof OmoiosFinishWorkRequest>;
+
+export const OmoiosFinishWorkResponse = z.object({
+  success: z.literal(true),
+  pr_number: z.number().int(),
+  pr_url: z.string(),
+  error: z.null(),
+});
+export type OmoiosFinishWorkResponse = z.infer<typeof OmoiosFinishWorkResponse>;
+
+export const OmoiosMergeWorkRequest = z.object({
+  ticket_id: TicketId,
+  /** Must be the ticket's pull request. */
+  pr_number: z.number().int().positive(),
+  ...OmoiosRepo,
+  /** The relay always deletes a merged ticket's branch: `false` is refused rather than ignored. */
+  delete_branch_after: z.literal(true, { error: 'must be true: the relay always deletes a merged ticket\'s branch' }).default(true),
+  merge_method: MergeMethodSchema.optional(),
+});
+export type OmoiosMergeWorkRequest = z.infer<typeof OmoiosMergeWorkRequest>;
+
+export const OmoiosMergeWorkResponse = z.object({
+  success: z.literal(true),
+  merge_sha: z.string().nullable(),
+  /** Always false on success; a pull request GitHub will not merge is a 409 `not_mergeable`. */
+  has_conflicts: z.literal(false),
+  error: z.null(),
+});
+export type OmoiosMergeWorkResponse = z.infer<typeof OmoiosMergeWorkResponse>;
+
+export const OmoiosBranchStatusRequest = z.object({
+  branch_name: z.string().min(1).max(255),
+  ...OmoiosRepo,
+});
+export type OmoiosBranchStatusRequest = z.infer<typeof OmoiosBranchStatusRequest>;
+
+export const OmoiosBranchStatusResponse = z.object({
+  success: z.literal(true),
+  ahead_by: z.number().int(),
+  behind_by: z.number().int(),
+  /** As in the original, which never sets it on a status. */
+  has_conflicts: z.literal(false),
+  error: z.null(),
+});
+export type OmoiosBranchStatusResponse = z.infer<typeof OmoiosBranchStatusResponse>;
