@@ -123,7 +123,7 @@ describe('dashboard routes', () => {
     const scoped = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${token}`).expect(200)).body);
     // The session was written after `mine`'s event: it is the more recently active.
     expect(scoped.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet, mine]);
-    expect(scoped.sandboxes[1]!.task).toEqual({ id: mineTask.id, title: 'Scoped task', status: 'pending', ticket_id: 'ABC-7' });
+    expect(scoped.sandboxes[1]!.task).toEqual({ id: mineTask.id, title: 'Scoped task', status: 'pending', ticket_id: 'ABC-7', cost_usd: 0, input_tokens: 0, output_tokens: 0 });
     const first = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=1').set('authorization', `Bearer ${token}`).expect(200)).body);
     expect(first.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet]);
 

@@ -1,7 +1,7 @@
-import { CANARY_SANDBOX_ID, ENTITY_TYPES, AGENT_EVENT_TYPES, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
+import { CANARY_SANDBOX_ID, ENTITY_TYPES, HEARTBEAT_EVENT_TYPE_LIST, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
-const TASK_SELECT = { id: true, title: true, status: true, ticketId: true } as const;
+const TASK_SELECT = { id: true, title: true, status: true, ticketId: true, costUsd: true, inputTokens: true, outputTokens: true } as const;
 const SESSION_INCLUDE = { task: { select: TASK_SELECT } } as const;
 
 interface SessionWithTask {
@@ -18,9 +18,20 @@ interface TaskRow {
   title: string;
   status: string;
   ticketId: string | null;
+  costUsd: number;
+  inputTokens: bigint;
+  outputTokens: bigint;
 }
 
-const taskView = (task: TaskRow): NonNullable<SandboxSummary['task']> => ({ id: task.id, title: task.title, status: task.status, ticket_id: task.ticketId });
+const taskView = (task: TaskRow): NonNullable<SandboxSummary['task']> => ({
+  id: task.id,
+  title: task.title,
+  status: task.status,
+  ticket_id: task.ticketId,
+  cost_usd: task.costUsd,
+  input_tokens: Number(task.inputTokens),
+  output_tokens: Number(task.outputTokens),
+});
 
 interface ActivityRow {
   sandbox_id: string;
@@ -69,7 +80,7 @@ LEFT JOIN LATERAL (
   SELECT max(r.id)::text AS last_event_id,
          (array_agg(r.event_type ORDER BY r.id DESC))[1] AS last_event_type,
          max(r.created_at) AS last_event_at,
-         max(r.created_at) FILTER (WHERE r.event_type = $3) AS last_heartbeat_at,
+         max(r.created_at) FILTER (WHERE r.event_type = ANY($3::text[])) AS last_heartbeat_at,
          (count(*) FILTER (WHERE r.created_at > now() - interval '60 seconds'))::int AS events_last_minute
   FROM (
     SELECT id, entity_type, event_type, created_at FROM sandbox_events
@@ -127,7 +138,8 @@ export class SandboxListRepository {
         this.store.pool.query<ActivityRow>(ACTIVITY_SQL, [
           ids,
           ENTITY_TYPES.SANDBOX,
-          AGENT_EVENT_TYPES.HEARTBEAT,
+          // Both workers' beats: the relay's `heartbeat` and the original's `agent.heartbeat`.
+          HEARTBEAT_EVENT_TYPE_LIST,
           SANDBOX_LIST_LIMITS.PER_SANDBOX_EVENTS_SCANNED,
         ]),
         withoutSession.length === 0

@@ -19,6 +19,44 @@ export const AGENT_EVENT_TYPES = {
 } as const;
 export type AgentEventType = (typeof AGENT_EVENT_TYPES)[keyof typeof AGENT_EVENT_TYPES];
 
+/**
+ * Heartbeat event types, one catalogue for every reader (the supervisor's ladder and idle monitor, the
+ * sandbox list's `last_heartbeat_at`). Two workers beat differently:
+ * - `heartbeat`: the relay's worker, every `HEARTBEAT_INTERVAL_MS` (15 s) whatever it does, with
+ *   `status` `idle` / `running` / `completed`;
+ * - `agent.heartbeat`: the original system's (OmoiOS) worker, `{timestamp, status: "alive",
+ *   event_count}` from source `worker`, every 30 s and only between turns (during a turn it sends its
+ *   other `agent.*` events instead).
+ */
+export const HEARTBEAT_EVENT_TYPES = {
+  RELAY: AGENT_EVENT_TYPES.HEARTBEAT,
+  OMOIOS: 'agent.heartbeat',
+} as const;
+export type HeartbeatEventType = (typeof HEARTBEAT_EVENT_TYPES)[keyof typeof HEARTBEAT_EVENT_TYPES];
+
+/** Every heartbeat type, for queries (`event_type = ANY($1)`). */
+export const HEARTBEAT_EVENT_TYPE_LIST: readonly HeartbeatEventType[] = Object.values(HEARTBEAT_EVENT_TYPES);
+
+export function isHeartbeatEventType(eventType: string): eventType is HeartbeatEventType {
+  return (HEARTBEAT_EVENT_TYPE_LIST as readonly string[]).includes(eventType);
+}
+
+/**
+ * Worker events that move their task's status, as the original's sandbox endpoint does, or carry its
+ * cost (`cost_usd`, `input_tokens`, `output_tokens`, `cache_read_tokens`, `cache_write_tokens` on
+ * `agent.completed`). The supervisor applies each once (apps/supervisor, task-events.ts).
+ */
+export const TASK_LIFECYCLE_EVENT_TYPES = {
+  STARTED: AGENT_EVENT_TYPES.STARTED,
+  COMPLETED: AGENT_EVENT_TYPES.COMPLETED,
+  /** The original's continuous mode: `{stop_reason, validation_passed, total_cost_usd, …}`. */
+  CONTINUOUS_COMPLETED: 'continuous.completed',
+  FAILED: 'agent.failed',
+  ERROR: AGENT_EVENT_TYPES.ERROR,
+} as const;
+export type TaskLifecycleEventType = (typeof TASK_LIFECYCLE_EVENT_TYPES)[keyof typeof TASK_LIFECYCLE_EVENT_TYPES];
+export const TASK_LIFECYCLE_EVENT_TYPE_LIST: readonly TaskLifecycleEventType[] = Object.values(TASK_LIFECYCLE_EVENT_TYPES);
+
 /** Types the relay's own services emit. */
 export const SYSTEM_EVENT_TYPES = {
   SANDBOX_MESSAGE_QUEUED: 'SANDBOX_MESSAGE_QUEUED',
@@ -46,10 +84,26 @@ export const SUPERVISOR_EVENT_TYPES = {
   TASK_QUARANTINED: 'TASK_QUARANTINED',
   /** Stopped for lack of agent activity: `{task_id, sandbox_id, idle_for_ms, idle_since}`. */
   SANDBOX_IDLE_STOPPED: SYSTEM_EVENT_TYPES.SANDBOX_IDLE_STOPPED,
-  /** The agent reported its task complete; the session ended: `{task_id, sandbox_id}`. */
+  /**
+   * The task completed: its worker's last beat said `completed` (the session ended: `{task_id, sandbox_id}`),
+   * or it reported `continuous.completed` with `validation_passed` or `success: true` to task-complete
+   * (the payload of TASK_FAILED).
+   */
   TASK_COMPLETED: 'TASK_COMPLETED',
   /** Stopped through `POST /api/v1/tasks/:id/stop`: `{task_id, sandbox_id, reason}`. */
   TASK_STOPPED: 'TASK_STOPPED',
+  /**
+   * The task failed: its worker reported `agent.failed` / `agent.error`, or `success: false` to
+   * `POST /api/v1/sandboxes/:id/task-complete`. `{task_id, sandbox_id, from, to, cause, event_id, error_message}`.
+   */
+  TASK_FAILED: 'TASK_FAILED',
+  /** Any other move of a task's status by its worker (`agent.started` → running). Same payload. */
+  TASK_STATUS_CHANGED: 'TASK_STATUS_CHANGED',
+  /**
+   * A live sandbox whose task had already ended (completed, stopped, quarantined) went silent: it is
+   * terminated and its session ended instead of restarted. `{task_id, sandbox_id, task_status, reason}`.
+   */
+  SANDBOX_RELEASED: 'SANDBOX_RELEASED',
 } as const;
 export type SupervisorEventType = (typeof SUPERVISOR_EVENT_TYPES)[keyof typeof SUPERVISOR_EVENT_TYPES];
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventId, SandboxId } from './ids';
+import { TaskUsage } from './tasks.schema';
 
 export const SANDBOX_LIST_LIMITS = {
   LIMIT_DEFAULT: 100,
@@ -22,12 +23,17 @@ export const SandboxSummary = z.object({
   /** `SandboxSession.status` (SANDBOX_SESSION_STATUSES, tasks.schema.ts); null for a sandbox that only has events (a worker started by hand, curl). */
   status: z.string().nullable(),
   restart_count: z.number().int().nullable(),
-  /** `ticket_id`: the ticket the task works on (its branch workflow's events are on entity `ticket/<id>`), or null. */
-  task: z.object({ id: z.string(), title: z.string(), status: z.string(), ticket_id: z.string().nullable() }).nullable(),
+  /**
+   * `ticket_id`: the ticket the task works on (its branch workflow's events are on entity `ticket/<id>`), or null;
+   * `cost_usd`, `input_tokens`, `output_tokens`: what its agents reported costing so far (TaskUsage).
+   */
+  task: TaskUsage.pick({ cost_usd: true, input_tokens: true, output_tokens: true })
+    .extend({ id: z.string(), title: z.string(), status: z.string(), ticket_id: z.string().nullable() })
+    .nullable(),
   last_event_id: EventId.nullable(),
   last_event_type: z.string().nullable(),
   last_event_at: z.string().nullable(),
-  /** The later of the session's recorded heartbeat and the newest `heartbeat` event. */
+  /** The later of the session's recorded heartbeat and the newest heartbeat event (`heartbeat` or the original's `agent.heartbeat`). */
   last_heartbeat_at: z.string().nullable(),
   /** Events stored in the minute before `generated_at` (counted among the sandbox's newest 1,000). */
   events_last_minute: z.number().int(),

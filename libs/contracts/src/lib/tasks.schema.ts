@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TicketId } from './branch-workflow.schema';
+import { EventBody, StorableString } from './events.schema';
 
 // The supervisor's edge (`/api/v1/tasks`) and the events it emits. Event types are wire protocol:
 // dashboards match on these strings.
@@ -32,6 +33,13 @@ export const LIVE_SESSION_STATUSES: readonly SandboxSessionStatus[] = ['running'
 export const TASK_STATUSES = ['pending', 'starting', 'running', 'restarting', 'quarantined', 'completed', 'stopped', 'failed'] as const;
 export const TaskStatus = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatus>;
+
+/**
+ * Statuses no worker report moves a task out of (events, task-complete): the supervisor or an operator
+ * ended it. A `failed` task is not final: the original's `agent.started` runs it again, and a restart
+ * of its sandbox does too.
+ */
+export const FINAL_TASK_STATUSES: readonly TaskStatus[] = ['completed', 'stopped', 'quarantined'];
 
 /** Task ids are the store's UUIDs. */
 export const TaskId = z.string().uuid('must be a task id (UUID)');
@@ -102,8 +110,21 @@ export const SessionView = z.object({
 });
 export type SessionView = z.infer<typeof SessionView>;
 
+/**
+ * What a task's agents cost, summed over every `agent.completed` (and `continuous.completed`) its
+ * sandboxes reported, each event counted once: the fields of the original worker's completion event.
+ */
+export const TaskUsage = z.object({
+  cost_usd: z.number(),
+  input_tokens: z.number().int(),
+  output_tokens: z.number().int(),
+  cache_read_tokens: z.number().int(),
+  cache_write_tokens: z.number().int(),
+});
+export type TaskUsage = z.infer<typeof TaskUsage>;
+
 /** `GET /api/v1/tasks/:taskId` (and the answer of the create and stop calls). */
-export const TaskView = z.object({
+export const TaskView = TaskUsage.extend({
   id: z.string(),
   title: z.string(),
   status: z.string(),
@@ -116,5 +137,59 @@ export const TaskView = z.object({
   /** The task's sessions, newest first: the current sandbox, then the ones restarts replaced. */
   sessions: z.array(SessionView),
   restarts: z.array(z.object({ old_sandbox_id: z.string(), new_sandbox_id: z.string().nullable(), reason: z.string(), created_at: z.string() })),
+  /** Why it failed, as its worker said (`agent.error`'s `error`, task-complete's `error_message`); null otherwise. */
+  error_message: z.string().nullable(),
+  /** What its worker reported with `success: true` to task-complete; null otherwise. */
+  result: z.record(z.string(), z.unknown()).nullable(),
 });
 export type TaskView = z.infer<typeof TaskView>;
+
+/**
+ * `GET /api/v1/sandboxes/:sandboxId/task`: the sandbox's task in the original's answer shape
+ * (`SandboxTaskResponse`) as far as it maps, plus the relay's task view. The original's fields the relay
+ * has no notion of (`phase_id`, `task_type`, `priority`) are null; `started_at` is when its first sandbox
+ * ran, `completed_at` when it reached completed, failed, stopped or quarantined (its last update).
+ */
+export const SandboxTaskView = TaskView.extend({
+  description: z.string().nullable(),
+  phase_id: z.null(),
+  task_type: z.null(),
+  priority: z.null(),
+  assigned_agent_id: z.string().nullable(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+});
+export type SandboxTaskView = z.infer<typeof SandboxTaskView>;
+
+export const TASK_COMPLETE_LIMITS = { ERROR_MESSAGE_MAX: 10_000 } as const;
+
+/** An object within an event's data limits (size, depth, text PostgreSQL can store): `event_data`'s own schema. */
+const ResultData = EventBody.shape.event_data.unwrap();
+
+/** `POST /api/v1/sandboxes/:sandboxId/task-complete`, the original's `TaskCompleteRequest`. */
+export const TaskCompleteBody = z.object({
+  /** The sandbox's task: a UUID (the relay's task ids). Another task, or one the sandbox no longer runs, is 409. */
+  task_id: TaskId,
+  success: z.boolean().default(true),
+  /** Kept on the task when `success` (output, branch, pull request…); same limits as an event's data. */
+  result: ResultData.nullable().optional(),
+  /** Kept on the task when not `success`. */
+  error_message: StorableString.max(TASK_COMPLETE_LIMITS.ERROR_MESSAGE_MAX).nullable().optional(),
+});
+export type TaskCompleteBody = z.infer<typeof TaskCompleteBody>;
+
+/**
+ * The answer: the original's `TaskCompleteResponse` (`status: "accepted"`, `new_status`: the task's
+ * status after the call, `unblocked_tasks`: always empty, the relay has no task dependencies) plus
+ * `changed` (false when the task already was there, or had already ended: the call is idempotent) and
+ * the task.
+ */
+export const TaskCompleteAnswer = z.object({
+  status: z.literal('accepted'),
+  task_id: z.string(),
+  new_status: z.string(),
+  unblocked_tasks: z.array(z.string()),
+  changed: z.boolean(),
+  task: TaskView,
+});
+export type TaskCompleteAnswer = z.infer<typeof TaskCompleteAnswer>;
