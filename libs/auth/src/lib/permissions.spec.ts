@@ -12,9 +12,9 @@ describe('authorize', () => {
   const everyAction = Object.values(ACTIONS) as Action[];
 
   it('grants each kind exactly its actions', () => {
-    expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain', 'token:renew']);
+    expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain', 'task:report', 'token:renew']);
     expect([...GRANTS.viewer].sort()).toEqual(['events:read', 'tasks:read']);
-    expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'tasks:manage', 'tasks:read']);
+    expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'task:report', 'tasks:manage', 'tasks:read']);
     for (const action of everyAction) {
       expect(authorize(principal('sandbox', new Set(['a'])), action, 'a').allowed).toBe(GRANTS.sandbox.has(action));
       expect(authorize(principal('operator', '*'), action, 'a').allowed).toBe(GRANTS.operator.has(action));

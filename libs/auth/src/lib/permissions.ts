@@ -18,18 +18,31 @@ export const ACTIONS = {
   BRANCHES_MANAGE: 'branches:manage',
   /** A sandbox trading its token, before it expires, for a fresh one (the supervisor's edge). */
   TOKEN_RENEW: 'token:renew',
+  /**
+   * A sandbox's own task: read it (`GET /api/v1/sandboxes/:id/task`) and report it done or failed
+   * (`POST …/task-complete`), the original system's callbacks (the supervisor's edge).
+   */
+  TASK_REPORT: 'task:report',
 } as const;
 export type Action = (typeof ACTIONS)[keyof typeof ACTIONS];
 
 /**
- * Who may do what. Least privilege: a sandbox writes its own events, drains its own messages and
- * renews its own token, nothing else; a viewer only watches; an operator watches and steers, but never writes a sandbox's
+ * Who may do what. Least privilege: a sandbox writes its own events, drains its own messages,
+ * renews its own token and reads and reports its own task, nothing else; a viewer only watches; an operator watches and steers, but never writes a sandbox's
  * events (only the sandbox reports what happened in it).
  */
 export const GRANTS: Readonly<Record<TokenKind, ReadonlySet<Action>>> = {
-  sandbox: new Set([ACTIONS.EVENTS_WRITE, ACTIONS.MESSAGES_DRAIN, ACTIONS.TOKEN_RENEW]),
+  sandbox: new Set([ACTIONS.EVENTS_WRITE, ACTIONS.MESSAGES_DRAIN, ACTIONS.TOKEN_RENEW, ACTIONS.TASK_REPORT]),
   viewer: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ]),
-  operator: new Set([ACTIONS.EVENTS_READ, ACTIONS.TASKS_READ, ACTIONS.MESSAGES_DRAIN, ACTIONS.MESSAGES_SEND, ACTIONS.TASKS_MANAGE, ACTIONS.BRANCHES_MANAGE]),
+  operator: new Set([
+    ACTIONS.EVENTS_READ,
+    ACTIONS.TASKS_READ,
+    ACTIONS.MESSAGES_DRAIN,
+    ACTIONS.MESSAGES_SEND,
+    ACTIONS.TASKS_MANAGE,
+    ACTIONS.BRANCHES_MANAGE,
+    ACTIONS.TASK_REPORT,
+  ]),
 };
 
 /** An authenticated caller. `anonymous` exists only when auth is off (local playground). */
