@@ -8,7 +8,7 @@ describe('supervisor config', () => {
     expect(supervisorConfig(env)).toEqual({
       provider: 'local',
       keyPrefix: 'relay',
-      heartbeat: { intervalMs: 15_000, graceMs: 5_000, startupGraceMs: 60_000 },
+      heartbeat: { intervalMs: 15_000, omoiosIntervalMs: 30_000, graceMs: 5_000, startupGraceMs: 60_000 },
       sweepIntervalMs: 5_000,
       restart: { maxRestarts: 3, windowMs: 600_000, baseBackoffMs: 1_000, maxBackoffMs: 30_000 },
       terminateGraceMs: 10_000,

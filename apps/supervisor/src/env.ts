@@ -23,6 +23,12 @@ export const SupervisorEnv = BaseEnv.extend(AuthEnv.shape).extend(OmoiosBridgeEn
   DAYTONA_SNAPSHOT: z.string().min(1).optional(),
   /** The workers' heartbeat cadence (handed to each worker) and the ladder's interval. */
   SUPERVISOR_HEARTBEAT_INTERVAL_MS: Millis(15_000, 50),
+  /**
+   * The original system's (OmoiOS) worker cadence: a sandbox whose newest beat is `agent.heartbeat`
+   * (sent every 30 s, only between turns) is measured in this interval, its other events counting as
+   * signs of life. Not handed to workers: the original's worker reads its own HEARTBEAT_INTERVAL (s).
+   */
+  SUPERVISOR_OMOIOS_HEARTBEAT_INTERVAL_MS: Millis(30_000, 50),
   /** Slack on top of each interval before a beat counts as missed. */
   SUPERVISOR_HEARTBEAT_GRACE_MS: Millis(5_000, 0),
   /** Extra time a new sandbox gets for its first beat (booting it and starting its worker) before misses count. */
@@ -82,7 +88,12 @@ export function supervisorConfig(env: SupervisorEnv): SupervisorConfig {
   return {
     provider,
     keyPrefix: env.QUEUE_PREFIX,
-    heartbeat: { intervalMs: env.SUPERVISOR_HEARTBEAT_INTERVAL_MS, graceMs: env.SUPERVISOR_HEARTBEAT_GRACE_MS, startupGraceMs: env.SUPERVISOR_STARTUP_GRACE_MS },
+    heartbeat: {
+      intervalMs: env.SUPERVISOR_HEARTBEAT_INTERVAL_MS,
+      omoiosIntervalMs: env.SUPERVISOR_OMOIOS_HEARTBEAT_INTERVAL_MS,
+      graceMs: env.SUPERVISOR_HEARTBEAT_GRACE_MS,
+      startupGraceMs: env.SUPERVISOR_STARTUP_GRACE_MS,
+    },
     sweepIntervalMs: env.SUPERVISOR_SWEEP_INTERVAL_MS,
     restart: {
       maxRestarts: env.SUPERVISOR_MAX_RESTARTS,

@@ -1,4 +1,4 @@
-import { DEFAULT_HEARTBEAT_POLICY, HeartbeatLadder, ladderStep, missedIntervals, type SupervisedSession } from './heartbeat-ladder';
+import { DEFAULT_HEARTBEAT_POLICY, HeartbeatLadder, ladderStep, livenessOf, missedIntervals, type SupervisedSession } from './heartbeat-ladder';
 import { ManualClock } from './spec-support';
 
 const S = 1_000;
@@ -184,5 +184,67 @@ describe('HeartbeatLadder', () => {
     [{ intervalMs: 1.5 }],
   ])('refuses the policy %p', (policy) => {
     expect(() => new HeartbeatLadder(policy)).toThrow(RangeError);
+  });
+});
+
+describe('the original worker (agent.heartbeat)', () => {
+  const OMOIOS = 'agent.heartbeat';
+  const start = 1_700_000_000_000;
+  const original = (overrides: Partial<SupervisedSession>): SupervisedSession => ({
+    sandboxId: 'sb-o',
+    taskId: 'task-o',
+    lastHeartbeatAt: null,
+    startedAt: start,
+    escalation: 'none',
+    lastHeartbeatType: OMOIOS,
+    lastActivityAt: null,
+    ...overrides,
+  });
+
+  it('is measured on its 30 s cadence: a beat every 30 s is never warned, where 15 s beats would be', () => {
+    const ladder = new HeartbeatLadder({ startupGraceMs: 0 });
+    for (let beat = 0; beat < 20; beat++) {
+      const lastHeartbeatAt = start + beat * 30 * S;
+      // Just before the next beat is due, and a few seconds late (network, a slow poll).
+      for (const now of [lastHeartbeatAt + 30 * S, lastHeartbeatAt + 34 * S]) {
+        expect(ladder.assess(original({ lastHeartbeatAt }), now)).toBeNull();
+        expect(ladder.assess(original({ lastHeartbeatAt, lastHeartbeatType: 'heartbeat' }), now)).toMatchObject({ kind: 'warn' });
+      }
+    }
+  });
+
+  it('climbs the same rungs once it stops: warned after 35 s, degraded after 65 s, restarted after 95 s', () => {
+    const ladder = new HeartbeatLadder({ startupGraceMs: 0 });
+    const at = (silentS: number) => ladder.assess(original({ lastHeartbeatAt: start }), start + silentS * S)?.kind ?? 'none';
+    expect([35, 36, 65, 66, 95, 96].map(at)).toEqual(['none', 'warn', 'warn', 'degrade', 'degrade', 'restart']);
+  });
+
+  it('counts its other events as signs of life mid-turn, when it does not beat', () => {
+    const ladder = new HeartbeatLadder({ startupGraceMs: 0 });
+    const midTurn = original({ lastHeartbeatAt: start, lastActivityAt: start + 300 * S });
+    expect(ladder.assess(midTurn, start + 320 * S)).toBeNull();
+    expect(ladder.assess(midTurn, start + 400 * S)).toMatchObject({ kind: 'restart', lastSeenAt: start + 300 * S });
+  });
+
+  it('leaves the relay worker on its own beats: its other events are no sign of life', () => {
+    const ladder = new HeartbeatLadder({ startupGraceMs: 0 });
+    const relay = original({ lastHeartbeatType: 'heartbeat', lastHeartbeatAt: start, lastActivityAt: start + 45 * S });
+    expect(ladder.assess(relay, start + 51 * S)).toMatchObject({ kind: 'restart', lastSeenAt: start });
+  });
+
+  it('measures a worker that never beat from its newest event past the startup grace, on the 30 s cadence', () => {
+    const ladder = new HeartbeatLadder({ startupGraceMs: 60 * S });
+    const firstTurn = original({ lastHeartbeatType: null, lastActivityAt: start + 200 * S });
+    expect(livenessOf(firstTurn, ladder.policy)).toEqual({ lastSeenAt: start + 200 * S, intervalMs: 30 * S, cadence: 'omoios' });
+    expect(ladder.assess(firstTurn, start + 230 * S)).toBeNull();
+    expect(ladder.assess(firstTurn, start + 296 * S)).toMatchObject({ kind: 'restart' });
+    // Silent since the start: the relay's rule (startup grace, then 15 s intervals) as before.
+    expect(livenessOf(original({ lastHeartbeatType: null }), ladder.policy)).toEqual({ lastSeenAt: start + 60 * S, intervalMs: 15 * S, cadence: 'relay' });
+  });
+
+  it('takes its cadence from the configuration', () => {
+    const ladder = new HeartbeatLadder({ omoiosIntervalMs: 60 * S, startupGraceMs: 0 });
+    expect(ladder.assess(original({ lastHeartbeatAt: start }), start + 64 * S)).toBeNull();
+    expect(() => new HeartbeatLadder({ omoiosIntervalMs: 0 })).toThrow(RangeError);
   });
 });

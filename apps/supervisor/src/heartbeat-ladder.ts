@@ -1,3 +1,4 @@
+import { HEARTBEAT_EVENT_TYPES } from '@sandbox-relay/contracts';
 import { requireInteger, systemClock, type Clock, type Instant } from './clock';
 
 /**
@@ -13,6 +14,12 @@ export type LadderStep = 'healthy' | 'warning' | 'degraded' | 'restart';
 export interface HeartbeatPolicy {
   /** How often a worker beats (the worker's `HEARTBEAT_INTERVAL_MS`). */
   intervalMs: number;
+  /**
+   * How often the original system's (OmoiOS) worker beats (`agent.heartbeat`, 30 s, only between
+   * turns): the interval a sandbox is measured in once its newest beat is of that kind, or while it
+   * has reported events but never beaten (`livenessOf`).
+   */
+  omoiosIntervalMs: number;
   /** Slack on top of each interval for network and event-loop delay before a beat counts as missed. */
   graceMs: number;
   /**
@@ -35,6 +42,7 @@ export interface HeartbeatPolicy {
 /** The seed's ladder (1 miss → warn, 2 → DEGRADED, 3 → restart) over the worker's 15 s beat. */
 export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
   intervalMs: 15_000,
+  omoiosIntervalMs: 30_000,
   graceMs: 5_000,
   startupGraceMs: 60_000,
   warnAfterMisses: 1,
@@ -53,6 +61,42 @@ export interface SupervisedSession {
   escalation: EscalationLevel;
   /** `status` of the last heartbeat's payload, when known. */
   lastHeartbeatStatus?: string | null;
+  /** The last heartbeat's event type (`heartbeat`, or the original worker's `agent.heartbeat`); absent means `heartbeat`. */
+  lastHeartbeatType?: string | null;
+  /** The newest event the worker itself reported other than a beat: a sign of life for the original's worker. */
+  lastActivityAt?: Instant | null;
+}
+
+/** How a session's silence is measured: since when, in which interval. */
+export interface Liveness {
+  /** The instant the misses are counted from. */
+  lastSeenAt: Instant;
+  intervalMs: number;
+  /** `relay`: the relay worker's `heartbeat` alone; `omoios`: the original's beats and its other events. */
+  cadence: 'relay' | 'omoios';
+}
+
+/**
+ * When a session last showed life, and the interval its silence counts in.
+ * - Newest beat `heartbeat` (the relay's worker beats every 15 s, mid-turn too): that beat alone, on
+ *   `intervalMs`, exactly as before the original's worker was supported.
+ * - Newest beat `agent.heartbeat` (the original's worker beats every 30 s and only between turns; mid-turn
+ *   it sends its other `agent.*` events instead): the later of that beat and the worker's newest other
+ *   event, on `omoiosIntervalMs`. A worker beating every 30 s is never restarted, and one busy in a turn
+ *   counts as alive while it reports.
+ * - Never beaten: measured from the end of the startup grace, or from the worker's newest event when that
+ *   is later (the original's worker sends `agent.started`, then only turn events until its first turn
+ *   ends), on `omoiosIntervalMs` once it has reported any event, else on `intervalMs`.
+ */
+export function livenessOf(session: SupervisedSession, policy: Pick<HeartbeatPolicy, 'intervalMs' | 'omoiosIntervalMs' | 'startupGraceMs'>): Liveness {
+  const activity = session.lastActivityAt ?? null;
+  if (session.lastHeartbeatAt !== null) {
+    if (session.lastHeartbeatType !== HEARTBEAT_EVENT_TYPES.OMOIOS) return { lastSeenAt: session.lastHeartbeatAt, intervalMs: policy.intervalMs, cadence: 'relay' };
+    return { lastSeenAt: Math.max(session.lastHeartbeatAt, activity ?? -Infinity), intervalMs: policy.omoiosIntervalMs, cadence: 'omoios' };
+  }
+  const graceEnds = session.startedAt + policy.startupGraceMs;
+  if (activity === null) return { lastSeenAt: graceEnds, intervalMs: policy.intervalMs, cadence: 'relay' };
+  return { lastSeenAt: Math.max(graceEnds, activity), intervalMs: policy.omoiosIntervalMs, cadence: 'omoios' };
 }
 
 export type LadderActionKind = 'warn' | 'degrade' | 'restart' | 'recover';
@@ -105,6 +149,7 @@ export function ladderStep(missed: number, policy: Pick<HeartbeatPolicy, 'warnAf
 /** Throws a RangeError for a policy whose rungs are not positive and strictly ascending. */
 export function validateHeartbeatPolicy(policy: HeartbeatPolicy): HeartbeatPolicy {
   requireInteger('intervalMs', policy.intervalMs, 1);
+  requireInteger('omoiosIntervalMs', policy.omoiosIntervalMs, 1);
   requireInteger('graceMs', policy.graceMs, 0);
   requireInteger('startupGraceMs', policy.startupGraceMs, 0);
   requireInteger('warnAfterMisses', policy.warnAfterMisses, 1);
@@ -141,9 +186,10 @@ export class HeartbeatLadder {
     // A restart is under way: the restarter owns the session until it stores the outcome.
     if (session.escalation === 'restarting') return null;
     if (session.lastHeartbeatStatus && this.policy.exemptStatuses.includes(session.lastHeartbeatStatus)) return null;
-    const lastSeenAt = session.lastHeartbeatAt ?? session.startedAt;
-    // Never beaten yet: the misses count from the end of the startup grace.
-    const missed = missedIntervals(session.lastHeartbeatAt ?? session.startedAt + this.policy.startupGraceMs, now, this.policy);
+    const liveness = livenessOf(session, this.policy);
+    // Reported as the last sign of life (the last beat, else the start), as before; the misses count from `liveness`.
+    const lastSeenAt = liveness.cadence === 'omoios' ? liveness.lastSeenAt : (session.lastHeartbeatAt ?? session.startedAt);
+    const missed = missedIntervals(liveness.lastSeenAt, now, { intervalMs: liveness.intervalMs, graceMs: this.policy.graceMs });
     const to = LEVEL_OF_STEP[ladderStep(missed, this.policy)];
     if (to === session.escalation) return null;
     // Any other change is reported, downward too: a degraded session that beat again and is now one

@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES } from '@sandbox-relay/contracts';
+import { isHeartbeatEventType } from '@sandbox-relay/contracts';
 import { requireInteger, systemClock, type Clock, type Instant } from './clock';
 
 export interface IdlePolicy {
@@ -34,11 +34,12 @@ export interface IdleStop {
 }
 
 /**
- * Whether an event shows the sandbox in use. Heartbeats come from the worker's own timer whether or not
- * the agent does anything, so they prove only that the process lives.
+ * Whether an event shows the sandbox in use. Heartbeats (the relay worker's `heartbeat`, the original
+ * worker's `agent.heartbeat`) come from the worker's own timer whether or not the agent does anything,
+ * so they prove only that the process lives.
  */
 export function isActivityEvent(eventType: string): boolean {
-  return eventType !== AGENT_EVENT_TYPES.HEARTBEAT;
+  return !isHeartbeatEventType(eventType);
 }
 
 /** Throws a RangeError for a threshold that would stop sandboxes as soon as they start. */

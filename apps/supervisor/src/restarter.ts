@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENTITY_TYPES, LIVE_SESSION_STATUSES, SUPERVISOR_EVENT_TYPES, TaskSpec, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, FINAL_TASK_STATUSES, LIVE_SESSION_STATUSES, SUPERVISOR_EVENT_TYPES, TaskSpec, type SandboxSessionStatus } from '@sandbox-relay/contracts';
 import { withStoreErrors } from '@sandbox-relay/store';
 import { collectForensics } from './forensics';
 import { RestartIntensity } from './restart-intensity';
@@ -52,7 +52,13 @@ export class Restarter {
       const task = session.taskId ? await withStoreErrors(prisma.task.findUnique({ where: { id: session.taskId } })) : null;
       const spec = TaskSpec.safeParse(task?.spec);
       if (!task || !spec.success) return await this.abandon(session, reason);
-      await withStoreErrors(prisma.task.update({ where: { id: task.id }, data: { status: 'restarting' } }));
+      // A task its worker already finished (completed, or ended by an operator) is not run again: its
+      // sandbox went silent after the work was done (the original's worker reports completion and
+      // carries on taking messages, beating only between turns).
+      const marked = await withStoreErrors(
+        prisma.task.updateMany({ where: { id: task.id, status: { notIn: [...FINAL_TASK_STATUSES] } }, data: { status: 'restarting' } }),
+      );
+      if (marked.count === 0) return await this.release(session, reason);
 
       const past = await withStoreErrors(
         prisma.restartEvent.findMany({ where: { taskId: task.id, createdAt: { gt: this.intensity.windowStart() } }, select: { createdAt: true } }),
@@ -90,6 +96,19 @@ export class Restarter {
     } finally {
       await lock.release();
     }
+  }
+
+  /** A silent sandbox whose task has ended: terminated, its session ended, no replacement. */
+  private async release(session: SweptSession, reason: string): Promise<void> {
+    const { sandboxId } = session;
+    const task = session.taskId ? await withStoreErrors(this.ctx.store.prisma.task.findUnique({ where: { id: session.taskId }, select: { status: true } })) : null;
+    const taskStatus = task?.status ?? 'unknown';
+    await this.ctx.provider.terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs }).catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'terminate failed'));
+    await this.ctx.sessions.transition(sandboxId, ['restarting'], taskStatus === 'completed' ? 'completed' : 'stopped');
+    await this.ctx.state.clearEscalation(sandboxId);
+    const data = { task_id: session.taskId, sandbox_id: sandboxId, task_status: taskStatus, reason };
+    await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_RELEASED, data, sandboxId, session.taskId ?? undefined);
+    this.ctx.log.info(data, 'the sandbox of an ended task went silent; released instead of restarted');
   }
 
   /** A session not started through the supervisor: nothing to respawn it from. */

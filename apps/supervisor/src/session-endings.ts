@@ -1,4 +1,4 @@
-import { SUPERVISOR_EVENT_TYPES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import { FINAL_TASK_STATUSES, SUPERVISOR_EVENT_TYPES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
 import type { SweptSession } from './session-store';
 import type { SupervisorContext } from './supervisor-deps';
 import { idleStops } from './supervisor.metrics';
@@ -18,7 +18,13 @@ export class SessionEndings {
       if (!ACTIVE.includes((await sessions.status(session.sandboxId)) ?? 'stopped')) return;
       await provider.terminate(session.sandboxId, { graceMs: config.terminateGraceMs });
       if (!(await sessions.transition(session.sandboxId, ACTIVE, 'stopped'))) return;
-      if (session.taskId) await this.ctx.store.prisma.task.updateMany({ where: { id: session.taskId, sandboxId: session.sandboxId }, data: { status: 'stopped' } });
+      // A task its worker finished (or reported failed) keeps that status: the idle stop ends only the sandbox.
+      if (session.taskId) {
+        await this.ctx.store.prisma.task.updateMany({
+          where: { id: session.taskId, sandboxId: session.sandboxId, status: { notIn: [...FINAL_TASK_STATUSES, 'failed'] } },
+          data: { status: 'stopped' },
+        });
+      }
       await state.clearEscalation(session.sandboxId);
       const data = { task_id: session.taskId, sandbox_id: session.sandboxId, idle_for_ms: idleForMs, idle_since: new Date(idleSince).toISOString() };
       await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED, data, session.sandboxId, session.taskId ?? undefined);
@@ -35,9 +41,20 @@ export class SessionEndings {
    */
   async complete(session: SweptSession, from: readonly SandboxSessionStatus[] = ACTIVE): Promise<boolean> {
     if (!(await this.ctx.sessions.transition(session.sandboxId, from, 'completed'))) return false;
-    if (session.taskId) await this.ctx.store.prisma.task.updateMany({ where: { id: session.taskId, sandboxId: session.sandboxId }, data: { status: 'completed' } });
+    // A task already completed (its worker reported it, `continuous.completed` or task-complete: its
+    // TASK_COMPLETED was emitted then), stopped or quarantined is not moved, nor announced again.
+    const moved = session.taskId
+      ? (
+          await this.ctx.store.prisma.task.updateMany({
+            where: { id: session.taskId, sandboxId: session.sandboxId, status: { notIn: [...FINAL_TASK_STATUSES] } },
+            data: { status: 'completed', errorMessage: null },
+          })
+        ).count > 0
+      : true;
     await this.ctx.state.clearEscalation(session.sandboxId);
-    await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_COMPLETED, { task_id: session.taskId, sandbox_id: session.sandboxId }, session.sandboxId, session.taskId ?? undefined);
+    if (moved) {
+      await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_COMPLETED, { task_id: session.taskId, sandbox_id: session.sandboxId }, session.sandboxId, session.taskId ?? undefined);
+    }
     return true;
   }
 

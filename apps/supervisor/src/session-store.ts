@@ -1,4 +1,4 @@
-import { LIVE_SESSION_STATUSES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import { HEARTBEAT_EVENT_TYPE_LIST, LIVE_SESSION_STATUSES, RELAY_EVENT_SOURCES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
 /** One live session with what the event store says about it, as one sweep reads it. */
@@ -11,11 +11,14 @@ export interface SweptSession {
   current: boolean;
   /** Epoch ms. */
   startedAt: number;
-  /** The newest `heartbeat` event of the sandbox (epoch ms) and its `status`, when it has beaten. */
+  /** The newest heartbeat of the sandbox (epoch ms), its `status` and its type (`heartbeat` or `agent.heartbeat`), when it has beaten. */
   lastHeartbeatAt: number | null;
   lastHeartbeatStatus: string | null;
+  lastHeartbeatType: string | null;
   /** The newest event other than a heartbeat that the sandbox itself reported (epoch ms). */
   lastActivityAt: number | null;
+  /** The newest of its events whose effect on the task has been read (`TaskEvents`), a bigint as a decimal string. */
+  taskEventsCursor: string;
 }
 
 interface SweepRow {
@@ -27,14 +30,16 @@ interface SweepRow {
   started_at: number;
   hb_at: number | null;
   hb_status: string | null;
+  hb_type: string | null;
   act_at: number | null;
+  te_cursor: string;
   db_now: number;
 }
 
 const SWEPT_STATUSES: readonly SandboxSessionStatus[] = ['starting', ...LIVE_SESSION_STATUSES];
 
-// Sources of events the relay writes about a sandbox: not the agent's activity.
-const RELAY_SOURCES = ['supervisor', 'guardian', 'system'];
+// Sources of events the relay writes (or takes in) about a sandbox, and `system`: not the agent's activity.
+const RELAY_SOURCES = [...Object.values(RELAY_EVENT_SOURCES), 'system'];
 
 /*
  * Liveness comes from the event store, not from a copy the supervisor keeps: every heartbeat is already
@@ -48,19 +53,19 @@ const SWEEP_SQL = `
 SELECT s.sandbox_id, s.task_id, s.status, s.restart_count, t.sandbox_id IS NOT DISTINCT FROM s.sandbox_id AS current,
        (extract(epoch FROM s.created_at AT TIME ZONE 'UTC') * 1000)::float8 AS started_at,
        (extract(epoch FROM hb.created_at) * 1000)::float8 AS hb_at,
-       hb.data->>'status' AS hb_status,
-       (extract(epoch FROM act.created_at) * 1000)::float8 AS act_at,
+       hb.data->>'status' AS hb_status, hb.event_type AS hb_type,
+       (extract(epoch FROM act.created_at) * 1000)::float8 AS act_at, s.task_events_cursor::text AS te_cursor,
        (extract(epoch FROM now()) * 1000)::float8 AS db_now
 FROM sandbox_sessions s
 JOIN tasks t ON t.id = s.task_id AND t.spec->>'scope' = $3
 LEFT JOIN LATERAL (
-  SELECT e.created_at, e.data FROM sandbox_events e
-  WHERE e.entity_id = s.sandbox_id AND e.entity_type = 'sandbox' AND e.event_type = 'heartbeat'
+  SELECT e.created_at, e.data, e.event_type FROM sandbox_events e
+  WHERE e.entity_id = s.sandbox_id AND e.entity_type = 'sandbox' AND e.event_type = ANY($4::text[])
   ORDER BY e.id DESC LIMIT 1
 ) hb ON true
 LEFT JOIN LATERAL (
   SELECT e.created_at FROM sandbox_events e
-  WHERE e.entity_id = s.sandbox_id AND e.entity_type = 'sandbox' AND e.event_type <> 'heartbeat'
+  WHERE e.entity_id = s.sandbox_id AND e.entity_type = 'sandbox' AND e.event_type <> ALL($4::text[])
     AND coalesce(e.source, '') <> ALL($2::text[])
   ORDER BY e.id DESC LIMIT 1
 ) act ON true
@@ -76,7 +81,7 @@ export class SessionStore {
    * Every live session of this supervisor's tasks (and every `starting` one: a spawn under way, or one
    * that never reported) with its last heartbeat and activity, and the database's clock. */
   async sweepView(): Promise<{ now: number; sessions: SweptSession[] }> {
-    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, RELAY_SOURCES, this.scope]));
+    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, RELAY_SOURCES, this.scope, HEARTBEAT_EVENT_TYPE_LIST]));
     const now = rows[0]?.db_now ?? (await this.databaseNow());
     return {
       now,
@@ -89,7 +94,9 @@ export class SessionStore {
         startedAt: row.started_at,
         lastHeartbeatAt: row.hb_at,
         lastHeartbeatStatus: row.hb_status,
+        lastHeartbeatType: row.hb_type,
         lastActivityAt: row.act_at,
+        taskEventsCursor: row.te_cursor,
       })),
     };
   }

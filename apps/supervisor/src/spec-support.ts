@@ -49,6 +49,7 @@ export class EnvelopeFactory {
 
 /** Short-interval supervisor configuration for the integration specs; each call gets its own key prefix. */
 export function testSupervisorConfig(overrides: Partial<SupervisorConfig> = {}, prefix = 'sup'): SupervisorConfig {
+  const heartbeat = overrides.heartbeat ?? { intervalMs: 300, graceMs: 100 };
   return {
     provider: 'local',
     keyPrefix: uniqueId(prefix),
@@ -59,7 +60,8 @@ export function testSupervisorConfig(overrides: Partial<SupervisorConfig> = {}, 
     lockTtlMs: 10_000,
     ...overrides,
     // Sessions that never beat are restarted as soon as they miss, unless a spec asks for a startup grace.
-    heartbeat: { startupGraceMs: 0, ...(overrides.heartbeat ?? { intervalMs: 300, graceMs: 100 }) },
+    // The original worker's cadence keeps its production ratio to the relay's (30 s to 15 s).
+    heartbeat: { startupGraceMs: 0, omoiosIntervalMs: 2 * heartbeat.intervalMs, ...heartbeat },
   };
 }
 

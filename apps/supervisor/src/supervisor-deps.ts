@@ -11,7 +11,7 @@ export interface SupervisorConfig {
   provider: 'local' | 'daytona';
   /** Prefix of the Redis keys (escalation levels, locks). */
   keyPrefix: string;
-  heartbeat: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'> & Partial<Pick<HeartbeatPolicy, 'startupGraceMs'>>;
+  heartbeat: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'> & Partial<Pick<HeartbeatPolicy, 'startupGraceMs' | 'omoiosIntervalMs'>>;
   sweepIntervalMs: number;
   restart: RestartIntensityPolicy;
   terminateGraceMs: number;

@@ -1,4 +1,4 @@
-import { CreateTaskBody, SandboxId, StopTaskBody, TaskId } from '@sandbox-relay/contracts';
+import { CreateTaskBody, SandboxId, StopTaskBody, TaskCompleteBody, TaskId } from '@sandbox-relay/contracts';
 import { ValidationError, jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
 import { parsePlan } from '@sandbox-relay/worker';
 import { Router } from 'express';
@@ -8,7 +8,7 @@ import type { Supervisor } from './supervisor';
 const TaskParams = z.object({ taskId: TaskId });
 const SandboxParams = z.object({ sandboxId: SandboxId });
 
-/** The task edge: start a task in a sandbox, read it, stop it. */
+/** The task edge: start a task in a sandbox, read it, stop it; a sandbox's own task (the original's routes). */
 export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLimit: string }): Router {
   const router = Router();
 
@@ -38,6 +38,18 @@ export function supervisorRouter(supervisor: Supervisor, { bodyLimit }: { bodyLi
   router.post('/api/v1/sandboxes/:sandboxId/token', async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     res.set('cache-control', 'no-store').json(await supervisor.renewSandboxToken(sandboxId));
+  });
+
+  // The original's sandbox callbacks: a worker reads its task and reports it done or failed.
+  router.get('/api/v1/sandboxes/:sandboxId/task', async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    res.set('cache-control', 'no-store').json(await supervisor.getSandboxTask(sandboxId));
+  });
+
+  router.post('/api/v1/sandboxes/:sandboxId/task-complete', jsonBody(bodyLimit), async (req, res) => {
+    const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
+    const body = parseRequest(TaskCompleteBody, requireJsonBody(req.body), 'body');
+    res.json(await supervisor.completeSandboxTask(sandboxId, body));
   });
 
   return router;

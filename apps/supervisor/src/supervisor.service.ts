@@ -72,6 +72,8 @@ export function createSupervisorService({
   const router = Router();
   router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
   router.post('/api/v1/sandboxes/:sandboxId/token', auth.require(ACTIONS.TOKEN_RENEW, { sandboxParam: 'sandboxId' }));
+  router.get('/api/v1/sandboxes/:sandboxId/task', auth.require(ACTIONS.TASK_REPORT, { sandboxParam: 'sandboxId' }));
+  router.post('/api/v1/sandboxes/:sandboxId/task-complete', auth.require(ACTIONS.TASK_REPORT, { sandboxParam: 'sandboxId' }));
   router.use(supervisorRouter(supervisor, { bodyLimit }));
   return {
     router,

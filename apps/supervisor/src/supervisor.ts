@@ -1,7 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type SandboxSessionStatus, type SandboxTokenRenewal, type TaskView } from '@sandbox-relay/contracts';
+import {
+  SUPERVISOR_EVENT_TYPES,
+  type CreateTaskBody,
+  type SandboxSessionStatus,
+  type SandboxTaskView,
+  type SandboxTokenRenewal,
+  type TaskCompleteAnswer,
+  type TaskCompleteBody,
+  type TaskView,
+} from '@sandbox-relay/contracts';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
-import { HeartbeatLadder, type EscalationLevel, type LadderAction } from './heartbeat-ladder';
+import { HeartbeatLadder, livenessOf, type EscalationLevel, type LadderAction } from './heartbeat-ladder';
 import { IdleMonitor } from './idle-monitor';
 import { Restarter } from './restarter';
 import { ACTIVE, SessionEndings } from './session-endings';
@@ -10,6 +19,7 @@ import { Spawner } from './spawner';
 import { SupervisorEvents, type SupervisorContext, type SupervisorDeps } from './supervisor-deps';
 import { heartbeatEscalations, heartbeatsMissed, sessionsSwept } from './supervisor.metrics';
 import { TaskEdge } from './task-edge';
+import { TaskEvents } from './task-events';
 
 export type { SupervisorConfig, SupervisorDeps } from './supervisor-deps';
 
@@ -23,6 +33,8 @@ export interface SweepReport {
   restarts: string[];
   idleStops: string[];
   completed: string[];
+  /** Worker events whose effect on their task (status, cost) this sweep applied. */
+  taskEvents: number;
 }
 
 /**
@@ -39,6 +51,7 @@ export class Supervisor {
   private readonly edge: TaskEdge;
   private readonly restarter: Restarter;
   private readonly endings: SessionEndings;
+  private readonly taskEvents: TaskEvents;
   private readonly inflight = new Map<string, Promise<void>>();
   private readonly log: Logger;
   private loop?: Promise<void>;
@@ -51,9 +64,10 @@ export class Supervisor {
     this.ladder = new HeartbeatLadder(config.heartbeat);
     this.idle = config.idleAfterMs > 0 ? new IdleMonitor({ idleAfterMs: config.idleAfterMs }) : null;
     const spawner = new Spawner(this.ctx);
-    this.edge = new TaskEdge(this.ctx, spawner);
     this.restarter = new Restarter(this.ctx, spawner);
     this.endings = new SessionEndings(this.ctx);
+    this.taskEvents = new TaskEvents(this.ctx);
+    this.edge = new TaskEdge(this.ctx, spawner, this.taskEvents);
   }
 
   // ---- the edge ----------------------------------------------------------------------------------
@@ -65,6 +79,16 @@ export class Supervisor {
 
   getTask(taskId: string): Promise<TaskView> {
     return this.edge.getTask(taskId);
+  }
+
+  /** The sandbox's task in the original's answer shape (`GET /api/v1/sandboxes/:id/task`). */
+  getSandboxTask(sandboxId: string): Promise<SandboxTaskView> {
+    return this.edge.getSandboxTask(sandboxId);
+  }
+
+  /** The sandbox reports its task done or failed (`POST /api/v1/sandboxes/:id/task-complete`); idempotent. */
+  completeSandboxTask(sandboxId: string, body: TaskCompleteBody): Promise<TaskCompleteAnswer> {
+    return this.edge.completeSandboxTask(sandboxId, body);
   }
 
   /** Terminates the task's sandbox and marks both stopped. Stopping a task that no longer runs changes nothing. */
@@ -126,7 +150,13 @@ export class Supervisor {
     const { now, sessions } = await store.sweepView();
     await store.recordHeartbeats(sessions.flatMap((s) => (s.lastHeartbeatAt === null ? [] : [{ sandboxId: s.sandboxId, at: s.lastHeartbeatAt }])));
     const levels = await state.escalations();
-    const report: SweepReport = { sessions: sessions.length, actions: [], restarts: [], idleStops: [], completed: [] };
+    const report: SweepReport = { sessions: sessions.length, actions: [], restarts: [], idleStops: [], completed: [], taskEvents: 0 };
+    // Before the sessions are acted on: a worker's last report (its cost, its task's end) is applied
+    // before a completion ends the session or a restart looks at the task.
+    report.taskEvents = await this.taskEvents.applyNew(sessions).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'applying worker events to their tasks failed; the next sweep retries');
+      return 0;
+    });
     sessionsSwept.set(sessions.length);
 
     for (const session of sessions) {
@@ -172,6 +202,8 @@ export class Supervisor {
           startedAt: session.startedAt,
           escalation,
           lastHeartbeatStatus: session.lastHeartbeatStatus,
+          lastHeartbeatType: session.lastHeartbeatType,
+          lastActivityAt: session.lastActivityAt,
         },
         now,
       );
@@ -203,12 +235,14 @@ export class Supervisor {
   /** Carries out one ladder change; true when this replica made it (the others lose the compare-and-set). */
   private async escalate(session: SweptSession, action: LadderAction, stored: EscalationLevel | undefined): Promise<boolean> {
     const { state, sessions, emitter } = this.ctx;
+    const liveness = livenessOf({ ...session, escalation: stored ?? 'none' }, this.ladder.policy);
     const data = {
       task_id: session.taskId,
       sandbox_id: session.sandboxId,
       missed: action.missed,
       last_seen_at: new Date(action.lastSeenAt).toISOString(),
-      heartbeat_interval_ms: this.ctx.config.heartbeat.intervalMs,
+      // The interval the misses were counted in: the original's worker (`agent.heartbeat`) beats every 30 s.
+      heartbeat_interval_ms: liveness.intervalMs,
     };
     switch (action.kind) {
       case 'restart':

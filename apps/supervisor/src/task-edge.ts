@@ -1,9 +1,22 @@
-import { LIVE_SESSION_STATUSES, SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskSpec, type TaskView } from '@sandbox-relay/contracts';
+import {
+  LIVE_SESSION_STATUSES,
+  SUPERVISOR_EVENT_TYPES,
+  type CreateTaskBody,
+  type SandboxTaskView,
+  type TaskCompleteAnswer,
+  type TaskCompleteBody,
+  type TaskSpec,
+  type TaskView,
+} from '@sandbox-relay/contracts';
 import { AppError, NotFoundError, ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { Spawner } from './spawner';
 import type { SupervisorContext } from './supervisor-deps';
-import { toTaskView } from './task-view';
+import { taskCompleteEffect } from './task-effects';
+import type { TaskEvents } from './task-events';
+import { toSandboxTaskView, toTaskView } from './task-view';
+
+const TASK_INCLUDE = { sessions: { orderBy: { createdAt: 'desc' } }, restartEvents: { orderBy: { createdAt: 'asc' } } } as const;
 
 class ConflictError extends AppError {
   constructor(message: string) {
@@ -11,11 +24,12 @@ class ConflictError extends AppError {
   }
 }
 
-/** The task edge's work: start a task in a sandbox, read it, stop it. */
+/** The task edge's work: start a task in a sandbox, read it, stop it; a sandbox reading and ending its own task. */
 export class TaskEdge {
   constructor(
     private readonly ctx: SupervisorContext,
     private readonly spawner: Spawner,
+    private readonly taskEvents: TaskEvents,
   ) {}
 
   /**
@@ -72,13 +86,55 @@ export class TaskEdge {
 
   async getTask(taskId: string): Promise<TaskView> {
     const task = await withStoreErrors(
-      this.ctx.store.prisma.task.findUnique({
-        where: { id: taskId },
-        include: { sessions: { orderBy: { createdAt: 'desc' } }, restartEvents: { orderBy: { createdAt: 'asc' } } },
-      }),
+      this.ctx.store.prisma.task.findUnique({ where: { id: taskId }, include: TASK_INCLUDE }),
     );
     if (!task) throw new NotFoundError(`task ${taskId} not found`);
     return toTaskView(task);
+  }
+
+  /**
+   * The task a sandbox runs (or ran: a sandbox a restart replaced still names its task), as the
+   * original's `GET /sandboxes/{id}/task` answers it. 404 when the sandbox has no task.
+   */
+  async getSandboxTask(sandboxId: string): Promise<SandboxTaskView> {
+    const { prisma } = this.ctx.store;
+    const session = await withStoreErrors(prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { taskId: true } }));
+    const task = await withStoreErrors(
+      prisma.task.findFirst({ where: session?.taskId ? { id: session.taskId } : { sandboxId }, include: TASK_INCLUDE, orderBy: { updatedAt: 'desc' } }),
+    );
+    if (!task) throw new NotFoundError(`sandbox ${sandboxId} has no task`);
+    return toSandboxTaskView(task);
+  }
+
+  /**
+   * The sandbox reports its task done (`success`) or failed: the status moves by compare-and-set, as
+   * the original's `POST /sandboxes/{id}/task-complete` moves it, once; a task already there, or already
+   * ended (completed, stopped, quarantined), is answered unchanged (`changed: false`). 404 for a sandbox
+   * the relay does not know; 409 for a task that is not the sandbox's current one, or while a restart
+   * holds it.
+   */
+  async completeSandboxTask(sandboxId: string, body: TaskCompleteBody): Promise<TaskCompleteAnswer> {
+    const { prisma } = this.ctx.store;
+    const [session, task] = await withStoreErrors(
+      Promise.all([
+        prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { taskId: true } }),
+        prisma.task.findUnique({ where: { id: body.task_id }, select: { sandboxId: true, status: true } }),
+      ]),
+    );
+    if (!session && !(await withStoreErrors(prisma.task.findFirst({ where: { sandboxId }, select: { id: true } })))) {
+      throw new NotFoundError(`sandbox ${sandboxId} is unknown: it has neither a session nor a task`);
+    }
+    if (!task || (task.sandboxId !== sandboxId && session?.taskId !== body.task_id)) {
+      throw new AppError(409, 'task_not_on_sandbox', `task ${body.task_id} is not sandbox ${sandboxId}'s task`, [{ field: 'body.task_id', message: 'is not this sandbox\'s task' }]);
+    }
+    if (task.sandboxId !== sandboxId) {
+      throw new AppError(409, 'sandbox_replaced', `task ${body.task_id} has moved to sandbox ${task.sandboxId ?? '(none)'}: a restart replaced ${sandboxId}`);
+    }
+    if (task.status === 'restarting') throw new AppError(409, 'task_restarting', `task ${body.task_id} is being restarted; retry shortly`);
+    const effect = taskCompleteEffect(body.success, body.error_message ?? null);
+    const move = await this.taskEvents.applyReport(body.task_id, sandboxId, effect, body.success ? (body.result ?? null) : null);
+    const view = await this.getTask(body.task_id);
+    return { status: 'accepted', task_id: body.task_id, new_status: view.status, unblocked_tasks: [], changed: move !== null, task: view };
   }
 
   /**
