@@ -204,6 +204,9 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/sandboxes/sb-1/events/batch')).toBe('ingest');
     expect(route('/api/v1/sandboxes/sb-1/messages')).toBe('message-queue');
     expect(route('/api/v1/sandboxes/sb-1/token')).toBe('supervisor');
+    expect(route('/api/v1/sandboxes/sb-1/task')).toBe('supervisor');
+    expect(route('/api/v1/sandboxes/sb-1/task-complete')).toBe('supervisor');
+    expect(route('/api/v1/sandboxes/sb-1/tasks')).toBe('gateway');
     expect(route('/api/v1/events/ws/events')).toBe('gateway');
     expect(route('/api/v1/ws/events')).toBe('gateway');
     expect(route('/api/v1/tasks/t-1/stop')).toBe('supervisor');

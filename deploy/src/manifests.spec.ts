@@ -179,6 +179,8 @@ describe('ingress', () => {
     ['/api/v1/sandboxes/sb-1/messages', 'message-queue'],
     ['/api/v1/sandboxes/sb-1/messages?since=5', 'message-queue'],
     ['/api/v1/sandboxes/sb-1/token', 'supervisor'],
+    ['/api/v1/sandboxes/sb-1/task', 'supervisor'],
+    ['/api/v1/sandboxes/sb-1/task-complete', 'supervisor'],
     ['/api/v1/events/ws/events', 'gateway'],
     ['/api/v1/ws/events?token=t&entity_ids=sb-1', 'gateway'],
     ['/api/v1/tasks', 'supervisor'],
