@@ -211,6 +211,9 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/ws/events')).toBe('gateway');
     expect(route('/api/v1/tasks/t-1/stop')).toBe('supervisor');
     expect(route('/api/v1/tickets/T-1/branch')).toBe('branch-workflow');
+    expect(route('/api/v1/sandboxes/sb-1/trajectory')).toBe('ingest');
+    expect(route('/api/v1/branch-workflow/start')).toBe('branch-workflow');
+    expect(route('/api/v1/branch-workflow/status')).toBe('branch-workflow');
     expect(route('/api/v1/sandboxes')).toBe('gateway');
     expect(route('/')).toBe('gateway');
     expect(conf).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);

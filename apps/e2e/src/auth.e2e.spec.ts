@@ -52,11 +52,21 @@ const ROUTES = {
   'POST tasks/:id/stop': ['POST', `/api/v1/tasks/${NO_TASK}/stop`, {}],
   // A worker renewing its token (supervisor; A is no session of it, so past auth: 409 sandbox_not_live).
   'POST sandboxes/A/token': ['POST', `/api/v1/sandboxes/${A}/token`, undefined],
+  // The original's task callbacks (supervisor; A has no task: past auth the read is 404, the empty report 422).
+  'GET sandboxes/A/task': ['GET', `/api/v1/sandboxes/${A}/task`, undefined],
+  'POST sandboxes/A/task-complete': ['POST', `/api/v1/sandboxes/${A}/task-complete`, {}],
   // The branch workflow (no GitHub configured here: past auth it answers 422 or 503).
   'POST tickets/branch': ['POST', '/api/v1/tickets/T-1/branch', {}],
   'POST tickets/pull-request': ['POST', '/api/v1/tickets/T-1/pull-request', {}],
   'POST tickets/merge': ['POST', '/api/v1/tickets/T-1/merge', {}],
   'GET tickets/branch': ['GET', '/api/v1/tickets/T-1/branch', undefined],
+  // The original system's branch workflow edge, guarded with the ticket routes (bodies fail validation: 422).
+  'POST branch-workflow/start': ['POST', '/api/v1/branch-workflow/start', {}],
+  'POST branch-workflow/finish': ['POST', '/api/v1/branch-workflow/finish', {}],
+  'POST branch-workflow/merge': ['POST', '/api/v1/branch-workflow/merge', {}],
+  'POST branch-workflow/status': ['POST', '/api/v1/branch-workflow/status', {}],
+  // The original's trajectory read (ingest), scoped like history.
+  'GET trajectory': ['GET', `/api/v1/sandboxes/${A}/trajectory`, undefined],
 } as const;
 type Route = keyof typeof ROUTES;
 
@@ -99,6 +109,10 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   'POST tasks/:id/stop': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
   // prettier-ignore
   'POST sandboxes/A/token': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 403, 'sandbox A': 409, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 403, 'operator B': 403 },
+
+  'GET sandboxes/A/task': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 404, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
+
+  'POST sandboxes/A/task-complete': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 422, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
   // prettier-ignore
   'POST tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
   // prettier-ignore
@@ -107,6 +121,16 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   'POST tickets/merge': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 503, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 503, 'operator B': 403 },
   // prettier-ignore
   'GET tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 503, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 503, 'operator B': 403 },
+  // prettier-ignore
+  'POST branch-workflow/start': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
+  // prettier-ignore
+  'POST branch-workflow/finish': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
+  // prettier-ignore
+  'POST branch-workflow/merge': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
+  // prettier-ignore
+  'POST branch-workflow/status': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
+  // prettier-ignore
+  'GET trajectory':    { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 200, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 200, 'viewer B': 403, 'viewer *': 200, 'operator *': 200, 'operator B': 403 },
 };
 
 describe('auth at the edge (relay with AUTH_MODE=on)', () => {
