@@ -109,9 +109,9 @@ const MATRIX: Record<Route, Record<Caller, number>> = {
   'POST tasks/:id/stop': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
   // prettier-ignore
   'POST sandboxes/A/token': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 403, 'sandbox A': 409, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 403, 'operator B': 403 },
-
+  // prettier-ignore
   'GET sandboxes/A/task': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 404, 'sandbox A': 404, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 404, 'operator B': 403 },
-
+  // prettier-ignore
   'POST sandboxes/A/task-complete': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 422, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
   // prettier-ignore
   'POST tickets/branch': { 'no token': 401, garbage: 401, 'expired operator': 401, 'tampered sandbox B→A': 401, 'old-key operator': 422, 'sandbox A': 403, 'sandbox B': 403, 'viewer A': 403, 'viewer B': 403, 'viewer *': 403, 'operator *': 422, 'operator B': 403 },
