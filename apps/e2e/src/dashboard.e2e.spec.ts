@@ -32,7 +32,14 @@ describe('dashboard (browser)', () => {
     await postEvent(relay.http, bare, { event_type: 'agent.tool_use', event_data: { tool: 'bash', input: { command: 'ls' } } });
 
     const supervised = uniqueId('sb-sup');
-    const task = await store.prisma.task.create({ data: { title: 'Fix the flaky login test', sandboxId: supervised, status: 'running' } });
+    // What its agents reported costing (summed by the supervisor from their agent.completed events).
+    const task = await store.prisma.task.create({
+      data: { title: 'Fix the flaky login test', sandboxId: supervised, status: 'running', costUsd: 0.625, inputTokens: 12_507n, outputTokens: 853n },
+    });
+    // A sandbox of the original system's worker: it beats with agent.heartbeat (every 30 s, between turns).
+    const original = uniqueId('sb-omoios');
+    await postEvent(relay.http, original, { event_type: 'agent.started', event_data: { sdk: 'claude_agent_sdk' }, source: 'worker' });
+    await postEvent(relay.http, original, { event_type: 'agent.heartbeat', event_data: { timestamp: new Date().toISOString(), status: 'alive', event_count: 2 }, source: 'worker' });
     await store.prisma.sandboxSession.create({
       data: { sandboxId: supervised, taskId: task.id, status: 'degraded', restartCount: 1, lastHeartbeatAt: new Date(Date.now() - 40_000) },
     });
@@ -48,13 +55,22 @@ describe('dashboard (browser)', () => {
     const supervisedRow = page.locator(`tr[data-sandbox-id="${supervised}"]`);
     await supervisedRow.waitFor({ timeout: UI_TIMEOUT });
     expect(await supervisedRow.locator('.status').textContent()).toBe('DEGRADED');
-    expect(await supervisedRow.locator('td.task').textContent()).toBe('Fix the flaky login test');
+    expect(await supervisedRow.locator('td.task > span').textContent()).toBe('Fix the flaky login test');
+    expect(await supervisedRow.getByTestId('task-cost').textContent()).toBe('$0.63 · 12,507 in / 853 out tokens');
     expect(await supervisedRow.getByTestId('heartbeat-age').textContent()).toMatch(/^(3\d|4\d|5\d) s$/);
+
+    const originalRow = page.locator(`tr[data-sandbox-id="${original}"]`);
+    await originalRow.waitFor({ timeout: UI_TIMEOUT });
+    expect(await originalRow.getByTestId('heartbeat-age').textContent()).toMatch(/^\d+ s$/);
 
     // The list updates live: a new event on the bare sandbox raises its rate without a reload.
     await postEvent(relay.http, bare, { event_type: 'agent.message', event_data: { content: 'hello' } });
     await waitForText(bareRow.locator('.rate'), (text) => text === '3/min', 'the rate to rise');
     await saveScreenshot(page, 'dashboard-sandbox-list.png');
+
+    // The sandbox's own view says the same in its header.
+    await page.goto(`${relay.http}/#/sandboxes/${encodeURIComponent(supervised)}`);
+    await waitForText(page.locator('.sandbox-header').getByTestId('task-cost'), (text) => text === '$0.63 · 12,507 in / 853 out tokens', 'the task\'s cost in the header');
   });
 
   it('shows the sandbox feed for people: history on open, then live events rendered, not raw JSON', async () => {

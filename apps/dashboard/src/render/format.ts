@@ -41,3 +41,13 @@ export function oneLine(text: string, max = 160): string {
   const cutAt = Math.min(first.length, max);
   return first.length > cutAt || text.length > first.length ? `${first.slice(0, cutAt)}…` : first;
 }
+
+/**
+ * What a task's agents cost so far, as its workers reported it (`agent.completed`'s `cost_usd` and
+ * tokens, summed by the supervisor): `$0.63 · 507 in / 53 out tokens`; empty while nothing was reported.
+ */
+export function formatCost(usage: { cost_usd: number; input_tokens: number; output_tokens: number }): string {
+  if (usage.cost_usd === 0 && usage.input_tokens === 0 && usage.output_tokens === 0) return '';
+  const dollars = usage.cost_usd < 0.01 && usage.cost_usd > 0 ? `$${usage.cost_usd.toFixed(4)}` : `$${usage.cost_usd.toFixed(2)}`;
+  return `${dollars} · ${usage.input_tokens.toLocaleString('en-US')} in / ${usage.output_tokens.toLocaleString('en-US')} out tokens`;
+}

@@ -1,6 +1,6 @@
 import type { SandboxList, SandboxSummary } from '@sandbox-relay/contracts';
 import { listSandboxes, RelayError } from '../api/relay-client';
-import { formatAge, humanizeType } from '../render/format';
+import { formatAge, formatCost, humanizeType } from '../render/format';
 import { h } from './dom';
 
 const REFRESH_MS = 2_000;
@@ -34,6 +34,13 @@ export function sandboxListView(root: HTMLElement): () => void {
     ),
   );
 
+  // The task's title, and what its agents cost so far when they reported it.
+  const taskCell = (task: SandboxSummary['task']) => {
+    if (!task) return [h('span', { class: 'muted' }, '—')];
+    const cost = formatCost(task);
+    return [h('span', { title: `${task.id} (${task.status})` }, task.title), cost ? h('div', { class: 'muted cost', 'data-testid': 'task-cost' }, cost) : null];
+  };
+
   let latest: SandboxList | undefined;
   let skewMs = 0;
   let stopped = false;
@@ -42,7 +49,7 @@ export function sandboxListView(root: HTMLElement): () => void {
   const row = (sandbox: SandboxSummary, nowMs: number) =>
     h('tr', { 'data-sandbox-id': sandbox.sandbox_id, class: 'sandbox-row' },
       h('td', {}, h('a', { href: `#/sandboxes/${encodeURIComponent(sandbox.sandbox_id)}` }, sandbox.sandbox_id)),
-      h('td', { class: 'task' }, sandbox.task ? h('span', { title: `${sandbox.task.id} (${sandbox.task.status})` }, sandbox.task.title) : h('span', { class: 'muted' }, '—')),
+      h('td', { class: 'task' }, ...taskCell(sandbox.task)),
       h('td', {}, statusBadge(sandbox.status), sandbox.restart_count ? h('span', { class: 'muted', title: 'restarts' }, ` ↻${sandbox.restart_count}`) : null),
       h('td', { class: 'age', 'data-testid': 'heartbeat-age' }, formatAge(sandbox.last_heartbeat_at, nowMs)),
       h('td', { class: 'rate' }, rate(sandbox.events_last_minute)),

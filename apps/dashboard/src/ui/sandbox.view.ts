@@ -1,7 +1,7 @@
 import type { EventEnvelope, MessageType, SandboxSummary } from '@sandbox-relay/contracts';
 import { EventStream, type StreamState } from '../api/event-stream';
 import { getSandbox, historyPage, RelayError, sendMessage } from '../api/relay-client';
-import { formatAge } from '../render/format';
+import { formatAge, formatCost } from '../render/format';
 import { h } from './dom';
 import { estimateRowHeight, eventRow } from './event-row';
 import { statusBadge } from './sandbox-list.view';
@@ -35,6 +35,7 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
   const count = h('span', { class: 'muted', 'data-testid': 'event-count' }, '0 events');
   const status = h('span', { 'data-testid': 'sandbox-status' });
   const task = h('span', { class: 'task' });
+  const cost = h('span', { class: 'muted cost', 'data-testid': 'task-cost' });
   const heartbeat = h('span', { class: 'muted' });
   const latest = h('button', { class: 'jump', type: 'button', hidden: true }, '↓ latest');
   latest.addEventListener('click', () => feed.scrollToBottom());
@@ -59,6 +60,7 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
         h('h1', {}, sandboxId),
         status,
         task,
+        cost,
         heartbeat,
         h('span', { class: 'spacer' }),
         count,
@@ -161,6 +163,7 @@ export function sandboxView(root: HTMLElement, sandboxId: string): () => void {
       if (stopped) return;
       status.replaceChildren(statusBadge(found.status));
       task.textContent = found.task ? found.task.title : '';
+      cost.textContent = found.task ? formatCost(found.task) : '';
       // The task's ticket: its branch workflow's events (entity `ticket`) in a panel above the feed.
       ticket.follow(found.task?.ticket_id ?? null);
       heartbeat.textContent = found.last_heartbeat_at ? `♥ ${formatAge(found.last_heartbeat_at, Date.now())} ago` : '';
