@@ -10,6 +10,12 @@ describe('parseStandaloneEnv', () => {
     expect(env.EVENT_BODY_LIMIT).toBe('1mb');
   });
 
+  it("bridges the original's bus unless OMOIOS_BRIDGE=off, and refuses any other value", () => {
+    expect(parseStandaloneEnv({}).OMOIOS_BRIDGE).toBe(true);
+    expect(parseStandaloneEnv({ OMOIOS_BRIDGE: 'off' }).OMOIOS_BRIDGE).toBe(false);
+    expect(() => parseStandaloneEnv({ OMOIOS_BRIDGE: 'disabled' })).toThrow(/OMOIOS_BRIDGE/);
+  });
+
   it('fails fast naming each bad variable', () => {
     expect(() => parseStandaloneEnv({ PORT: '-1', WS_PING_INTERVAL_MS: 'often' })).toThrow(ConfigError);
     try {

@@ -31,8 +31,8 @@ export interface Standalone {
   provider: SandboxProvider;
   /** The WebSocket gateway, for introspection (connected clients). */
   gateway: EventGateway;
-  /** The process's Redis connections, for operators' introspection and fault-injection tests. */
-  redis: { publisher: Redis; subscriber: Redis; worker: Redis };
+  /** The process's Redis connections, for operators' introspection and fault-injection tests (`omoiosBus`: null when OMOIOS_BRIDGE=off). */
+  redis: { publisher: Redis; subscriber: Redis; worker: Redis; omoiosBus: Redis | null };
   /** Graceful, ordered, idempotent stop. */
   close(): Promise<boolean>;
 }
@@ -48,6 +48,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'publisher', logger });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'subscriber', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'worker', logger });
+  // The bridge's own subscriber: the gateway's connection reads only the relay's channels.
+  const omoiosBusRedis = env.OMOIOS_BRIDGE ? createRedisClient(env.REDIS_URL, { name: 'standalone-omoios-bridge', role: 'subscriber', logger }) : null;
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
@@ -58,7 +60,11 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'ingest' }),
     config: ingestConfig(env),
     auth,
+    omoiosBridge: env.OMOIOS_BRIDGE,
+    bridgeSubscriberRedis: omoiosBusRedis ?? undefined,
   });
+  const bridge = ingest.bridge;
+  if (bridge) readiness.add({ name: 'omoios-bridge', check: () => bridge.check() });
   const messages = createMessageQueueService({
     store,
     publisherRedis,
@@ -66,6 +72,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     logger: logger.child({ app: 'message-queue' }),
     config: messageQueueConfig(env),
     auth,
+    omoiosBridge: env.OMOIOS_BRIDGE,
   });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env), auth });
@@ -76,6 +83,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     queueRedis: workerRedis,
     logger: logger.child({ app: 'guardian' }),
     config: guardianConfig(env),
+    omoiosBridge: env.OMOIOS_BRIDGE,
   });
   // Without GITHUB_TOKEN/GITHUB_REPOSITORY the workflow still mounts and answers 503 github_not_configured.
   const branches = createBranchWorkflowService({
@@ -85,6 +93,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     workerRedis,
     logger: logger.child({ app: 'branch-workflow' }),
     config: branchWorkflowConfig(env),
+    omoiosBridge: env.OMOIOS_BRIDGE,
     // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
     auth,
   });
@@ -103,6 +112,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     relayUrl: () => workerRelayUrl ?? '',
     auth,
     sandboxTokenTtlS: env.SANDBOX_TOKEN_TTL_S,
+    omoiosBridge: env.OMOIOS_BRIDGE,
   });
 
   const app = createHttpApp({ logger, readiness });
@@ -122,6 +132,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   // Bound to every interface (0.0.0.0 / ::), the local workers still reach it on loopback.
   workerRelayUrl ??= serverUrl(server).replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, 'http://127.0.0.1');
   supervisor.start();
+  await bridge?.start();
   readiness.markReady();
 
   const close = createShutdown(
@@ -131,15 +142,17 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
       { name: 'websockets', run: () => gateway.close() },
       { name: 'guardian', run: () => guardian.close() },
       { name: 'subscriber', run: () => subscriber.stop() },
+      // Stop taking in the original's bus before the event log drains (what it took in is committed).
+      { name: 'omoios-bridge', run: () => bridge?.stop() },
       { name: 'http', run: () => closeServer(server) },
       { name: 'event-log', run: () => ingest.drain() },
       { name: 'message-worker', run: () => messages.close() },
       { name: 'branch-workflow', run: () => branches.close() },
       { name: 'supervisor', run: () => supervisor.close() },
-      { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis].map(closeRedis)) },
+      { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis, ...(omoiosBusRedis ? [omoiosBusRedis] : [])].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
     env.SHUTDOWN_TIMEOUT_MS,
   );
-  return { server, url: serverUrl(server), readiness, supervisor, provider, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis }, close };
+  return { server, url: serverUrl(server), readiness, supervisor, provider, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis, omoiosBus: omoiosBusRedis }, close };
 }
