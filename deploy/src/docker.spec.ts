@@ -3,7 +3,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { DEPLOYABLE, ROOT, effectiveAuthMode, requiredVariables } from './apps';
-import { copies, lastOf, parseDockerfile, stageEnv } from './dockerfile';
+import { copies, lastOf, parseDockerfile, runCommand, stageEnv } from './dockerfile';
 import { containersOf, renderKustomization } from './kustomize';
 
 const DOCKERFILE = path.join(ROOT, 'docker', 'Dockerfile');
@@ -35,7 +35,7 @@ function builtSourceOf(name: string, imagePath: string): string | undefined {
 
 describe('docker/Dockerfile', () => {
   it('builds with exactly what CI runs: npm ci, then npm run build', () => {
-    const runs = stage('build').instructions.filter((instruction) => instruction.keyword === 'RUN').map((instruction) => instruction.args);
+    const runs = stage('build').instructions.filter((instruction) => instruction.keyword === 'RUN').map(runCommand);
     expect(runs.map((run) => run.split(/\s+/).slice(0, 3).join(' '))).toEqual(['npm ci --no-audit', 'npm run build']);
     const scripts = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
     const steps = scripts['build']!.split('&&').map((step) => step.trim());
@@ -52,7 +52,7 @@ describe('docker/Dockerfile', () => {
     expect(lastOf(stages, 'runtime', 'USER')?.args).toBe('node');
     expect(stageEnv(stages, 'runtime')).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0' });
     // Production packages only: the runtime's node_modules come from `npm ci --omit=dev`.
-    expect(stage('prod-deps').instructions.find((instruction) => instruction.keyword === 'RUN')?.args).toMatch(/^npm ci --omit=dev\b/);
+    expect(runCommand(stage('prod-deps').instructions.find((instruction) => instruction.keyword === 'RUN')!)).toMatch(/^npm ci --omit=dev\b/);
     expect(copies(stage('runtime'))).toEqual(expect.arrayContaining([{ from: 'prod-deps', source: '/src/node_modules', target: './node_modules' }]));
   });
 
@@ -114,10 +114,10 @@ describe('docker/Dockerfile', () => {
       );
       expect(packages.size).toBeGreaterThan(0);
       const { dependencies } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-      // The runtime image's node_modules is `npm ci --omit=dev` minus what `mv` sets aside (the agent SDK, for the supervisor).
+      // The runtime image's node_modules is `npm ci --omit=dev` minus what `rm` drops (the agent SDK, for the supervisor).
       const setAside = stage('prod-deps')
         .instructions.filter((i) => i.keyword === 'RUN')
-        .flatMap((i) => [...i.args.matchAll(/\bmv\s+((?:node_modules\/\S+\s+)+)/g)].flatMap((match) => match[1]!.trim().split(/\s+/)))
+        .flatMap((i) => [...i.args.matchAll(/\brm\s+-rf\s+((?:node_modules\/\S+\s*)+)/g)].flatMap((match) => match[1]!.trim().split(/\s+/)))
         .map((moved) => new RegExp(`^${moved.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*')}(/|$)`));
       expect(setAside.length).toBeGreaterThan(0);
       for (const name of packages) {
@@ -129,7 +129,7 @@ describe('docker/Dockerfile', () => {
     it('the gateway image carries the dashboard and the supervisor image the worker bundle', () => {
       expect(existsSync(builtSourceOf('gateway', '/app/dist/apps/dashboard/index.html')!)).toBe(true);
       expect(existsSync(builtSourceOf('supervisor', '/app/dist/worker/worker.js')!)).toBe(true);
-      expect(copies(stage('supervisor'))).toEqual(expect.arrayContaining([{ from: 'prod-deps', source: '/agent-sdk/@anthropic-ai', target: './node_modules/@anthropic-ai' }]));
+      expect(copies(stage('supervisor'))).toEqual(expect.arrayContaining([{ from: 'agent-sdk', source: '/agent-sdk/@anthropic-ai', target: './node_modules/@anthropic-ai' }]));
       expect(readFileSync(path.join(ROOT, 'dist', 'worker', 'worker.js'), 'utf8')).toContain('@anthropic-ai/claude-agent-sdk');
     });
 

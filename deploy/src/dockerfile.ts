@@ -77,3 +77,11 @@ export function copies(stage: Stage): Array<{ from?: string; source: string; tar
       return { from, source: paths.slice(0, -1).join(' '), target: paths[paths.length - 1]! };
     });
 }
+
+/**
+ * A RUN's shell command without its BuildKit flags (`--mount=…`) and leading variable assignments:
+ * `RUN --mount=type=secret,id=npm_ca NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca npm ci` → `npm ci`.
+ */
+export function runCommand(instruction: Instruction): string {
+  return instruction.args.replace(/^(?:--\S+\s+)*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*/, '');
+}
