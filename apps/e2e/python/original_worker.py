@@ -12,11 +12,18 @@ Usage: original_worker.py '<steps as JSON>'; prints one JSON list, one answer pe
   {"op": "poll", "sandbox_id"?: "..."} GET messages
   {"op": "beat", "count": n, "interval_s": s}  n heartbeats, s seconds apart
 A step's sandbox_id overrides SANDBOX_ID in the URL only (a worker trying another sandbox's path).
+
+Usage: original_worker.py serve — runs as a sandbox's worker until SIGTERM, as the original's does
+between turns: agent.started, then a message poll every 0.5 s and agent.heartbeat every
+ORIGINAL_HEARTBEAT_S seconds (30, the original's cadence, unless set); a user_message or
+guardian_nudge is reported as agent.message_injected, an interrupt as agent.interrupted; on SIGTERM
+it reports agent.shutdown and exits 0.
 """
 
 import asyncio
 import json
 import os
+import signal
 import sys
 from datetime import datetime, timezone
 
@@ -67,5 +74,34 @@ class OriginalStyleWorker:
         return answers
 
 
+    async def serve(self) -> None:
+        heartbeat_s = float(os.environ.get("ORIGINAL_HEARTBEAT_S", "30"))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            await self.report(client, "agent.started", {"pid": os.getpid()}, "worker", self.sandbox_id)
+            next_beat = loop.time()
+            while not stop.is_set():
+                if loop.time() >= next_beat:
+                    await self.heartbeat(client)
+                    next_beat += heartbeat_s
+                polled = await self.poll(client, self.sandbox_id)
+                for message in polled["body"] if polled["status"] == 200 else []:
+                    if message["message_type"] == "interrupt":
+                        await self.report(client, "agent.interrupted", {"reason": message["content"]}, "agent", self.sandbox_id)
+                    else:
+                        data = {"message_id": message["id"], "message_type": message["message_type"], "content": message["content"]}
+                        await self.report(client, "agent.message_injected", data, "agent", self.sandbox_id)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.5)
+                except asyncio.TimeoutError:
+                    pass
+            await self.report(client, "agent.shutdown", {"reason": "SIGTERM"}, "worker", self.sandbox_id)
+
+
 if __name__ == "__main__":
-    print(json.dumps(asyncio.run(OriginalStyleWorker().run(json.loads(sys.argv[1])))))
+    if sys.argv[1] == "serve":
+        asyncio.run(OriginalStyleWorker().serve())
+    else:
+        print(json.dumps(asyncio.run(OriginalStyleWorker().run(json.loads(sys.argv[1])))))
