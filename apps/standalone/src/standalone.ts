@@ -75,7 +75,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     omoiosBridge: env.OMOIOS_BRIDGE,
   });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env), auth });
+  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env), auth, isReady: () => !readiness.draining });
   const guardian = createGuardianService({
     store,
     subscriber,
