@@ -25,7 +25,9 @@ export function imageSize(image) {
 
 function buildArgs(nodeImage) {
   const args = ['build', '-f', path.join(ROOT, 'docker', 'Dockerfile')];
-  if (engine() === 'podman') args.push('--layers', '--ignorefile', path.join(ROOT, 'docker', 'Dockerfile.dockerignore'));
+  // --network host: the build's RUN steps resolve names as the host does (measured here: on podman's
+  // bridge the registry's lookups began failing with EAI_AGAIN mid-install and npm ci retried forever).
+  if (engine() === 'podman') args.push('--layers', '--network', 'host', '--ignorefile', path.join(ROOT, 'docker', 'Dockerfile.dockerignore'));
   // The Dockerfile's default stays the image for anyone who can pull it.
   if (nodeImage !== DEFAULT_IMAGES.NODE_IMAGE) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
   const ca = process.env.NODE_EXTRA_CA_CERTS;
