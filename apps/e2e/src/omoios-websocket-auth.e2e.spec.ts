@@ -5,6 +5,7 @@ import { parseStandaloneEnv, startStandalone, type Standalone } from '@sandbox-r
 import { testInfra, uniqueId, WsProbe } from '@sandbox-relay/testing';
 import { SignJWT, importJWK } from 'jose';
 import pino from 'pino';
+import { eagerWebSocket } from './support/raw-http';
 
 // The original protocol with auth on: the token travels in the query, as the original frontend sends
 // it. Every line the relay logs meanwhile (at trace level) is captured: no token may appear in any.
@@ -114,6 +115,16 @@ describe('the original WebSocket protocol with auth on', () => {
     expect(frames[5]).toMatchObject({ id: visible.id, entity_id: mine });
     expect(probe.frames.filter((frame) => frame.entity_id === other)).toEqual([]);
     await probe.close();
+  });
+
+  it('answers subscribe frames a client sends before its token has been checked (with its upgrade request)', async () => {
+    const sandbox = uniqueId('sb-early');
+    const token = await mint('viewer', [sandbox]);
+    const frames = await eagerWebSocket(Number(new URL(http).port), `${OMOIOS_WS_PATH}?token=${token}`, [JSON.stringify({ type: 'subscribe', event_types: ['SANDBOX_agent.tool_use'] }), 'not json'], 2);
+    expect(frames.map((frame) => JSON.parse(frame))).toEqual([
+      { status: 'subscribed', filters: { event_types: ['SANDBOX_agent.tool_use'] } },
+      { error: 'Invalid JSON message' },
+    ]);
   });
 
   it('keeps the token out of the request log when the URL comes as a plain GET', async () => {

@@ -18,7 +18,7 @@ import {
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { GatewayClient, encodeStored, entityKey, toLiveFrame, type ClientLimits, type LiveFrame, type WsProtocol } from './gateway-client';
 import { socketsOpen, upgradesRefused } from './gateway.metrics';
 import { omoiosFilter, refuseOmoios, runOmoiosSession, storedEventTypes, type Resubscribe } from './omoios-session';
@@ -27,6 +27,8 @@ import { parseJson, parseQuery, parseTarget, rejectUpgrade } from './ws-upgrade'
 
 /** A sweep this many intervals after the previous one ran late: the process was stalled. */
 const STALLED_SWEEP_FACTOR = 1.25;
+/** Frames an original-protocol client may send before its token is checked; held, then handed to its session. */
+const OMOIOS_EARLY_FRAMES_MAX = 32;
 
 /** Stored events, for replay. */
 export interface EventHistory {
@@ -180,6 +182,14 @@ export class EventGateway {
    */
   private async admitOmoios(ws: WebSocket, query: OmoiosWsQuery): Promise<void> {
     ws.on('error', () => undefined);
+    // The original's client may send a subscribe frame the moment the socket opens, while its token is
+    // still being checked: hold such frames and hand them to the session once it runs.
+    const early: Array<[RawData, boolean]> = [];
+    const hold = (data: RawData, isBinary: boolean) => {
+      if (early.length < OMOIOS_EARLY_FRAMES_MAX) early.push([data, isBinary]);
+      else ws.close(WS_CLOSE_CODES.POLICY, `more than ${OMOIOS_EARLY_FRAMES_MAX} frames before the connection was admitted`);
+    };
+    ws.on('message', hold);
     let principal = ANONYMOUS;
     if (this.options.auth.enabled) {
       if (query.token === undefined) return refuseOmoios(ws, 'Authentication required: pass ?token=<relay token>', WS_CLOSE_CODES.UNAUTHENTICATED);
@@ -199,6 +209,8 @@ export class EventGateway {
     const filter = omoiosFilter({ entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds, event_types: query.event_types });
     const client = this.accept(ws, filter, query.since, principal, 'omoios');
     runOmoiosSession(client, { idlePingMs: this.options.omoiosIdlePingMs, resubscribe: (frame) => this.resubscribe(client, principal, frame) });
+    ws.off('message', hold);
+    for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
     const cancel = onTokenExpiry(principal, () => refuseOmoios(ws, 'Token expired; reconnect with a fresh token', WS_CLOSE_CODES.UNAUTHENTICATED));
     ws.once('close', cancel);
   }

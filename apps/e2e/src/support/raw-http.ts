@@ -61,3 +61,74 @@ function decodeChunked(headers: string, body: Buffer): Buffer {
   }
   return Buffer.concat(parts);
 }
+
+/** A masked client text frame (RFC 6455 §5.2) for payloads under 126 bytes. */
+function clientTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text, 'utf8');
+  if (payload.length >= 126) throw new Error('clientTextFrame: payload too long for a one-byte length');
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const masked = Buffer.from(payload.map((byte, index) => byte ^ mask[index % 4]!));
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}
+
+/**
+ * A WebSocket client that writes its first frames in the same packet as its upgrade request, before
+ * the server has answered (as a fast client on a slow server effectively does): the server must not
+ * lose them while it is still admitting the socket. Resolves with the first `count` text frames the
+ * server sent after its 101.
+ */
+export function eagerWebSocket(port: number, path: string, frames: string[], count: number, timeoutMs = 10_000): Promise<string[]> {
+  const upgrade = [
+    `GET ${path} HTTP/1.1`,
+    `Host: 127.0.0.1:${port}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    'Sec-WebSocket-Version: 13',
+    '',
+    '',
+  ].join('\r\n');
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let buffer = Buffer.alloc(0);
+    let upgraded = false;
+    const texts: string[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`eagerWebSocket: ${texts.length} of ${count} frames within ${timeoutMs} ms: ${JSON.stringify(texts)}`));
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(texts.slice(0, count));
+    };
+    socket.on('error', () => undefined);
+    socket.on('data', (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!upgraded) {
+        const end = buffer.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const status = buffer.subarray(0, end).toString('latin1').split('\r\n')[0]!;
+        if (!status.includes(' 101 ')) return reject(new Error(`eagerWebSocket: no upgrade: ${status}`));
+        upgraded = true;
+        buffer = buffer.subarray(end + 4);
+      }
+      // Server frames are unmasked; the tests' answers are small text frames.
+      while (buffer.length >= 2) {
+        const opcode = buffer[0]! & 0x0f;
+        let length = buffer[1]! & 0x7f;
+        let offset = 2;
+        if (length === 126) {
+          if (buffer.length < 4) return;
+          length = buffer.readUInt16BE(2);
+          offset = 4;
+        }
+        if (buffer.length < offset + length) return;
+        if (opcode === 0x1) texts.push(buffer.subarray(offset, offset + length).toString('utf8'));
+        buffer = buffer.subarray(offset + length);
+        if (texts.length >= count) return done();
+      }
+    });
+    socket.write(Buffer.concat([Buffer.from(upgrade, 'latin1'), ...frames.map(clientTextFrame)]));
+  });
+}
