@@ -1,3 +1,4 @@
+import { RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { EventPublisher, createRedisClient, closeRedis, type Redis } from '@sandbox-relay/bus';
 import { parseStandaloneEnv, startStandalone, type Standalone } from '@sandbox-relay/standalone';
 import { EventLog, EventRepository, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
@@ -47,7 +48,8 @@ export class ServerEventEmitter {
       eventType: event.event_type,
       data: event.payload,
       dataJson: JSON.stringify(event.payload),
-      source: 'system',
+      // A relay service's event (not a worker's): the original's bus sees it under its own name.
+      source: RELAY_EVENT_SOURCES.SUPERVISOR,
     };
     const [stored] = await this.log.append([row]);
     return stored!;
