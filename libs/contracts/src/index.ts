@@ -14,3 +14,4 @@ export * from './lib/sandboxes.schema';
 export * from './lib/tasks.schema';
 export * from './lib/event-sources';
 export * from './lib/omoios';
+export * from './lib/text';

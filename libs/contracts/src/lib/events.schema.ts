@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RELAY_EVENT_SOURCES, isRelayEventSource } from './event-sources';
 import { EntityId, EntityType, EventId } from './ids';
+import { isStorableText } from './text';
 
 /** Limits of one event, enforced at the edge; the HTTP body limit sits above these. */
 export const EVENT_LIMITS = {
@@ -27,16 +28,7 @@ export const EVENT_LIMITS = {
 const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** Postgres text columns refuse NUL bytes; lone surrogates would be silently replaced by U+FFFD. */
-const storableText = (value: string) => !value.includes('\u0000') && value.isWellFormed();
-
-/**
- * `text` made storable: PostgreSQL refuses NUL and unpaired surrogates (and the edge refuses them
- * with a 422), so each becomes U+FFFD. For text the relay does not control: command output, logs.
- */
-export function toStorableText(text: string): string {
-  return text.replace(/\u0000/g, '\uFFFD').toWellFormed();
-}
-export const StorableString = z.string().refine(storableText, 'must not contain NUL or unpaired surrogate characters');
+export const StorableString = z.string().refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
 
 /** Serialized `event_data` of validated bodies, so the edge serializes each event once. */
 const serializedData = new WeakMap<object, string>();

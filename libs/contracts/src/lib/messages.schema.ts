@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EventId, SandboxId } from './ids';
+import { isStorableText } from './text';
 
 /**
  * What a message is for; the worker handles each differently. `guardian_nudge` is the original
@@ -36,7 +37,7 @@ const Content = z
   .string()
   .refine((value) => value.trim().length > 0, 'must not be empty')
   .refine((value) => value.length <= MESSAGE_LIMITS.CONTENT_MAX_CHARS, `must be at most ${MESSAGE_LIMITS.CONTENT_MAX_CHARS} characters`)
-  .refine((value) => !value.includes('\u0000') && value.isWellFormed(), 'must not contain NUL or unpaired surrogate characters');
+  .refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
 
 /** `POST /api/v1/sandboxes/:id/messages` body; `message_type` defaults to `user_message`, as in the original. */
 export const MessageBody = z.object({
