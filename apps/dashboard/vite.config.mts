@@ -16,6 +16,7 @@ export default defineConfig({
     // bundle); everything else from contracts is `import type`, erased at build.
     alias: [
       { find: /^@sandbox-relay\/contracts\/event-types$/, replacement: path.join(workspace, 'libs/contracts/src/lib/event-types.ts') },
+      { find: /^@sandbox-relay\/contracts\/event-readers$/, replacement: path.join(workspace, 'libs/contracts/src/lib/event-readers.ts') },
       { find: /^@sandbox-relay\/contracts$/, replacement: path.join(workspace, 'libs/contracts/src/index.ts') },
     ],
   },

@@ -15,3 +15,8 @@ export * from './lib/tasks.schema';
 export * from './lib/event-sources';
 export * from './lib/omoios';
 export * from './lib/text';
+export * from './lib/event-readers';
+export * from './lib/payloads/agent-events.schema';
+export * from './lib/payloads/supervisor-events.schema';
+export * from './lib/payloads/canary-events.schema';
+export * from './lib/payloads/event-payloads';

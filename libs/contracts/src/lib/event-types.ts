@@ -42,6 +42,39 @@ export function isHeartbeatEventType(eventType: string): eventType is HeartbeatE
 }
 
 /**
+ * The `status` of a heartbeat, the one field of it the supervisor acts on: `completed` exempts a
+ * sandbox from the heartbeat ladder (its session ends instead of restarting), `running` keeps the idle
+ * monitor off it (a long command is work). The relay's worker sends `starting` / `running` / `idle` /
+ * `completed` / `stopping`; the original system's worker (`agent.heartbeat`) sends `alive`. A worker is
+ * external: readers take any other text too (`heartbeatStatus` in event-readers.ts), as no status.
+ */
+export const HEARTBEAT_STATUSES = {
+  STARTING: 'starting',
+  RUNNING: 'running',
+  IDLE: 'idle',
+  COMPLETED: 'completed',
+  STOPPING: 'stopping',
+  /** The original system's worker: alive, between turns. */
+  ALIVE: 'alive',
+} as const;
+export type HeartbeatStatus = (typeof HEARTBEAT_STATUSES)[keyof typeof HEARTBEAT_STATUSES];
+/** What the relay's own worker reports (`heartbeat`); `alive` is the original's alone. */
+export type RelayWorkerStatus = Exclude<HeartbeatStatus, typeof HEARTBEAT_STATUSES.ALIVE>;
+
+/**
+ * The original system's (OmoiOS) `agent.*` types the relay stores and reads besides the relay worker's
+ * catalogue: its worker's heartbeat, a message it injected into the agent's conversation, a tool's result
+ * under its own name, and its task failure.
+ */
+export const OMOIOS_AGENT_EVENT_TYPES = {
+  HEARTBEAT: HEARTBEAT_EVENT_TYPES.OMOIOS,
+  MESSAGE_INJECTED: 'agent.message_injected',
+  TOOL_RESULT: 'agent.tool_result',
+  FAILED: 'agent.failed',
+} as const;
+export type OmoiosAgentEventType = (typeof OMOIOS_AGENT_EVENT_TYPES)[keyof typeof OMOIOS_AGENT_EVENT_TYPES];
+
+/**
  * Worker events that move their task's status, as the original's sandbox endpoint does, or carry its
  * cost (`cost_usd`, `input_tokens`, `output_tokens`, `cache_read_tokens`, `cache_write_tokens` on
  * `agent.completed`). The supervisor applies each once (apps/supervisor, task-events.ts).
