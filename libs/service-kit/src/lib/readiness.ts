@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { sampledGauge } from './metrics';
 
 /** A dependency check: resolves when healthy, rejects (or times out) when not. */
 export interface ReadinessCheck {
@@ -13,14 +14,28 @@ export interface ReadinessReport {
 }
 
 /**
+ * 1 while the process answers `/readyz` with 200, 0 otherwise (starting, draining, or a check failed at
+ * the last probe): what the load balancer sees, for the alert rules (deploy/prometheus/alerts.yaml).
+ * Read at scrape time from the state and the last probe's checks, so a scrape runs no check itself.
+ */
+const readyGauge = sampledGauge({
+  name: 'relay_ready',
+  help: 'Whether this process is ready (1) or not (0: starting, draining, or a readiness check failed at the last /readyz probe); summed over the Readiness objects of a process, of which a service has one.',
+});
+
+/**
  * What `/readyz` answers. Starts not ready; `markReady()` after start-up, `markDraining()` first thing on
  * shutdown, so the load balancer stops sending traffic before the server stops accepting it.
  */
 export class Readiness {
   private state: 'starting' | 'ready' | 'draining' = 'starting';
   private readonly checks: ReadinessCheck[] = [];
+  /** Whether every check passed at the last report (a process no one has probed yet counts as healthy). */
+  private lastChecksOk = true;
 
-  constructor(private readonly timeoutMs = 1000, private readonly logger?: Logger) {}
+  constructor(private readonly timeoutMs = 1000, private readonly logger?: Logger) {
+    readyGauge.add(() => (this.state === 'ready' && this.lastChecksOk ? 1 : 0));
+  }
 
   add(check: ReadinessCheck): this {
     this.checks.push(check);
@@ -43,6 +58,7 @@ export class Readiness {
     const results = await Promise.all(this.checks.map((check) => this.run(check)));
     const checks = Object.fromEntries(results);
     const healthy = results.every(([, result]) => result.ok);
+    this.lastChecksOk = healthy;
     const status = this.state !== 'ready' ? this.state : healthy ? 'ready' : 'unavailable';
     return { ready: status === 'ready', status, checks };
   }
