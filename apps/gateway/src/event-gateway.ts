@@ -20,7 +20,7 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { GatewayClient, encodeStored, entityKey, toLiveFrame, type ClientLimits, type LiveFrame, type WsProtocol } from './gateway-client';
-import { socketsOpen, upgradesRefused } from './gateway.metrics';
+import { eventDeliveryLag, socketsOpen, upgradesRefused } from './gateway.metrics';
 import { omoiosFilter, refuseOmoios, runOmoiosSession, storedEventTypes, type Resubscribe } from './omoios-session';
 import { SubscriptionIndex, matchesSubscription, type SubscriberFilter } from './subscription-index';
 import { parseJson, parseQuery, parseTarget, rejectUpgrade } from './ws-upgrade';
@@ -145,6 +145,8 @@ export class EventGateway {
       if (canary && !client.filter.entityIds.has(CANARY_SANDBOX_ID)) return;
       client.deliver((frame ??= toLiveFrame(received)));
     });
+    // Once per event (not per client): the fan-out's hot path stays one timestamp parse per event.
+    if (frame !== undefined) eventDeliveryLag.observe(Math.max(0, Date.now() - Date.parse(received.event.timestamp)) / 1000);
   }
 
   /** The Redis subscription dropped: remember where live delivery stopped. */

@@ -1,4 +1,4 @@
-import { counter, sampledGauge } from '@sandbox-relay/service-kit';
+import { counter, histogram, sampledGauge } from '@sandbox-relay/service-kit';
 
 /**
  * Frame counts are kept as plain numbers on the hot path (a fan-out sends hundreds of thousands of
@@ -46,4 +46,17 @@ export const upgradesRefused = counter<'reason'>({
   name: 'relay_ws_upgrades_refused_total',
   help: 'WebSocket upgrades refused before admission (an HTTP answer; on the original path an error frame and close 1013), by reason: bad_query, too_many_clients, shutting_down.',
   labelNames: ['reason'],
+});
+
+/**
+ * POST→frame latency as the gateway sees it: from an event's commit timestamp (PostgreSQL's
+ * `created_at`, taken while ingest stores the POST) to the gateway handing its live frame to the
+ * clients that match, observed once per event that at least one client receives (replays excluded).
+ * Adds the ingest's commit, the Redis publish and the subscription; the POST's own answer time is
+ * `relay_http_request_duration_seconds`. Clocks of the database and the gateway's host are assumed in sync.
+ */
+export const eventDeliveryLag = histogram({
+  name: 'relay_ws_event_delivery_seconds',
+  help: "Seconds from a live event's commit (its stored timestamp) to the gateway writing its frame to the matching clients (events at least one client receives).",
+  buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
 });
