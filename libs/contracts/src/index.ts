@@ -20,3 +20,4 @@ export * from './lib/payloads/agent-events.schema';
 export * from './lib/payloads/supervisor-events.schema';
 export * from './lib/payloads/canary-events.schema';
 export * from './lib/payloads/event-payloads';
+export * from './lib/http-api';

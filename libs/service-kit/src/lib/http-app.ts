@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { OPENAPI_PATH, openApiDocumentForProcess } from '@sandbox-relay/contracts';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { AppError } from './errors';
@@ -12,6 +13,11 @@ export interface HttpAppOptions {
   version?: string;
   /** Serve `GET /metrics` (Prometheus) and count requests; on unless a test turns it off. */
   metrics?: boolean;
+  /**
+   * The services this process hosts: `GET /api/v1/openapi.json` then answers their part of the OpenAPI
+   * document (the whole edge's with the gateway among them). Absent: no document.
+   */
+  openapi?: readonly string[];
 }
 
 declare module 'node:http' {
@@ -29,7 +35,7 @@ const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * (Prometheus: process metrics, requests by route template, and every metric the service defines).
  * Add routes, then call `finishHttpApp` to install the JSON 404 and error handlers.
  */
-export function createHttpApp({ logger, readiness, version = '0.0.0', metrics = true }: HttpAppOptions): Express {
+export function createHttpApp({ logger, readiness, version = '0.0.0', metrics = true, openapi }: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -47,6 +53,13 @@ export function createHttpApp({ logger, readiness, version = '0.0.0', metrics = 
     const report = await readiness.report();
     res.status(report.ready ? 200 : 503).json({ ...report, version });
   });
+  if (openapi) {
+    const document = openApiDocumentForProcess(openapi);
+    app.get(OPENAPI_PATH, (_req, res) => {
+      res.setHeader('cache-control', 'no-cache');
+      res.json(document);
+    });
+  }
   return app;
 }
 

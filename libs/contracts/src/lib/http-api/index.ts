@@ -1,0 +1,3 @@
+export * from './edge.schema';
+export * from './routes';
+export * from './openapi';
