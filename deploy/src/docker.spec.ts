@@ -218,6 +218,8 @@ describe('docker/compose.yaml', () => {
     expect(route('/api/v1/branch-workflow/start')).toBe('branch-workflow');
     expect(route('/api/v1/branch-workflow/status')).toBe('branch-workflow');
     expect(route('/api/v1/sandboxes')).toBe('gateway');
+    expect(route('/api/v1/openapi.json')).toBe('gateway');
+    expect(locations).toContainEqual({ regex: false, path: '/api/v1/openapi.json', service: 'gateway' });
     expect(route('/')).toBe('gateway');
     expect(conf).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
     expect(conf).toMatch(/location \/api\/v1\/events\/ws \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;/);

@@ -193,6 +193,7 @@ describe('ingress', () => {
     ['/api/v1/branch-workflow/status', 'branch-workflow'],
     ['/api/v1/sandboxes', 'gateway'],
     ['/api/v1/sandboxes/sb-1', 'gateway'],
+    ['/api/v1/openapi.json', 'gateway'],
     ['/', 'gateway'],
     ['/assets/index-abc.js', 'gateway'],
   ])('routes %s to %s', (requestPath, service) => {
