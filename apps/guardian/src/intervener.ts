@@ -1,4 +1,4 @@
-import { ENTITY_TYPES, MESSAGE_LIMITS } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, MESSAGE_LIMITS, clipUnits } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { InterventionAnalyzer } from './analyzer';
 import type { CooldownGate } from './cooldown';
@@ -173,10 +173,6 @@ export class Intervener {
  * most CONTENT_MAX_CHARS. An analyzer's text is not ours to trust; the rule texts always pass.
  */
 export function deliverable(text: string): string {
-  const clean = text.replace(/\u0000/g, '').toWellFormed();
-  const max = MESSAGE_LIMITS.CONTENT_MAX_CHARS;
-  if (clean.length <= max) return clean;
-  // Cut on a code point boundary, so the cut does not leave half a surrogate pair.
-  const cut = clean.slice(0, max - 1).toWellFormed().replace(/\uFFFD$/, '');
-  return `${cut}…`;
+  // The schema counts UTF-16 units; the cut keeps surrogate pairs whole.
+  return clipUnits(text.replace(/\u0000/g, '').toWellFormed(), MESSAGE_LIMITS.CONTENT_MAX_CHARS);
 }

@@ -1,3 +1,4 @@
+import { clipUnits } from '@sandbox-relay/contracts';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -81,9 +82,7 @@ function diffOf(relative: string, before: Buffer | null, after: string): Pick<Fi
   const storable = storableText(diff);
   if (storable.length <= MAX_DIFF_CHARS) return { diff: storable };
   // Never keep half a surrogate pair: a lone surrogate makes the relay refuse the whole event (422).
-  const last = storable.charCodeAt(MAX_DIFF_CHARS - 1);
-  const end = last >= 0xd800 && last <= 0xdbff ? MAX_DIFF_CHARS - 1 : MAX_DIFF_CHARS;
-  return { diff: `${storable.slice(0, end)}\n… (diff truncated)\n`, diff_truncated: true };
+  return { diff: `${clipUnits(storable, MAX_DIFF_CHARS, '')}\n… (diff truncated)\n`, diff_truncated: true };
 }
 
 /** Writes `content` to `relative` inside the workspace and describes the edit, diff included. */
