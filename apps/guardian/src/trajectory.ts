@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, clipUnits, type EventEnvelope } from '@sandbox-relay/contracts';
 import { errorText, isFailedResult, readToolCall, toolName, type ToolCall } from './tool-calls';
 
 /** An event as the trajectory keeps it: big payloads are cut to a preview so memory stays bounded. */
@@ -210,5 +210,5 @@ export class Trajectory implements TrajectoryView {
 
 function compact(data: Record<string, unknown>): Record<string, unknown> {
   const json = JSON.stringify(data) ?? '{}';
-  return json.length <= PREVIEW_CHARS ? data : { _truncated: true, preview: json.slice(0, PREVIEW_CHARS) };
+  return json.length <= PREVIEW_CHARS ? data : { _truncated: true, preview: clipUnits(json, PREVIEW_CHARS, '') };
 }

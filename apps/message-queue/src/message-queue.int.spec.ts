@@ -116,6 +116,16 @@ describe('message-queue', () => {
     expect(announced.rows).toEqual([{ message_type: 'guardian_nudge', source: 'message-queue' }]);
   });
 
+  it('announces a message with an emoji across the preview cut, the preview ending before the emoji', async () => {
+    const sandbox = uniqueId('test-message-preview');
+    const res = await post(sandbox, { content: `${'x'.repeat(199)}🎉 and more`, message_type: 'user_message' }).expect(200);
+    const announced = await db.query<{ preview: string }>(
+      `SELECT data->>'content_preview' AS preview FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED' AND data->>'message_id' = $2`,
+      [sandbox, res.body.message_id],
+    );
+    expect(announced.rows).toEqual([{ preview: 'x'.repeat(199) }]);
+  });
+
   it('answers 400 for a hostile sandbox id and 422 for a bad idempotency key', async () => {
     expect((await post('a%2Fb', { content: 'x', message_type: 'system' })).status).toBe(400);
     expect((await post('sb', { content: 'x', message_type: 'system' }, 'has space')).status).toBe(422);

@@ -2,6 +2,7 @@ import {
   ENTITY_TYPES,
   RELAY_EVENT_SOURCES,
   SYSTEM_EVENT_TYPES,
+  clipUnits,
   isRelayEventSource,
   type MessageBody,
   type MessageQueued,
@@ -113,7 +114,8 @@ export class MessageService {
     const data: MessageQueuedEventData = {
       message_id: message.message_id,
       message_type: message.message_type,
-      content_preview: message.content.slice(0, PREVIEW_CHARS),
+      // A prefix, no marker; an emoji at the cut must not leave half a pair (the event would be unstorable).
+      content_preview: clipUnits(message.content, PREVIEW_CHARS, ''),
     };
     try {
       await this.eventLog.append([

@@ -31,6 +31,11 @@ describe('taskEffectOf (what the original does to a task on each worker event)',
     expect(taskEffectOf('agent.error', {})?.from).toEqual(['pending', 'starting', 'running']);
   });
 
+  it('keeps at most 10 000 units of the error, never half an emoji at the cut (the column refuses a lone surrogate)', () => {
+    const error = `${'x'.repeat(9_999)}🎉tail`;
+    expect(taskEffectOf('agent.error', { error })?.errorMessage).toBe('x'.repeat(9_999));
+  });
+
   it('ignores every other event', () => {
     for (const type of ['heartbeat', 'agent.heartbeat', 'agent.tool_use', 'agent.waiting', 'TASK_COMPLETED']) expect(taskEffectOf(type, { cost_usd: 1 })).toBeNull();
   });

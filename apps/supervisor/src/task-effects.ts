@@ -1,4 +1,4 @@
-import { FINAL_TASK_STATUSES, TASK_LIFECYCLE_EVENT_TYPES, type TaskStatus } from '@sandbox-relay/contracts';
+import { FINAL_TASK_STATUSES, TASK_LIFECYCLE_EVENT_TYPES, clipUnits, type TaskStatus } from '@sandbox-relay/contracts';
 
 /** Cost and token counts one event adds to its task (the original worker's `agent.completed` fields). */
 export interface UsageDelta {
@@ -89,4 +89,4 @@ export function usageOf(data: Record<string, unknown>): UsageDelta | null {
 
 const amount = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e9 ? value : null);
 const count = (value: unknown): number | null => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null);
-const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? value.slice(0, 10_000) : null);
+const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? clipUnits(value, 10_000, '') : null);
