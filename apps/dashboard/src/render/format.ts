@@ -1,3 +1,5 @@
+import { ELLIPSIS, clipUnits, firstLine } from '@sandbox-relay/contracts/text';
+
 /** "4 s", "3 min", "2 h", "5 d": how long ago, for lists that refresh every second. */
 export function formatAge(fromIso: string | null, nowMs: number): string {
   if (!fromIso) return '—';
@@ -37,9 +39,9 @@ export function humanizeType(eventType: string): string {
 
 /** The first line of `text`, at most `max` characters, with an ellipsis when cut. */
 export function oneLine(text: string, max = 160): string {
-  const first = text.split('\n', 1)[0] ?? '';
-  const cutAt = Math.min(first.length, max);
-  return first.length > cutAt || text.length > first.length ? `${first.slice(0, cutAt)}…` : first;
+  const first = firstLine(text);
+  const cut = clipUnits(first, max, '');
+  return cut !== text ? `${cut}${ELLIPSIS}` : first;
 }
 
 /**
