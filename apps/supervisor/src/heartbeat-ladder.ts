@@ -1,4 +1,4 @@
-import { HEARTBEAT_EVENT_TYPES } from '@sandbox-relay/contracts';
+import { HEARTBEAT_EVENT_TYPES, HEARTBEAT_STATUSES } from '@sandbox-relay/contracts';
 import { requireInteger, systemClock, type Clock, type Instant } from './clock';
 
 /**
@@ -48,7 +48,7 @@ export const DEFAULT_HEARTBEAT_POLICY: HeartbeatPolicy = {
   warnAfterMisses: 1,
   degradeAfterMisses: 2,
   restartAfterMisses: 3,
-  exemptStatuses: ['completed'],
+  exemptStatuses: [HEARTBEAT_STATUSES.COMPLETED],
 };
 
 /** One live sandbox session as the sweep reads it. */

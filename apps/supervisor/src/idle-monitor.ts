@@ -1,4 +1,4 @@
-import { isHeartbeatEventType } from '@sandbox-relay/contracts';
+import { HEARTBEAT_STATUSES, isHeartbeatEventType } from '@sandbox-relay/contracts';
 import { requireInteger, systemClock, type Clock, type Instant } from './clock';
 
 export interface IdlePolicy {
@@ -11,7 +11,7 @@ export interface IdlePolicy {
 /** The original stopped a sandbox after 15 minutes without activity (REFERENCE.md, "Fault tolerance"). */
 export const DEFAULT_IDLE_POLICY: IdlePolicy = {
   idleAfterMs: 15 * 60_000,
-  busyStatuses: ['running'],
+  busyStatuses: [HEARTBEAT_STATUSES.RUNNING],
 };
 
 /** One live sandbox as the idle sweep reads it. */

@@ -191,9 +191,9 @@ export class Restarter {
       forensics: input.forensics,
     };
     await this.ctx.emitter.emitMany(SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, data, [
-      [ENTITY_TYPES.SANDBOX, oldSandboxId],
-      [ENTITY_TYPES.SANDBOX, newSandboxId],
-      [ENTITY_TYPES.TASK, task.id],
+      { entityType: ENTITY_TYPES.SANDBOX, entityId: oldSandboxId },
+      { entityType: ENTITY_TYPES.SANDBOX, entityId: newSandboxId },
+      { entityType: ENTITY_TYPES.TASK, entityId: task.id },
     ]);
     restarts.inc({ outcome: 'restarted' });
     this.ctx.log.warn({ taskId: task.id, oldSandboxId, newSandboxId, reason, attempt: input.attempt }, 'sandbox restarted');

@@ -1,4 +1,4 @@
-import { HEARTBEAT_EVENT_TYPE_LIST, LIVE_SESSION_STATUSES, RELAY_EVENT_SOURCES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import { HEARTBEAT_EVENT_TYPE_LIST, LIVE_SESSION_STATUSES, NON_AGENT_EVENT_SOURCES, isHeartbeatStatus, type HeartbeatStatus, type SandboxSessionStatus } from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
 /** One live session with what the event store says about it, as one sweep reads it. */
@@ -13,7 +13,8 @@ export interface SweptSession {
   startedAt: number;
   /** The newest heartbeat of the sandbox (epoch ms), its `status` and its type (`heartbeat` or `agent.heartbeat`), when it has beaten. */
   lastHeartbeatAt: number | null;
-  lastHeartbeatStatus: string | null;
+  /** The latest heartbeat's `status` (HEARTBEAT_STATUSES); null when it reported none the relay knows. */
+  lastHeartbeatStatus: HeartbeatStatus | null;
   lastHeartbeatType: string | null;
   /** The newest event other than a heartbeat that the sandbox itself reported (epoch ms). */
   lastActivityAt: number | null;
@@ -38,8 +39,6 @@ interface SweepRow {
 
 const SWEPT_STATUSES: readonly SandboxSessionStatus[] = ['starting', ...LIVE_SESSION_STATUSES];
 
-// Sources of events the relay writes (or takes in) about a sandbox, and `system`: not the agent's activity.
-const RELAY_SOURCES = [...Object.values(RELAY_EVENT_SOURCES), 'system'];
 
 /*
  * Liveness comes from the event store, not from a copy the supervisor keeps: every heartbeat is already
@@ -81,7 +80,7 @@ export class SessionStore {
    * Every live session of this supervisor's tasks (and every `starting` one: a spawn under way, or one
    * that never reported) with its last heartbeat and activity, and the database's clock. */
   async sweepView(): Promise<{ now: number; sessions: SweptSession[] }> {
-    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, RELAY_SOURCES, this.scope, HEARTBEAT_EVENT_TYPE_LIST]));
+    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, NON_AGENT_EVENT_SOURCES, this.scope, HEARTBEAT_EVENT_TYPE_LIST]));
     const now = rows[0]?.db_now ?? (await this.databaseNow());
     return {
       now,
@@ -93,7 +92,7 @@ export class SessionStore {
         current: row.current,
         startedAt: row.started_at,
         lastHeartbeatAt: row.hb_at,
-        lastHeartbeatStatus: row.hb_status,
+        lastHeartbeatStatus: isHeartbeatStatus(row.hb_status) ? row.hb_status : null,
         lastHeartbeatType: row.hb_type,
         lastActivityAt: row.act_at,
         taskEventsCursor: row.te_cursor,

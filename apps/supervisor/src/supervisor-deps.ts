@@ -1,7 +1,7 @@
-import { ENTITY_TYPES, RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
+import { ENTITY_TYPES, type EventPayloads, type SupervisorEventType } from '@sandbox-relay/contracts';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { Logger } from '@sandbox-relay/service-kit';
-import type { EventLog, EventRepository, Store } from '@sandbox-relay/store';
+import type { EventRepository, EventSink, EventTarget, Store } from '@sandbox-relay/store';
 import type { HeartbeatPolicy } from './heartbeat-ladder';
 import type { SupervisorState } from './redis-state';
 import type { RestartIntensityPolicy } from './restart-intensity';
@@ -29,8 +29,8 @@ export interface SupervisorDeps {
   sessions: SessionStore;
   state: SupervisorState;
   events: EventRepository;
-  /** Durable, then published: the gateway streams every supervisor event. */
-  eventLog: EventLog;
+  /** Durable, then published: the gateway streams every supervisor event. Source `supervisor`. */
+  sink: EventSink;
   provider: SandboxProvider;
   logger: Logger;
   config: SupervisorConfig;
@@ -45,17 +45,16 @@ export interface SupervisorDeps {
 
 /** The supervisor's events: stored once per entity they concern (in one statement), then published. */
 export class SupervisorEvents {
-  constructor(private readonly eventLog: EventLog) {}
+  constructor(private readonly sink: EventSink) {}
 
-  emit(eventType: string, data: Record<string, unknown>, sandboxId: string, taskId?: string): Promise<void> {
-    const targets: [string, string][] = [[ENTITY_TYPES.SANDBOX, sandboxId]];
-    if (taskId) targets.push([ENTITY_TYPES.TASK, taskId]);
+  emit<T extends SupervisorEventType>(eventType: T, data: EventPayloads[T], sandboxId: string, taskId?: string): Promise<void> {
+    const targets: EventTarget[] = [{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandboxId }];
+    if (taskId) targets.push({ entityType: ENTITY_TYPES.TASK, entityId: taskId });
     return this.emitMany(eventType, data, targets);
   }
 
-  async emitMany(eventType: string, data: Record<string, unknown>, targets: readonly [string, string][]): Promise<void> {
-    const dataJson = JSON.stringify(data);
-    await this.eventLog.append(targets.map(([entityType, entityId]) => ({ entityType, entityId, eventType, data, dataJson, source: RELAY_EVENT_SOURCES.SUPERVISOR })));
+  async emitMany<T extends SupervisorEventType>(eventType: T, data: EventPayloads[T], targets: readonly EventTarget[]): Promise<void> {
+    await this.sink.emit(eventType, targets, data);
   }
 }
 

@@ -1,8 +1,9 @@
 import { ACTIONS, EdgeAuth, requireByMethod } from '@sandbox-relay/auth';
 import { EventPublisher, type Redis } from '@sandbox-relay/bus';
+import { RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import { createEventSink, EventRepository, type Store } from '@sandbox-relay/store';
 import { Router } from 'express';
 import { SupervisorState } from './redis-state';
 import { SessionStore } from './session-store';
@@ -56,13 +57,13 @@ export function createSupervisorService({
   if (auth.enabled && !issuer) throw new Error('auth is on but no key in AUTH_KEYS can sign: the supervisor issues every worker\'s sandbox token');
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
+  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.SUPERVISOR, publish: (stored) => publisher.publish(stored), logger: log });
   const supervisor = new Supervisor({
     store,
     sessions: new SessionStore(store, config.keyPrefix),
     state: new SupervisorState(publisherRedis, config.keyPrefix),
     events,
-    eventLog,
+    sink,
     provider,
     logger,
     config,
@@ -82,7 +83,7 @@ export function createSupervisorService({
     running: () => supervisor.running(),
     async close() {
       await supervisor.close();
-      await eventLog.whenIdle();
+      await sink.whenIdle();
     },
   };
 }

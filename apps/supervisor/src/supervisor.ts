@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  HEARTBEAT_STATUSES,
   SUPERVISOR_EVENT_TYPES,
   type CreateTaskBody,
   type SandboxSessionStatus,
@@ -60,7 +61,7 @@ export class Supervisor {
   constructor(deps: SupervisorDeps) {
     const { config } = deps;
     this.log = deps.logger.child({ component: 'supervisor' });
-    this.ctx = { ...deps, emitter: new SupervisorEvents(deps.eventLog), log: this.log };
+    this.ctx = { ...deps, emitter: new SupervisorEvents(deps.sink), log: this.log };
     this.ladder = new HeartbeatLadder(config.heartbeat);
     this.idle = config.idleAfterMs > 0 ? new IdleMonitor({ idleAfterMs: config.idleAfterMs }) : null;
     const spawner = new Spawner(this.ctx);
@@ -179,7 +180,7 @@ export class Supervisor {
         // resumed, unless the old worker's last beat (delivered late) said its task completed: then
         // the task ends there instead of starting over in a replacement.
         if (!this.inflight.has(session.sandboxId) && !(await state.isLocked(session.sandboxId))) {
-          if (session.lastHeartbeatStatus === 'completed') {
+          if (session.lastHeartbeatStatus === HEARTBEAT_STATUSES.COMPLETED) {
             await this.complete(session, ['restarting'], report);
           } else {
             this.background(session.sandboxId, () => this.restarter.restart(session, 'resuming an interrupted restart'));
@@ -188,7 +189,7 @@ export class Supervisor {
         }
         continue;
       }
-      if (session.lastHeartbeatStatus === 'completed') {
+      if (session.lastHeartbeatStatus === HEARTBEAT_STATUSES.COMPLETED) {
         await this.complete(session, ACTIVE, report);
         continue;
       }

@@ -1,4 +1,4 @@
-import { RELAY_EVENT_SOURCES, SUPERVISOR_EVENT_TYPES, TASK_LIFECYCLE_EVENT_TYPE_LIST, type TaskStatus } from '@sandbox-relay/contracts';
+import { NON_AGENT_EVENT_SOURCES, SUPERVISOR_EVENT_TYPES, TASK_LIFECYCLE_EVENT_TYPE_LIST, type TaskStatus, type TaskStatusMoveData } from '@sandbox-relay/contracts';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { PoolClient } from 'pg';
 import type { SweptSession } from './session-store';
@@ -7,9 +7,6 @@ import { taskEffectOf, type TaskEffect } from './task-effects';
 
 /** Most events of one sandbox one sweep reads past its cursor; the rest wait for the next sweep. */
 const EVENTS_PER_SWEEP = 1_000;
-
-// Events the relay writes (or takes in) about a sandbox are not its worker's reports.
-const RELAY_SOURCES = [...Object.values(RELAY_EVENT_SOURCES), 'system'];
 
 interface NewEventsRow {
   sandbox_id: string;
@@ -58,7 +55,7 @@ export class TaskEvents {
         watched.map((s) => s.sandboxId),
         watched.map((s) => s.taskEventsCursor),
         TASK_LIFECYCLE_EVENT_TYPE_LIST,
-        RELAY_SOURCES,
+        NON_AGENT_EVENT_SOURCES,
         EVENTS_PER_SWEEP,
       ]),
     );
@@ -116,7 +113,7 @@ export class TaskEvents {
     return move;
   }
 
-  private async announce(taskId: string, sandboxId: string, move: TaskMove, extra: Record<string, unknown>): Promise<void> {
+  private async announce(taskId: string, sandboxId: string, move: TaskMove, extra: Pick<TaskStatusMoveData, 'cause' | 'event_id' | 'error_message'>): Promise<void> {
     const type =
       move.to === 'completed' ? SUPERVISOR_EVENT_TYPES.TASK_COMPLETED : move.to === 'failed' ? SUPERVISOR_EVENT_TYPES.TASK_FAILED : SUPERVISOR_EVENT_TYPES.TASK_STATUS_CHANGED;
     const data = { task_id: taskId, sandbox_id: sandboxId, from: move.from, to: move.to, ...extra };

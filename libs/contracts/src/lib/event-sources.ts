@@ -1,3 +1,5 @@
+import { EVENT_SOURCES } from './event-types';
+
 // The `source` a stored event carries is part of the wire: the original's frontend and bus read it, the
 // relay's own services tell the agent's activity from their own by it. Renaming one needs a migration of
 // the rows that carry it.
@@ -19,6 +21,12 @@ export const RELAY_EVENT_SOURCES = {
 export type RelayEventSource = (typeof RELAY_EVENT_SOURCES)[keyof typeof RELAY_EVENT_SOURCES];
 
 const relaySources: ReadonlySet<string> = new Set(Object.values(RELAY_EVENT_SOURCES));
+
+/**
+ * Sources whose events are not the agent's activity: the relay's own services, and a worker's `system`
+ * notes about itself. The supervisor's idle monitor and task-status reader skip events from these.
+ */
+export const NON_AGENT_EVENT_SOURCES: readonly string[] = [...Object.values(RELAY_EVENT_SOURCES), EVENT_SOURCES.SYSTEM];
 
 export function isRelayEventSource(source: string | null | undefined): source is RelayEventSource {
   return source != null && relaySources.has(source);

@@ -1,9 +1,9 @@
-import { AGENT_EVENT_TYPES, EVENT_SOURCES } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, EVENT_SOURCES, type RelayWorkerStatus } from '@sandbox-relay/contracts';
 import type { WorkerRelay } from '../relay/relay-client';
 import type { Clock } from '../util/clock';
 
-/** What the worker is doing, as the heartbeat and the supervisor see it. */
-export type WorkerStatus = 'starting' | 'running' | 'idle' | 'completed' | 'stopping';
+/** What the worker is doing, as the heartbeat and the supervisor see it (the contracts' HEARTBEAT_STATUSES). */
+export type WorkerStatus = RelayWorkerStatus;
 
 export interface HeartbeatSnapshot {
   status: WorkerStatus;
