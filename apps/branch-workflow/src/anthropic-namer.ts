@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { clipUnits, firstLine } from '@sandbox-relay/contracts';
 import type { BranchNamer, TicketForNaming } from './branch-naming';
 import { SLUG_MAX_CHARS } from './branch-naming';
 
@@ -40,7 +41,7 @@ export class AnthropicBranchNamer implements BranchNamer {
   }
 
   async suggestSlug(ticket: TicketForNaming): Promise<string | null> {
-    const description = ticket.description?.trim() ? `\n\n${ticket.description.trim().slice(0, DESCRIPTION_MAX_CHARS)}` : '';
+    const description = ticket.description?.trim() ? `\n\n${clipUnits(ticket.description.trim(), DESCRIPTION_MAX_CHARS, '')}` : '';
     const message = await this.client.messages.create({
       model: this.options.model,
       max_tokens: 32,
@@ -52,6 +53,6 @@ export class AnthropicBranchNamer implements BranchNamer {
       .join(' ')
       .trim();
     // The first line only: a model that explains itself after the slug does not get its prose into the name.
-    return text.split('\n')[0]?.trim() || null;
+    return firstLine(text).trim() || null;
   }
 }
