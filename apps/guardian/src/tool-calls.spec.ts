@@ -90,6 +90,8 @@ describe('isFailedResult', () => {
     [{ status: 'FAILED' }, true],
     [{ status: 'ok' }, false],
     [{ success: false, interrupted: true, exit_code: null, signal: 'SIGTERM' }, false],
+    // Issue 15: interrupted is its own outcome, never a failure for the error storm, whatever else the result says.
+    [{ success: false, interrupted: true, exit_code: 130, error: 'interrupted' }, false],
     [{}, false],
   ])('%j → %s', (data, failed) => {
     expect(isFailedResult(data)).toBe(failed);

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { toolCallOutcome } from '@sandbox-relay/contracts';
 
 /**
  * Reading tool calls and tool results out of free-form `event_data`. Workers of different agent
@@ -116,30 +117,12 @@ function summarize(args: unknown, canonical: string): string {
 }
 
 /**
- * Whether a tool result failed. An explicit boolean (`success`, `is_error`) wins over inferred
- * signals, because runtimes that set it also pass through a command's stderr as `error` on success.
+ * Whether a tool result counts as the agent failing (the error storm's input): the contracts' one
+ * outcome reader decides. An interrupted call is its own outcome, not a failure: the command did what
+ * a person asked for; a result that says neither way is not counted either.
  */
 export function isFailedResult(data: Data): boolean {
-  // A command stopped by an interrupt did what a person asked for: it is not the agent failing.
-  if (data.interrupted === true) return false;
-  if (typeof data.success === 'boolean') return !data.success;
-  if (typeof data.is_error === 'boolean') return data.is_error;
-  return nonZeroExitCode(data.exit_code) || hasError(data.error) || isFailureStatus(data.status);
-}
-
-function nonZeroExitCode(value: unknown): boolean {
-  if (typeof value === 'number') return Number.isFinite(value) && value !== 0;
-  return typeof value === 'string' && /^-?\d+$/.test(value.trim()) && Number(value) !== 0;
-}
-
-function hasError(value: unknown): boolean {
-  if (typeof value === 'string') return value.trim().length > 0;
-  if (typeof value === 'boolean') return value;
-  return value !== null && typeof value === 'object';
-}
-
-function isFailureStatus(value: unknown): boolean {
-  return typeof value === 'string' && ['error', 'failed', 'failure'].includes(value.toLowerCase());
+  return toolCallOutcome(data) === 'failed';
 }
 
 /** The most telling error text of a failed result or an `agent.error`, shortened to one line. */

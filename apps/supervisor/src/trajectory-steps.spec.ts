@@ -43,7 +43,19 @@ describe('digestTrajectory', () => {
       f.event('agent.tool_completed', { tool: 'bash', exit_code: 2 }, 'sb-2'),
       f.event('agent.tool_completed', { tool: 'bash', exit_code: 0 }, 'sb-1'),
     ];
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `make` → done (exit 0)', 'ran bash `ls -la` → failed (exit 2)']);
+    // Exit code 0 is a success, as the dashboard shows it (one outcome reader in contracts, issue 15).
+    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `make` → ok (exit 0)', 'ran bash `ls -la` → failed (exit 2)']);
+  });
+
+  it('describes an interrupted command as interrupted, not failed, and one that says nothing as done', () => {
+    const f = new EnvelopeFactory();
+    const events = [
+      f.event('agent.tool_use', { tool: 'bash', call_id: 'c1', input: { command: 'npm test' } }),
+      f.event('agent.tool_completed', { tool: 'bash', call_id: 'c1', success: false, exit_code: 130, interrupted: true, error: 'interrupted' }),
+      f.event('agent.tool_use', { tool: 'Read', call_id: 'c2', input: { path: 'a.ts' } }),
+      f.event('agent.tool_completed', { tool: 'Read', call_id: 'c2' }),
+    ];
+    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `npm test` → interrupted (exit 130)', 'ran Read `a.ts` → done']);
   });
 
   it('keeps a use that never completed, and a completion whose use was not read', () => {

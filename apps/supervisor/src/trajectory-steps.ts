@@ -1,4 +1,13 @@
-import { AGENT_EVENT_TYPES, SYSTEM_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  AGENT_EVENT_TYPES,
+  SYSTEM_EVENT_TYPES,
+  isSteeringMessage,
+  messageText,
+  toolCallOutcome,
+  toolExitCode,
+  type EventEnvelope,
+  type ToolCallOutcome,
+} from '@sandbox-relay/contracts';
 import { oneLine, tail } from './text-bounds';
 
 /** Bounds on single items, so one huge message or command cannot take the whole context. */
@@ -119,10 +128,10 @@ function queueFor(queues: Map<string, ToolStep[]>, sandboxId: string): ToolStep[
 }
 
 function messageLine(data: Record<string, unknown>): string | null {
-  const content = text(data.content) ?? text(data.text) ?? text(data.message);
+  const content = messageText(data);
   if (!content) return null;
   // The worker echoes guardian steering as a system message; the intervention itself is listed apart.
-  if (data.kind === 'steering') return null;
+  if (isSteeringMessage(data)) return null;
   const role = text(data.role) ?? 'assistant';
   const speaker = role === 'assistant' ? 'agent' : role;
   return `${speaker} said: ${content}`;
@@ -147,15 +156,18 @@ function describeInput(data: Record<string, unknown>): string | null {
   return direct ?? text(data.command) ?? text(data.summary) ?? fallback;
 }
 
+/** The verdict words of each outcome (the contracts' `toolCallOutcome` decides which). */
+const VERDICTS: Record<ToolCallOutcome, string> = { ok: 'ok', failed: 'failed', interrupted: 'interrupted', unknown: 'done' };
+
 function outcome(done: Record<string, unknown>, limits: StepLimits): string {
+  const result = toolCallOutcome(done);
   const parts: string[] = [];
-  if (typeof done.exit_code === 'number') parts.push(`exit ${done.exit_code}`);
+  const exit = toolExitCode(done);
+  if (exit !== null) parts.push(`exit ${exit}`);
   if (done.timed_out === true) parts.push('timed out');
-  if (done.interrupted === true) parts.push('interrupted');
-  const failed = done.success === false || (typeof done.exit_code === 'number' && done.exit_code !== 0 && done.success !== true);
-  const verdict = failed ? 'failed' : done.success === true ? 'ok' : 'done';
+  const verdict = VERDICTS[result];
   const head = parts.length > 0 ? `${verdict} (${parts.join(', ')})` : verdict;
-  if (!failed) return head;
+  if (result !== 'failed') return head;
   const why = text(done.error) ?? text(done.stderr) ?? text(done.output);
   return why ? `${head}: ${tail(oneLine(why, Number.MAX_SAFE_INTEGER), limits.maxErrorChars)}` : head;
 }
