@@ -80,7 +80,15 @@ describe('tool calls', () => {
 
   it('shows a success, an interrupted command, and a tail of long output', () => {
     expect(viewOf(event('agent.tool_completed', { tool: 'bash', success: true, exit_code: 0, duration_ms: 40 })).detail).toBe('exit 0 · 40 ms');
-    expect(viewOf(event('agent.tool_completed', { tool: 'bash', success: false, exit_code: null, signal: 'SIGTERM', interrupted: true })).detail).toBe('interrupted · signal SIGTERM');
+    // Issue 15: interrupted is its own outcome, shown as interrupted (not ✗ failed).
+    expect(viewOf(event('agent.tool_completed', { tool: 'bash', success: false, exit_code: null, signal: 'SIGTERM', interrupted: true, error: 'interrupted' }))).toMatchObject({
+      tone: 'warn',
+      icon: '⏹',
+      title: 'bash interrupted',
+      detail: 'signal SIGTERM',
+      blocks: [],
+    });
+    expect(viewOf(event('agent.tool_completed', { tool: 'bash', success: false, exit_code: 130, interrupted: true })).title).toBe('bash interrupted');
     const long = viewOf(event('agent.tool_completed', { tool: 'bash', success: true, exit_code: 0, stdout: 'x'.repeat(5_000), stdout_truncated: true }));
     expect(long.blocks[0]).toMatchObject({ type: 'code', label: 'stdout (tail)' });
     expect((long.blocks[0] as { text: string }).text.length).toBeLessThan(2_100);

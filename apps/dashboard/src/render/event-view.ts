@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
+import { isSteeringMessage, messageText, toolCallOutcome, type ToolCallOutcome } from '@sandbox-relay/contracts/event-readers';
 import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, SUPERVISOR_EVENT_TYPES, SYSTEM_EVENT_TYPES } from '@sandbox-relay/contracts/event-types';
 import { renderDiff, type RenderedDiff } from './diff';
 import { formatBytes, formatDuration, humanizeType, oneLine } from './format';
@@ -62,27 +63,38 @@ function toolUse(payload: Payload): EventView {
   return { kind: 'tool', tone: 'info', icon: '▶', title: shell ? `$ ${oneLine(command)}` : oneLine(command), detail: shell ? tool : undefined, blocks: command.includes('\n') || command.length > 160 ? [{ type: 'code', label: 'command', text: command }] : [] };
 }
 
+/** How each outcome of a tool call reads (the contracts' `toolCallOutcome` decides which). */
+const OUTCOME_LOOK: Record<ToolCallOutcome, { tone: Tone; icon: string; verb: string }> = {
+  ok: { tone: 'ok', icon: '✓', verb: 'succeeded' },
+  failed: { tone: 'bad', icon: '✗', verb: 'failed' },
+  // Stopped by an interrupt someone asked for: not the agent failing (issue 15).
+  interrupted: { tone: 'warn', icon: '⏹', verb: 'interrupted' },
+  // A result that says neither way is shown as failed, as it always was: a success the feed cannot vouch for would hide trouble.
+  unknown: { tone: 'bad', icon: '✗', verb: 'failed' },
+};
+
 function toolCompleted(payload: Payload): EventView {
   const tool = str(payload['tool']) ?? 'tool';
+  const outcome = toolCallOutcome(payload);
   const exit = num(payload['exit_code']);
-  const ok = payload['success'] === true || (payload['success'] === undefined && exit === 0);
   const parts: string[] = [];
-  if (payload['interrupted'] === true) parts.push('interrupted');
-  else if (payload['timed_out'] === true) parts.push('timed out');
+  if (outcome !== 'interrupted' && payload['timed_out'] === true) parts.push('timed out');
   if (exit !== undefined) parts.push(`exit ${exit}`);
   else if (str(payload['signal'])) parts.push(`signal ${String(payload['signal'])}`);
   const duration = num(payload['duration_ms']);
   if (duration !== undefined) parts.push(formatDuration(duration));
   const blocks: Block[] = [];
   const error = str(payload['error']);
-  if (error && !ok) blocks.push({ type: 'text', text: error });
+  // An interrupted call's error only repeats that it was interrupted (the title says so).
+  if (error && (outcome === 'failed' || outcome === 'unknown')) blocks.push({ type: 'text', text: error });
   for (const stream of ['stdout', 'stderr'] as const) {
     const text = str(payload[stream]) ?? (stream === 'stdout' ? str(payload['output']) : undefined);
     if (!text) continue;
     const cut = text.length > OUTPUT_PREVIEW_CHARS ? `…${text.slice(-OUTPUT_PREVIEW_CHARS)}` : text;
     blocks.push({ type: 'code', label: payload[`${stream}_truncated`] === true || cut !== text ? `${stream} (tail)` : stream, text: cut.replace(/\n$/, '') });
   }
-  return { kind: 'tool-result', tone: ok ? 'ok' : 'bad', icon: ok ? '✓' : '✗', title: `${tool} ${ok ? 'succeeded' : 'failed'}`, detail: parts.join(' · ') || undefined, blocks };
+  const look = OUTCOME_LOOK[outcome];
+  return { kind: 'tool-result', tone: look.tone, icon: look.icon, title: `${tool} ${look.verb}`, detail: parts.join(' · ') || undefined, blocks };
 }
 
 function fileEdited(payload: Payload): EventView {
@@ -104,8 +116,8 @@ function fileEdited(payload: Payload): EventView {
 
 function message(payload: Payload): EventView {
   const role = str(payload['role']) ?? 'assistant';
-  const content = str(payload['content']) ?? str(payload['text']) ?? str(payload['message']) ?? '';
-  const steering = payload['kind'] === 'steering';
+  const content = messageText(payload) ?? '';
+  const steering = isSteeringMessage(payload);
   const who = steering ? `steering from ${str(payload['from']) ?? 'guardian'}` : role === 'assistant' ? 'agent' : role;
   return { kind: steering ? 'guardian' : 'message', tone: steering ? 'warn' : 'neutral', icon: steering ? '⚑' : '❝', title: who, detail: undefined, blocks: content ? [{ type: 'text', text: content }] : [] };
 }
