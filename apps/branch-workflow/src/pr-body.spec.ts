@@ -1,4 +1,6 @@
-import { inertOnGitHub, pullRequestBody, pullRequestTitle } from './pr-body';
+import type { EventEnvelope } from '@sandbox-relay/contracts';
+import type { EventRepository } from '@sandbox-relay/store';
+import { agentSummary, inertOnGitHub, pullRequestBody, pullRequestTitle } from './pr-body';
 
 const ZWSP = '\u200b';
 const comparison = { aheadBy: 1, behindBy: 0, totalCommits: 1, files: [{ filename: 'src/a.ts', status: 'modified', additions: 1, deletions: 1 }] } as never;
@@ -39,5 +41,25 @@ describe('text from tickets and agents, made inert on GitHub', () => {
     expect(body).toContain(`Asked by @${ZWSP}alice, see #${ZWSP}12.`);
     expect(body).toContain('- `src/a.ts` (modified, +1 −1)');
     expect(pullRequestTitle('Follow-up to #12', 'PROJ-1')).toBe(`Follow-up to #${ZWSP}12 (PROJ-1)`);
+  });
+});
+
+describe('agentSummary', () => {
+  const envelope = (id: number, event_type: string, payload: Record<string, unknown>): EventEnvelope => ({ id: String(id), event_type, entity_type: 'sandbox', entity_id: 'sb-1', payload, source: 'worker', timestamp: '2024-01-01T00:00:00Z' });
+  const repository = (newestFirst: EventEnvelope[]) => ({ list: async () => newestFirst }) as unknown as EventRepository;
+  const task = { id: 't1', sandboxId: 'sb-1' };
+
+  it("takes the completion's summary over any message", async () => {
+    const events = [envelope(3, 'agent.completed', { summary: 'Added sign-in.', content: 'x' }), envelope(2, 'agent.message', { content: 'last words' })];
+    expect(await agentSummary(repository(events), task)).toBe('Added sign-in.');
+  });
+
+  it('falls back to the last message with text when the completion says nothing', async () => {
+    const events = [envelope(3, 'agent.completed', { turns: 2 }), envelope(2, 'agent.message', { content: '  ' }), envelope(1, 'agent.message', { text: 'Done: the tests pass.' })];
+    expect(await agentSummary(repository(events), task)).toBe('Done: the tests pass.');
+  });
+
+  it('answers undefined for odd payloads', async () => {
+    expect(await agentSummary(repository([envelope(1, 'agent.message', { content: 42 })]), task)).toBeUndefined();
   });
 });

@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, ENTITY_TYPES, completionSummary, messageText, type EventEnvelope } from '@sandbox-relay/contracts';
 import type { Comparison } from '@sandbox-relay/github';
 import type { EventRepository } from '@sandbox-relay/store';
 
@@ -81,13 +81,10 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
   ].join('\n');
 }
 
+/** An event's text for the summary: a completion's summary (`completionSummary`), a message's text (`messageText`). */
 function textOf(event: EventEnvelope): string | undefined {
-  const { payload } = event;
-  for (const key of ['summary', 'result', 'content', 'message']) {
-    const value = payload[key];
-    if (typeof value === 'string' && value.trim()) return value;
-  }
-  return undefined;
+  const text = event.event_type === AGENT_EVENT_TYPES.COMPLETED ? completionSummary(event.payload) : messageText(event.payload);
+  return text ?? undefined;
 }
 
 /**
