@@ -1,8 +1,8 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
-import { createBranchWorkflowService } from './branch-workflow.service';
+import { createBranchWorkflowModule } from './branch-workflow.module';
 import { branchWorkflowConfig, parseBranchWorkflowEnv } from './env';
 
 async function main(): Promise<void> {
@@ -20,36 +20,21 @@ async function main(): Promise<void> {
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
-  const branches = createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE, auth });
+  const branches = createBranchWorkflowModule({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE, auth });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
-    .add({
-      name: 'branch-workflow-worker',
-      check: async () => {
-        if (!branches.running()) throw new Error('not consuming branch-workflow');
-      },
-    });
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const app = createHttpApp({ logger, readiness });
-  app.use(branches.router);
-  finishHttpApp(app);
-
-  await serve({
-    name: 'branch-workflow',
+  await serveModules('branch-workflow', {
     logger,
     readiness,
-    handler: app,
+    modules: [branches],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // The BullMQ worker was created paused; it consumes only once the service can serve.
-    onListening: async () => {
-      branches.start();
-      await subscriber.start();
-    },
+    // The task triggers observe from the first event the subscription delivers.
+    afterStart: () => subscriber.start(),
     beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
     afterHttpClose: [
-      { name: 'branch-workflow', run: () => branches.close() },
       { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, workerRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],

@@ -61,6 +61,9 @@ export class Canary {
   private sequence = 0;
   private readonly unsubscribe: () => void;
   private readonly unregisterGauge: () => void;
+  private firstArrived!: () => void;
+  /** Resolves when the first of its own events has come back through the subscription. */
+  readonly firstArrival = new Promise<void>((resolve) => (this.firstArrived = resolve));
 
   constructor(private readonly options: CanaryOptions) {
     if (options.maxAgeMs <= options.intervalMs) throw new Error('the canary bound must be longer than its interval');
@@ -131,6 +134,7 @@ export class Canary {
       this.options.logger.info('canary events arrive again');
     }
     this.lastArrival = this.now();
+    this.firstArrived();
     canaryReceived.inc();
   }
 }

@@ -15,3 +15,8 @@ export function gatewayConfig(env: GatewayEnv): GatewayServiceDeps['config'] {
     dashboardDir: path.resolve(env.DASHBOARD_DIR),
   };
 }
+
+/** The canary's timing, from the same env (CANARY_ENABLED decides whether there is one). */
+export function canaryConfig(env: GatewayEnv): { intervalMs: number; maxAgeMs: number; retentionMs: number } {
+  return { intervalMs: env.CANARY_INTERVAL_MS, maxAgeMs: env.CANARY_MAX_AGE_MS, retentionMs: env.CANARY_RETENTION_MS };
+}

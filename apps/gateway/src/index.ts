@@ -1,5 +1,6 @@
 export { createGatewayService, type GatewayService, type GatewayServiceDeps } from './gateway.service';
+export { createGatewayModule, type GatewayModule, type GatewayModuleDeps } from './gateway.module';
 export { EventGateway, type EventHistory } from './event-gateway';
 export { SubscriptionIndex } from './subscription-index';
 export { GatewayEnv, parseGatewayEnv } from './env';
-export { gatewayConfig } from './gateway.config';
+export { canaryConfig, gatewayConfig } from './gateway.config';

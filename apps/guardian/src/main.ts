@@ -1,9 +1,9 @@
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseGuardianEnv } from './env';
 import { guardianConfig } from './guardian.config';
-import { createGuardianService } from './guardian.service';
+import { createGuardianModule } from './guardian.module';
 
 async function main(): Promise<void> {
   const env = parseGuardianEnv();
@@ -15,30 +15,21 @@ async function main(): Promise<void> {
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'publisher', logger });
   const queueRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const guardian = createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config: guardianConfig(env), omoiosBridge: env.OMOIOS_BRIDGE });
+  const guardian = createGuardianModule({ store, subscriber, publisherRedis, queueRedis, logger, config: guardianConfig(env), omoiosBridge: env.OMOIOS_BRIDGE });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
   // Health endpoints only: the guardian serves no API.
-  const app = createHttpApp({ logger, readiness });
-  finishHttpApp(app);
-
-  await serve({
-    name: 'guardian',
+  await serveModules('guardian', {
     logger,
     readiness,
-    handler: app,
+    modules: [guardian],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    onListening: async () => {
-      guardian.start();
-      await subscriber.start();
-    },
-    beforeHttpClose: [
-      { name: 'subscriber', run: () => subscriber.stop() },
-      { name: 'guardian', run: () => guardian.close() },
-    ],
+    // The guardian observes from the first event the subscription delivers.
+    afterStart: () => subscriber.start(),
+    beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
     afterHttpClose: [
       { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, queueRedis].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },

@@ -1,3 +1,4 @@
 export { createIngestService, type IngestService, type IngestServiceDeps } from './ingest.service';
+export { createIngestModule, type IngestModule } from './ingest.module';
 export { ingestRouter } from './ingest.routes';
 export { IngestEnv, ingestConfig, parseIngestEnv } from './env';

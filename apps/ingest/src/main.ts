@@ -1,9 +1,9 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { ingestConfig, parseIngestEnv } from './env';
-import { createIngestService } from './ingest.service';
+import { createIngestModule } from './ingest.module';
 
 async function main(): Promise<void> {
   const env = parseIngestEnv();
@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const ingest = createIngestService({
+  const ingest = createIngestModule({
     store,
     publisherRedis,
     logger,
@@ -29,25 +29,14 @@ async function main(): Promise<void> {
     omoiosBridge: env.OMOIOS_BRIDGE,
     bridgeSubscriberRedis: bridgeRedis,
   });
-  const bridge = ingest.bridge;
-  if (bridge) readiness.add({ name: 'omoios-bridge', check: () => bridge.check() });
-  const app = createHttpApp({ logger, readiness });
-  app.use(ingest.router);
-  finishHttpApp(app);
 
-  await serve({
-    name: 'ingest',
+  await serveModules('ingest', {
     logger,
     readiness,
-    handler: app,
+    modules: [ingest],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // Taking in the original's bus starts with serving (readiness waits for it) and stops first on shutdown.
-    onListening: () => bridge?.start(),
-    beforeHttpClose: [{ name: 'omoios-bridge', run: () => bridge?.stop() }],
     afterHttpClose: [
-      // Every event already accepted is committed (and handed to the publisher) before Redis closes.
-      { name: 'event-log', run: () => ingest.drain() },
       { name: 'redis', run: () => Promise.all([publisherRedis, ...(bridgeRedis ? [bridgeRedis] : [])].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],

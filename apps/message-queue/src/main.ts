@@ -1,9 +1,9 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { messageQueueConfig, parseMessageQueueEnv } from './env';
-import { createMessageQueueService } from './message-queue.service';
+import { createMessageQueueModule } from './message-queue.module';
 
 async function main(): Promise<void> {
   const env = parseMessageQueueEnv();
@@ -15,32 +15,18 @@ async function main(): Promise<void> {
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'worker', logger });
-  const messages = createMessageQueueService({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env), auth, omoiosBridge: env.OMOIOS_BRIDGE });
+  const messages = createMessageQueueModule({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env), auth, omoiosBridge: env.OMOIOS_BRIDGE });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
-    .add({
-      name: 'message-worker',
-      check: async () => {
-        if (!messages.running()) throw new Error('not consuming sandbox-messages');
-      },
-    });
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const app = createHttpApp({ logger, readiness });
-  app.use(messages.router);
-  finishHttpApp(app);
-
-  await serve({
-    name: 'message-queue',
+  await serveModules('message-queue', {
     logger,
     readiness,
-    handler: app,
+    modules: [messages],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // The BullMQ worker was created paused; it consumes only once the service can serve.
-    onListening: () => messages.start(),
     afterHttpClose: [
-      { name: 'message-worker', run: () => messages.close() },
       { name: 'redis', run: () => Promise.all([closeRedis(publisherRedis), closeRedis(workerRedis)]) },
       { name: 'postgres', run: () => store.close() },
     ],

@@ -1,22 +1,13 @@
-import http from 'node:http';
+import type http from 'node:http';
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
-import { branchWorkflowConfig, createBranchWorkflowService } from '@sandbox-relay/branch-workflow';
+import { branchWorkflowConfig, createBranchWorkflowModule } from '@sandbox-relay/branch-workflow';
 import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
-import { createGatewayService, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
-import { createGuardianService, guardianConfig } from '@sandbox-relay/guardian';
-import { createIngestService, ingestConfig } from '@sandbox-relay/ingest';
-import { createMessageQueueService, messageQueueConfig } from '@sandbox-relay/message-queue';
-import { createSandboxProvider, createSupervisorService, supervisorConfig, type SupervisorService } from '@sandbox-relay/supervisor';
-import {
-  Readiness,
-  closeServer,
-  createHttpApp,
-  createShutdown,
-  finishHttpApp,
-  listen,
-  serverUrl,
-  type Logger,
-} from '@sandbox-relay/service-kit';
+import { canaryConfig, createGatewayModule, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
+import { createGuardianModule, guardianConfig } from '@sandbox-relay/guardian';
+import { createIngestModule, ingestConfig } from '@sandbox-relay/ingest';
+import { createMessageQueueModule, messageQueueConfig } from '@sandbox-relay/message-queue';
+import { createSandboxProvider, createSupervisorModule, supervisorConfig, type SupervisorService } from '@sandbox-relay/supervisor';
+import { Readiness, hostModules, serverUrl, type Logger } from '@sandbox-relay/service-kit';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import { createStore } from '@sandbox-relay/store';
 import type { StandaloneEnv } from './env';
@@ -54,7 +45,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const ingest = createIngestService({
+  // Every service's module, as its own main composes it; the routers mount in this order (the dashboard's last).
+  const ingest = createIngestModule({
     store,
     publisherRedis,
     logger: logger.child({ app: 'ingest' }),
@@ -63,9 +55,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     omoiosBridge: env.OMOIOS_BRIDGE,
     bridgeSubscriberRedis: omoiosBusRedis ?? undefined,
   });
-  const bridge = ingest.bridge;
-  if (bridge) readiness.add({ name: 'omoios-bridge', check: () => bridge.check() });
-  const messages = createMessageQueueService({
+  const messages = createMessageQueueModule({
     store,
     publisherRedis,
     workerRedis,
@@ -75,18 +65,8 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     omoiosBridge: env.OMOIOS_BRIDGE,
   });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const gateway = createGatewayService({ store, subscriber, logger: logger.child({ app: 'gateway' }), config: gatewayConfig(env), auth, isReady: () => !readiness.draining });
-  const guardian = createGuardianService({
-    store,
-    subscriber,
-    publisherRedis,
-    queueRedis: workerRedis,
-    logger: logger.child({ app: 'guardian' }),
-    config: guardianConfig(env),
-    omoiosBridge: env.OMOIOS_BRIDGE,
-  });
   // Without GITHUB_TOKEN/GITHUB_REPOSITORY the workflow still mounts and answers 503 github_not_configured.
-  const branches = createBranchWorkflowService({
+  const branches = createBranchWorkflowModule({
     store,
     subscriber,
     publisherRedis,
@@ -103,7 +83,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const supervisorSettings = supervisorConfig(env);
   let workerRelayUrl = env.WORKER_RELAY_URL;
   const provider = createSandboxProvider(env, supervisorSettings.provider);
-  const supervisor = createSupervisorService({
+  const supervisor = createSupervisorModule({
     store,
     publisherRedis,
     provider,
@@ -114,45 +94,51 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     sandboxTokenTtlS: env.SANDBOX_TOKEN_TTL_S,
     omoiosBridge: env.OMOIOS_BRIDGE,
   });
+  const gateway = createGatewayModule({
+    store,
+    subscriber,
+    logger: logger.child({ app: 'gateway' }),
+    config: gatewayConfig(env),
+    auth,
+    isReady: () => !readiness.draining,
+    canary: env.CANARY_ENABLED ? { publisherRedis, config: canaryConfig(env) } : undefined,
+  });
+  const guardian = createGuardianModule({
+    store,
+    subscriber,
+    publisherRedis,
+    queueRedis: workerRedis,
+    logger: logger.child({ app: 'guardian' }),
+    config: guardianConfig(env),
+    omoiosBridge: env.OMOIOS_BRIDGE,
+  });
 
-  const app = createHttpApp({ logger, readiness });
-  app.use(ingest.router);
-  app.use(messages.router);
-  app.use(branches.router);
-  app.use(supervisor.router);
-  app.use(gateway.router);
-  finishHttpApp(app);
-  const server = http.createServer(app);
-  gateway.attach(server);
-  guardian.start();
-  await subscriber.start();
-  await listen(server, { host: env.HOST, port: env.PORT });
-  messages.start();
-  branches.start();
-  // Bound to every interface (0.0.0.0 / ::), the local workers still reach it on loopback.
-  workerRelayUrl ??= serverUrl(server).replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, 'http://127.0.0.1');
-  supervisor.start();
-  await bridge?.start();
-  readiness.markReady();
-
-  const close = createShutdown(
+  const { server, close } = await hostModules({
     logger,
-    [
-      { name: 'readiness', run: () => readiness.markDraining() },
-      { name: 'websockets', run: () => gateway.close() },
-      { name: 'guardian', run: () => guardian.close() },
-      { name: 'subscriber', run: () => subscriber.stop() },
-      // Stop taking in the original's bus before the event log drains (what it took in is committed).
-      { name: 'omoios-bridge', run: () => bridge?.stop() },
-      { name: 'http', run: () => closeServer(server) },
-      { name: 'event-log', run: () => ingest.drain() },
-      { name: 'message-worker', run: () => messages.close() },
-      { name: 'branch-workflow', run: () => branches.close() },
-      { name: 'supervisor', run: () => supervisor.close() },
+    readiness,
+    modules: [ingest, messages, branches, supervisor, gateway, guardian],
+    listen: { host: env.HOST, port: env.PORT },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // Live before the first WebSocket client can connect: a replay hands over to it with no gap.
+    beforeListen: () => subscriber.start(),
+    onListening: (listening) => {
+      // Bound to every interface (0.0.0.0 / ::), the local workers still reach it on loopback.
+      workerRelayUrl ??= serverUrl(listening).replace(/^http:\/\/(0\.0\.0\.0|\[::\])/, 'http://127.0.0.1');
+    },
+    beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
+    afterHttpClose: [
       { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis, ...(omoiosBusRedis ? [omoiosBusRedis] : [])].map(closeRedis)) },
       { name: 'postgres', run: () => store.close() },
     ],
-    env.SHUTDOWN_TIMEOUT_MS,
-  );
-  return { server, url: serverUrl(server), readiness, supervisor, provider, gateway: gateway.gateway, redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis, omoiosBus: omoiosBusRedis }, close };
+  });
+  return {
+    server,
+    url: serverUrl(server),
+    readiness,
+    supervisor: supervisor.supervisor,
+    provider,
+    gateway: gateway.gateway.gateway,
+    redis: { publisher: publisherRedis, subscriber: subscriberRedis, worker: workerRedis, omoiosBus: omoiosBusRedis },
+    close,
+  };
 }

@@ -1,6 +1,7 @@
 // The fault-tolerance supervisor: the task edge, the sweep (heartbeat ladder, restarts, quarantine, idle
 // stops) and the pure policies it applies. See README.md.
 export { createSupervisorService, type SupervisorService, type SupervisorServiceDeps } from './supervisor.service';
+export { createSupervisorModule, type SupervisorModule } from './supervisor.module';
 export { Supervisor, type SupervisorConfig, type SupervisorDeps, type SweepReport } from './supervisor';
 export { SupervisorEnv, parseSupervisorEnv, supervisorConfig } from './env';
 export { createSandboxProvider } from './sandbox-provider';

@@ -1,10 +1,10 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createHttpApp, createLogger, finishHttpApp, logStartup, runMain, serve } from '@sandbox-relay/service-kit';
+import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseSupervisorEnv, supervisorConfig } from './env';
 import { createSandboxProvider } from './sandbox-provider';
-import { createSupervisorService } from './supervisor.service';
+import { createSupervisorModule } from './supervisor.module';
 
 async function main(): Promise<void> {
   const env = parseSupervisorEnv();
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'supervisor', role: 'publisher', logger });
   const relayUrl = env.WORKER_RELAY_URL ?? 'http://127.0.0.1:18000';
-  const supervisor = createSupervisorService({
+  const supervisor = createSupervisorModule({
     store,
     publisherRedis,
     provider: createSandboxProvider(env, config.provider),
@@ -29,28 +29,15 @@ async function main(): Promise<void> {
   });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) })
-    .add({
-      name: 'sweep',
-      check: async () => {
-        if (!supervisor.running()) throw new Error('not sweeping');
-      },
-    });
+    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
 
-  const app = createHttpApp({ logger, readiness });
-  app.use(supervisor.router);
-  finishHttpApp(app);
-
-  await serve({
-    name: 'supervisor',
+  await serveModules('supervisor', {
     logger,
     readiness,
-    handler: app,
+    modules: [supervisor],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    onListening: () => supervisor.start(),
     afterHttpClose: [
-      { name: 'supervisor', run: () => supervisor.close() },
       { name: 'redis', run: () => closeRedis(publisherRedis) },
       { name: 'postgres', run: () => store.close() },
     ],

@@ -8,3 +8,4 @@ export * from './lib/http-app';
 export * from './lib/server';
 export * from './lib/main';
 export * from './lib/metrics';
+export * from './lib/service-module';
