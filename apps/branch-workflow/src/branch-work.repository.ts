@@ -82,29 +82,6 @@ export class BranchWorkRepository {
   }
 }
 
-export interface TaskRecord {
-  id: string;
-  title: string;
-  description: string | null;
-  sandboxId: string | null;
-  ticketId: string | null;
-}
-
-const TASK_FIELDS = { id: true, title: true, description: true, sandboxId: true, ticketId: true } as const;
-
-/** Tasks from Postgres. A sandbox's task is the most recently updated task that names it. */
-export class TaskRepository {
-  constructor(private readonly prisma: PrismaClient) {}
-
-  byId(id: string): Promise<TaskRecord | null> {
-    return withStoreErrors(this.prisma.task.findUnique({ where: { id }, select: TASK_FIELDS }));
-  }
-
-  bySandboxId(sandboxId: string): Promise<TaskRecord | null> {
-    return withStoreErrors(this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS }));
-  }
-}
-
 /**
  * One step at a time per ticket, across every replica: a Postgres session-level advisory lock, taken
  * with `pg_try_advisory_lock` and polled, so a waiter holds no connection (a blocking lock would pin

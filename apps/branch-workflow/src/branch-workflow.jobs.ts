@@ -2,7 +2,7 @@ import { AGENT_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, t
 import { UnrecoverableError, jobIdFor, type JobProducer } from '@sandbox-relay/bus';
 import { GitHubError } from '@sandbox-relay/github';
 import { NotFoundError, ServiceUnavailableError, type Logger } from '@sandbox-relay/service-kit';
-import type { TaskRepository } from './branch-work.repository';
+import type { TaskRepository } from '@sandbox-relay/store';
 import type { BranchWorkflow } from './branch-workflow';
 import { WorkflowConflictError } from './workflow-errors';
 

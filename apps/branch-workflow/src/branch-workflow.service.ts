@@ -5,9 +5,10 @@ import { OctokitGitHubClient, parseRepo, type GitHubClient } from '@sandbox-rela
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
+import { TaskRepository } from '@sandbox-relay/store';
 import { AnthropicBranchNamer } from './anthropic-namer';
 import type { BranchNamer } from './branch-naming';
-import { BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
+import { BranchWorkRepository, TicketLocks } from './branch-work.repository';
 import { BranchWorkflow } from './branch-workflow';
 import { TaskEventTriggers, branchWorkflowJobHandler } from './branch-workflow.jobs';
 import { branchWorkflowRouter } from './branch-workflow.routes';

@@ -14,7 +14,8 @@ import { GitHubError, repoName, type GitHubClient, type PullRequest, type RepoRe
 import { NotFoundError, ValidationError, type Logger } from '@sandbox-relay/service-kit';
 import type { EventLog, EventRepository } from '@sandbox-relay/store';
 import { branchName, slugFor, type BranchNamer } from './branch-naming';
-import type { BranchWorkRecord, BranchWorkRepository, TaskRepository, TicketLocks } from './branch-work.repository';
+import type { TaskRepository } from '@sandbox-relay/store';
+import type { BranchWorkRecord, BranchWorkRepository, TicketLocks } from './branch-work.repository';
 import { agentSummary, pullRequestBody, pullRequestTitle } from './pr-body';
 import { GitHubNotConfiguredError, WorkflowConflictError, failureCode } from './workflow-errors';
 import { counted } from './branch-workflow.metrics';

@@ -1,30 +1,14 @@
 import {
   ENTITY_TYPES,
   QUEUE_NAMES,
-  RELAY_EVENT_SOURCES,
   SYSTEM_EVENT_TYPES,
   type GuardianInterventionEventData,
 } from '@sandbox-relay/contracts';
 import { jobIdFor, type JobProducer, type Redis } from '@sandbox-relay/bus';
-import type { EventLog, PrismaClient } from '@sandbox-relay/store';
+import type { EventSink } from '@sandbox-relay/store';
 import type { CooldownGate } from './cooldown';
-import type { InterventionRecord, InterventionRecorder, TaskLookup } from './intervener';
-import type { GuardianTask, SandboxMessage, SandboxMessageSink } from './routing';
-
-const TASK_FIELDS = { id: true, sandboxId: true, agentId: true, conversationDir: true, status: true } as const;
-
-/** Tasks from Postgres. A sandbox's task is the most recently updated task that names it. */
-export class PrismaTaskLookup implements TaskLookup {
-  constructor(private readonly prisma: PrismaClient) {}
-
-  bySandboxId(sandboxId: string): Promise<GuardianTask | null> {
-    return this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS });
-  }
-
-  byId(taskId: string): Promise<GuardianTask | null> {
-    return this.prisma.task.findUnique({ where: { id: taskId }, select: TASK_FIELDS });
-  }
-}
+import type { InterventionRecord, InterventionRecorder } from './intervener';
+import type { SandboxMessage, SandboxMessageSink } from './routing';
 
 /** Sandbox interventions as `sandbox-messages` jobs; the job id makes a re-sent decision a no-op. */
 export class QueueSandboxMessageSink implements SandboxMessageSink {
@@ -65,7 +49,7 @@ export class RedisCooldownGate implements CooldownGate {
 
 /** Every intervention becomes a stored, published `GUARDIAN_INTERVENTION` event, so dashboards show it. */
 export class EventInterventionRecorder implements InterventionRecorder {
-  constructor(private readonly eventLog: EventLog) {}
+  constructor(private readonly sink: EventSink) {}
 
   async record(record: InterventionRecord): Promise<void> {
     const data: GuardianInterventionEventData = {
@@ -77,15 +61,6 @@ export class EventInterventionRecorder implements InterventionRecorder {
       ...(record.routeReason === undefined ? {} : { route_reason: record.routeReason }),
       idempotency_key: record.idempotencyKey,
     };
-    await this.eventLog.append([
-      {
-        entityType: record.entityType || ENTITY_TYPES.SANDBOX,
-        entityId: record.entityId,
-        eventType: SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION,
-        data,
-        dataJson: JSON.stringify(data),
-        source: RELAY_EVENT_SOURCES.GUARDIAN,
-      },
-    ]);
+    await this.sink.emit(SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION, { entityType: record.entityType || ENTITY_TYPES.SANDBOX, entityId: record.entityId }, data);
   }
 }

@@ -1,7 +1,9 @@
 import { EventPublisher, EventSubscriber, JobProducer, type Redis } from '@sandbox-relay/bus';
+import { RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
-import { EventInterventionRecorder, PrismaTaskLookup, QueueSandboxMessageSink, RedisCooldownGate } from './guardian.adapters';
+import { createEventSink, EventRepository, type Store } from '@sandbox-relay/store';
+import { TaskRepository } from '@sandbox-relay/store';
+import { EventInterventionRecorder, QueueSandboxMessageSink, RedisCooldownGate } from './guardian.adapters';
 import { Guardian, type GuardianConfig } from './guardian';
 import { ConversationFileSink } from './legacy-conversation-sink';
 import { InterventionRouter } from './routing';
@@ -32,13 +34,13 @@ export interface GuardianService {
 export function createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config, omoiosBridge = true }: GuardianServiceDeps): GuardianService {
   const log = logger.child({ component: 'guardian' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
-  const eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events), logger: log });
+  const sink = createEventSink({ events: new EventRepository(store.pool), source: RELAY_EVENT_SOURCES.GUARDIAN, publish: (stored) => publisher.publish(stored), logger: log });
   const producer = new JobProducer({ connection: queueRedis, prefix: config.queuePrefix, logger: log });
   const guardian = new Guardian({
-    tasks: new PrismaTaskLookup(store.prisma),
+    tasks: new TaskRepository(store.prisma),
     gate: new RedisCooldownGate(publisherRedis, config.queuePrefix),
     router: new InterventionRouter(new QueueSandboxMessageSink(producer), new ConversationFileSink({ root: config.conversationsRoot })),
-    recorder: new EventInterventionRecorder(eventLog),
+    recorder: new EventInterventionRecorder(sink),
     logger: log,
     config,
   });
@@ -56,7 +58,7 @@ export function createGuardianService({ store, subscriber, publisherRedis, queue
       clearInterval(sweepTimer);
       stopObserving?.();
       await guardian.whenIdle();
-      await eventLog.whenIdle();
+      await sink.whenIdle();
       await producer.close();
     },
   };

@@ -35,6 +35,6 @@ export { TrajectoryStore, type TrajectoryStoreOptions } from './trajectory-store
 export { readToolCall, stableJson, isFailedResult, type ToolCall } from './tool-calls';
 export { createGuardianService, type GuardianService, type GuardianServiceDeps } from './guardian.service';
 export { createGuardianModule, type GuardianModule } from './guardian.module';
-export { PrismaTaskLookup, QueueSandboxMessageSink, RedisCooldownGate, EventInterventionRecorder } from './guardian.adapters';
+export { QueueSandboxMessageSink, RedisCooldownGate, EventInterventionRecorder } from './guardian.adapters';
 export { GuardianEnv, parseGuardianEnv } from './env';
 export { guardianConfig } from './guardian.config';
