@@ -1,8 +1,8 @@
-import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { QUEUE_NAMES, RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { EdgeAuth, SandboxRateLimiter } from '@sandbox-relay/auth';
 import { EventPublisher, UnrecoverableError, createConsumer, type Redis } from '@sandbox-relay/bus';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, MessageRepository, type Store } from '@sandbox-relay/store';
+import { createEventSink, EventRepository, MessageRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import { messageRouter } from './message.routes';
 import { MessageService } from './message.service';
@@ -46,8 +46,8 @@ export function createMessageQueueService(deps: MessageQueueServiceDeps): Messag
   const log = logger.child({ component: 'message-queue' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
-  const service = new MessageService(new MessageRepository(store.pool), eventLog, events, log);
+  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.MESSAGE_QUEUE, publish: (stored) => publisher.publish(stored), logger: log });
+  const service = new MessageService(new MessageRepository(store.pool), sink, events, log);
   const worker = createConsumer(
     QUEUE_NAMES.SANDBOX_MESSAGES,
     (job) =>
@@ -83,7 +83,7 @@ export function createMessageQueueService(deps: MessageQueueServiceDeps): Messag
     running: () => worker.isRunning(),
     async close() {
       await worker.close();
-      await eventLog.whenIdle();
+      await sink.whenIdle();
     },
   };
 }

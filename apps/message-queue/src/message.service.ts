@@ -1,6 +1,5 @@
 import {
   ENTITY_TYPES,
-  RELAY_EVENT_SOURCES,
   SYSTEM_EVENT_TYPES,
   clipUnits,
   isRelayEventSource,
@@ -11,7 +10,7 @@ import {
   type SandboxMessage,
 } from '@sandbox-relay/contracts';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
-import type { EventLog, EventRepository, MessageRepository } from '@sandbox-relay/store';
+import type { EventRepository, EventSink, MessageRepository } from '@sandbox-relay/store';
 import { messagesDrained, messagesQueued } from './message-queue.metrics';
 
 const PREVIEW_CHARS = 200;
@@ -45,7 +44,7 @@ export interface QueueMessageInput {
 export class MessageService {
   constructor(
     private readonly messages: MessageRepository,
-    private readonly eventLog: EventLog,
+    private readonly sink: EventSink,
     private readonly events: Pick<EventRepository, 'list'>,
     private readonly logger: Logger,
   ) {}
@@ -118,17 +117,9 @@ export class MessageService {
       content_preview: clipUnits(message.content, PREVIEW_CHARS, ''),
     };
     try {
-      await this.eventLog.append([
-        {
-          entityType: ENTITY_TYPES.SANDBOX,
-          entityId: message.sandbox_id,
-          eventType: SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED,
-          data,
-          dataJson: JSON.stringify(data),
-          // The relay's service that emits it, or the relay service that asked for the message (the guardian).
-          source: isRelayEventSource(sender) ? sender : RELAY_EVENT_SOURCES.MESSAGE_QUEUE,
-        },
-      ]);
+      // The relay's service that emits it, or the relay service that asked for the message (the guardian).
+      const source = isRelayEventSource(sender) ? sender : undefined;
+      await this.sink.emit(SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED, { entityType: ENTITY_TYPES.SANDBOX, entityId: message.sandbox_id }, data, { source });
     } catch (error) {
       this.logger.error({ err: error, messageId: message.message_id }, 'could not record SANDBOX_MESSAGE_QUEUED');
     }
