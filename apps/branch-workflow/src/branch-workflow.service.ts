@@ -1,9 +1,9 @@
-import { QUEUE_NAMES } from '@sandbox-relay/contracts';
+import { QUEUE_NAMES, RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { EdgeAuth } from '@sandbox-relay/auth';
 import { EventPublisher, JobProducer, createConsumer, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
 import { OctokitGitHubClient, parseRepo, type GitHubClient } from '@sandbox-relay/github';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import { createEventSink, EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import { TaskRepository } from '@sandbox-relay/store';
 import { AnthropicBranchNamer } from './anthropic-namer';
@@ -67,7 +67,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
   const log = logger.child({ component: 'branch-workflow' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const eventLog = new EventLog(events, { onCommitted: (committed) => void publisher.publish(committed), logger: log });
+  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.BRANCH_WORKFLOW, publish: (stored) => publisher.publish(stored), logger: log });
   const github = gitHubClient(config, log);
   if (!github) log.warn('GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured');
   const tasks = new TaskRepository(store.prisma);
@@ -77,7 +77,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
     locks: new TicketLocks(store.pool),
     tasks,
     events,
-    eventLog,
+    sink,
     namer: namer ?? (config.namer ? new AnthropicBranchNamer(config.namer) : undefined),
     logger: log,
     config: { mergeMethod: config.mergeMethod, mergeablePoll: config.mergeablePoll },
@@ -112,7 +112,7 @@ export function createBranchWorkflowService({ store, subscriber, publisherRedis,
       await Promise.all(observing);
       await worker.close();
       await producer.close();
-      await eventLog.whenIdle();
+      await sink.whenIdle();
     },
   };
 }

@@ -1,7 +1,6 @@
 import {
   BRANCH_WORKFLOW_EVENT_TYPES,
   ENTITY_TYPES,
-  RELAY_EVENT_SOURCES,
   type BranchComparisonView,
   type BranchNameKind,
   type BranchWorkView,
@@ -12,7 +11,7 @@ import {
 } from '@sandbox-relay/contracts';
 import { GitHubError, repoName, type GitHubClient, type PullRequest, type RepoRef } from '@sandbox-relay/github';
 import { NotFoundError, ValidationError, type Logger } from '@sandbox-relay/service-kit';
-import type { EventLog, EventRepository } from '@sandbox-relay/store';
+import type { EventRepository, EventSink } from '@sandbox-relay/store';
 import { branchName, slugFor, type BranchNamer } from './branch-naming';
 import type { TaskRepository } from '@sandbox-relay/store';
 import type { BranchWorkRecord, BranchWorkRepository, TicketLocks } from './branch-work.repository';
@@ -31,7 +30,8 @@ export interface BranchWorkflowDeps {
   locks: TicketLocks;
   tasks: TaskRepository;
   events: EventRepository;
-  eventLog: EventLog;
+  /** Stores then publishes the workflow's events (source `branch-workflow`). */
+  sink: EventSink;
   namer?: BranchNamer;
   logger: Logger;
   config: { mergeMethod: MergeMethodName; mergeablePoll: { attempts: number; intervalMs: number } };
@@ -289,9 +289,7 @@ export class BranchWorkflow {
   }
 
   private async append(type: BranchWorkflowEventType, ticketId: string, data: BranchWorkflowEventData): Promise<void> {
-    await this.deps.eventLog.append([
-      { entityType: ENTITY_TYPES.TICKET, entityId: ticketId, eventType: type, data, dataJson: JSON.stringify(data), source: RELAY_EVENT_SOURCES.BRANCH_WORKFLOW },
-    ]);
+    await this.deps.sink.emit(type, { entityType: ENTITY_TYPES.TICKET, entityId: ticketId }, data);
   }
 }
 
