@@ -6,7 +6,8 @@
 //
 //   npm run images                      every target
 //   npm run images -- ingest migrate    only these
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_IMAGES, baseImages } from './base-images.mjs';
@@ -23,11 +24,31 @@ export function imageSize(image) {
   return Number(run(['image', 'inspect', '--format', '{{.Size}}', image]).trim());
 }
 
-function buildArgs(nodeImage) {
-  const args = ['build', '-f', path.join(ROOT, 'docker', 'Dockerfile')];
+/**
+ * The build context: a copy of the checkout's files (tracked and untracked, not git-ignored) taken
+ * once, so every target builds from the same sources and shares the cached stages. Built straight
+ * from a working tree that changes meanwhile, each target re-ran npm ci and npm run build (podman
+ * 4.3 keys `COPY --from` on the stage, not its content).
+ */
+function snapshotContext() {
+  const context = path.join(ROOT, 'tmp', 'containers', 'context');
+  rmSync(context, { recursive: true, force: true });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (listed.status !== 0) return ROOT; // not a git checkout: the tree itself (docker/Dockerfile.dockerignore still applies)
+  for (const file of listed.stdout.split('\0').filter(Boolean)) {
+    const source = path.join(ROOT, file);
+    if (!existsSync(source) || !statSync(source).isFile()) continue;
+    mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
+    cpSync(source, path.join(context, file), { preserveTimestamps: true });
+  }
+  return context;
+}
+
+function buildArgs(nodeImage, context) {
+  const args = ['build', '-f', path.join(context, 'docker', 'Dockerfile')];
   // --network host: the build's RUN steps resolve names as the host does (measured here: on podman's
   // bridge the registry's lookups began failing with EAI_AGAIN mid-install and npm ci retried forever).
-  if (engine() === 'podman') args.push('--layers', '--network', 'host', '--ignorefile', path.join(ROOT, 'docker', 'Dockerfile.dockerignore'));
+  if (engine() === 'podman') args.push('--layers', '--network', 'host', '--ignorefile', path.join(context, 'docker', 'Dockerfile.dockerignore'));
   // The Dockerfile's default stays the image for anyone who can pull it.
   if (nodeImage !== DEFAULT_IMAGES.NODE_IMAGE) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
   const ca = process.env.NODE_EXTRA_CA_CERTS;
@@ -40,12 +61,13 @@ export function buildImages(targets = TARGETS) {
   const unknown = targets.filter((target) => !TARGETS.includes(target));
   if (unknown.length) throw new Error(`no Dockerfile target ${unknown.join(', ')} (targets: ${TARGETS.join(', ')})`);
   const { NODE_IMAGE } = baseImages(['NODE_IMAGE']);
-  const common = buildArgs(NODE_IMAGE);
+  const context = snapshotContext();
+  const common = buildArgs(NODE_IMAGE, context);
   const results = [];
   for (const target of targets) {
     const started = Date.now();
     log(`building ${imageName(target)} (${engine()}, FROM ${NODE_IMAGE})…`);
-    run([...common, '--target', target, '-t', imageName(target), '-t', `${imageName(target)}:local`, ROOT], {
+    run([...common, '--target', target, '-t', imageName(target), '-t', `${imageName(target)}:local`, context], {
       env: engine() === 'docker' ? { ...process.env, DOCKER_BUILDKIT: '1' } : process.env,
       stdio: ['ignore', process.env.IMAGES_VERBOSE ? 'inherit' : 'pipe', 'pipe'],
     });
