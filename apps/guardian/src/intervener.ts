@@ -174,5 +174,5 @@ export class Intervener {
  */
 export function deliverable(text: string): string {
   // The schema counts UTF-16 units; the cut keeps surrogate pairs whole.
-  return clipUnits(text.replace(/\u0000/g, '').toWellFormed(), MESSAGE_LIMITS.CONTENT_MAX_CHARS);
+  return clipUnits(text.replaceAll('\u0000', '').toWellFormed(), MESSAGE_LIMITS.CONTENT_MAX_CHARS);
 }

@@ -91,5 +91,5 @@ export function isStorableText(text: string): boolean {
  * with a 422), so each becomes U+FFFD. For text the relay does not control: command output, logs.
  */
 export function toStorableText(text: string): string {
-  return text.replace(/\u0000/g, '\uFFFD').toWellFormed();
+  return text.replaceAll('\u0000', '\uFFFD').toWellFormed();
 }
