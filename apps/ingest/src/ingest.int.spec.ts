@@ -1,6 +1,6 @@
 import { EdgeAuth } from '@sandbox-relay/auth';
 import { EVENT_LIMITS } from '@sandbox-relay/contracts';
-import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import { createRedisClient, type Redis } from '@sandbox-relay/bus';
 import { Readiness, createHttpApp, finishHttpApp } from '@sandbox-relay/service-kit';
 import { createStore, type Store } from '@sandbox-relay/store';
 import { CLOSED_PORT, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
