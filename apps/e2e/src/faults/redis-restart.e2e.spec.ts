@@ -36,7 +36,7 @@ describe('fault: Redis restarted under load', () => {
     await waitFor(() => client.open, 'the client to connect', 10_000);
     const load = new EventLoad(services.ingest.http, sandbox, { single: 2, batch: 1 });
     load.start();
-    let recoveryMs = 0;
+    let recoveryMs: number;
     try {
       await waitFor(() => client.ids.length >= 200, 'the first 200 live events', 60_000);
       await redis.stop();

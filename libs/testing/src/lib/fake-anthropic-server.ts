@@ -124,7 +124,7 @@ export class FakeAnthropicServer {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      let body: AnthropicRequestBody | null = null;
+      let body: AnthropicRequestBody | null;
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as AnthropicRequestBody;
       } catch {
