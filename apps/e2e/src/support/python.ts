@@ -37,6 +37,7 @@ export function omoiosPython(): string {
     throw new Error(
       `the OmoiOS client tests need Python 3 with venv and pip able to install ${REQUIREMENTS.join(', ')} ` +
         `(Debian: apt-get install python3-venv); making ${VENV} failed:\n${detail}`,
+      { cause: error },
     );
   }
   ready = python;

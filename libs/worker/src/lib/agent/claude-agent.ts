@@ -25,6 +25,7 @@ export async function loadClaudeSdk(): Promise<ClaudeSdk> {
     if (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') {
       throw new Error(
         `AGENT=claude needs @anthropic-ai/claude-agent-sdk@${CLAUDE_AGENT_SDK_VERSION} (and its native package for this platform) installed where the worker can resolve it: ${errorMessage(error)}`,
+        { cause: error },
       );
     }
     throw error;
