@@ -511,7 +511,7 @@ const kb = (bytes: number) => `${fmt1(bytes / 1024)} KB`;
 const mb = (kib: number) => `${fmt1(kib / 1024)} MB`;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function run(redis: BenchRedis): Promise<number> {
+async function run(_redis: BenchRedis): Promise<number> {
   console.log(
     `setup:   servers in child processes; ${fmtInt(CLIENTS)} ws clients per server + the publisher in the bench process; ` +
       `throughput: closed loop, ${WINDOW} events outstanding, ${ROUNDS} alternating rounds × ${ROUND_S} s per server; ` +

@@ -160,7 +160,7 @@ async function countStored(): Promise<number> {
   }
 }
 
-async function run(redis: BenchRedis): Promise<number> {
+async function run(_redis: BenchRedis): Promise<number> {
   console.log(
     `setup:   autocannon 8 in the bench process, servers in child processes; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
       `single: ${CONNECTIONS} connections; batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +

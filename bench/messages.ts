@@ -189,7 +189,7 @@ const cpuCell = (cpu: Load['cpu']) => cpu.map(fmtInt).join(' / ');
 const meanCpu = (rounds: Load[]): Load['cpu'] => [0, 1, 2].map((i) => mean(rounds.map((r) => r.cpu[i]!))) as Load['cpu'];
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function run(redis: BenchRedis): Promise<number> {
+async function run(_redis: BenchRedis): Promise<number> {
   console.log(
     `setup:   servers in child processes, autocannon + HTTP clients + pg in the bench process; sandbox ids ${runId}-*; ` +
       `POST: ${CONNECTIONS} connections over ${POST_SANDBOXES} ids, ${WARMUP_S} s warm-up, ${ROUNDS} alternating rounds × ${ROUND_S} s; ` +
