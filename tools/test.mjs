@@ -1,6 +1,6 @@
-// `npm test`: every test of every project (unit, integration against the real Redis and PostgreSQL,
-// end-to-end over real sockets) and every project's typecheck. Makes sure the services listen and the
-// test database is migrated first.
+// `npm test`: the boundary check and the lint step, then every test of every project (unit, integration
+// against the real Redis and PostgreSQL, end-to-end over real sockets) and every project's typecheck.
+// Makes sure the services listen and the test database is migrated first.
 import { spawn, spawnSync } from 'node:child_process';
 import { ensureDashboardBuilt } from './build-dashboard.mjs';
 import { ensureChromium } from './chromium.mjs';
@@ -21,6 +21,9 @@ try {
 
 const boundaries = spawnSync(process.execPath, ['tools/check-boundaries.mjs'], { stdio: 'inherit' });
 if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
+// ESLint errors and unformatted files on Prettier's list fail the run; ESLint's warnings are printed.
+const lint = spawnSync(process.execPath, ['tools/lint.mjs'], { stdio: 'inherit' });
+if (lint.status !== 0) process.exit(lint.status ?? 1);
 
 const args = ['nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static', ...process.argv.slice(2)];
 if (process.env.CI) args.push('--skip-nx-cache');
