@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { EventHistoryPage } from '@sandbox-relay/contracts';
-import { LocalProcessProvider } from '@sandbox-relay/sandbox';
+import { LocalProcessProvider, workerBundlePath } from '@sandbox-relay/sandbox';
 import { uniqueId, waitFor, WsProbe, type ProbeFrame } from '@sandbox-relay/testing';
-import { workerBundlePath } from '@sandbox-relay/worker';
 import { startRelay, type RunningRelay } from './support/relay';
 
 const ROOT = path.resolve(__dirname, '../../..');

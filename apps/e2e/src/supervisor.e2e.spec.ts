@@ -1,10 +1,9 @@
 import { CreateTaskBody, SUPERVISOR_EVENT_TYPES } from '@sandbox-relay/contracts';
 import { closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { LocalProcessProvider } from '@sandbox-relay/sandbox';
+import { LocalProcessProvider, workerBundlePath } from '@sandbox-relay/sandbox';
 import { createSupervisorService, type SupervisorConfig, type SupervisorService } from '@sandbox-relay/supervisor';
 import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
-import { workerBundlePath } from '@sandbox-relay/worker';
 import { killSpawned, spawnApp } from './support/process';
 import { startRelay, type RunningRelay } from './support/relay';
 import { buildWorkerBundle, getTask, ofType, postTask, processGone, resume, stopTask, workerPid } from './support/supervision';

@@ -1,5 +1,4 @@
-import { DaytonaProvider, LocalProcessProvider, type SandboxProvider } from '@sandbox-relay/sandbox';
-import { workerBundlePath } from '@sandbox-relay/worker';
+import { DaytonaProvider, LocalProcessProvider, workerBundlePath, type SandboxProvider } from '@sandbox-relay/sandbox';
 import type { SupervisorEnv } from './env';
 
 /**

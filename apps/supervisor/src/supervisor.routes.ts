@@ -1,6 +1,5 @@
-import { CreateTaskBody, SandboxId, StopTaskBody, TaskCompleteBody, TaskId } from '@sandbox-relay/contracts';
+import { CreateTaskBody, SandboxId, StopTaskBody, TaskCompleteBody, TaskId, parsePlan } from '@sandbox-relay/contracts';
 import { ValidationError, jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
-import { parsePlan } from '@sandbox-relay/worker';
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Supervisor } from './supervisor';

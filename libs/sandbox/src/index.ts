@@ -9,3 +9,4 @@ export {
   WORKER_SESSION_ID,
   type DaytonaProviderOptions,
 } from './lib/daytona/daytona-provider';
+export { workerBundlePath } from './lib/worker-bundle-path';

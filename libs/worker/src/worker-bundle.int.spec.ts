@@ -3,7 +3,6 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { workerBundlePath } from './lib/bundle-path';
 import { FakeRelayServer } from './lib/spec-support/fake-relay-server';
 
 const root = path.resolve(__dirname, '../../..');
@@ -55,11 +54,6 @@ describe('the bundled worker (dist/worker/worker.js)', () => {
     ...extra,
   });
   const storedTypes = () => server.events.map((event) => event.event_type).filter((type) => type !== 'heartbeat');
-
-  it('is where workerBundlePath() says, and names the bundle given by WORKER_BUNDLE when set', () => {
-    expect(workerBundlePath()).toBe(bundle);
-    expect(workerBundlePath('/opt/worker.js')).toBe('/opt/worker.js');
-  });
 
   it('exits 1 with a readable message when its env is wrong', async () => {
     const { child, exit } = startBundle({ RELAY_URL: 'not a url', TASK_PLAN: '[{"run": 1}]' }, workspace);

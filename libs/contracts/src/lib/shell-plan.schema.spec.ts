@@ -1,4 +1,4 @@
-import { looksLikePlan, parsePlan, parsePlanJson } from './shell-plan';
+import { looksLikePlan, parsePlan, parsePlanJson } from './shell-plan.schema';
 
 describe('shell plans', () => {
   it('accepts the array form with interactive defaults', () => {

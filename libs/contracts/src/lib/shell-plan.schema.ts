@@ -1,7 +1,9 @@
 import { z } from 'zod';
 
 /**
- * The shell agent's plan format. A plan is a JSON array of steps, or an object
+ * The shell agent's plan format: what a task's `plan` (TASK_PLAN) and a plan message hold. The worker
+ * runs it; the supervisor's task edge checks it before spawning, so it is a wire shape both read.
+ * A plan is a JSON array of steps, or an object
  * `{ steps, complete_when_done?, stop_on_failure? }`. Each step is an object with exactly one kind key:
  *
  * - `{"run": "npm test"}` runs a shell command (`sh -c`); `{"run": ["node", "-e", "…"]}` runs argv without

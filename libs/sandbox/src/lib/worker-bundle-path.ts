@@ -10,7 +10,7 @@ const BUNDLE = path.join('dist', 'worker', 'worker.js');
  * `override` is the app's `WORKER_BUNDLE` setting (libs never read `process.env`; the app's env.ts
  * does and passes it here). Without it, the nearest ancestor of this code's folder that holds
  * `dist/worker/worker.js` wins: that is the repo root both when this runs from source
- * (libs/worker/src/lib) and when an app inlined it into dist/apps/<app>/main.js. When no bundle
+ * (libs/sandbox/src/lib) and when an app inlined it into dist/apps/<app>/main.js. When no bundle
  * exists yet, the repo root as seen from source is assumed, so the caller's error names a real path.
  */
 export function workerBundlePath(override?: string): string {

@@ -1,7 +1,6 @@
-import { SandboxId } from '@sandbox-relay/contracts';
+import { SandboxId, parsePlanJson } from '@sandbox-relay/contracts';
 import path from 'node:path';
 import { z } from 'zod';
-import { parsePlanJson } from './agent/shell-plan';
 
 /**
  * Thrown by `parseWorkerEnv` with every problem listed by variable name. The worker keeps its own
@@ -49,7 +48,7 @@ export const WorkerEnv = z
     /** Set by the supervisor on a replacement worker: what the task's previous sandboxes did (built from
      *  the event store), handed to the agent with its first turn so it continues instead of starting over. */
     TASK_CONTEXT: optional(z.string()),
-    /** A JSON plan for the shell agent (see shell-plan.ts); checked here so a bad plan fails at start. */
+    /** A JSON plan for the shell agent (see the contracts' shell-plan.schema.ts); checked here so a bad plan fails at start. */
     TASK_PLAN: optional(
       z.string().superRefine((text, ctx) => {
         const plan = parsePlanJson(text);

@@ -1,8 +1,7 @@
-import { AGENT_EVENT_TYPES } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, looksLikePlan, parsePlanJson, stepKind, type RunStep, type ShellStep } from '@sandbox-relay/contracts';
 import type { Agent, SteeringNote, TurnContext, TurnInput, TurnResult } from './agent';
 import { resolveInWorkspace, writeWorkspaceFile } from './file-edit';
 import { runProcess } from './process-runner';
-import { looksLikePlan, parsePlanJson, stepKind, type RunStep, type ShellStep } from './shell-plan';
 import { delay } from '../util/delay';
 import { errorMessage, preview } from '../util/text';
 
@@ -18,7 +17,7 @@ export interface ShellAgentOptions {
 
 /**
  * A deterministic agent: it runs JSON plans of real commands, file writes and messages in the
- * workspace (see shell-plan.ts for the format). Plain-text input is acknowledged with an
+ * workspace (see the contracts' shell-plan.schema.ts for the format). Plain-text input is acknowledged with an
  * `agent.message` and nothing runs. Guardian steering is recorded (`steeringNotes`) but cannot change
  * a plan: a plan is the whole of this agent's reasoning.
  */
