@@ -16,6 +16,10 @@ export const FORMATTED = [
   'libs/contracts/src/lib/text.ts',
   'libs/contracts/src/lib/text.spec.ts',
   'apps/dashboard/src/render/format.spec.ts',
+  'apps/dashboard/src/ui/sandbox.view.ts',
+  'apps/dashboard/src/ui/sandbox-composer.ts',
+  'apps/dashboard/src/ui/sandbox-feed.ts',
+  'apps/dashboard/src/ui/sandbox-header.ts',
 ];
 
 function run(command, args) {
