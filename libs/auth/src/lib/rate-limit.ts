@@ -1,13 +1,21 @@
 import { SANDBOX_ID_PATTERN } from '@sandbox-relay/contracts';
-import type { Redis } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { RequestHandler } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { RateLimitedError } from './errors';
 
+/**
+ * Where the budget lives: an ioredis connection (the bus's `Redis`), driven by rate-limiter-flexible's
+ * Redis store, which reads its `status` to answer from memory while it is not ready. Declared here so
+ * auth (infra) does not depend on the bus (infra).
+ */
+export interface RateLimitRedis {
+  readonly status: string;
+}
+
 export interface SandboxRateLimitOptions {
   /** Any connection works; a fail-fast one (role `publisher`) keeps a Redis outage from holding up requests. */
-  redis: Redis;
+  redis: RateLimitRedis;
   /** Distinguishes the limits (`events`, `messages`) and environments sharing one Redis. */
   keyPrefix: string;
   /** Requests per sandbox per window; 0 turns the limit off. */
