@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { toolCallOutcome } from '@sandbox-relay/contracts';
+import { clipUnits, tailUnits, toolCallOutcome } from '@sandbox-relay/contracts';
 
 /**
  * Reading tool calls and tool results out of free-form `event_data`. Workers of different agent
@@ -140,7 +140,7 @@ export function errorText(data: Data): string | null {
 }
 
 function tail(text: string, max: number): string {
-  return text.length > max ? `…${text.slice(text.length - max + 1)}` : text;
+  return tailUnits(text, max);
 }
 
 function messageOf(value: unknown): string | null {
@@ -152,5 +152,5 @@ function messageOf(value: unknown): string | null {
 /** Collapses whitespace and backticks (the texts quote values inside backticks) and truncates. */
 export function oneLine(text: string, max: number): string {
   const flat = text.replace(/`/g, "'").replace(/\s+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return clipUnits(flat, max);
 }
