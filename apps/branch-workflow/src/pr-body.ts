@@ -1,4 +1,4 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, completionSummary, messageText, type EventEnvelope } from '@sandbox-relay/contracts';
+import { AGENT_EVENT_TYPES, ENTITY_TYPES, clipUnits, completionSummary, messageText, type EventEnvelope } from '@sandbox-relay/contracts';
 import type { Comparison } from '@sandbox-relay/github';
 import type { EventRepository } from '@sandbox-relay/store';
 
@@ -63,7 +63,7 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
   const { comparison } = input;
   const files = comparison.files.slice(0, FILES_LISTED).map((file) => `- \`${file.filename}\` (${file.status}, +${file.additions} −${file.deletions})`);
   if (comparison.files.length > FILES_LISTED) files.push(`- … and ${comparison.files.length - FILES_LISTED} more`);
-  const summary = input.summary?.trim() ? inertOnGitHub(input.summary.trim().slice(0, SUMMARY_MAX_CHARS)) : '_The agent reported no summary._';
+  const summary = input.summary?.trim() ? inertOnGitHub(clipUnits(input.summary.trim(), SUMMARY_MAX_CHARS, '')) : '_The agent reported no summary._';
   return [
     `Ticket **${input.ticketId}**: ${inertOnGitHub(input.title)}`,
     ...(input.description?.trim() ? ['', inertOnGitHub(input.description.trim())] : []),
