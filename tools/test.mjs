@@ -19,6 +19,9 @@ try {
   process.exit(1);
 }
 
+// The boundary check's own test (a fixture tree with a violation of each rule), then the check itself.
+const checker = spawnSync(process.execPath, ['--test', 'tools/check-boundaries.test.mjs'], { stdio: 'inherit' });
+if (checker.status !== 0) process.exit(checker.status ?? 1);
 const boundaries = spawnSync(process.execPath, ['tools/check-boundaries.mjs'], { stdio: 'inherit' });
 if (boundaries.status !== 0) process.exit(boundaries.status ?? 1);
 // ESLint errors and unformatted files on Prettier's list fail the run; ESLint's warnings are printed.
