@@ -1,6 +1,6 @@
-import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES } from '@sandbox-relay/contracts';
+import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES, RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { EventPublisher, EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
-import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
+import { EventRepository, createEventSink, createStore, type EventSink, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { Canary, type CanaryOptions } from './canary';
 
@@ -12,11 +12,11 @@ describe('Canary', () => {
   let publisherRedis: Redis;
   let subscriberRedis: Redis;
   let subscriber: EventSubscriber;
-  let eventLog: EventLog;
+  let sink: EventSink;
   const canaries: Canary[] = [];
   let clock = Date.now();
   const canary = (intervalMs = 60_000, maxAgeMs = 120_000, retention?: CanaryOptions['retention']) => {
-    const created = new Canary({ intervalMs, maxAgeMs, eventLog, retention, subscriber, logger, now: () => clock });
+    const created = new Canary({ intervalMs, maxAgeMs, sink, retention, subscriber, logger, now: () => clock });
     canaries.push(created);
     return created;
   };
@@ -28,12 +28,12 @@ describe('Canary', () => {
     subscriber = new EventSubscriber(subscriberRedis, logger);
     await subscriber.start();
     const publisher = new EventPublisher(publisherRedis, logger);
-    eventLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events) });
+    sink = createEventSink({ events: new EventRepository(store.pool), source: RELAY_EVENT_SOURCES.CANARY, publish: (events) => publisher.publish(events) });
     await waitFor(() => publisherRedis.status === 'ready', 'redis');
   });
   afterAll(async () => {
     canaries.forEach((c) => c.stop());
-    await eventLog.whenIdle();
+    await sink.whenIdle();
     await subscriber.stop();
     await Promise.all([closeRedis(publisherRedis), closeRedis(subscriberRedis)]);
     await store.close();

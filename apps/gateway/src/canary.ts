@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES, RELAY_EVENT_SOURCES, isCanaryEvent, type EventEnvelope } from '@sandbox-relay/contracts';
 import { EventPublisher, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
 import { counter, sampledGauge, type Logger } from '@sandbox-relay/service-kit';
-import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
+import { EventRepository, createEventSink, type EventSink, type Store } from '@sandbox-relay/store';
 
 const canarySent = counter<'outcome'>({
   name: 'relay_canary_sent_total',
@@ -30,8 +30,8 @@ export interface CanaryOptions {
   intervalMs: number;
   /** Readiness turns red when no canary event has arrived for this long. */
   maxAgeMs: number;
-  /** Stores the canary events (the event log: one multi-row insert, then publish after commit). */
-  eventLog: Pick<EventLog, 'append'>;
+  /** Stores the canary events, then publishes them (the gateway's event sink, source `relay-canary`). */
+  sink: Pick<EventSink, 'emit'>;
   /**
    * Retention of the canary's stored rows: after each stored event, the canary entity's rows older
    * than `maxAgeMs` are deleted (every replica's, one indexed DELETE touching no other entity).
@@ -103,9 +103,7 @@ export class Canary {
     this.inFlight = true;
     const data = { nonce: this.nonce, sequence: (this.sequence += 1), sent_at: new Date(this.now()).toISOString() };
     try {
-      await this.options.eventLog.append([
-        { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: RELAY_EVENT_SOURCES.CANARY },
-      ]);
+      await this.options.sink.emit(CANARY_EVENT_TYPE, { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID }, data);
       canarySent.inc({ outcome: 'ok' });
       await this.prune();
     } catch (error) {
@@ -154,8 +152,8 @@ export function createGatewayCanary({ store, publisherRedis, subscriber, logger,
   // The canary's probes are the relay's business alone: never published on the original's bus.
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: false });
   const events = new EventRepository(store.pool);
-  const eventLog = new EventLog(events, { onCommitted: (stored) => void publisher.publish(stored), logger: log });
+  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.CANARY, publish: (stored) => publisher.publish(stored), logger: log });
   const { retentionMs, ...timing } = config;
-  const canary = new Canary({ ...timing, eventLog, retention: { maxAgeMs: retentionMs, events }, subscriber, logger: log });
-  return { canary, drain: () => eventLog.whenIdle() };
+  const canary = new Canary({ ...timing, sink, retention: { maxAgeMs: retentionMs, events }, subscriber, logger: log });
+  return { canary, drain: () => sink.whenIdle() };
 }
