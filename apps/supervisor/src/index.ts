@@ -5,7 +5,7 @@ export { createSupervisorModule, type SupervisorModule } from './supervisor.modu
 export { Supervisor, type SupervisorConfig, type SupervisorDeps, type SweepReport } from './supervisor';
 export { SupervisorEnv, parseSupervisorEnv, supervisorConfig } from './env';
 export { createSandboxProvider } from './sandbox-provider';
-export { workerEnvFor, type WorkerEnvInput } from './worker-env';
+export { workerEnvFor, type WorkerEnvInput } from './policy/worker-env';
 export { SupervisorState, type SandboxLock } from './redis-state';
 export { SessionStore, type SweptSession } from './session-store';
 export { systemClock, type Clock, type Instant } from './clock';
@@ -22,7 +22,7 @@ export {
   type LadderActionKind,
   type LadderStep,
   type SupervisedSession,
-} from './heartbeat-ladder';
+} from './sweep/heartbeat-ladder';
 export {
   DEFAULT_RESTART_INTENSITY,
   RestartIntensity,
@@ -32,7 +32,7 @@ export {
   validateRestartIntensity,
   type RestartDecision,
   type RestartIntensityPolicy,
-} from './restart-intensity';
+} from './policy/restart-intensity';
 export {
   DEFAULT_TRAJECTORY_LIMITS,
   DEFAULT_TRAJECTORY_READ,
@@ -44,8 +44,8 @@ export {
   type TrajectoryContextInput,
   type TrajectoryContextLimits,
   type TrajectoryReadOptions,
-} from './trajectory-context';
-export { digestTrajectory, type EditedFile, type StepLimits, type TrajectoryDigest } from './trajectory-steps';
+} from './history/trajectory-context';
+export { digestTrajectory, type EditedFile, type StepLimits, type TrajectoryDigest } from './history/trajectory-steps';
 export {
   DEFAULT_IDLE_POLICY,
   IdleMonitor,
@@ -54,4 +54,4 @@ export {
   type IdleCandidate,
   type IdlePolicy,
   type IdleStop,
-} from './idle-monitor';
+} from './sweep/idle-monitor';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@sandbox-relay/bus';
-import type { EscalationLevel } from './heartbeat-ladder';
+import type { EscalationLevel } from './sweep/heartbeat-ladder';
 
 const CAS_SCRIPT = `
 local current = redis.call('HGET', KEYS[1], ARGV[1]) or ''

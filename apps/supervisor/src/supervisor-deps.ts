@@ -2,9 +2,9 @@ import { ENTITY_TYPES, type EventPayloads, type SupervisorEventType } from '@san
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventRepository, EventSink, EventTarget, Store } from '@sandbox-relay/store';
-import type { HeartbeatPolicy } from './heartbeat-ladder';
+import type { HeartbeatPolicy } from './sweep/heartbeat-ladder';
 import type { SupervisorState } from './redis-state';
-import type { RestartIntensityPolicy } from './restart-intensity';
+import type { RestartIntensityPolicy } from './policy/restart-intensity';
 import type { SessionStore } from './session-store';
 
 export interface SupervisorConfig {

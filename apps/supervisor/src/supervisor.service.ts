@@ -8,7 +8,7 @@ import { Router } from 'express';
 import { SupervisorState } from './redis-state';
 import { SessionStore } from './session-store';
 import { Supervisor, type SupervisorConfig } from './supervisor';
-import { supervisorRouter } from './supervisor.routes';
+import { supervisorRouter } from './edge/supervisor.routes';
 
 export interface SupervisorServiceDeps {
   store: Store;

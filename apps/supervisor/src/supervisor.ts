@@ -11,16 +11,16 @@ import {
   type TaskView,
 } from '@sandbox-relay/contracts';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
-import { HeartbeatLadder, livenessOf, type EscalationLevel, type LadderAction } from './heartbeat-ladder';
-import { IdleMonitor } from './idle-monitor';
-import { Restarter } from './restarter';
-import { ACTIVE, SessionEndings } from './session-endings';
+import { HeartbeatLadder, livenessOf, type EscalationLevel, type LadderAction } from './sweep/heartbeat-ladder';
+import { IdleMonitor } from './sweep/idle-monitor';
+import { Restarter } from './policy/restarter';
+import { ACTIVE, SessionEndings } from './sweep/session-endings';
 import type { SweptSession } from './session-store';
-import { Spawner } from './spawner';
+import { Spawner } from './policy/spawner';
 import { SupervisorEvents, type SupervisorContext, type SupervisorDeps } from './supervisor-deps';
 import { heartbeatEscalations, heartbeatsMissed, sessionsSwept } from './supervisor.metrics';
-import { TaskEdge } from './task-edge';
-import { TaskEvents } from './task-events';
+import { TaskEdge } from './edge/task-edge';
+import { TaskEvents } from './sweep/task-events';
 
 export type { SupervisorConfig, SupervisorDeps } from './supervisor-deps';
 

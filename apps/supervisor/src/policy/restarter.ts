@@ -3,11 +3,11 @@ import { ENTITY_TYPES, FINAL_TASK_STATUSES, LIVE_SESSION_STATUSES, SUPERVISOR_EV
 import { withStoreErrors } from '@sandbox-relay/store';
 import { collectForensics } from './forensics';
 import { RestartIntensity } from './restart-intensity';
-import type { SweptSession } from './session-store';
+import type { SweptSession } from '../session-store';
 import type { Spawner } from './spawner';
-import type { SupervisorContext } from './supervisor-deps';
-import { quarantines, restarts } from './supervisor.metrics';
-import { buildTrajectoryContext, readTrajectoryEvents } from './trajectory-context';
+import type { SupervisorContext } from '../supervisor-deps';
+import { quarantines, restarts } from '../supervisor.metrics';
+import { buildTrajectoryContext, readTrajectoryEvents } from '../history/trajectory-context';
 
 interface ReplaceInput {
   task: { id: string; title: string; description: string | null };

@@ -1,8 +1,8 @@
 import { NON_AGENT_EVENT_SOURCES, SUPERVISOR_EVENT_TYPES, TASK_LIFECYCLE_EVENT_TYPE_LIST, type TaskStatus, type TaskStatusMoveData } from '@sandbox-relay/contracts';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { PoolClient } from 'pg';
-import type { SweptSession } from './session-store';
-import type { SupervisorContext } from './supervisor-deps';
+import type { SweptSession } from '../session-store';
+import type { SupervisorContext } from '../supervisor-deps';
 import { taskEffectOf, type TaskEffect } from './task-effects';
 
 /** Most events of one sandbox one sweep reads past its cursor; the rest wait for the next sweep. */

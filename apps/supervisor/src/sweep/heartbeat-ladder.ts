@@ -1,5 +1,5 @@
 import { HEARTBEAT_EVENT_TYPES, HEARTBEAT_STATUSES } from '@sandbox-relay/contracts';
-import { requireInteger, systemClock, type Clock, type Instant } from './clock';
+import { requireInteger, systemClock, type Clock, type Instant } from '../clock';
 
 /**
  * How far the supervisor has escalated a session, as stored on it (`SandboxSession.status` or a Redis

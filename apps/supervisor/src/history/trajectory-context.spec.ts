@@ -1,5 +1,5 @@
 import { buildTrajectoryContext, TRAJECTORY_EVENT_TYPES, trajectoryEventQuery, type TrajectoryContextInput } from './trajectory-context';
-import { EnvelopeFactory } from './spec-support';
+import { EnvelopeFactory } from '../spec-support';
 import { utf8Bytes } from './text-bounds';
 
 describe('trajectoryEventQuery', () => {

@@ -1,5 +1,5 @@
 import { DEFAULT_HEARTBEAT_POLICY, HeartbeatLadder, ladderStep, livenessOf, missedIntervals, type SupervisedSession } from './heartbeat-ladder';
-import { ManualClock } from './spec-support';
+import { ManualClock } from '../spec-support';
 
 const S = 1_000;
 

@@ -1,7 +1,7 @@
 import { ENTITY_TYPES, toStorableText } from '@sandbox-relay/contracts';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import type { EventRepository } from '@sandbox-relay/store';
-import { tail } from './text-bounds';
+import { tail } from '../history/text-bounds';
 
 /** Characters (code points) of the log's end kept. */
 const FORENSIC_LOG_CHARS = 4_096;

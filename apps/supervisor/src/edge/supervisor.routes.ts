@@ -2,7 +2,7 @@ import { CreateTaskBody, SandboxId, StopTaskBody, TaskCompleteBody, TaskId, pars
 import { ValidationError, jsonBody, parseRequest, requireJsonBody } from '@sandbox-relay/service-kit';
 import { Router } from 'express';
 import { z } from 'zod';
-import type { Supervisor } from './supervisor';
+import type { Supervisor } from '../supervisor';
 
 const TaskParams = z.object({ taskId: TaskId });
 const SandboxParams = z.object({ sandboxId: SandboxId });

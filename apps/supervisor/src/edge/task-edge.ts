@@ -10,10 +10,10 @@ import {
 } from '@sandbox-relay/contracts';
 import { AppError, NotFoundError, ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { withStoreErrors } from '@sandbox-relay/store';
-import type { Spawner } from './spawner';
-import type { SupervisorContext } from './supervisor-deps';
-import { taskCompleteEffect } from './task-effects';
-import type { TaskEvents } from './task-events';
+import type { Spawner } from '../policy/spawner';
+import type { SupervisorContext } from '../supervisor-deps';
+import { taskCompleteEffect } from '../sweep/task-effects';
+import type { TaskEvents } from '../sweep/task-events';
 import { toSandboxTaskView, toTaskView } from './task-view';
 
 const TASK_INCLUDE = { sessions: { orderBy: { createdAt: 'desc' } }, restartEvents: { orderBy: { createdAt: 'asc' } } } as const;

@@ -1,5 +1,5 @@
 import { DEFAULT_IDLE_POLICY, IdleMonitor, isActivityEvent, type IdleCandidate } from './idle-monitor';
-import { ManualClock } from './spec-support';
+import { ManualClock } from '../spec-support';
 
 const MIN = 60_000;
 

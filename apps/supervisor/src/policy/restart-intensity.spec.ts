@@ -1,5 +1,5 @@
 import { backoffDelay, decideRestart, DEFAULT_RESTART_INTENSITY, RestartIntensity, restartsInWindow } from './restart-intensity';
-import { ManualClock } from './spec-support';
+import { ManualClock } from '../spec-support';
 
 const MIN = 60_000;
 

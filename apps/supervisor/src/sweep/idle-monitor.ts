@@ -1,5 +1,5 @@
 import { HEARTBEAT_STATUSES, isHeartbeatEventType } from '@sandbox-relay/contracts';
-import { requireInteger, systemClock, type Clock, type Instant } from './clock';
+import { requireInteger, systemClock, type Clock, type Instant } from '../clock';
 
 export interface IdlePolicy {
   /** Time without agent activity after which a sandbox is stopped to save cost. */

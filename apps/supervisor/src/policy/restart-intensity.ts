@@ -1,4 +1,4 @@
-import { requireInteger, systemClock, type Clock, type Instant } from './clock';
+import { requireInteger, systemClock, type Clock, type Instant } from '../clock';
 
 export interface RestartIntensityPolicy {
   /** Restarts of one task allowed within `windowMs`; one more quarantines the task (OTP's MaxR). */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { TaskSpec } from '@sandbox-relay/contracts';
 import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { withStoreErrors, type PrismaClient } from '@sandbox-relay/store';
-import type { SandboxLock } from './redis-state';
-import type { SupervisorContext } from './supervisor-deps';
+import type { SandboxLock } from '../redis-state';
+import type { SupervisorContext } from '../supervisor-deps';
 import { workerEnvFor } from './worker-env';
 
 /** What `markRunning` hands its companion writes: the transaction. */

@@ -1,5 +1,5 @@
 import { digestTrajectory } from './trajectory-steps';
-import { EnvelopeFactory } from './spec-support';
+import { EnvelopeFactory } from '../spec-support';
 
 const limits = { maxStepChars: 400, maxErrorChars: 200 };
 

@@ -1,7 +1,7 @@
 import { FINAL_TASK_STATUSES, SUPERVISOR_EVENT_TYPES, type SandboxSessionStatus } from '@sandbox-relay/contracts';
-import type { SweptSession } from './session-store';
-import type { SupervisorContext } from './supervisor-deps';
-import { idleStops } from './supervisor.metrics';
+import type { SweptSession } from '../session-store';
+import type { SupervisorContext } from '../supervisor-deps';
+import { idleStops } from '../supervisor.metrics';
 
 export const ACTIVE: SandboxSessionStatus[] = ['running', 'degraded'];
 
