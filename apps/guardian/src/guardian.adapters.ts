@@ -6,9 +6,9 @@ import {
 } from '@sandbox-relay/contracts';
 import { jobIdFor, type JobProducer, type Redis } from '@sandbox-relay/bus';
 import type { EventSink } from '@sandbox-relay/store';
-import type { CooldownGate } from './cooldown';
-import type { InterventionRecord, InterventionRecorder } from './intervener';
-import type { SandboxMessage, SandboxMessageSink } from './routing';
+import type { CooldownGate } from './policy/cooldown';
+import type { InterventionRecord, InterventionRecorder } from './steering/intervener';
+import type { SandboxMessage, SandboxMessageSink } from './steering/routing';
 
 /** Sandbox interventions as `sandbox-messages` jobs; the job id makes a re-sent decision a no-op. */
 export class QueueSandboxMessageSink implements SandboxMessageSink {

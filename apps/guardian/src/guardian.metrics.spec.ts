@@ -1,10 +1,10 @@
 import { metricsRegistry } from '@sandbox-relay/service-kit';
 import { metricValue } from '@sandbox-relay/testing';
-import { MemoryCooldownGate } from './cooldown';
+import { MemoryCooldownGate } from './policy/cooldown';
 import { Guardian } from './guardian';
-import type { InterventionRecord, InterventionRecorder, TaskLookup } from './intervener';
-import { ConversationFileSink } from './legacy-conversation-sink';
-import { InterventionRouter, type SandboxMessage, type SandboxMessageSink } from './routing';
+import type { InterventionRecord, InterventionRecorder, TaskLookup } from './steering/intervener';
+import { ConversationFileSink } from './steering/legacy-conversation-sink';
+import { InterventionRouter, type SandboxMessage, type SandboxMessageSink } from './steering/routing';
 import { captureLogger, ManualClock, toolUse } from './spec-support';
 
 class Tasks implements TaskLookup {

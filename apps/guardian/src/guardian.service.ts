@@ -5,8 +5,8 @@ import { createEventSink, EventRepository, type Store } from '@sandbox-relay/sto
 import { TaskRepository } from '@sandbox-relay/store';
 import { EventInterventionRecorder, QueueSandboxMessageSink, RedisCooldownGate } from './guardian.adapters';
 import { Guardian, type GuardianConfig } from './guardian';
-import { ConversationFileSink } from './legacy-conversation-sink';
-import { InterventionRouter } from './routing';
+import { ConversationFileSink } from './steering/legacy-conversation-sink';
+import { InterventionRouter } from './steering/routing';
 
 export interface GuardianServiceDeps {
   store: Store;

@@ -2,12 +2,12 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { EventEnvelope } from '@sandbox-relay/contracts';
-import type { InterventionAnalyzer } from './analyzer';
-import { MemoryCooldownGate, type CooldownGate } from './cooldown';
+import type { InterventionAnalyzer } from './policy/analyzer';
+import { MemoryCooldownGate, type CooldownGate } from './policy/cooldown';
 import { Guardian, type GuardianConfig } from './guardian';
-import type { InterventionRecord, InterventionRecorder, TaskLookup } from './intervener';
-import { ConversationFileSink } from './legacy-conversation-sink';
-import { InterventionRouter, type GuardianTask, type SandboxMessage, type SandboxMessageSink } from './routing';
+import type { InterventionRecord, InterventionRecorder, TaskLookup } from './steering/intervener';
+import { ConversationFileSink } from './steering/legacy-conversation-sink';
+import { InterventionRouter, type GuardianTask, type SandboxMessage, type SandboxMessageSink } from './steering/routing';
 import { captureLogger, envelope, ManualClock, toolFailed, toolUse } from './spec-support';
 
 const MIN = 60_000;

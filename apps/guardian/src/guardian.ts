@@ -1,13 +1,13 @@
 import { ENTITY_TYPES, SUPERVISOR_EVENT_TYPES, SYSTEM_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
-import { RuleAnalyzer, type InterventionAnalyzer } from './analyzer';
-import type { CooldownGate } from './cooldown';
-import { DEFAULT_THRESHOLDS, detectOnEvent, sweep, type DetectorThresholds, type Finding } from './detectors';
-import { Intervener, type InterventionOutcome, type InterventionRecorder, type TaskLookup } from './intervener';
-import { KeyedSerialQueue } from './keyed-queue';
-import type { InterventionRouter } from './routing';
-import { DEFAULT_MAX_EVENTS, trajectoryKey, type Trajectory } from './trajectory';
-import { DEFAULT_MAX_KEYS, TrajectoryStore } from './trajectory-store';
+import { RuleAnalyzer, type InterventionAnalyzer } from './policy/analyzer';
+import type { CooldownGate } from './policy/cooldown';
+import { DEFAULT_THRESHOLDS, detectOnEvent, sweep, type DetectorThresholds, type Finding } from './policy/detectors';
+import { Intervener, type InterventionOutcome, type InterventionRecorder, type TaskLookup } from './steering/intervener';
+import { KeyedSerialQueue } from './steering/keyed-queue';
+import type { InterventionRouter } from './steering/routing';
+import { DEFAULT_MAX_EVENTS, trajectoryKey, type Trajectory } from './history/trajectory';
+import { DEFAULT_MAX_KEYS, TrajectoryStore } from './history/trajectory-store';
 import { interventions } from './guardian.metrics';
 
 export interface GuardianConfig extends DetectorThresholds {

@@ -1,7 +1,7 @@
 export { Guardian, DEFAULT_GUARDIAN_CONFIG, type GuardianConfig, type GuardianDeps } from './guardian';
-export { Intervener, deliverable, type TaskLookup, type InterventionRecord, type InterventionRecorder, type InterventionOutcome } from './intervener';
-export { RuleAnalyzer, type InterventionAnalyzer } from './analyzer';
-export { MemoryCooldownGate, type CooldownGate } from './cooldown';
+export { Intervener, deliverable, type TaskLookup, type InterventionRecord, type InterventionRecorder, type InterventionOutcome } from './steering/intervener';
+export { RuleAnalyzer, type InterventionAnalyzer } from './policy/analyzer';
+export { MemoryCooldownGate, type CooldownGate } from './policy/cooldown';
 export {
   DETECTORS,
   DEFAULT_THRESHOLDS,
@@ -14,7 +14,7 @@ export {
   type DetectorThresholds,
   type Finding,
   type KeyedFinding,
-} from './detectors';
+} from './policy/detectors';
 export {
   GUARDIAN_MESSAGE_TYPE,
   InterventionRouter,
@@ -28,11 +28,11 @@ export {
   type RoutedTo,
   type SandboxMessage,
   type SandboxMessageSink,
-} from './routing';
-export { ConversationFileSink, INTERVENTIONS_FILE, type ConversationFileSinkOptions, type ConversationInterventionLine } from './legacy-conversation-sink';
-export { Trajectory, trajectoryKey, type TrajectoryView, type RecentEvent, type ToolCallRepeat, type FailureStreak, type ApplyOutcome } from './trajectory';
-export { TrajectoryStore, type TrajectoryStoreOptions } from './trajectory-store';
-export { readToolCall, stableJson, isFailedResult, type ToolCall } from './tool-calls';
+} from './steering/routing';
+export { ConversationFileSink, INTERVENTIONS_FILE, type ConversationFileSinkOptions, type ConversationInterventionLine } from './steering/legacy-conversation-sink';
+export { Trajectory, trajectoryKey, type TrajectoryView, type RecentEvent, type ToolCallRepeat, type FailureStreak, type ApplyOutcome } from './history/trajectory';
+export { TrajectoryStore, type TrajectoryStoreOptions } from './history/trajectory-store';
+export { readToolCall, stableJson, isFailedResult, type ToolCall } from './history/tool-calls';
 export { createGuardianService, type GuardianService, type GuardianServiceDeps } from './guardian.service';
 export { createGuardianModule, type GuardianModule } from './guardian.module';
 export { QueueSandboxMessageSink, RedisCooldownGate, EventInterventionRecorder } from './guardian.adapters';

@@ -1,5 +1,5 @@
 import { MemoryCooldownGate } from './cooldown';
-import { ManualClock } from './spec-support';
+import { ManualClock } from '../spec-support';
 
 describe('MemoryCooldownGate', () => {
   it('admits one caller per key per window', async () => {

@@ -1,5 +1,5 @@
 import { AGENT_EVENT_TYPES } from '@sandbox-relay/contracts';
-import type { TrajectoryView } from './trajectory';
+import type { TrajectoryView } from '../history/trajectory';
 
 export const DETECTORS = { STUCK: 'stuck', LOOPING: 'looping', ERROR_STORM: 'error_storm' } as const;
 export type DetectorName = (typeof DETECTORS)[keyof typeof DETECTORS];

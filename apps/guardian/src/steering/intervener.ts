@@ -1,10 +1,10 @@
 import { ENTITY_TYPES, MESSAGE_LIMITS, clipUnits } from '@sandbox-relay/contracts';
 import type { Logger } from '@sandbox-relay/service-kit';
-import type { InterventionAnalyzer } from './analyzer';
-import type { CooldownGate } from './cooldown';
-import type { DetectorName, Finding } from './detectors';
+import type { InterventionAnalyzer } from '../policy/analyzer';
+import type { CooldownGate } from '../policy/cooldown';
+import type { DetectorName, Finding } from '../policy/detectors';
 import { interventionIdempotencyKey, type GuardianTask, type Intervention, type InterventionRouter, type RouteResult, type RoutedTo } from './routing';
-import type { TrajectoryView } from './trajectory';
+import type { TrajectoryView } from '../history/trajectory';
 
 /** Finds the task an entity's events belong to. Local agents report as entity type `task`. */
 export interface TaskLookup {

@@ -1,4 +1,4 @@
-import { envelope, toolFailed, toolUse } from './spec-support';
+import { envelope, toolFailed, toolUse } from '../spec-support';
 import { Trajectory, trajectoryKey } from './trajectory';
 
 const T0 = 1_000_000;

@@ -1,5 +1,5 @@
 import { RuleAnalyzer, type InterventionAnalyzer } from './analyzer';
-import { Trajectory } from './trajectory';
+import { Trajectory } from '../history/trajectory';
 
 describe('RuleAnalyzer', () => {
   it('returns the rule text and never vetoes', async () => {

@@ -1,4 +1,4 @@
-import { envelope, ManualClock, toolUse } from './spec-support';
+import { envelope, ManualClock, toolUse } from '../spec-support';
 import { TrajectoryStore } from './trajectory-store';
 
 const thinking = (id: string) => envelope('agent.thinking', {}, { id });

@@ -1,5 +1,5 @@
 import type { Finding } from './detectors';
-import type { TrajectoryView } from './trajectory';
+import type { TrajectoryView } from '../history/trajectory';
 
 /**
  * An optional second opinion on a finding, e.g. an LLM reading the recent events. It may rewrite the

@@ -1,6 +1,6 @@
 import { DEFAULT_THRESHOLDS, detectErrorStorm, detectLooping, detectOnEvent, detectStuck, formatDuration, sweep, type DetectorThresholds } from './detectors';
-import { envelope, toolFailed, toolUse } from './spec-support';
-import { Trajectory } from './trajectory';
+import { envelope, toolFailed, toolUse } from '../spec-support';
+import { Trajectory } from '../history/trajectory';
 
 const T0 = 1_000_000;
 const MIN = 60_000;

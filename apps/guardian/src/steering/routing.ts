@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MESSAGE_LIMITS } from '@sandbox-relay/contracts';
-import type { DetectorName } from './detectors';
+import type { DetectorName } from '../policy/detectors';
 
 /** The guardian's view of a task (a subset of the `Task` model). */
 export interface GuardianTask {
