@@ -210,7 +210,11 @@ const publishToProduct =
     post(
       baseUrl,
       `/api/v1/sandboxes/${entityId}/events`,
-      JSON.stringify({ event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'npm test', exit_code: 0, seq, t: sentAt }, source: 'agent' }),
+      JSON.stringify({
+        event_type: 'agent.tool_use',
+        event_data: { tool: 'bash', command: 'npm test', exit_code: 0, seq, t: sentAt },
+        source: 'agent',
+      }),
     );
 
 /** The baseline: the frame itself (same envelope shape and size as the product's), sent on as is. */
@@ -249,7 +253,10 @@ const jsBytes = (stats: MemoryStats) => stats.memory.heapUsed + stats.memory.ext
 const perSocket = (r: MemoryResult) => Math.max(r.rssPerSocket, r.jsPerSocket);
 
 /** Opens the 1,000 idle sockets and leaves them open (they serve the single-id throughput rounds next). */
-async function measureMemory(target: Target, query: (index: number) => string): Promise<{ result: MemoryResult; pool: Pool }> {
+async function measureMemory(
+  target: Target,
+  query: (index: number) => string,
+): Promise<{ result: MemoryResult; pool: Pool }> {
   const warm = await openPool(target.server, 10, query);
   await warm.close();
   await sleep(300);
@@ -257,7 +264,12 @@ async function measureMemory(target: Target, query: (index: number) => string): 
   const pool = await openPool(target.server, CLIENTS, query);
   await sleep(1000);
   const after = await target.server.stats();
-  const result = { before, after, rssPerSocket: ((after.vmRssKb - before.vmRssKb) * 1024) / CLIENTS, jsPerSocket: (jsBytes(after) - jsBytes(before)) / CLIENTS };
+  const result = {
+    before,
+    after,
+    rssPerSocket: ((after.vmRssKb - before.vmRssKb) * 1024) / CLIENTS,
+    jsPerSocket: (jsBytes(after) - jsBytes(before)) / CLIENTS,
+  };
   return { result, pool };
 }
 
@@ -280,7 +292,12 @@ interface RoundTotals {
 }
 
 /** Closed loop with WINDOW events outstanding: warm-up, a measured window, then a drain of what is outstanding. */
-async function throughputRound(target: Target, entityId: string, warmupS: number, measureS: number): Promise<RoundTotals> {
+async function throughputRound(
+  target: Target,
+  entityId: string,
+  warmupS: number,
+  measureS: number,
+): Promise<RoundTotals> {
   const outstanding = new Map<number, { left: number; at: number }>();
   let running = true;
   let published = 0;
@@ -325,9 +342,23 @@ async function throughputRound(target: Target, entityId: string, warmupS: number
   pump();
 
   await sleep(warmupS * 1000);
-  const at0 = { at: performance.now(), frames: clientState.frames, published, server: (await target.server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu() };
+  const at0 = {
+    at: performance.now(),
+    frames: clientState.frames,
+    published,
+    server: (await target.server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+  };
   await sleep(measureS * 1000);
-  const at1 = { at: performance.now(), frames: clientState.frames, published, server: (await target.server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu() };
+  const at1 = {
+    at: performance.now(),
+    frames: clientState.frames,
+    published,
+    server: (await target.server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+  };
 
   running = false;
   const drainDeadline = Date.now() + 10_000;
@@ -377,12 +408,20 @@ function summarize(rounds: RoundTotals[]): ThroughputResult {
     cpuMachine: weighted((r) => r.cpuMachinePct),
     delivered: total((r) => r.allFrames) / (total((r) => r.acknowledged) * CLIENTS),
     lostOrFailed: total((r) => r.lost + r.failedPosts),
-    meanFrameBytes: total((r) => r.allBytes) / Math.max(1, total((r) => r.allFrames)),
+    meanFrameBytes:
+      total((r) => r.allBytes) /
+      Math.max(
+        1,
+        total((r) => r.allFrames),
+      ),
   };
 }
 
 /** Both targets have their 1,000 clients connected; rounds alternate between them (A B, B A, ...). */
-async function throughputScenario(targets: [Target, Target], entityId: string): Promise<[ThroughputResult, ThroughputResult]> {
+async function throughputScenario(
+  targets: [Target, Target],
+  entityId: string,
+): Promise<[ThroughputResult, ThroughputResult]> {
   const rounds: [RoundTotals[], RoundTotals[]] = [[], []];
   for (const target of targets) await throughputRound(target, entityId, THROUGHPUT_WARMUP_S, 0);
   for (let r = 0; r < ROUNDS; r += 1) {
@@ -432,7 +471,12 @@ async function measureLatency(target: Target): Promise<LatencyResult> {
   clientState.mode = 'latency';
 
   type Sample = { at: number; server: NodeJS.CpuUsage; self: NodeJS.CpuUsage; machine: MachineCpu };
-  const sampleCpu = async (): Promise<Sample> => ({ server: (await target.server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu(), at: performance.now() });
+  const sampleCpu = async (): Promise<Sample> => ({
+    server: (await target.server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+    at: performance.now(),
+  });
   let from: Sample | undefined;
   let to: Sample | undefined;
   let loop = { p50: NaN, p99: NaN, max: NaN };
@@ -500,7 +544,9 @@ async function deleteRows(): Promise<void> {
   const client = new PgClient({ connectionString: BENCH_DATABASE_URL });
   await client.connect();
   try {
-    await client.query(`DELETE FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = ANY($1::text[])`, [allIds]);
+    await client.query(`DELETE FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = ANY($1::text[])`, [
+      allIds,
+    ]);
     await client.query('VACUUM sandbox_events');
   } finally {
     await client.end();
@@ -536,7 +582,10 @@ async function run(_redis: BenchRedis): Promise<number> {
   await Promise.all([productMemory.pool.close(), bareMemory.pool.close()]);
 
   log('(a) fan-out to 1,000 unfiltered clients (entity_types=sandbox) ...');
-  const unfilteredPools = [await openPool(productServer, CLIENTS, () => 'entity_types=sandbox'), await openPool(bareServer, CLIENTS, () => 'entity_types=sandbox')];
+  const unfilteredPools = [
+    await openPool(productServer, CLIENTS, () => 'entity_types=sandbox'),
+    await openPool(bareServer, CLIENTS, () => 'entity_types=sandbox'),
+  ];
   const [productUnfiltered, bareUnfiltered] = await throughputScenario(targets, hotId);
   await Promise.all(unfilteredPools.map((pool) => pool.close()));
 
@@ -569,7 +618,16 @@ async function run(_redis: BenchRedis): Promise<number> {
   console.log(`(a) fan-out throughput to ${fmtInt(CLIENTS)} clients`);
   console.log(
     table(
-      ['server, subscription', 'frames/s', 'per round', 'events/s', 'frame B', 'delivered', 'lost+failed', 'CPU % server / clients / machine'],
+      [
+        'server, subscription',
+        'frames/s',
+        'per round',
+        'events/s',
+        'frame B',
+        'delivered',
+        'lost+failed',
+        'CPU % server / clients / machine',
+      ],
       [
         throughputRow('standalone, entity_ids=<one id>', productSingle),
         throughputRow('bare ws, one id', bareSingle),
@@ -593,10 +651,24 @@ async function run(_redis: BenchRedis): Promise<number> {
     `${fmt1(r.loopP99)} / ${fmt1(r.loopMax)}`,
     `${fmtInt(r.cpuServer)} / ${fmtInt(r.cpuClients)} / ${fmtInt(r.cpuMachine)}`,
   ];
-  console.log(`(b) POST → frame latency in ms, ${fmtInt(LATENCY_RATE)} events/s, ${LATENCY_SANDBOXES} sandboxes × ${CLIENTS / LATENCY_SANDBOXES} viewers`);
+  console.log(
+    `(b) POST → frame latency in ms, ${fmtInt(LATENCY_RATE)} events/s, ${LATENCY_SANDBOXES} sandboxes × ${CLIENTS / LATENCY_SANDBOXES} viewers`,
+  );
   console.log(
     table(
-      ['server', 'events/s', 'p50', 'p90', 'p99', 'max', 'frames timed / expected', 'failed POSTs', 'POST answer p50 / p99', 'loop delay p99 / max', 'CPU % server / clients / machine'],
+      [
+        'server',
+        'events/s',
+        'p50',
+        'p90',
+        'p99',
+        'max',
+        'frames timed / expected',
+        'failed POSTs',
+        'POST answer p50 / p99',
+        'loop delay p99 / max',
+        'CPU % server / clients / machine',
+      ],
       [latencyRow('standalone', productLatency), latencyRow('bare ws', bareLatency)],
     ),
   );
@@ -614,7 +686,15 @@ async function run(_redis: BenchRedis): Promise<number> {
   console.log(`(c) server memory before → after ${fmtInt(CLIENTS)} idle sockets (after forced GC)`);
   console.log(
     table(
-      ['server', 'RSS', 'RSS Δ / socket', 'heap used+external+arrayBuffers', 'JS Δ / socket', 'heap committed', 'per socket (larger Δ)'],
+      [
+        'server',
+        'RSS',
+        'RSS Δ / socket',
+        'heap used+external+arrayBuffers',
+        'JS Δ / socket',
+        'heap committed',
+        'per socket (larger Δ)',
+      ],
       [memoryRow('standalone', productMemory.result), memoryRow('bare ws', bareMemory.result)],
     ),
   );
@@ -623,7 +703,9 @@ async function run(_redis: BenchRedis): Promise<number> {
       ' hosts new sockets without growing RSS, while a small heap grows in steps; so the figure is the larger of RSS Δ and\n' +
       ' JS Δ per socket. Kernel socket buffers are not in either.)',
   );
-  console.log('(CPU in % of one core; machine 200 % = both cores busy: machine − server − clients ≈ Postgres + Redis + other users)');
+  console.log(
+    '(CPU in % of one core; machine 200 % = both cores busy: machine − server − clients ≈ Postgres + Redis + other users)',
+  );
   console.log('');
 
   const ratioSingle = productSingle.framesPerS / bareSingle.framesPerS;
@@ -635,7 +717,13 @@ async function run(_redis: BenchRedis): Promise<number> {
     table(
       ['figure', 'measured', 'baseline (bare ws)', 'target', 'result'],
       [
-        ['(a) frames/s, one id', `${fmtInt(productSingle.framesPerS)} (${fmt2(ratioSingle)}×)`, fmtInt(bareSingle.framesPerS), `≥ ${TARGET_RATIO}× bare`, verdict(ratioSingle >= TARGET_RATIO && clean(productSingle))],
+        [
+          '(a) frames/s, one id',
+          `${fmtInt(productSingle.framesPerS)} (${fmt2(ratioSingle)}×)`,
+          fmtInt(bareSingle.framesPerS),
+          `≥ ${TARGET_RATIO}× bare`,
+          verdict(ratioSingle >= TARGET_RATIO && clean(productSingle)),
+        ],
         [
           '(a) frames/s, unfiltered',
           `${fmtInt(productUnfiltered.framesPerS)} (${fmt2(ratioUnfiltered)}×)`,
@@ -662,7 +750,8 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   // 1006 = our own terminate() at the end of a phase; 1001 = a server stopping. Anything else (4008: slow consumer) matters.
   const closes = [...clientState.closesByCode].filter(([code]) => code !== 1006 && code !== 1001);
-  if (closes.length > 0) console.log(`\nserver-initiated closes seen by clients: ${closes.map(([code, n]) => `${n}× ${code}`).join(', ')}`);
+  if (closes.length > 0)
+    console.log(`\nserver-initiated closes seen by clients: ${closes.map(([code, n]) => `${n}× ${code}`).join(', ')}`);
   return 0;
 }
 

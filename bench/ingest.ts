@@ -61,7 +61,11 @@ const TARGET_BATCH_EVENTS_PER_S = 50_000;
 const runId = `bench-ingest-${Date.now().toString(36)}`;
 const sandboxIds = Array.from({ length: SANDBOXES }, (_, i) => `${runId}-s${i}`);
 
-const EVENT = { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'npm test', exit_code: 0 }, source: 'agent' };
+const EVENT = {
+  event_type: 'agent.tool_use',
+  event_data: { tool: 'bash', command: 'npm test', exit_code: 0 },
+  source: 'agent',
+};
 const SINGLE_BODY = JSON.stringify(EVENT);
 const BATCH_BODY = JSON.stringify(Array.from({ length: BATCH_SIZE }, () => EVENT));
 
@@ -111,7 +115,12 @@ async function warmUp(server: ServerChild, series: Series, route: Route): Promis
 }
 
 async function round(server: ServerChild, series: Series, route: Route): Promise<void> {
-  const before = { server: (await server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu(), at: performance.now() };
+  const before = {
+    server: (await server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+    at: performance.now(),
+  };
   const result = await cannon(server.url, route, ROUND_S);
   const wallMs = performance.now() - before.at;
   const serverAfter = (await server.cpu()).cpu;
@@ -136,10 +145,13 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
 const roundEventsPerS = (series: Series, r: Round) => (r.ok * series.eventsPerRequest) / r.durationS;
-const eventsPerS = (series: Series) => (sum(series.rounds.map((r) => r.ok)) * series.eventsPerRequest) / sum(series.rounds.map((r) => r.durationS));
-const requestsPerS = (series: Series) => sum(series.rounds.map((r) => r.ok)) / sum(series.rounds.map((r) => r.durationS));
+const eventsPerS = (series: Series) =>
+  (sum(series.rounds.map((r) => r.ok)) * series.eventsPerRequest) / sum(series.rounds.map((r) => r.durationS));
+const requestsPerS = (series: Series) =>
+  sum(series.rounds.map((r) => r.ok)) / sum(series.rounds.map((r) => r.durationS));
 const failures = (series: Series) => series.warmupBad + sum(series.rounds.map((r) => r.non2xx + r.errors));
-const acknowledgedEvents = (series: Series) => (series.warmupOk + sum(series.rounds.map((r) => r.ok))) * series.eventsPerRequest;
+const acknowledgedEvents = (series: Series) =>
+  (series.warmupOk + sum(series.rounds.map((r) => r.ok))) * series.eventsPerRequest;
 
 async function countStored(): Promise<number> {
   const client = new Client({ connectionString: BENCH_DATABASE_URL });
@@ -151,7 +163,9 @@ async function countStored(): Promise<number> {
     );
     if (process.env.BENCH_KEEP_ROWS !== '1') {
       // Delete and vacuum now, so that the next benchmark does not meet an autovacuum of this run's dead rows.
-      await client.query(`DELETE FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = ANY($1::text[])`, [sandboxIds]);
+      await client.query(`DELETE FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id = ANY($1::text[])`, [
+        sandboxIds,
+      ]);
       await client.query('VACUUM sandbox_events');
     }
     return Number(rows[0]?.n ?? 0);
@@ -166,12 +180,20 @@ async function run(_redis: BenchRedis): Promise<number> {
       `single: ${CONNECTIONS} connections; batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +
       `${WARMUP_S} s warm-up, then ${ROUNDS} alternating rounds × ${ROUND_S} s per server`,
   );
-  console.log(`body:    ${SINGLE_BODY} (${Buffer.byteLength(SINGLE_BODY)} B; batch body ${Buffer.byteLength(BATCH_BODY)} B)`);
+  console.log(
+    `body:    ${SINGLE_BODY} (${Buffer.byteLength(SINGLE_BODY)} B; batch body ${Buffer.byteLength(BATCH_BODY)} B)`,
+  );
   console.log('');
 
   const bare = await startServerChild('express');
   const product = await startServerChild(PRODUCT);
-  const newSeries = (label: string, eventsPerRequest: number): Series => ({ label, eventsPerRequest, rounds: [], warmupOk: 0, warmupBad: 0 });
+  const newSeries = (label: string, eventsPerRequest: number): Series => ({
+    label,
+    eventsPerRequest,
+    rounds: [],
+    warmupOk: 0,
+    warmupBad: 0,
+  });
   const series = {
     bareSingle: newSeries('bare express, single', 1),
     single: newSeries(`${PRODUCT}, single`, 1),
@@ -183,7 +205,9 @@ async function run(_redis: BenchRedis): Promise<number> {
     { route: 'batch', bare: series.bareBatch, product: series.batch },
   ];
   for (const { route, bare: bareSeries, product: productSeries } of plan) {
-    process.stderr.write(`${route}: warm-up ${WARMUP_S} s each, then ${ROUNDS} × ${ROUND_S} s per server, alternating ...\n`);
+    process.stderr.write(
+      `${route}: warm-up ${WARMUP_S} s each, then ${ROUNDS} × ${ROUND_S} s per server, alternating ...\n`,
+    );
     await warmUp(bare, bareSeries, route);
     await warmUp(product, productSeries, route);
     for (let r = 0; r < ROUNDS; r += 1) {
@@ -268,7 +292,9 @@ async function run(_redis: BenchRedis): Promise<number> {
     ),
   );
   if (stored < acknowledged) {
-    console.error(`\nFAIL: ${fmtInt(acknowledged - stored)} acknowledged events are missing from sandbox_events (run ${runId}).`);
+    console.error(
+      `\nFAIL: ${fmtInt(acknowledged - stored)} acknowledged events are missing from sandbox_events (run ${runId}).`,
+    );
     return 1;
   }
   return 0;

@@ -35,8 +35,27 @@
 import os from 'node:os';
 import autocannon from 'autocannon';
 import { Client } from 'pg';
-import { BENCH_DATABASE_URL, cpuPercent, fmt1, fmt2, fmtInt, latencySummary, machineCpu, machineCpuPercent, requestJson } from './lib/common';
-import { benchOption, runBenchmark, runConcurrently, startServerChild, table, verdict, type BenchRedis, type ServerChild } from './lib/common';
+import {
+  BENCH_DATABASE_URL,
+  cpuPercent,
+  fmt1,
+  fmt2,
+  fmtInt,
+  latencySummary,
+  machineCpu,
+  machineCpuPercent,
+  requestJson,
+} from './lib/common';
+import {
+  benchOption,
+  runBenchmark,
+  runConcurrently,
+  startServerChild,
+  table,
+  verdict,
+  type BenchRedis,
+  type ServerChild,
+} from './lib/common';
 
 const ROUNDS = benchOption('ROUNDS', 2, 1);
 const ROUND_S = benchOption('ROUND_S', 3, 1);
@@ -59,8 +78,12 @@ const postIds = Array.from({ length: POST_SANDBOXES }, (_, i) => `${runId}-p${i}
 const deepId = `${runId}-deep`;
 const wideIds = Array.from({ length: WIDE_SANDBOXES }, (_, i) => `${runId}-w${i}`);
 const allIds = [...postIds, deepId, ...wideIds];
-const BODY = JSON.stringify({ content: 'The tests in packages/api fail on main since 3f2c1e0; please bisect and report back.', message_type: 'user_message' });
-const messagesPath = (id: string, limit?: number) => `/api/v1/sandboxes/${id}/messages${limit ? `?limit=${limit}` : ''}`;
+const BODY = JSON.stringify({
+  content: 'The tests in packages/api fail on main since 3f2c1e0; please bisect and report back.',
+  message_type: 'user_message',
+});
+const messagesPath = (id: string, limit?: number) =>
+  `/api/v1/sandboxes/${id}/messages${limit ? `?limit=${limit}` : ''}`;
 
 /** What the bench saw, for figure 4. */
 const handedOut = new Map<string, number>();
@@ -69,14 +92,33 @@ let wrongSandbox = 0;
 let failedRequests = 0;
 
 /** One autocannon round (or a drain phase): 2xx answers, failures, CPU (% of one core) of server / bench / machine. */
-type Load = { ok: number; bad: number; seconds: number; p50: number; p99: number; cpu: [server: number, bench: number, machine: number] };
+type Load = {
+  ok: number;
+  bad: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+  cpu: [server: number, bench: number, machine: number];
+};
 
 /** Runs `work` and returns its wall time with the CPU of the server child, this process and the machine over it. */
-async function measured<T>(server: ServerChild, work: () => Promise<T>): Promise<{ result: T; seconds: number; cpu: Load['cpu'] }> {
-  const before = { server: (await server.cpu()).cpu, self: process.cpuUsage(), machine: machineCpu(), at: performance.now() };
+async function measured<T>(
+  server: ServerChild,
+  work: () => Promise<T>,
+): Promise<{ result: T; seconds: number; cpu: Load['cpu'] }> {
+  const before = {
+    server: (await server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+    at: performance.now(),
+  };
   const result = await work();
   const wallMs = performance.now() - before.at;
-  const cpu: Load['cpu'] = [cpuPercent(before.server, (await server.cpu()).cpu, wallMs), cpuPercent(before.self, process.cpuUsage(), wallMs), machineCpuPercent(before.machine, machineCpu())];
+  const cpu: Load['cpu'] = [
+    cpuPercent(before.server, (await server.cpu()).cpu, wallMs),
+    cpuPercent(before.self, process.cpuUsage(), wallMs),
+    machineCpuPercent(before.machine, machineCpu()),
+  ];
   return { result, seconds: wallMs / 1000, cpu };
 }
 
@@ -93,13 +135,20 @@ function cannon(url: string, durationS: number): Promise<autocannon.Result> {
 
 async function postRound(server: ServerChild, rounds: Load[]): Promise<void> {
   const { result, cpu } = await measured(server, () => cannon(server.url, ROUND_S));
-  rounds.push({ ok: result['2xx'], bad: result.non2xx + result.errors + result.timeouts, seconds: result.duration, p50: result.latency.p50, p99: result.latency.p99, cpu });
+  rounds.push({
+    ok: result['2xx'],
+    bad: result.non2xx + result.errors + result.timeouts,
+    seconds: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpu,
+  });
 }
 
 /** One drain GET; records every message handed out. */
 async function drain(url: string, id: string, limit?: number): Promise<{ count: number; ms: number }> {
   const res = await requestJson<Array<{ message_id: string; sandbox_id: string }>>(url, 'GET', messagesPath(id, limit));
-  if (res.status !== 200) return (failedRequests += 1), { count: 0, ms: res.ms };
+  if (res.status !== 200) return ((failedRequests += 1), { count: 0, ms: res.ms });
   for (const message of res.body) {
     handedOut.set(message.message_id, (handedOut.get(message.message_id) ?? 0) + 1);
     if (message.sandbox_id !== id) wrongSandbox += 1;
@@ -123,7 +172,10 @@ type LatencySamples = Record<'drain' | 'select1' | 'commit' | 'bareGet', number[
  * message (`commitId`, value unchanged) as its own transaction, i.e. a durable commit like the drain's; a bare GET.
  */
 async function baselineSample(pg: Client, bareUrl: string, commitId: string, into: LatencySamples): Promise<void> {
-  for (const [key, sql] of [['select1', 'SELECT 1'], ['commit', `UPDATE sandbox_messages SET delivered_at = delivered_at WHERE id = ${BigInt(commitId)}`]] as const) {
+  for (const [key, sql] of [
+    ['select1', 'SELECT 1'],
+    ['commit', `UPDATE sandbox_messages SET delivered_at = delivered_at WHERE id = ${BigInt(commitId)}`],
+  ] as const) {
     const started = performance.now();
     await pg.query(sql);
     into[key].push(performance.now() - started);
@@ -132,7 +184,13 @@ async function baselineSample(pg: Client, bareUrl: string, commitId: string, int
 }
 
 /** Timed GETs, one per step, each followed by the baselines and by `after(count)`; counts GETs not handing out `expect`. */
-async function timedDrains(servers: { product: ServerChild; bare: ServerChild; pg: Client; commitId: string }, steps: string[], limit: number | undefined, expect: number, after?: (count: number) => Promise<void>): Promise<LatencySamples> {
+async function timedDrains(
+  servers: { product: ServerChild; bare: ServerChild; pg: Client; commitId: string },
+  steps: string[],
+  limit: number | undefined,
+  expect: number,
+  after?: (count: number) => Promise<void>,
+): Promise<LatencySamples> {
   const samples: LatencySamples = { drain: [], select1: [], commit: [], bareGet: [], short: 0 };
   for (const id of steps) {
     const { count, ms } = await drain(servers.product.url, id, limit);
@@ -149,18 +207,33 @@ async function drainThroughput(product: ServerChild, bare: ServerChild) {
   const totals = { drains: 0, messages: 0, failed: failedRequests };
   const run = await measured(product, () =>
     runConcurrently(postIds.length, DRAIN_CONCURRENCY, async (i) => {
-      for (let count = -1; count !== 0; totals.drains += 1, totals.messages += count) count = (await drain(product.url, postIds[i]!, DRAIN_LIMIT)).count;
+      for (let count = -1; count !== 0; totals.drains += 1, totals.messages += count)
+        count = (await drain(product.url, postIds[i]!, DRAIN_LIMIT)).count;
     }),
   );
   const bareRun = await measured(bare, () =>
-    runConcurrently(totals.drains, DRAIN_CONCURRENCY, async (i) => void (await requestJson(bare.url, 'GET', messagesPath(postIds[i % POST_SANDBOXES]!, DRAIN_LIMIT)))),
+    runConcurrently(
+      totals.drains,
+      DRAIN_CONCURRENCY,
+      async (i) => void (await requestJson(bare.url, 'GET', messagesPath(postIds[i % POST_SANDBOXES]!, DRAIN_LIMIT))),
+    ),
   );
-  return { ...totals, failed: failedRequests - totals.failed, seconds: run.seconds, cpu: run.cpu, bareSeconds: bareRun.seconds, bareCpu: bareRun.cpu };
+  return {
+    ...totals,
+    failed: failedRequests - totals.failed,
+    seconds: run.seconds,
+    cpu: run.cpu,
+    bareSeconds: bareRun.seconds,
+    bareCpu: bareRun.cpu,
+  };
 }
 
 /** Figure 4, from the database. */
 async function verify(pg: Client, acked: number, shortDrains: number) {
-  const { rows } = await pg.query<{ id: string; sandbox_id: string }>('SELECT id::text AS id, sandbox_id FROM sandbox_messages WHERE sandbox_id = ANY($1::text[])', [allIds]);
+  const { rows } = await pg.query<{ id: string; sandbox_id: string }>(
+    'SELECT id::text AS id, sandbox_id FROM sandbox_messages WHERE sandbox_id = ANY($1::text[])',
+    [allIds],
+  );
   const inDb = new Set(rows.map((row) => row.id));
   const check = {
     rows: rows.length,
@@ -170,7 +243,9 @@ async function verify(pg: Client, acked: number, shortDrains: number) {
     unknown: [...handedOut.keys()].filter((id) => !inDb.has(id)).length,
     lost: [...posted].filter((id) => !inDb.has(id)).length,
   };
-  const ok = check.duplicated + check.missing + check.unknown + check.lost + wrongSandbox + failedRequests + shortDrains === 0 && check.postRows >= acked;
+  const ok =
+    check.duplicated + check.missing + check.unknown + check.lost + wrongSandbox + failedRequests + shortDrains === 0 &&
+    check.postRows >= acked;
   return { ...check, ok };
 }
 
@@ -186,7 +261,8 @@ const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
 const mean = (values: number[]) => sum(values) / values.length;
 const perS = (rounds: Load[]) => sum(rounds.map((r) => r.ok)) / sum(rounds.map((r) => r.seconds));
 const cpuCell = (cpu: Load['cpu']) => cpu.map(fmtInt).join(' / ');
-const meanCpu = (rounds: Load[]): Load['cpu'] => [0, 1, 2].map((i) => mean(rounds.map((r) => r.cpu[i]!))) as Load['cpu'];
+const meanCpu = (rounds: Load[]): Load['cpu'] =>
+  [0, 1, 2].map((i) => mean(rounds.map((r) => r.cpu[i]!))) as Load['cpu'];
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
 async function run(_redis: BenchRedis): Promise<number> {
@@ -209,7 +285,10 @@ async function run(_redis: BenchRedis): Promise<number> {
     const warmUp = await cannon(product.url, WARMUP_S);
     let acked = warmUp['2xx'];
     for (let r = 0; r < ROUNDS; r += 1) {
-      const order: Array<[ServerChild, Load[]]> = [[bare, postRounds.bare], [product, postRounds.product]];
+      const order: Array<[ServerChild, Load[]]> = [
+        [bare, postRounds.bare],
+        [product, postRounds.product],
+      ];
       for (const [server, rounds] of r % 2 ? order.reverse() : order) await postRound(server, rounds);
     }
     acked += sum(postRounds.product.map((r) => r.ok));
@@ -220,10 +299,15 @@ async function run(_redis: BenchRedis): Promise<number> {
     const servers = { product, bare, pg, commitId: handedOut.keys().next().value as string };
     await fill(product.url, Array<string>(DEEP_BACKLOG).fill(deepId));
     // After each timed GET, POST as many as it handed out: every timed GET sees 1,000 queued messages.
-    const deep = await timedDrains(servers, Array<string>(DEEP_SAMPLES).fill(deepId), DEEP_LIMIT, DEEP_LIMIT, (count) => fill(product.url, Array<string>(count).fill(deepId), count));
+    const deep = await timedDrains(servers, Array<string>(DEEP_SAMPLES).fill(deepId), DEEP_LIMIT, DEEP_LIMIT, (count) =>
+      fill(product.url, Array<string>(count).fill(deepId), count),
+    );
     while ((await drain(product.url, deepId, 1000)).count > 0);
     log(`3b. ${WIDE_SANDBOXES} sandboxes × ${WIDE_DEPTH}: fill, then one GET each ...`);
-    await fill(product.url, Array.from({ length: WIDE_SANDBOXES * WIDE_DEPTH }, (_, i) => wideIds[i % WIDE_SANDBOXES]!));
+    await fill(
+      product.url,
+      Array.from({ length: WIDE_SANDBOXES * WIDE_DEPTH }, (_, i) => wideIds[i % WIDE_SANDBOXES]!),
+    );
     const wide = await timedDrains(servers, wideIds, undefined, WIDE_DEPTH);
 
     log('stopping the servers (the standalone drains its event log), verifying ...');
@@ -236,7 +320,15 @@ async function run(_redis: BenchRedis): Promise<number> {
     const worst = (rounds: Load[], key: 'p50' | 'p99') => fmt1(Math.max(...rounds.map((r) => r[key])));
     const postRow = (label: string, rounds: Load[]) => {
       const bad = sum(rounds.map((r) => r.bad));
-      return [label, fmtInt(sum(rounds.map((r) => r.ok))), fmtInt(perS(rounds)), worst(rounds, 'p50'), worst(rounds, 'p99'), fmtInt(bad), cpuCell(meanCpu(rounds))];
+      return [
+        label,
+        fmtInt(sum(rounds.map((r) => r.ok))),
+        fmtInt(perS(rounds)),
+        worst(rounds, 'p50'),
+        worst(rounds, 'p99'),
+        fmtInt(bad),
+        cpuCell(meanCpu(rounds)),
+      ];
     };
     console.log(
       table(
@@ -244,36 +336,101 @@ async function run(_redis: BenchRedis): Promise<number> {
         [
           postRow('1. POST, bare express', postRounds.bare),
           postRow('1. POST, standalone', postRounds.product),
-          ['2. GET → [], bare express', fmtInt(drains.drains), fmtInt(drains.drains / drains.bareSeconds), '', '', '', cpuCell(drains.bareCpu)],
-          [`2. GET drain, standalone`, fmtInt(drains.drains), fmtInt(drains.drains / drains.seconds), '', '', fmtInt(drains.failed), cpuCell(drains.cpu)],
+          [
+            '2. GET → [], bare express',
+            fmtInt(drains.drains),
+            fmtInt(drains.drains / drains.bareSeconds),
+            '',
+            '',
+            '',
+            cpuCell(drains.bareCpu),
+          ],
+          [
+            `2. GET drain, standalone`,
+            fmtInt(drains.drains),
+            fmtInt(drains.drains / drains.seconds),
+            '',
+            '',
+            fmtInt(drains.failed),
+            cpuCell(drains.cpu),
+          ],
         ],
       ),
     );
-    console.log(`(POST: ${ROUNDS} rounds, p50/p99 of the worst round; drain: ${fmtInt(drains.messages)} messages in ${fmt2(drains.seconds)} s; CPU in % of one core,`);
-    console.log(` machine ${os.cpus().length * 100} % = all cores busy; machine − server − bench ≈ Postgres + Redis + other users)`);
+    console.log(
+      `(POST: ${ROUNDS} rounds, p50/p99 of the worst round; drain: ${fmtInt(drains.messages)} messages in ${fmt2(drains.seconds)} s; CPU in % of one core,`,
+    );
+    console.log(
+      ` machine ${os.cpus().length * 100} % = all cores busy; machine − server − bench ≈ Postgres + Redis + other users)`,
+    );
     console.log('');
-    const kinds = [['standalone GET drain', 'drain'], ['bare pg SELECT 1', 'select1'], ['bare pg 1-row UPDATE+commit', 'commit'], ['bare express GET → []', 'bareGet']] as const;
+    const kinds = [
+      ['standalone GET drain', 'drain'],
+      ['bare pg SELECT 1', 'select1'],
+      ['bare pg 1-row UPDATE+commit', 'commit'],
+      ['bare express GET → []', 'bareGet'],
+    ] as const;
     const latencyRows = (label: string, s: LatencySamples) =>
       kinds.map(([what, key]) => {
         const l = latencySummary(s[key]);
         return [`${label}: ${what}`, fmtInt(l.n), fmt2(l.p50), fmt2(l.p99), fmt2(l.max)];
       });
-    console.log(table(['latency (ms, bench-side)', 'n', 'p50', 'p99', 'max'], [...latencyRows('3a', deep), ...latencyRows('3b', wide)]));
-    const quarters = [0, 1, 2, 3].map((q) => latencySummary(deep.drain.slice((q * deep.drain.length) / 4, ((q + 1) * deep.drain.length) / 4)));
-    console.log(`(3a drain p50 / p99 by quarter of the run, ms: ${quarters.map((l) => `${fmt2(l.p50)} / ${fmt2(l.p99)}`).join(', ')})`);
+    console.log(
+      table(
+        ['latency (ms, bench-side)', 'n', 'p50', 'p99', 'max'],
+        [...latencyRows('3a', deep), ...latencyRows('3b', wide)],
+      ),
+    );
+    const quarters = [0, 1, 2, 3].map((q) =>
+      latencySummary(deep.drain.slice((q * deep.drain.length) / 4, ((q + 1) * deep.drain.length) / 4)),
+    );
+    console.log(
+      `(3a drain p50 / p99 by quarter of the run, ms: ${quarters.map((l) => `${fmt2(l.p50)} / ${fmt2(l.p99)}`).join(', ')})`,
+    );
     console.log('');
     const p99 = (samples: number[]) => latencySummary(samples).p99;
-    const latencyBaseline = (s: LatencySamples) => `SELECT 1 ${fmt2(p99(s.select1))}, commit ${fmt2(p99(s.commit))}, bare GET ${fmt2(p99(s.bareGet))} ms`;
+    const latencyBaseline = (s: LatencySamples) =>
+      `SELECT 1 ${fmt2(p99(s.select1))}, commit ${fmt2(p99(s.commit))}, bare GET ${fmt2(p99(s.bareGet))} ms`;
     const postFailed = sum(postRounds.product.map((r) => r.bad)) + warmUp.non2xx + warmUp.errors + warmUp.timeouts;
     console.log(
       table(
         ['figure', 'measured', 'baseline (same run)', 'target', 'result'],
         [
-          ['1. POST messages/s', `${fmtInt(postRate)}/s (${fmt2(postRate / perS(postRounds.bare))}× bare)`, `bare express ${fmtInt(perS(postRounds.bare))}/s`, `≥ ${fmtInt(TARGET_POST_PER_S)}/s, 0 failed (bench's)`, verdict(postRate >= TARGET_POST_PER_S && postFailed === 0)],
-          ['2. drain throughput', `${fmtInt(drains.drains / drains.seconds)} drains/s, ${fmtInt(drainMsgRate)} msgs/s`, `bare GET → [] ${fmtInt(drains.drains / drains.bareSeconds)}/s`, 'msgs/s ≥ POST msgs/s (bench\'s)', verdict(drainMsgRate >= postRate && drains.failed === 0)],
-          [`3a. drain p99, 1 sandbox, ${fmtInt(DEEP_BACKLOG)} queued`, `${fmt2(p99(deep.drain))} ms (${fmt2(p99(deep.drain) / p99(deep.bareGet))}× bare GET)`, latencyBaseline(deep), `≤ ${TARGET_P99_MS} ms`, verdict(p99(deep.drain) <= TARGET_P99_MS)],
-          [`3b. drain p99, ${fmtInt(WIDE_SANDBOXES)} sandboxes × ${WIDE_DEPTH}`, `${fmt2(p99(wide.drain))} ms (${fmt2(p99(wide.drain) / p99(wide.bareGet))}× bare GET)`, latencyBaseline(wide), `≤ ${TARGET_P99_MS} ms`, verdict(p99(wide.drain) <= TARGET_P99_MS)],
-          ['4. every message handed out once', `${fmtInt(handedOut.size)} handed out`, `${fmtInt(check.rows)} rows stored`, 'exactly once', check.ok ? 'OK' : 'FAIL'],
+          [
+            '1. POST messages/s',
+            `${fmtInt(postRate)}/s (${fmt2(postRate / perS(postRounds.bare))}× bare)`,
+            `bare express ${fmtInt(perS(postRounds.bare))}/s`,
+            `≥ ${fmtInt(TARGET_POST_PER_S)}/s, 0 failed (bench's)`,
+            verdict(postRate >= TARGET_POST_PER_S && postFailed === 0),
+          ],
+          [
+            '2. drain throughput',
+            `${fmtInt(drains.drains / drains.seconds)} drains/s, ${fmtInt(drainMsgRate)} msgs/s`,
+            `bare GET → [] ${fmtInt(drains.drains / drains.bareSeconds)}/s`,
+            "msgs/s ≥ POST msgs/s (bench's)",
+            verdict(drainMsgRate >= postRate && drains.failed === 0),
+          ],
+          [
+            `3a. drain p99, 1 sandbox, ${fmtInt(DEEP_BACKLOG)} queued`,
+            `${fmt2(p99(deep.drain))} ms (${fmt2(p99(deep.drain) / p99(deep.bareGet))}× bare GET)`,
+            latencyBaseline(deep),
+            `≤ ${TARGET_P99_MS} ms`,
+            verdict(p99(deep.drain) <= TARGET_P99_MS),
+          ],
+          [
+            `3b. drain p99, ${fmtInt(WIDE_SANDBOXES)} sandboxes × ${WIDE_DEPTH}`,
+            `${fmt2(p99(wide.drain))} ms (${fmt2(p99(wide.drain) / p99(wide.bareGet))}× bare GET)`,
+            latencyBaseline(wide),
+            `≤ ${TARGET_P99_MS} ms`,
+            verdict(p99(wide.drain) <= TARGET_P99_MS),
+          ],
+          [
+            '4. every message handed out once',
+            `${fmtInt(handedOut.size)} handed out`,
+            `${fmtInt(check.rows)} rows stored`,
+            'exactly once',
+            check.ok ? 'OK' : 'FAIL',
+          ],
         ],
       ),
     );

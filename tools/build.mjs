@@ -11,7 +11,8 @@ const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 // Inlined although they are npm packages: @octokit/rest 22 and its plugins, and jose 6 (relay tokens),
 // are ESM-only, which a CJS bundle cannot require() on every Node 20, so they (and octokit's small
 // dependency tree) go into the bundle.
-const INLINED = /^(jose|@octokit\/[^/]+|universal-user-agent|before-after-hook|content-type|json-with-bigint|fast-content-type-parse|bottleneck)(\/|$)/;
+const INLINED =
+  /^(jose|@octokit\/[^/]+|universal-user-agent|before-after-hook|content-type|json-with-bigint|fast-content-type-parse|bottleneck)(\/|$)/;
 
 /** Every other bare import (npm packages, node builtins) stays external; our aliases resolve through tsconfig. */
 const externalPackages = {

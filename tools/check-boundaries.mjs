@@ -84,8 +84,12 @@ export function checkBoundaries(root) {
     } catch {
       continue;
     }
-    if (!project.type || !project.scope) problems.push(`${project.dir}/package.json: nx.tags needs a scope: and a type: tag`);
-    else if (!LAYERS[project.type]) problems.push(`${project.dir}/package.json: type:${project.type} is no layer this check knows (${Object.keys(LAYERS).join(', ')})`);
+    if (!project.type || !project.scope)
+      problems.push(`${project.dir}/package.json: nx.tags needs a scope: and a type: tag`);
+    else if (!LAYERS[project.type])
+      problems.push(
+        `${project.dir}/package.json: type:${project.type} is no layer this check knows (${Object.keys(LAYERS).join(', ')})`,
+      );
     for (const file of sourceFiles(src)) {
       const relative = path.relative(root, file);
       const isSpec = file.endsWith('.spec.ts') || relative.endsWith(path.join('src', 'spec-support.ts'));
@@ -96,18 +100,35 @@ export function checkBoundaries(root) {
         if (local) {
           const target = projects.get(local[1]);
           if (!target || target === project) continue;
-          if (specifier.endsWith('/testing') && target.name !== 'testing' && !isSpec) fail('test doubles are for specs only');
-          if (target.type === 'testing' && !isSpec && project.type !== 'testing' && project.type !== 'e2e') fail('testing helpers are for specs only');
-          else if (target.type === 'app' && !COMPOSERS.has(project.dir)) fail(`${project.type === 'app' ? 'an app' : 'a lib'} may not import an app (only ${[...COMPOSERS].join(' and ')} compose apps)`);
-          else if (!isSpec && target.type !== 'testing' && target.type !== 'app' && !(LAYERS[project.type] ?? []).includes(target.type)) {
+          if (specifier.endsWith('/testing') && target.name !== 'testing' && !isSpec)
+            fail('test doubles are for specs only');
+          if (target.type === 'testing' && !isSpec && project.type !== 'testing' && project.type !== 'e2e')
+            fail('testing helpers are for specs only');
+          else if (target.type === 'app' && !COMPOSERS.has(project.dir))
+            fail(
+              `${project.type === 'app' ? 'an app' : 'a lib'} may not import an app (only ${[...COMPOSERS].join(' and ')} compose apps)`,
+            );
+          else if (
+            !isSpec &&
+            target.type !== 'testing' &&
+            target.type !== 'app' &&
+            !(LAYERS[project.type] ?? []).includes(target.type)
+          ) {
             fail(`type:${project.type} may not depend on type:${target.type}`);
           }
           continue;
         }
-        if (specifier.startsWith('.') && path.resolve(path.dirname(file), specifier).startsWith(path.join(root, project.kind === 'apps' ? 'libs' : 'apps'))) {
+        if (
+          specifier.startsWith('.') &&
+          path
+            .resolve(path.dirname(file), specifier)
+            .startsWith(path.join(root, project.kind === 'apps' ? 'libs' : 'apps'))
+        ) {
           fail('cross-project relative import; use the @sandbox-relay alias');
         }
-        const owner = Object.entries(OWNED_PACKAGES).find(([pkg]) => specifier === pkg || specifier.startsWith(`${pkg}/`))?.[1];
+        const owner = Object.entries(OWNED_PACKAGES).find(
+          ([pkg]) => specifier === pkg || specifier.startsWith(`${pkg}/`),
+        )?.[1];
         if (owner && owner !== project.dir) fail(`only ${owner} may import it`);
       }
     }

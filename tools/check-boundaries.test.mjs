@@ -18,12 +18,27 @@ function fixture(projects) {
 
 test('a clean tree passes', () => {
   const root = fixture({
-    'libs/contracts': { tags: ['scope:shared', 'type:contracts'], files: { 'index.ts': "export const A = 1;\n" } },
-    'libs/kit': { tags: ['scope:shared', 'type:util'], files: { 'index.ts': "import { A } from '@sandbox-relay/contracts';\n" } },
-    'libs/bus': { tags: ['scope:shared', 'type:infra'], files: { 'index.ts': "import Redis from 'ioredis';\nimport { kit } from '@sandbox-relay/kit';\n" } },
+    'libs/contracts': { tags: ['scope:shared', 'type:contracts'], files: { 'index.ts': 'export const A = 1;\n' } },
+    'libs/kit': {
+      tags: ['scope:shared', 'type:util'],
+      files: { 'index.ts': "import { A } from '@sandbox-relay/contracts';\n" },
+    },
+    'libs/bus': {
+      tags: ['scope:shared', 'type:infra'],
+      files: { 'index.ts': "import Redis from 'ioredis';\nimport { kit } from '@sandbox-relay/kit';\n" },
+    },
     'libs/testing': { tags: ['scope:shared', 'type:testing'], files: { 'index.ts': '' } },
-    'apps/api': { tags: ['scope:api', 'type:app'], files: { 'main.ts': "import { bus } from '@sandbox-relay/bus';\n", 'a.spec.ts': "import { t } from '@sandbox-relay/testing';\n" } },
-    'apps/standalone': { tags: ['scope:standalone', 'type:app'], files: { 'main.ts': "import { api } from '@sandbox-relay/api';\n" } },
+    'apps/api': {
+      tags: ['scope:api', 'type:app'],
+      files: {
+        'main.ts': "import { bus } from '@sandbox-relay/bus';\n",
+        'a.spec.ts': "import { t } from '@sandbox-relay/testing';\n",
+      },
+    },
+    'apps/standalone': {
+      tags: ['scope:standalone', 'type:app'],
+      files: { 'main.ts': "import { api } from '@sandbox-relay/api';\n" },
+    },
   });
   try {
     assert.deepEqual(checkBoundaries(root), []);
@@ -34,14 +49,29 @@ test('a clean tree passes', () => {
 
 test('each rule reports its violation', () => {
   const root = fixture({
-    'libs/contracts': { tags: ['scope:shared', 'type:contracts'], files: { 'index.ts': "import { kit } from '@sandbox-relay/kit';\n" } },
-    'libs/kit': { tags: ['scope:shared', 'type:util'], files: { 'index.ts': "import { bus } from '@sandbox-relay/bus';\n" } },
+    'libs/contracts': {
+      tags: ['scope:shared', 'type:contracts'],
+      files: { 'index.ts': "import { kit } from '@sandbox-relay/kit';\n" },
+    },
+    'libs/kit': {
+      tags: ['scope:shared', 'type:util'],
+      files: { 'index.ts': "import { bus } from '@sandbox-relay/bus';\n" },
+    },
     'libs/bus': { tags: ['scope:shared', 'type:infra'], files: { 'index.ts': '' } },
-    'libs/auth': { tags: ['scope:shared', 'type:infra'], files: { 'index.ts': "import type { Redis } from '@sandbox-relay/bus';\nimport Redis2 from 'ioredis';\n" } },
+    'libs/auth': {
+      tags: ['scope:shared', 'type:infra'],
+      files: { 'index.ts': "import type { Redis } from '@sandbox-relay/bus';\nimport Redis2 from 'ioredis';\n" },
+    },
     'libs/runtime': { tags: ['scope:worker', 'type:app'], files: { 'index.ts': '' } },
     'libs/testing': { tags: ['scope:shared', 'type:testing'], files: { 'index.ts': '' } },
     'libs/untagged': { files: { 'index.ts': '' } },
-    'apps/api': { tags: ['scope:api', 'type:app'], files: { 'main.ts': "import { t } from '@sandbox-relay/testing';\nimport { other } from '@sandbox-relay/other';\nimport { run } from '@sandbox-relay/runtime';\nimport x from '../../../libs/bus/src/index';\n" } },
+    'apps/api': {
+      tags: ['scope:api', 'type:app'],
+      files: {
+        'main.ts':
+          "import { t } from '@sandbox-relay/testing';\nimport { other } from '@sandbox-relay/other';\nimport { run } from '@sandbox-relay/runtime';\nimport x from '../../../libs/bus/src/index';\n",
+      },
+    },
     'apps/other': { tags: ['scope:other', 'type:app'], files: { 'main.ts': '' } },
   });
   try {
@@ -57,7 +87,11 @@ test('each rule reports its violation', () => {
       /apps\/api\/src\/main\.ts: imports '@sandbox-relay\/runtime': an app may not import an app/,
       /apps\/api\/src\/main\.ts: imports '..\/..\/..\/libs\/bus\/src\/index': cross-project relative import/,
     ];
-    for (const pattern of expected) assert.ok(problems.some((problem) => pattern.test(problem)), `expected ${pattern} in:\n${problems.join('\n')}`);
+    for (const pattern of expected)
+      assert.ok(
+        problems.some((problem) => pattern.test(problem)),
+        `expected ${pattern} in:\n${problems.join('\n')}`,
+      );
     assert.equal(problems.length, expected.length, problems.join('\n'));
   } finally {
     rmSync(root, { recursive: true, force: true });

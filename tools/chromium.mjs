@@ -19,11 +19,14 @@ export function ensureChromium() {
         '(`sudo apt-get install --no-install-recommends chromium`) or point CHROMIUM_PATH at a Chromium binary.',
     );
   }
-  log('not installed; installing Debian\'s chromium package (apt-get)…');
+  log("not installed; installing Debian's chromium package (apt-get)…");
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'chromium']]) {
     const result = spawnSync('apt-get', args, { stdio: 'inherit', env });
-    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install chromium by hand`);
+    if (result.status !== 0)
+      throw new Error(
+        `apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install chromium by hand`,
+      );
   }
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`apt-get installed chromium but ${CHROMIUM_PATH} is still missing`);
   log(`installed ${CHROMIUM_PATH}`);

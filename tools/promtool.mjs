@@ -26,7 +26,10 @@ export function ensurePromtool() {
   // The package's post-install starts no server where no init system runs (containers, CI); policy-rc.d is not touched.
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'prometheus']]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install prometheus by hand`);
+    if (result.status !== 0)
+      throw new Error(
+        `apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install prometheus by hand`,
+      );
   }
   if (!existsSync(PROMTOOL_PATH)) throw new Error(`apt-get installed prometheus but ${PROMTOOL_PATH} is still missing`);
   log(`installed ${PROMTOOL_PATH}`);

@@ -59,7 +59,18 @@ async function ensureRedis(redisUrl) {
     );
   }
   log(`starting redis-server on ${host}:${port}`);
-  run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no']);
+  run('redis-server', [
+    '--daemonize',
+    'yes',
+    '--bind',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
   await waitListening(host, port, 'redis-server');
 }
 
@@ -68,7 +79,8 @@ async function ensurePostgres(databaseUrl) {
   const host = url.hostname || '127.0.0.1';
   const port = Number(url.port || 5432);
   if (await listening(host, port)) return;
-  if (!LOCAL_HOSTS.has(host)) throw new Error(`PostgreSQL at ${host}:${port} is not reachable (DATABASE_URL has host ${host}).`);
+  if (!LOCAL_HOSTS.has(host))
+    throw new Error(`PostgreSQL at ${host}:${port} is not reachable (DATABASE_URL has host ${host}).`);
   const clusters = existsSync('/etc/postgresql') ? readdirSync('/etc/postgresql') : [];
   if (has('pg_ctlcluster') && clusters.length > 0) {
     log(`starting PostgreSQL ${clusters[0]} (pg_ctlcluster)`);

@@ -35,13 +35,21 @@ if (process.env.CI) args.push('--skip-nx-cache');
 // with a clear message, not hold CI until its own limit. The whole suite takes ~10 min on 2 cores.
 const deadlineMinutes = Number(process.env.TEST_DEADLINE_MINUTES ?? 45);
 if (!Number.isFinite(deadlineMinutes) || deadlineMinutes <= 0) {
-  process.stderr.write(`[test] TEST_DEADLINE_MINUTES must be a positive number of minutes, got ${JSON.stringify(process.env.TEST_DEADLINE_MINUTES)}\n`);
+  process.stderr.write(
+    `[test] TEST_DEADLINE_MINUTES must be a positive number of minutes, got ${JSON.stringify(process.env.TEST_DEADLINE_MINUTES)}\n`,
+  );
   process.exit(1);
 }
 const child = spawn('npx', args, {
   stdio: 'inherit',
   detached: true, // its own process group, so the watchdog can stop nx, jest and whatever they started
-  env: { ...process.env, TEST_DATABASE_URL: databaseUrl, TEST_REDIS_URL: redisUrl, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+  env: {
+    ...process.env,
+    TEST_DATABASE_URL: databaseUrl,
+    TEST_REDIS_URL: redisUrl,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+  },
 });
 const stopGroup = (signal) => {
   try {
@@ -53,7 +61,9 @@ const stopGroup = (signal) => {
 let timedOut = false;
 const watchdog = setTimeout(() => {
   timedOut = true;
-  process.stderr.write(`\n[test] the tests did not finish within ${deadlineMinutes} min (TEST_DEADLINE_MINUTES); stopping them. The task running last above is the one that hung.\n`);
+  process.stderr.write(
+    `\n[test] the tests did not finish within ${deadlineMinutes} min (TEST_DEADLINE_MINUTES); stopping them. The task running last above is the one that hung.\n`,
+  );
   stopGroup('SIGTERM');
   setTimeout(() => stopGroup('SIGKILL'), 10_000).unref();
 }, deadlineMinutes * 60_000);

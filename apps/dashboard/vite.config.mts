@@ -15,9 +15,18 @@ export default defineConfig({
     // The page imports only the event-type catalogue and the text cuts as values (the schemas' zod
     // stays out of the bundle); everything else from contracts is `import type`, erased at build.
     alias: [
-      { find: /^@sandbox-relay\/contracts\/event-types$/, replacement: path.join(workspace, 'libs/contracts/src/lib/event-types.ts') },
-      { find: /^@sandbox-relay\/contracts\/event-readers$/, replacement: path.join(workspace, 'libs/contracts/src/lib/event-readers.ts') },
-      { find: /^@sandbox-relay\/contracts\/text$/, replacement: path.join(workspace, 'libs/contracts/src/lib/text.ts') },
+      {
+        find: /^@sandbox-relay\/contracts\/event-types$/,
+        replacement: path.join(workspace, 'libs/contracts/src/lib/event-types.ts'),
+      },
+      {
+        find: /^@sandbox-relay\/contracts\/event-readers$/,
+        replacement: path.join(workspace, 'libs/contracts/src/lib/event-readers.ts'),
+      },
+      {
+        find: /^@sandbox-relay\/contracts\/text$/,
+        replacement: path.join(workspace, 'libs/contracts/src/lib/text.ts'),
+      },
       { find: /^@sandbox-relay\/contracts$/, replacement: path.join(workspace, 'libs/contracts/src/index.ts') },
     ],
   },

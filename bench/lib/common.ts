@@ -5,7 +5,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const BENCH_DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
+export const BENCH_DATABASE_URL =
+  process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
 
 /**
  * `BENCH_SMOKE=1`: every size and duration shrunk so a script runs end to end in seconds (to check it
@@ -39,10 +40,18 @@ export async function useBenchRedis(): Promise<BenchRedis> {
     return { url: benchRedisUrl, description: `${benchRedisUrl} (BENCH_REDIS_URL)`, stop: async () => undefined };
   }
   if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status !== 0) {
-    return { url: benchRedisUrl, description: `${benchRedisUrl} (shared; redis-server not installed for a private one)`, stop: async () => undefined };
+    return {
+      url: benchRedisUrl,
+      description: `${benchRedisUrl} (shared; redis-server not installed for a private one)`,
+      stop: async () => undefined,
+    };
   }
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 5_000;
   while (!(await canConnect(port))) {
@@ -104,10 +113,18 @@ export interface ServerChild {
  * Forks bench/lib/server-child.ts with an IPC channel. `--expose-gc` lets the child collect garbage before
  * reporting memory; `--import tsx` makes the TypeScript workspace packages loadable.
  */
-export async function startServerChild(mode: 'standalone' | 'ingest' | 'express' | 'ws', env: Record<string, string> = {}): Promise<ServerChild> {
+export async function startServerChild(
+  mode: 'standalone' | 'ingest' | 'express' | 'ws',
+  env: Record<string, string> = {},
+): Promise<ServerChild> {
   const child: ChildProcess = fork(path.join(__dirname, 'server-child.ts'), [mode], {
     // BENCH_SERVER_NODE_ARGS adds node flags to the server child only, e.g. "--cpu-prof --cpu-prof-dir=bench/.profiles".
-    execArgv: ['--expose-gc', '--import', 'tsx', ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean)],
+    execArgv: [
+      '--expose-gc',
+      '--import',
+      'tsx',
+      ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ],
     env: { ...process.env, BENCH_DATABASE_URL, BENCH_REDIS_URL: benchRedisUrl, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -169,7 +186,8 @@ export async function machineLines(): Promise<string[]> {
 export function table(header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((row) => row.map(String))];
   const widths = header.map((_, col) => Math.max(...cells.map((row) => (row[col] ?? '').length)));
-  const line = (row: string[]) => row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
+  const line = (row: string[]) =>
+    row.map((cell, col) => (col === 0 ? cell.padEnd(widths[col]!) : cell.padStart(widths[col]!))).join('  ');
   const rule = widths.map((width) => '-'.repeat(width)).join('  ');
   return [line(cells[0]!), rule, ...cells.slice(1).map(line)].join('\n');
 }
@@ -223,28 +241,41 @@ const keepAliveAgent = new http.Agent({ keepAlive: true, maxSockets: 256 });
  * One HTTP request over a shared keep-alive agent; `ms` is from the request's start to the last byte of the
  * answer (the JSON parse of the body is not included). Rejects on a network error, never on a status.
  */
-export function requestJson<T = unknown>(baseUrl: string, method: string, path: string, body?: string): Promise<{ status: number; body: T; ms: number }> {
+export function requestJson<T = unknown>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; body: T; ms: number }> {
   return new Promise((resolve, reject) => {
     const url = new URL(path, baseUrl);
     const started = performance.now();
-    const headers: http.OutgoingHttpHeaders = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const req = http.request({ agent: keepAliveAgent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const ms = performance.now() - started;
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T, ms });
-      });
-      res.on('error', reject);
-    });
+    const headers: http.OutgoingHttpHeaders =
+      body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const req = http.request(
+      { agent: keepAliveAgent, host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const ms = performance.now() - started;
+          const text = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : undefined) as T, ms });
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 /** Runs `task(i)` for i = 0..count-1 with at most `concurrency` in flight; resolves when all are done. */
-export async function runConcurrently(count: number, concurrency: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function runConcurrently(
+  count: number,
+  concurrency: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < count) await task(next++);
@@ -255,7 +286,12 @@ export async function runConcurrently(count: number, concurrency: number, task: 
 /** p50 / p99 / max of a list of samples (ms). */
 export function latencySummary(samples: number[]): { n: number; p50: number; p99: number; max: number } {
   const sorted = Float64Array.from(samples).sort();
-  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? NaN };
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
 }
 
 /**

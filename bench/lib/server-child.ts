@@ -81,10 +81,17 @@ async function startStandaloneMode(): Promise<{ url: string; close: () => Promis
 /** The ingest service alone, wired as its own Deployment runs it (apps/ingest/src/main.ts). */
 async function startIngestMode(): Promise<{ url: string; close: () => Promise<unknown> }> {
   const { createIngestService, ingestConfig, parseIngestEnv } = await import('@sandbox-relay/ingest');
-  const { Readiness, closeServer, createHttpApp, createLogger, finishHttpApp, listen, serverUrl } = await import('@sandbox-relay/service-kit');
+  const { Readiness, closeServer, createHttpApp, createLogger, finishHttpApp, listen, serverUrl } =
+    await import('@sandbox-relay/service-kit');
   const { closeRedis, createRedisClient } = await import('@sandbox-relay/bus');
   const { createStore } = await import('@sandbox-relay/store');
-  const env = parseIngestEnv({ LOG_LEVEL: 'silent', PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, ...NO_RATE_LIMITS });
+  const env = parseIngestEnv({
+    LOG_LEVEL: 'silent',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    ...NO_RATE_LIMITS,
+  });
   const logger = createLogger({ name: 'bench-ingest', level: 'silent' });
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'bench-ingest', role: 'publisher', logger });
@@ -202,13 +209,24 @@ async function main(): Promise<void> {
   process.on('message', (message: Command) => {
     void (async () => {
       if (message.cmd === 'loop') {
-        send({ id: message.id, p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 });
+        send({
+          id: message.id,
+          p50: loopDelay.percentile(50) / 1e6,
+          p99: loopDelay.percentile(99) / 1e6,
+          max: loopDelay.max / 1e6,
+        });
         loopDelay.reset();
       } else if (message.cmd === 'cpu') {
         send({ id: message.id, cpu: process.cpuUsage(), sockets: socketCount() });
       } else if (message.cmd === 'stats') {
         await collectGarbage();
-        send({ id: message.id, memory: process.memoryUsage(), vmRssKb: vmRssKb(), cpu: process.cpuUsage(), sockets: socketCount() });
+        send({
+          id: message.id,
+          memory: process.memoryUsage(),
+          vmRssKb: vmRssKb(),
+          cpu: process.cpuUsage(),
+          sockets: socketCount(),
+        });
       } else if (message.cmd === 'close') {
         await server.close();
         send({ id: message.id, closed: true });

@@ -25,8 +25,14 @@ const version = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'
 const committed = readFileSync(path.join(ROOT, ASYNCAPI_FILE), 'utf8');
 
 interface Doc {
-  channels: Record<string, { address: string; messages: Record<string, { $ref: string }>; 'x-close-codes'?: Record<string, string> }>;
-  components: { messages: Record<string, { payload: { $ref: string }; examples?: Array<{ payload: unknown }> }>; schemas: Record<string, unknown> };
+  channels: Record<
+    string,
+    { address: string; messages: Record<string, { $ref: string }>; 'x-close-codes'?: Record<string, string> }
+  >;
+  components: {
+    messages: Record<string, { payload: { $ref: string }; examples?: Array<{ payload: unknown }> }>;
+    schemas: Record<string, unknown>;
+  };
 }
 const doc = parse(committed) as Doc;
 
@@ -55,8 +61,19 @@ describe('the AsyncAPI document', () => {
     const { document, diagnostics } = await new Parser().parse(committed);
     expect(diagnostics.map((d) => `${d.severity} ${d.code}: ${d.message} at ${d.path.join('.')}`)).toEqual([]);
     expect(document?.version()).toBe('3.1.0');
-    const addresses = document!.channels().all().map((channel) => channel.address());
-    expect(addresses).toEqual(expect.arrayContaining(['/api/v1/events/ws/events', '/api/v1/ws/events', 'relay.events.{entity_type}.{entity_id}', 'events.{event_type}', ...Object.values(QUEUE_NAMES)]));
+    const addresses = document!
+      .channels()
+      .all()
+      .map((channel) => channel.address());
+    expect(addresses).toEqual(
+      expect.arrayContaining([
+        '/api/v1/events/ws/events',
+        '/api/v1/ws/events',
+        'relay.events.{entity_type}.{entity_id}',
+        'events.{event_type}',
+        ...Object.values(QUEUE_NAMES),
+      ]),
+    );
     // The parser resolved every reference: each operation's messages carry their payload schema.
     for (const operation of document!.operations().all()) {
       expect(operation.messages().all().length).toBeGreaterThan(0);
@@ -74,20 +91,31 @@ describe('the AsyncAPI document', () => {
       const schemaName = message.payload.$ref.split('/').pop()!;
       const { description: _, ...generated } = doc.components.schemas[schemaName] as Record<string, unknown>;
       const fromContract = (['input', 'output'] as const).map((io) => {
-        const { $schema: _dialect, ...json } = z.toJSONSchema(contract, { io, target: 'draft-7' }) as Record<string, unknown>;
+        const { $schema: _dialect, ...json } = z.toJSONSchema(contract, { io, target: 'draft-7' }) as Record<
+          string,
+          unknown
+        >;
         return json;
       });
       expect(fromContract).toContainEqual(generated);
       for (const example of message.examples ?? []) expect(contract.safeParse(example.payload).error).toBeUndefined();
     }
-    expect(Object.values(doc.components.messages).flatMap((message) => message.examples ?? []).length).toBeGreaterThanOrEqual(10);
+    expect(
+      Object.values(doc.components.messages).flatMap((message) => message.examples ?? []).length,
+    ).toBeGreaterThanOrEqual(10);
   });
 
   it("names every close code of both paths, the original's 4401, 1013 and 1012 on its own", () => {
     const relay = Object.keys(doc.channels['relayWebSocket']?.['x-close-codes'] ?? {}).map(Number);
     const omoios = Object.keys(doc.channels['omoiosWebSocket']?.['x-close-codes'] ?? {}).map(Number);
     expect(new Set([...relay, ...omoios])).toEqual(new Set(Object.values(WS_CLOSE_CODES)));
-    expect(omoios).toEqual(expect.arrayContaining([WS_CLOSE_CODES.UNAUTHENTICATED, WS_CLOSE_CODES.TRY_AGAIN_LATER, WS_CLOSE_CODES.SERVICE_RESTART]));
+    expect(omoios).toEqual(
+      expect.arrayContaining([
+        WS_CLOSE_CODES.UNAUTHENTICATED,
+        WS_CLOSE_CODES.TRY_AGAIN_LATER,
+        WS_CLOSE_CODES.SERVICE_RESTART,
+      ]),
+    );
     expect(relay).not.toContain(WS_CLOSE_CODES.SERVICE_RESTART);
   });
 

@@ -43,7 +43,11 @@ type CloseCode = keyof typeof WS_CLOSE_CODES;
  * schema's description by the contract's own comments in libs/contracts.
  */
 function schema(contract: z.ZodType, io: 'input' | 'output', description?: string): Json {
-  const { $schema: _dialect, ...json } = z.toJSONSchema(contract, { io, target: 'draft-7', unrepresentable: 'throw' }) as Json;
+  const { $schema: _dialect, ...json } = z.toJSONSchema(contract, {
+    io,
+    target: 'draft-7',
+    unrepresentable: 'throw',
+  }) as Json;
   return description ? { description, ...json } : json;
 }
 
@@ -53,11 +57,20 @@ function ref(section: string, name: string): Json {
 
 /** The codes a path closes with, from WS_CLOSE_CODES, as a `x-close-codes` table. */
 function closeCodes(codes: Partial<Record<CloseCode, string>>): Json {
-  return Object.fromEntries(Object.entries(codes).map(([name, why]) => [String(WS_CLOSE_CODES[name as CloseCode]), `${name}: ${why}`]));
+  return Object.fromEntries(
+    Object.entries(codes).map(([name, why]) => [String(WS_CLOSE_CODES[name as CloseCode]), `${name}: ${why}`]),
+  );
 }
 
 function message(name: string, title: string, payload: string, summary: string, examples?: Json[]): Json {
-  return { name, title, summary, contentType: 'application/json', payload: ref('schemas', payload), ...(examples ? { examples: examples.map((example) => ({ payload: example })) } : {}) };
+  return {
+    name,
+    title,
+    summary,
+    contentType: 'application/json',
+    payload: ref('schemas', payload),
+    ...(examples ? { examples: examples.map((example) => ({ payload: example })) } : {}),
+  };
 }
 
 const EXAMPLE_ENVELOPE = {
@@ -73,24 +86,61 @@ const EXAMPLE_ENVELOPE = {
 /** Schemas, each generated from its contract; the examples below are checked against them by the parser. */
 function schemas(): Json {
   const entries: Record<string, Json> = {
-    EventEnvelope: schema(EventEnvelope, 'output', 'A stored event: `id` is the store bigint as a decimal string, the `since` resume cursor.'),
-    WsSubscribeQuery: schema(WsSubscribeQuery, 'input', `Filters (comma-separated lists, at most ${WS_FILTER_MAX_VALUES} values each; AND across kinds, OR within) and \`since\`.`),
-    WsAuthFrame: schema(WsAuthFrame, 'input', 'The first client frame when auth is on; the token never travels in the URL.'),
-    WsAuthAckFrame: schema(WsAuthAckFrame, 'output', 'The answer to an accepted auth frame (`kind: anonymous` with auth off).'),
+    EventEnvelope: schema(
+      EventEnvelope,
+      'output',
+      'A stored event: `id` is the store bigint as a decimal string, the `since` resume cursor.',
+    ),
+    WsSubscribeQuery: schema(
+      WsSubscribeQuery,
+      'input',
+      `Filters (comma-separated lists, at most ${WS_FILTER_MAX_VALUES} values each; AND across kinds, OR within) and \`since\`.`,
+    ),
+    WsAuthFrame: schema(
+      WsAuthFrame,
+      'input',
+      'The first client frame when auth is on; the token never travels in the URL.',
+    ),
+    WsAuthAckFrame: schema(
+      WsAuthAckFrame,
+      'output',
+      'The answer to an accepted auth frame (`kind: anonymous` with auth off).',
+    ),
     WsPingFrame: schema(WsPingFrame, 'output'),
     WsClientFrame: schema(WsClientFrame, 'input', 'Any other client frame is ignored.'),
-    OmoiosWsQuery: schema(OmoiosWsQuery, 'input', "The original path's query: the relay's filters and `since`, plus `token` (a relay token; required with auth on)."),
-    OmoiosSubscribeFrame: schema(OmoiosSubscribeFrame, 'input', 'Replaces the filter kinds it names from now on; `null` or `[]` clears a kind.'),
+    OmoiosWsQuery: schema(
+      OmoiosWsQuery,
+      'input',
+      "The original path's query: the relay's filters and `since`, plus `token` (a relay token; required with auth on).",
+    ),
+    OmoiosSubscribeFrame: schema(
+      OmoiosSubscribeFrame,
+      'input',
+      'Replaces the filter kinds it names from now on; `null` or `[]` clears a kind.',
+    ),
     OmoiosSubscribedFrame: schema(OmoiosSubscribedFrame, 'output'),
-    OmoiosErrorFrame: schema(OmoiosErrorFrame, 'output', `A refusal before a close (4401, 1013) or a complaint (\`${OMOIOS_WS_ERRORS.INVALID_JSON}\`: the socket stays open).`),
+    OmoiosErrorFrame: schema(
+      OmoiosErrorFrame,
+      'output',
+      `A refusal before a close (4401, 1013) or a complaint (\`${OMOIOS_WS_ERRORS.INVALID_JSON}\`: the socket stays open).`,
+    ),
     RelayOmoiosEvent: schema(
       RelayOmoiosEvent,
       'output',
       `A stored event in the original's shape, with the relay's \`id\` and \`timestamp\`: a worker's event as \`${OMOIOS_SANDBOX_EVENT_PREFIX}<type>\` with \`payload = {...event_data, source, original_event_type}\`.`,
     ),
-    OmoiosSystemEvent: schema(OmoiosSystemEvent, 'input', "The original's SystemEvent as its services publish it; the relay's bridge stores it (source `omoios-bus`) when the store accepts it."),
+    OmoiosSystemEvent: schema(
+      OmoiosSystemEvent,
+      'input',
+      "The original's SystemEvent as its services publish it; the relay's bridge stores it (source `omoios-bus`) when the store accepts it.",
+    ),
   };
-  for (const [queue, payload] of Object.entries(QUEUE_PAYLOADS)) entries[queueSchemaName(queue)] = schema(payload as z.ZodType, 'input', `A job on the \`${queue}\` queue; validated at enqueue and at dequeue.`);
+  for (const [queue, payload] of Object.entries(QUEUE_PAYLOADS))
+    entries[queueSchemaName(queue)] = schema(
+      payload as z.ZodType,
+      'input',
+      `A job on the \`${queue}\` queue; validated at enqueue and at dequeue.`,
+    );
   return entries;
 }
 
@@ -100,24 +150,82 @@ function queueSchemaName(queue: string): string {
 
 function messages(): Json {
   const entries: Record<string, Json> = {
-    eventEnvelope: message('eventEnvelope', 'Event', 'EventEnvelope', 'A stored event (live or replayed after `since`).', [EXAMPLE_ENVELOPE]),
-    ping: message('ping', 'Ping', 'WsPingFrame', 'Server ping (relay path: every WS_PING_INTERVAL_MS, 30 s; original path: after WS_OMOIOS_IDLE_PING_MS of client silence).', [{ type: 'ping' }]),
-    authFrame: message('authFrame', 'Auth', 'WsAuthFrame', 'First frame with auth on, within WS_AUTH_TIMEOUT_MS (5 s).', [{ type: 'auth', token: '<relay token>' }]),
+    eventEnvelope: message(
+      'eventEnvelope',
+      'Event',
+      'EventEnvelope',
+      'A stored event (live or replayed after `since`).',
+      [EXAMPLE_ENVELOPE],
+    ),
+    ping: message(
+      'ping',
+      'Ping',
+      'WsPingFrame',
+      'Server ping (relay path: every WS_PING_INTERVAL_MS, 30 s; original path: after WS_OMOIOS_IDLE_PING_MS of client silence).',
+      [{ type: 'ping' }],
+    ),
+    authFrame: message(
+      'authFrame',
+      'Auth',
+      'WsAuthFrame',
+      'First frame with auth on, within WS_AUTH_TIMEOUT_MS (5 s).',
+      [{ type: 'auth', token: '<relay token>' }],
+    ),
     authAck: message('authAck', 'Auth accepted', 'WsAuthAckFrame', 'Sent once admitted, before any event.', [
       { type: 'auth_ok', kind: 'viewer', subject: 'ops', sandboxes: ['sbx-1'], expires_at: '2026-01-01T01:00:00.000Z' },
     ]),
-    clientPing: message('clientPing', 'Client ping or pong', 'WsClientFrame', 'Optional; the gateway also runs WebSocket protocol pings.', [{ type: 'pong' }]),
-    omoiosEvent: message('omoiosEvent', "Event (original's shape)", 'RelayOmoiosEvent', 'A stored event as the original system names and shapes it.', [
-      { event_type: `${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`, entity_type: 'sandbox', entity_id: 'sbx-1', payload: { source: 'agent', original_event_type: 'agent.completed' }, id: '43', timestamp: '2026-01-01T00:00:01.000Z' },
+    clientPing: message(
+      'clientPing',
+      'Client ping or pong',
+      'WsClientFrame',
+      'Optional; the gateway also runs WebSocket protocol pings.',
+      [{ type: 'pong' }],
+    ),
+    omoiosEvent: message(
+      'omoiosEvent',
+      "Event (original's shape)",
+      'RelayOmoiosEvent',
+      'A stored event as the original system names and shapes it.',
+      [
+        {
+          event_type: `${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`,
+          entity_type: 'sandbox',
+          entity_id: 'sbx-1',
+          payload: { source: 'agent', original_event_type: 'agent.completed' },
+          id: '43',
+          timestamp: '2026-01-01T00:00:01.000Z',
+        },
+      ],
+    ),
+    subscribe: message('subscribe', 'Subscribe', 'OmoiosSubscribeFrame', 'Changes the filters of an open socket.', [
+      { type: 'subscribe', event_types: [`${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`], entity_ids: null },
     ]),
-    subscribe: message('subscribe', 'Subscribe', 'OmoiosSubscribeFrame', 'Changes the filters of an open socket.', [{ type: 'subscribe', event_types: [`${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`], entity_ids: null }]),
-    subscribed: message('subscribed', 'Subscribed', 'OmoiosSubscribedFrame', 'The filters now in effect for the kinds the subscribe frame named.', [{ status: 'subscribed', filters: { event_types: [`${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`] } }]),
-    omoiosError: message('omoiosError', 'Error', 'OmoiosErrorFrame', 'A refusal or a complaint.', [{ error: OMOIOS_WS_ERRORS.INVALID_JSON }, { error: OMOIOS_WS_ERRORS.NOT_READY }]),
-    omoiosSystemEvent: message('omoiosSystemEvent', 'SystemEvent', 'OmoiosSystemEvent', "An event published by the original's services.", [
-      { event_type: 'TASK_ASSIGNED', entity_type: 'task', entity_id: 't-1', payload: { agent_id: 'a-1' } },
+    subscribed: message(
+      'subscribed',
+      'Subscribed',
+      'OmoiosSubscribedFrame',
+      'The filters now in effect for the kinds the subscribe frame named.',
+      [{ status: 'subscribed', filters: { event_types: [`${OMOIOS_SANDBOX_EVENT_PREFIX}agent.completed`] } }],
+    ),
+    omoiosError: message('omoiosError', 'Error', 'OmoiosErrorFrame', 'A refusal or a complaint.', [
+      { error: OMOIOS_WS_ERRORS.INVALID_JSON },
+      { error: OMOIOS_WS_ERRORS.NOT_READY },
     ]),
+    omoiosSystemEvent: message(
+      'omoiosSystemEvent',
+      'SystemEvent',
+      'OmoiosSystemEvent',
+      "An event published by the original's services.",
+      [{ event_type: 'TASK_ASSIGNED', entity_type: 'task', entity_id: 't-1', payload: { agent_id: 'a-1' } }],
+    ),
   };
-  for (const queue of Object.values(QUEUE_NAMES)) entries[`${queueSchemaName(queue)}`] = message(queueSchemaName(queue), `Job on ${queue}`, queueSchemaName(queue), `A BullMQ job added to \`${queue}\` (job name = the queue name).`);
+  for (const queue of Object.values(QUEUE_NAMES))
+    entries[`${queueSchemaName(queue)}`] = message(
+      queueSchemaName(queue),
+      `Job on ${queue}`,
+      queueSchemaName(queue),
+      `A BullMQ job added to \`${queue}\` (job name = the queue name).`,
+    );
   return entries;
 }
 
@@ -153,7 +261,8 @@ function channels(): Json {
       'x-close-codes': closeCodes({
         GOING_AWAY: 'the gateway is shutting down; reconnect (to another replica) with `since`',
         POLICY: 'a protocol violation',
-        SLOW_CONSUMER: 'the client read too slowly (send buffer over WS_MAX_BUFFERED_BYTES); reconnect with `since` = the last id seen',
+        SLOW_CONSUMER:
+          'the client read too slowly (send buffer over WS_MAX_BUFFERED_BYTES); reconnect with `since` = the last id seen',
         REPLAY_FAILED: 'replay from the store failed; reconnect with the same `since`',
         SINCE_AHEAD: '`since` is past the newest stored event (another log); reload history and subscribe afresh',
         UNAUTHENTICATED: 'no auth frame in time, a bad or expired token, or the token expired while connected',
@@ -171,7 +280,8 @@ function channels(): Json {
       messages: messageRefs(['omoiosEvent', 'ping', 'subscribed', 'omoiosError', 'subscribe']),
       bindings: { ws: { method: 'GET', query: ref('schemas', 'OmoiosWsQuery'), bindingVersion: '0.1.0' } },
       'x-close-codes': closeCodes({
-        UNAUTHENTICATED: 'no token, a bad or expired token, or a scope that leaves nothing to watch (after an error frame); the original client does not reconnect',
+        UNAUTHENTICATED:
+          'no token, a bad or expired token, or a scope that leaves nothing to watch (after an error frame); the original client does not reconnect',
         TRY_AGAIN_LATER: `the gateway is draining, not ready or full (after \`{"error":"${OMOIOS_WS_ERRORS.NOT_READY}"}\`)`,
         SERVICE_RESTART: 'shutdown: the original client reconnects on it (it would not on 1001)',
         POLICY: 'more frames than allowed before the connection was admitted',
@@ -186,7 +296,10 @@ function channels(): Json {
       description:
         `Every stored event, published after its commit as the envelope's JSON on \`${EVENT_CHANNEL_PREFIX}<entity_type>.<entity_id>\`; subscribe with the pattern ` +
         `\`${EVENT_CHANNEL_PREFIX}*\`. Live only (pub/sub keeps nothing): catch up from the history API by id. Publish here only what the store holds.`,
-      parameters: { entity_type: { description: 'The entity type (`sandbox`, `task`, …), `[A-Za-z0-9._-]{1,64}`.' }, entity_id: { description: 'The entity id, `[A-Za-z0-9._-]{1,128}`.' } },
+      parameters: {
+        entity_type: { description: 'The entity type (`sandbox`, `task`, …), `[A-Za-z0-9._-]{1,64}`.' },
+        entity_id: { description: 'The entity id, `[A-Za-z0-9._-]{1,128}`.' },
+      },
       servers: [{ $ref: '#/servers/redis' }],
       messages: messageRefs(['eventEnvelope']),
     },
@@ -196,7 +309,11 @@ function channels(): Json {
       description:
         `Both ways. Out: every stored event in the original's shape on \`${OMOIOS_CHANNEL_PREFIX}<its original name>\`, carrying the relay's \`id\` (unless OMOIOS_BRIDGE=off). ` +
         `In: the ingest's bridge subscribes \`${OMOIOS_CHANNEL_PREFIX}*\` and stores each SystemEvent without an \`id\` once across replicas; what the store would refuse is dropped and counted.`,
-      parameters: { event_type: { description: `The event's name on the original's bus (a worker's events as \`${OMOIOS_SANDBOX_EVENT_PREFIX}<type>\`).` } },
+      parameters: {
+        event_type: {
+          description: `The event's name on the original's bus (a worker's events as \`${OMOIOS_SANDBOX_EVENT_PREFIX}<type>\`).`,
+        },
+      },
       servers: [{ $ref: '#/servers/redis' }],
       messages: messageRefs(['omoiosEvent', 'omoiosSystemEvent']),
     },
@@ -204,27 +321,81 @@ function channels(): Json {
   };
 }
 
-function operation(action: 'send' | 'receive', channel: string, messageNames: string[], summary: string, extra: Json = {}): Json {
-  return { action, channel: { $ref: `#/channels/${channel}` }, summary, messages: messageNames.map((name) => ({ $ref: `#/channels/${channel}/messages/${name}` })), ...extra };
+function operation(
+  action: 'send' | 'receive',
+  channel: string,
+  messageNames: string[],
+  summary: string,
+  extra: Json = {},
+): Json {
+  return {
+    action,
+    channel: { $ref: `#/channels/${channel}` },
+    summary,
+    messages: messageNames.map((name) => ({ $ref: `#/channels/${channel}/messages/${name}` })),
+    ...extra,
+  };
 }
 
 function operations(): Json {
   const queueOperations = Object.fromEntries(
     Object.entries(QUEUE_NAMES).map(([key, queue]) => [
       `consume_${key.toLowerCase()}`,
-      operation('receive', `queue_${key.toLowerCase()}`, [queueSchemaName(queue)], `The relay consumes jobs from ${queue}; other services may add them.`),
+      operation(
+        'receive',
+        `queue_${key.toLowerCase()}`,
+        [queueSchemaName(queue)],
+        `The relay consumes jobs from ${queue}; other services may add them.`,
+      ),
     ]),
   );
   return {
-    sendRelayFrames: operation('send', 'relayWebSocket', ['eventEnvelope', 'ping', 'authAck'], 'The gateway sends the auth answer, events and pings.'),
+    sendRelayFrames: operation(
+      'send',
+      'relayWebSocket',
+      ['eventEnvelope', 'ping', 'authAck'],
+      'The gateway sends the auth answer, events and pings.',
+    ),
     // No AsyncAPI security scheme describes a token in a message; the auth frame is the channel's first message.
-    receiveRelayFrames: operation('receive', 'relayWebSocket', ['authFrame', 'clientPing'], 'The gateway reads the auth frame (auth on: the first frame, within WS_AUTH_TIMEOUT_MS) and ignores other frames.'),
-    sendOmoiosFrames: operation('send', 'omoiosWebSocket', ['omoiosEvent', 'ping', 'subscribed', 'omoiosError'], "The gateway sends events in the original's shape, pings, subscribe answers and errors."),
-    receiveOmoiosFrames: operation('receive', 'omoiosWebSocket', ['subscribe'], 'The gateway reads subscribe frames.', { security: [ref('securitySchemes', 'queryToken')] }),
-    publishRelayEvents: operation('send', 'relayEvents', ['eventEnvelope'], 'Ingest (and every service that stores events) publishes each event after its commit.'),
-    receiveRelayEvents: operation('receive', 'relayEvents', ['eventEnvelope'], 'Gateways (and the guardian, the supervisor) subscribe to every live event.'),
-    publishOmoiosEvents: operation('send', 'omoiosEvents', ['omoiosEvent'], "The relay publishes every stored event on the original's bus."),
-    receiveOmoiosEvents: operation('receive', 'omoiosEvents', ['omoiosSystemEvent'], "The ingest's bridge takes in the original services' events."),
+    receiveRelayFrames: operation(
+      'receive',
+      'relayWebSocket',
+      ['authFrame', 'clientPing'],
+      'The gateway reads the auth frame (auth on: the first frame, within WS_AUTH_TIMEOUT_MS) and ignores other frames.',
+    ),
+    sendOmoiosFrames: operation(
+      'send',
+      'omoiosWebSocket',
+      ['omoiosEvent', 'ping', 'subscribed', 'omoiosError'],
+      "The gateway sends events in the original's shape, pings, subscribe answers and errors.",
+    ),
+    receiveOmoiosFrames: operation('receive', 'omoiosWebSocket', ['subscribe'], 'The gateway reads subscribe frames.', {
+      security: [ref('securitySchemes', 'queryToken')],
+    }),
+    publishRelayEvents: operation(
+      'send',
+      'relayEvents',
+      ['eventEnvelope'],
+      'Ingest (and every service that stores events) publishes each event after its commit.',
+    ),
+    receiveRelayEvents: operation(
+      'receive',
+      'relayEvents',
+      ['eventEnvelope'],
+      'Gateways (and the guardian, the supervisor) subscribe to every live event.',
+    ),
+    publishOmoiosEvents: operation(
+      'send',
+      'omoiosEvents',
+      ['omoiosEvent'],
+      "The relay publishes every stored event on the original's bus.",
+    ),
+    receiveOmoiosEvents: operation(
+      'receive',
+      'omoiosEvents',
+      ['omoiosSystemEvent'],
+      "The ingest's bridge takes in the original services' events.",
+    ),
     ...queueOperations,
   };
 }
@@ -238,13 +409,21 @@ export function buildAsyncApi(version: string): Json {
       version,
       description:
         "The relay's message edge, generated from the zod contracts in libs/contracts (deploy/src/asyncapi.ts): the relay's WebSocket and the original system's " +
-        '(OmoiOS) beside it, the Redis pub/sub channels live events travel on (the relay\'s and the original\'s bus), and the BullMQ queues other services may feed. ' +
-        'HTTP routes are in the OpenAPI document. README § The edge, § Replacing OmoiOS\'s sandbox system.',
+        "(OmoiOS) beside it, the Redis pub/sub channels live events travel on (the relay's and the original's bus), and the BullMQ queues other services may feed. " +
+        "HTTP routes are in the OpenAPI document. README § The edge, § Replacing OmoiOS's sandbox system.",
     },
     defaultContentType: 'application/json',
     servers: {
-      edge: { host: 'localhost:18000', protocol: 'ws', description: 'The edge (`npm start`; deployed: the Ingress host over wss).' },
-      redis: { host: 'localhost:6379', protocol: 'redis', description: "The relay's Redis (REDIS_URL): pub/sub and BullMQ." },
+      edge: {
+        host: 'localhost:18000',
+        protocol: 'ws',
+        description: 'The edge (`npm start`; deployed: the Ingress host over wss).',
+      },
+      redis: {
+        host: 'localhost:6379',
+        protocol: 'redis',
+        description: "The relay's Redis (REDIS_URL): pub/sub and BullMQ.",
+      },
     },
     channels: channels(),
     operations: operations(),
@@ -252,7 +431,13 @@ export function buildAsyncApi(version: string): Json {
       schemas: schemas(),
       messages: messages(),
       securitySchemes: {
-        queryToken: { type: 'httpApiKey', name: 'token', in: 'query', description: 'With auth on: a relay token in the `token` query parameter (the original frontend cannot set headers).' },
+        queryToken: {
+          type: 'httpApiKey',
+          name: 'token',
+          in: 'query',
+          description:
+            'With auth on: a relay token in the `token` query parameter (the original frontend cannot set headers).',
+        },
       },
     },
   };

@@ -40,9 +40,24 @@ interface Kustomization {
 export function renderKustomization(dir: string): K8sObject[] {
   const file = path.join(dir, 'kustomization.yaml');
   const k = parseDocuments(file)[0] as unknown as Kustomization;
-  const known = new Set(['apiVersion', 'kind', 'namespace', 'resources', 'labels', 'images', 'replicas', 'generatorOptions', 'configMapGenerator', 'secretGenerator']);
-  for (const key of Object.keys(k)) if (!known.has(key)) throw new Error(`${file}: "${key}" is not supported by the test renderer`);
-  if ((k.configMapGenerator?.length || k.secretGenerator?.length) && k.generatorOptions?.disableNameSuffixHash !== true) {
+  const known = new Set([
+    'apiVersion',
+    'kind',
+    'namespace',
+    'resources',
+    'labels',
+    'images',
+    'replicas',
+    'generatorOptions',
+    'configMapGenerator',
+    'secretGenerator',
+  ]);
+  for (const key of Object.keys(k))
+    if (!known.has(key)) throw new Error(`${file}: "${key}" is not supported by the test renderer`);
+  if (
+    (k.configMapGenerator?.length || k.secretGenerator?.length) &&
+    k.generatorOptions?.disableNameSuffixHash !== true
+  ) {
     throw new Error(`${file}: generators need generatorOptions.disableNameSuffixHash: true here`);
   }
 
@@ -64,7 +79,8 @@ export function renderKustomization(dir: string): K8sObject[] {
     for (const container of containersOf(object)) {
       const [name, tag] = splitImage(container.image);
       const override = k.images?.find((image) => image.name === name);
-      if (override) container.image = `${override.newName ?? name}${override.newTag ? `:${override.newTag}` : tag ? `:${tag}` : ''}`;
+      if (override)
+        container.image = `${override.newName ?? name}${override.newTag ? `:${override.newTag}` : tag ? `:${tag}` : ''}`;
     }
   }
   for (const { name, count } of k.replicas ?? []) {
@@ -84,10 +100,14 @@ function generate(objects: K8sObject[], generator: Generator, kind: 'ConfigMap' 
   }
   const existing = objects.find((object) => object.kind === kind && object.metadata.name === generator.name);
   const behavior = generator.behavior ?? 'create';
-  if (behavior === 'create' && existing) throw new Error(`${file}: ${kind} ${generator.name} already exists (use behavior: merge)`);
-  if (behavior !== 'create' && !existing) throw new Error(`${file}: ${kind} ${generator.name} to ${behavior} does not exist`);
+  if (behavior === 'create' && existing)
+    throw new Error(`${file}: ${kind} ${generator.name} already exists (use behavior: merge)`);
+  if (behavior !== 'create' && !existing)
+    throw new Error(`${file}: ${kind} ${generator.name} to ${behavior} does not exist`);
   const encode = (values: Record<string, string>) =>
-    kind === 'Secret' ? Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')])) : values;
+    kind === 'Secret'
+      ? Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value).toString('base64')]))
+      : values;
   if (existing) {
     const previous = (existing['data'] as Record<string, string> | undefined) ?? {};
     existing['data'] = behavior === 'merge' ? { ...previous, ...encode(data) } : encode(data);
@@ -99,10 +119,13 @@ function generate(objects: K8sObject[], generator: Generator, kind: 'ConfigMap' 
 }
 
 export function parseDocuments(file: string): K8sObject[] {
-  return parseAllDocuments(readFileSync(file, 'utf8')).map((document) => {
-    if (document.errors.length > 0) throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
-    return document.toJS() as K8sObject;
-  }).filter((object) => object !== null);
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((document) => {
+      if (document.errors.length > 0)
+        throw new Error(`${file}: ${document.errors.map((error) => error.message).join('; ')}`);
+      return document.toJS() as K8sObject;
+    })
+    .filter((object) => object !== null);
 }
 
 export interface Container {
@@ -113,7 +136,8 @@ export interface Container {
 
 /** The containers of a Deployment's or Job's pod template. */
 export function containersOf(object: K8sObject): Container[] {
-  const spec = object['spec'] as { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } | undefined;
+  const spec = object['spec'] as
+    { template?: { spec?: { containers?: Container[]; initContainers?: Container[] } } } | undefined;
   return [...(spec?.template?.spec?.initContainers ?? []), ...(spec?.template?.spec?.containers ?? [])];
 }
 
@@ -125,7 +149,10 @@ function splitImage(image: string): [string, string | undefined] {
 export interface EnvVarSource {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string; optional?: boolean } };
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+  };
 }
 
 interface EnvFromSource {
@@ -138,14 +165,20 @@ interface EnvFromSource {
  * way the kubelet does it (envFrom first, then env; a missing non-optional source is an error).
  */
 export function containerEnv(container: Container, objects: K8sObject[]): Record<string, string> {
-  const data = (kind: 'ConfigMap' | 'Secret', name: string, optional: boolean | undefined): Record<string, string> | undefined => {
+  const data = (
+    kind: 'ConfigMap' | 'Secret',
+    name: string,
+    optional: boolean | undefined,
+  ): Record<string, string> | undefined => {
     const object = objects.find((candidate) => candidate.kind === kind && candidate.metadata.name === name);
     if (!object) {
       if (optional) return undefined;
       throw new Error(`${container.name}: ${kind} ${name} does not exist`);
     }
     const values = (object['data'] as Record<string, string> | undefined) ?? {};
-    return kind === 'Secret' ? Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()])) : values;
+    return kind === 'Secret'
+      ? Object.fromEntries(Object.entries(values).map(([key, value]) => [key, Buffer.from(value, 'base64').toString()]))
+      : values;
   };
   const env: Record<string, string> = {};
   for (const source of (container['envFrom'] as EnvFromSource[] | undefined) ?? []) {
@@ -165,7 +198,8 @@ export function containerEnv(container: Container, objects: K8sObject[]): Record
     if (!ref) throw new Error(`${container.name}: env ${variable.name} has neither value nor a supported valueFrom`);
     const values = data(variable.valueFrom?.secretKeyRef ? 'Secret' : 'ConfigMap', ref.name, ref.optional);
     const value = values?.[ref.key];
-    if (value === undefined && !ref.optional) throw new Error(`${container.name}: env ${variable.name} names missing key ${ref.name}/${ref.key}`);
+    if (value === undefined && !ref.optional)
+      throw new Error(`${container.name}: env ${variable.name} names missing key ${ref.name}/${ref.key}`);
     if (value !== undefined) env[variable.name] = value;
   }
   return env;

@@ -8,7 +8,8 @@ const K8S = path.join(ROOT, 'deploy', 'k8s');
 const base = renderKustomization(path.join(K8S, 'base'));
 const local = renderKustomization(path.join(K8S, 'overlays', 'local'));
 
-const find = (objects: K8sObject[], kind: string, name: string) => objects.find((object) => object.kind === kind && object.metadata.name === name);
+const find = (objects: K8sObject[], kind: string, name: string) =>
+  objects.find((object) => object.kind === kind && object.metadata.name === name);
 const spec = <T>(object: K8sObject | undefined) => (object?.['spec'] ?? {}) as T;
 
 interface Probe {
@@ -29,7 +30,12 @@ const apps = Object.keys(DEPLOYABLE);
 describe('kubernetes manifests', () => {
   it('deploy exactly the apps tools/build.mjs bundles (but the standalone)', () => {
     expect(apps.sort()).toEqual(appsWithMain().filter((app) => !NOT_DEPLOYED.has(app)));
-    expect(base.filter((object) => object.kind === 'Deployment').map((object) => object.metadata.name).sort()).toEqual(apps.sort());
+    expect(
+      base
+        .filter((object) => object.kind === 'Deployment')
+        .map((object) => object.metadata.name)
+        .sort(),
+    ).toEqual(apps.sort());
   });
 
   describe.each(apps)('%s', (app) => {
@@ -42,9 +48,14 @@ describe('kubernetes manifests', () => {
       expect(deployment).toBeDefined();
       expect(containers).toHaveLength(1);
       expect(container.image).toBe(`sandbox-relay/${app}:local`);
-      const podSpec = spec<{ template: { spec: { securityContext: Record<string, unknown> } } }>(deployment).template.spec;
+      const podSpec = spec<{ template: { spec: { securityContext: Record<string, unknown> } } }>(deployment).template
+        .spec;
       expect(podSpec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
-      expect(container['securityContext']).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(container['securityContext']).toMatchObject({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
     });
 
     it('probes readiness on /readyz and liveness on /healthz, on the port it listens on', () => {
@@ -58,7 +69,10 @@ describe('kubernetes manifests', () => {
     });
 
     it('asks for resources and caps them', () => {
-      const resources = container['resources'] as { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+      const resources = container['resources'] as {
+        requests?: Record<string, unknown>;
+        limits?: Record<string, unknown>;
+      };
       expect(Object.keys(resources.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
       expect(Object.keys(resources.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
     });
@@ -73,7 +87,9 @@ describe('kubernetes manifests', () => {
       if ('AUTH_MODE' in shape) {
         expect(effectiveAuthMode(parsed)).toBe('on');
         expect(parsed.AUTH_MODE).toBe('on');
-        expect(parsed.AUTH_KEYS).toEqual(expect.arrayContaining([expect.objectContaining({ kid: expect.any(String) })]));
+        expect(parsed.AUTH_KEYS).toEqual(
+          expect.arrayContaining([expect.objectContaining({ kid: expect.any(String) })]),
+        );
       }
     });
 
@@ -81,27 +97,41 @@ describe('kubernetes manifests', () => {
       const baseContainer = containersOf(find(base, 'Deployment', app)!)[0]!;
       const configKeys = (c: Container, objects: K8sObject[]) =>
         ((c['envFrom'] as Array<{ configMapRef?: { name: string } }>) ?? [])
-          .flatMap((source) => (source.configMapRef ? Object.keys((find(objects, 'ConfigMap', source.configMapRef.name)?.['data'] as object) ?? {}) : []))
+          .flatMap((source) =>
+            source.configMapRef
+              ? Object.keys((find(objects, 'ConfigMap', source.configMapRef.name)?.['data'] as object) ?? {})
+              : [],
+          )
           .sort();
       expect(configKeys(baseContainer, base)).toEqual(configKeys(container, local));
-      expect(configKeys(baseContainer, base)).toContain("PORT");
+      expect(configKeys(baseContainer, base)).toContain('PORT');
     });
 
     it('has a Service selecting its pods on the same port, and is scraped for /metrics there', () => {
       const service = find(local, 'Service', app);
       const selector = spec<{ selector: Record<string, string> }>(service).selector;
-      const podLabels = spec<{ template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> } } }>(deployment).template.metadata;
+      const podLabels = spec<{
+        template: { metadata: { labels: Record<string, string>; annotations: Record<string, string> } };
+      }>(deployment).template.metadata;
       expect(Object.entries(selector).every(([key, value]) => podLabels.labels[key] === value)).toBe(true);
       const ports = spec<{ ports: Port[] }>(service).ports;
-      expect(ports).toEqual([expect.objectContaining({ name: 'http', port: Number(env()['PORT']), targetPort: 'http' })]);
-      expect(podLabels.annotations).toMatchObject({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': env()['PORT'], 'prometheus.io/path': '/metrics' });
+      expect(ports).toEqual([
+        expect.objectContaining({ name: 'http', port: Number(env()['PORT']), targetPort: 'http' }),
+      ]);
+      expect(podLabels.annotations).toMatchObject({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': env()['PORT'],
+        'prometheus.io/path': '/metrics',
+      });
     });
 
     it('has a disruption budget that takes one pod at a time', () => {
       const budget = find(local, 'PodDisruptionBudget', app);
       expect(spec<{ maxUnavailable: number; selector: { matchLabels: Record<string, string> } }>(budget)).toEqual({
         maxUnavailable: 1,
-        selector: { matchLabels: spec<{ selector: { matchLabels: Record<string, string> } }>(deployment).selector.matchLabels },
+        selector: {
+          matchLabels: spec<{ selector: { matchLabels: Record<string, string> } }>(deployment).selector.matchLabels,
+        },
       });
     });
 
@@ -120,18 +150,22 @@ describe('kubernetes manifests', () => {
     expect(CANARY_SANDBOX_ID).toMatch(/^__/);
   });
 
-  it('runs the migrations as a Job with the migrate image and the services\' database', () => {
+  it("runs the migrations as a Job with the migrate image and the services' database", () => {
     const job = find(local, 'Job', 'relay-migrate');
     const [container] = containersOf(job!);
     expect(container?.image).toBe('sandbox-relay/migrate:local');
     const env = containerEnv(container!, local);
     expect(Object.keys(env)).toEqual(['DATABASE_URL']);
-    expect(env['DATABASE_URL']).toBe(containerEnv(containersOf(find(local, 'Deployment', 'ingest')!)[0]!, local)['DATABASE_URL']);
+    expect(env['DATABASE_URL']).toBe(
+      containerEnv(containersOf(find(local, 'Deployment', 'ingest')!)[0]!, local)['DATABASE_URL'],
+    );
     expect(spec<{ template: { spec: { restartPolicy: string } } }>(job).template.spec.restartPolicy).toBe('OnFailure');
   });
 
-  it('puts everything in the overlay\'s namespace, and the local Redis and PostgreSQL behind the URLs the services use', () => {
-    expect(new Set(local.filter((object) => object.kind !== 'Namespace').map((object) => object.metadata.namespace))).toEqual(new Set(['sandbox-relay-local']));
+  it("puts everything in the overlay's namespace, and the local Redis and PostgreSQL behind the URLs the services use", () => {
+    expect(
+      new Set(local.filter((object) => object.kind !== 'Namespace').map((object) => object.metadata.namespace)),
+    ).toEqual(new Set(['sandbox-relay-local']));
     const env = containerEnv(containersOf(find(local, 'Deployment', 'ingest')!)[0]!, local);
     expect(new URL(env['DATABASE_URL']!).hostname).toBe(find(local, 'Service', 'postgres')?.metadata.name);
     expect(new URL(env['REDIS_URL']!).hostname).toBe(find(local, 'Service', 'redis')?.metadata.name);
@@ -163,7 +197,8 @@ function route(requestPath: string): Route | undefined {
           ? new RegExp(`^${candidate.path}`, 'i').test(requestPath)
           : candidate.pathType === 'Exact'
             ? requestPath === candidate.path
-            : requestPath === candidate.path || requestPath.startsWith(candidate.path.endsWith('/') ? candidate.path : `${candidate.path}/`);
+            : requestPath === candidate.path ||
+              requestPath.startsWith(candidate.path.endsWith('/') ? candidate.path : `${candidate.path}/`);
         if (matches) candidates.push({ ingress, path: candidate });
       }
     }
@@ -205,8 +240,14 @@ describe('ingress', () => {
 
   it.each(apps)('sends every API route %s defines to it', (app) => {
     const dir = path.join(ROOT, 'apps', app, 'src');
-    const sources = readdirSync(dir).filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts')).map((file) => readFileSync(path.join(dir, file), 'utf8'));
-    const paths = sources.flatMap((source) => [...source.matchAll(/(?:router|app)\.(?:get|post|put|patch|delete|use)\(\s*'(\/api\/[^']*)'/g)].map((match) => match[1]!));
+    const sources = readdirSync(dir)
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+      .map((file) => readFileSync(path.join(dir, file), 'utf8'));
+    const paths = sources.flatMap((source) =>
+      [...source.matchAll(/(?:router|app)\.(?:get|post|put|patch|delete|use)\(\s*'(\/api\/[^']*)'/g)].map(
+        (match) => match[1]!,
+      ),
+    );
     if (app === 'gateway') paths.push(EVENTS_WS_PATH, OMOIOS_WS_PATH);
     // The guardian serves no API (health and metrics only); every other app does.
     if (app === 'guardian') expect(paths).toEqual([]);
@@ -217,33 +258,46 @@ describe('ingress', () => {
     }
   });
 
-  it.each([EVENTS_WS_PATH, OMOIOS_WS_PATH])('keeps WebSockets on %s open past nginx\'s 60 s default (the gateway pings every 30 s)', (wsPath) => {
-    const match = route(wsPath);
-    const annotations = match?.ingress.metadata.annotations ?? {};
-    expect(match?.path.backend.service.name).toBe('gateway');
-    expect(annotations['nginx.ingress.kubernetes.io/proxy-http-version']).toBe('1.1');
-    expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
-    expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
-    const gateway = containerEnv(containersOf(find(local, 'Deployment', 'gateway')!)[0]!, local);
-    expect(Number(gateway['WS_PING_INTERVAL_MS']) / 1000).toBeLessThan(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']));
-  });
+  it.each([EVENTS_WS_PATH, OMOIOS_WS_PATH])(
+    "keeps WebSockets on %s open past nginx's 60 s default (the gateway pings every 30 s)",
+    (wsPath) => {
+      const match = route(wsPath);
+      const annotations = match?.ingress.metadata.annotations ?? {};
+      expect(match?.path.backend.service.name).toBe('gateway');
+      expect(annotations['nginx.ingress.kubernetes.io/proxy-http-version']).toBe('1.1');
+      expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout'])).toBeGreaterThanOrEqual(3600);
+      expect(Number(annotations['nginx.ingress.kubernetes.io/proxy-send-timeout'])).toBeGreaterThanOrEqual(3600);
+      const gateway = containerEnv(containersOf(find(local, 'Deployment', 'gateway')!)[0]!, local);
+      expect(Number(gateway['WS_PING_INTERVAL_MS']) / 1000).toBeLessThan(
+        Number(annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']),
+      );
+    },
+  );
 
-  it('keeps the original WebSocket\'s tokens (in its query string) out of the access log, and only its', () => {
-    expect(route(OMOIOS_WS_PATH)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBe('false');
+  it("keeps the original WebSocket's tokens (in its query string) out of the access log, and only its", () => {
+    expect(route(OMOIOS_WS_PATH)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBe(
+      'false',
+    );
     for (const logged of [EVENTS_WS_PATH, '/api/v1/sandboxes/sb-1/events', '/']) {
-      expect(route(logged)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log']).toBeUndefined();
+      expect(
+        route(logged)?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/enable-access-log'],
+      ).toBeUndefined();
     }
   });
 
   it('refuses /metrics to every client that comes through the Ingress', () => {
     const match = route('/metrics');
-    expect(match?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']).toBe('0.0.0.0/0,::/0');
+    expect(match?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/denylist-source-range']).toBe(
+      '0.0.0.0/0,::/0',
+    );
   });
 
-  it('lets a full batch through (the ingest\'s batch body limit)', () => {
+  it("lets a full batch through (the ingest's batch body limit)", () => {
     const match = route('/api/v1/sandboxes/sb-1/events/batch');
     expect(match?.ingress.metadata.annotations?.['nginx.ingress.kubernetes.io/proxy-body-size']).toBe('16m');
-    const ingest = DEPLOYABLE['ingest']!.start(containerEnv(containersOf(find(local, 'Deployment', 'ingest')!)[0]!, local)) as { BATCH_BODY_LIMIT?: string };
+    const ingest = DEPLOYABLE['ingest']!.start(
+      containerEnv(containersOf(find(local, 'Deployment', 'ingest')!)[0]!, local),
+    ) as { BATCH_BODY_LIMIT?: string };
     expect(ingest.BATCH_BODY_LIMIT).toBe('16mb');
   });
 });

@@ -17,6 +17,8 @@ const DEBIAN_PACKAGES = {
   '/usr/lib/podman/netavark': 'netavark',
   '/usr/lib/podman/aardvark-dns': 'aardvark-dns',
   mmdebstrap: 'mmdebstrap',
+  // `podman kube play`: a pod's infra container, built locally from catatonit where no pause image can be pulled.
+  catatonit: 'catatonit',
 };
 
 // Measured on these machines (../shared/docs/TOOLCHAIN.md § Containers): crun fails ("setrlimit

@@ -62,7 +62,10 @@ export async function applyMigrations({
     const applied = new Map(rows.map((row) => [row.migration_name, row.checksum]));
 
     const names = existsSync(MIGRATIONS_DIR)
-      ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()
+      ? readdirSync(MIGRATIONS_DIR, { withFileTypes: true })
+          .filter((e) => e.isDirectory())
+          .map((e) => e.name)
+          .sort()
       : [];
     const done = [];
     for (const name of names) {
@@ -73,20 +76,20 @@ export async function applyMigrations({
         continue;
       }
       const id = randomUUID();
-      await client.query(
-        'INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ($1, $2, $3)',
-        [id, checksum, name],
-      );
+      await client.query('INSERT INTO _prisma_migrations (id, checksum, migration_name) VALUES ($1, $2, $3)', [
+        id,
+        checksum,
+        name,
+      ]);
       try {
         await client.query(script); // no parameters: simple-query protocol, one implicit transaction
       } catch (error) {
         await client.query('UPDATE _prisma_migrations SET logs = $2 WHERE id = $1', [id, error.stack ?? String(error)]);
         throw new Error(`migration ${name} failed: ${error.message}`, { cause: error });
       }
-      await client.query(
-        'UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-        [id],
-      );
+      await client.query('UPDATE _prisma_migrations SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [
+        id,
+      ]);
       log(`applied ${name}`);
       done.push(name);
     }

@@ -79,10 +79,16 @@ function newMigration(name) {
   ensureMigrationLock();
   const tmp = join(generatedDir, `new-migration-${process.pid}.sql`);
   const code = prisma([
-    'migrate', 'diff',
-    '--from-migrations', migrationsDir,
-    '--to-schema-datamodel', derivedSchema,
-    '--script', '--exit-code', '--output', tmp,
+    'migrate',
+    'diff',
+    '--from-migrations',
+    migrationsDir,
+    '--to-schema-datamodel',
+    derivedSchema,
+    '--script',
+    '--exit-code',
+    '--output',
+    tmp,
   ]);
   if (code === 0) {
     rmSync(tmp, { force: true });

@@ -7,7 +7,11 @@ import { BranchWorkflowInfra, serviceApp } from './spec-support';
 
 const logger = testLogger();
 const REPO = 'acme/namer';
-const ticket = { id: 'PROJ-7', title: 'Users cannot reset their password when the e-mail has capitals', description: 'Reported by support.\nLower-case the address before the lookup.' };
+const ticket = {
+  id: 'PROJ-7',
+  title: 'Users cannot reset their password when the e-mail has capitals',
+  description: 'Reported by support.\nLower-case the address before the lookup.',
+};
 
 // The AI branch namer through the real Anthropic SDK against a local server speaking the Messages API,
 // its error answers included; the branch workflow falls back to the title's slug whenever it fails.
@@ -60,7 +64,10 @@ describe('AnthropicBranchNamer', () => {
 
     anthropic.reset();
     failures.length = 0;
-    anthropic.respond = (_request, index) => (index === 0 ? { error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } } : { text: 'reset-email-case' });
+    anthropic.respond = (_request, index) =>
+      index === 0
+        ? { error: { status: 529, type: 'overloaded_error', message: 'Overloaded' } }
+        : { text: 'reset-email-case' };
     await expect(slug(new AnthropicBranchNamer(options({ maxRetries: 1 })))).resolves.toBe('reset-email-case');
     expect(anthropic.messageRequests).toHaveLength(2);
     expect(failures).toEqual([]);
@@ -88,7 +95,9 @@ describe('AnthropicBranchNamer', () => {
     try {
       anthropic.respond = () => ({ text: 'email-case-reset' });
       const id = uniqueId('T').toUpperCase();
-      const res = await request(serviceApp(service, logger)).post(`/api/v1/tickets/${id}/branch`).send({ title: ticket.title });
+      const res = await request(serviceApp(service, logger))
+        .post(`/api/v1/tickets/${id}/branch`)
+        .send({ title: ticket.title });
       expect(res.status).toBe(201);
       expect(res.body.branch_name).toBe(`feature/${id.toLowerCase()}-email-case-reset`);
       expect(infra.github.branchSha(REPO, res.body.branch_name)).toEqual(expect.any(String));

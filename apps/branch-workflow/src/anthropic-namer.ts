@@ -41,7 +41,9 @@ export class AnthropicBranchNamer implements BranchNamer {
   }
 
   async suggestSlug(ticket: TicketForNaming): Promise<string | null> {
-    const description = ticket.description?.trim() ? `\n\n${clipUnits(ticket.description.trim(), DESCRIPTION_MAX_CHARS, '')}` : '';
+    const description = ticket.description?.trim()
+      ? `\n\n${clipUnits(ticket.description.trim(), DESCRIPTION_MAX_CHARS, '')}`
+      : '';
     const message = await this.client.messages.create({
       model: this.options.model,
       max_tokens: 32,

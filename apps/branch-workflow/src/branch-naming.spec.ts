@@ -23,7 +23,9 @@ describe('branch naming', () => {
   it('uses the namer when it answers something usable and falls back to the title otherwise', async () => {
     const ticket = { id: 'T-1', title: 'Add authentication' };
     const answering = (answer: string | null): BranchNamer => ({ suggestSlug: async () => answer });
-    expect(await slugFor(ticket, answering('Login With OAuth Tokens And Refresh Handling'))).toBe('login-with-oauth-tokens');
+    expect(await slugFor(ticket, answering('Login With OAuth Tokens And Refresh Handling'))).toBe(
+      'login-with-oauth-tokens',
+    );
     expect(await slugFor(ticket, answering('!!!'))).toBe('add-authentication');
     expect(await slugFor(ticket, answering(null))).toBe('add-authentication');
     const errors: unknown[] = [];

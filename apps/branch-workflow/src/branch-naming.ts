@@ -40,7 +40,12 @@ export function slugify(text: string, max = SLUG_MAX_CHARS): string {
 
 /** The ticket id as a branch-name segment: lowercase, `[a-z0-9-]`, no leading/trailing hyphen. */
 export function ticketSegment(ticketId: string): string {
-  return ticketId.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'ticket';
+  return (
+    ticketId
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'ticket'
+  );
 }
 
 /** `feature/<ticket>-<slug>`; the n-th candidate (n ≥ 2) appends `-n` for a name already taken. */
@@ -50,7 +55,11 @@ export function branchName(kind: BranchNameKind, ticketId: string, slug: string,
 }
 
 /** The slug for a ticket: the namer's suggestion when it gives a usable one, else the title's. */
-export async function slugFor(ticket: TicketForNaming, namer?: BranchNamer, onError?: (error: unknown) => void): Promise<string> {
+export async function slugFor(
+  ticket: TicketForNaming,
+  namer?: BranchNamer,
+  onError?: (error: unknown) => void,
+): Promise<string> {
   if (namer) {
     try {
       const suggested = slugify((await namer.suggestSlug(ticket)) ?? '');

@@ -56,17 +56,24 @@ export class BranchWorkRepository {
 
   /** The ticket's most recent work in this repository. */
   async latestForTicket(repo: string, ticketId: string): Promise<BranchWorkRecord | null> {
-    return (await withStoreErrors(this.prisma.branchWork.findFirst({ where: { repo, ticketId }, orderBy: { createdAt: 'desc' }, select: FIELDS }))) as BranchWorkRecord | null;
+    return (await withStoreErrors(
+      this.prisma.branchWork.findFirst({ where: { repo, ticketId }, orderBy: { createdAt: 'desc' }, select: FIELDS }),
+    )) as BranchWorkRecord | null;
   }
 
   async byBranch(repo: string, branchName: string): Promise<BranchWorkRecord | null> {
-    return (await withStoreErrors(this.prisma.branchWork.findUnique({ where: { repo_branchName: { repo, branchName } }, select: FIELDS }))) as BranchWorkRecord | null;
+    return (await withStoreErrors(
+      this.prisma.branchWork.findUnique({ where: { repo_branchName: { repo, branchName } }, select: FIELDS }),
+    )) as BranchWorkRecord | null;
   }
 
   /** Claims a branch name (state `creating`); `null` when another row holds the name already. */
   async claim(work: NewBranchWork): Promise<BranchWorkRecord | null> {
     try {
-      return (await this.prisma.branchWork.create({ data: { ...work, state: 'creating' }, select: FIELDS })) as BranchWorkRecord;
+      return (await this.prisma.branchWork.create({
+        data: { ...work, state: 'creating' },
+        select: FIELDS,
+      })) as BranchWorkRecord;
     } catch (error) {
       if (isUniqueViolation(error)) return null;
       return withStoreErrors(Promise.reject(error));
@@ -78,7 +85,9 @@ export class BranchWorkRepository {
   }
 
   async update(id: string, changes: BranchWorkChanges): Promise<BranchWorkRecord> {
-    return (await withStoreErrors(this.prisma.branchWork.update({ where: { id }, data: changes, select: FIELDS }))) as BranchWorkRecord;
+    return (await withStoreErrors(
+      this.prisma.branchWork.update({ where: { id }, data: changes, select: FIELDS }),
+    )) as BranchWorkRecord;
   }
 }
 
@@ -101,15 +110,24 @@ export class TicketLocks {
       const client = await withStoreErrors(this.pool.connect());
       let locked = false;
       try {
-        locked = (await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [key])).rows[0]?.locked === true;
+        locked =
+          (
+            await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
+              key,
+            ])
+          ).rows[0]?.locked === true;
         if (locked) return await work();
       } finally {
         let broken: Error | undefined;
-        if (locked) await client.query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key]).catch((error: Error) => (broken = error));
+        if (locked)
+          await client
+            .query('SELECT pg_advisory_unlock(hashtextextended($1, 0))', [key])
+            .catch((error: Error) => (broken = error));
         // A connection that could not unlock may still hold the lock: destroy it rather than pool it.
         client.release(broken);
       }
-      if (Date.now() > deadline) throw new ServiceUnavailableError(`ticket ${ticketId} is busy with another branch-workflow step; retry later`);
+      if (Date.now() > deadline)
+        throw new ServiceUnavailableError(`ticket ${ticketId} is busy with another branch-workflow step; retry later`);
       await new Promise((resolve) => setTimeout(resolve, this.options.pollMs));
     }
   }

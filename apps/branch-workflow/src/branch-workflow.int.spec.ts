@@ -1,5 +1,20 @@
-import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
-import { EventPublisher, JobProducer, type EventSubscriber, closeRedis, createRedisClient, type Redis } from '@sandbox-relay/bus';
+import {
+  AGENT_EVENT_TYPES,
+  BRANCH_WORKFLOW_EVENT_TYPES,
+  ENTITY_TYPES,
+  QUEUE_NAMES,
+  SUPERVISOR_EVENT_TYPES,
+  type BranchWorkflowJob,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
+import {
+  EventPublisher,
+  JobProducer,
+  type EventSubscriber,
+  closeRedis,
+  createRedisClient,
+  type Redis,
+} from '@sandbox-relay/bus';
 import type { FakeGitHubServer } from '@sandbox-relay/github/testing';
 import { EventLog, EventRepository, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
@@ -36,18 +51,26 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
   const appFor = (svc: BranchWorkflowService) => serviceApp(svc, logger);
   const ticketEvents = async (ticket: string): Promise<EventEnvelope[]> =>
     events().list({ entityTypes: [ENTITY_TYPES.TICKET], entityIds: [ticket], limit: 100 });
-  const start = (ticket: string, body: object = { title: 'Add authentication' }) => request(app).post(`/api/v1/tickets/${ticket}/branch`).send(body);
+  const start = (ticket: string, body: object = { title: 'Add authentication' }) =>
+    request(app).post(`/api/v1/tickets/${ticket}/branch`).send(body);
   const ticketId = () => uniqueId('T').toUpperCase();
 
   beforeAll(async () => {
-    infra = await BranchWorkflowInfra.open('bw-test', REPO, { 'README.md': '# app\n', 'src/index.ts': 'export {};\n' }, logger);
+    infra = await BranchWorkflowInfra.open(
+      'bw-test',
+      REPO,
+      { 'README.md': '# app\n', 'src/index.ts': 'export {};\n' },
+      logger,
+    );
     ({ store, github, subscriber } = infra);
     producerRedis = createRedisClient(testInfra().redisUrl, { name: 'bw-test-producer', role: 'worker', logger });
     service = createBranchWorkflowService({ ...infra.deps(logger), config: config() });
     app = appFor(service);
     producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
     const publisher = new EventPublisher(infra.publisherRedis, logger);
-    emitter = new EventLog(new EventRepository(store.pool), { onCommitted: (committed) => void publisher.publish(committed) });
+    emitter = new EventLog(new EventRepository(store.pool), {
+      onCommitted: (committed) => void publisher.publish(committed),
+    });
     service.start();
     await subscriber.start();
   });
@@ -66,17 +89,34 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const res = await start(ticket);
     expect(res.status).toBe(201);
     const branch = `feature/${ticket.toLowerCase()}-add-authentication`;
-    expect(res.body).toMatchObject({ ticket_id: ticket, repo: REPO, branch_name: branch, base_branch: 'main', state: 'started', changed: true, pr_number: null });
+    expect(res.body).toMatchObject({
+      ticket_id: ticket,
+      repo: REPO,
+      branch_name: branch,
+      base_branch: 'main',
+      state: 'started',
+      changed: true,
+      pr_number: null,
+    });
     expect(github.branchSha(REPO, branch)).toBe(github.branchSha(REPO, 'main'));
     expect(res.body.base_sha).toBe(github.branchSha(REPO, 'main'));
 
     const again = await start(ticket);
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ branch_name: branch, changed: false });
-    expect(github.requestsTo('POST', /\/git\/refs$/).filter((req) => (req.body as { ref: string }).ref === `refs/heads/${branch}`)).toHaveLength(1);
+    expect(
+      github
+        .requestsTo('POST', /\/git\/refs$/)
+        .filter((req) => (req.body as { ref: string }).ref === `refs/heads/${branch}`),
+    ).toHaveLength(1);
     const stored = await ticketEvents(ticket);
     expect(stored.map((event) => event.event_type)).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED]);
-    expect(stored[0]).toMatchObject({ entity_type: 'ticket', entity_id: ticket, source: 'branch-workflow', payload: { branch_name: branch, repo: REPO } });
+    expect(stored[0]).toMatchObject({
+      entity_type: 'ticket',
+      entity_id: ticket,
+      source: 'branch-workflow',
+      payload: { branch_name: branch, repo: REPO },
+    });
   });
 
   it('runs the steps of one ticket one at a time (advisory lock), other tickets meanwhile, and bounds the wait', async () => {
@@ -106,7 +146,11 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const [a, b] = await Promise.all([start(ticket, { title: 'Race' }), start(ticket, { title: 'Race' })]);
     expect([a.status, b.status].sort()).toEqual([200, 201]);
     expect(a.body.branch_name).toBe(b.body.branch_name);
-    expect(github.requestsTo('POST', /\/git\/refs$/).filter((req) => (req.body as { ref: string }).ref === `refs/heads/${a.body.branch_name}`)).toHaveLength(1);
+    expect(
+      github
+        .requestsTo('POST', /\/git\/refs$/)
+        .filter((req) => (req.body as { ref: string }).ref === `refs/heads/${a.body.branch_name}`),
+    ).toHaveLength(1);
     expect(await store.prisma.branchWork.count({ where: { ticketId: ticket } })).toBe(1);
   });
 
@@ -114,12 +158,24 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const ticket = ticketId();
     const main = github.branchSha(REPO, 'main')!;
     const name = `feature/${ticket.toLowerCase()}-resume`;
-    await store.prisma.branchWork.create({ data: { ticketId: ticket, repo: REPO, branchName: name, baseBranch: 'main', baseSha: main, ticketTitle: 'Resume', state: 'creating' } });
+    await store.prisma.branchWork.create({
+      data: {
+        ticketId: ticket,
+        repo: REPO,
+        branchName: name,
+        baseBranch: 'main',
+        baseSha: main,
+        ticketTitle: 'Resume',
+        state: 'creating',
+      },
+    });
     github.repo(REPO).refs.set(name, main);
     const res = await start(ticket, { title: 'Resume' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ branch_name: name, state: 'started' });
-    expect((await ticketEvents(ticket)).map((event) => event.event_type)).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED]);
+    expect((await ticketEvents(ticket)).map((event) => event.event_type)).toEqual([
+      BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED,
+    ]);
   });
 
   it('takes the next name (-2) when the branch name is already taken on GitHub', async () => {
@@ -132,28 +188,46 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(github.branchSha(REPO, `${taken}-2`)).toBeDefined();
   });
 
-  it('a branch created by GitHub whose answer was lost (502, the client retries) is the ticket\'s branch, not a reason to take the next name', async () => {
+  it("a branch created by GitHub whose answer was lost (502, the client retries) is the ticket's branch, not a reason to take the next name", async () => {
     const ticket = ticketId();
     const branch = `feature/${ticket.toLowerCase()}-lost-answer`;
-    github.failNext({ method: 'POST', path: /\/git\/refs$/, status: 502, message: 'Server Error', afterApplying: true });
+    github.failNext({
+      method: 'POST',
+      path: /\/git\/refs$/,
+      status: 502,
+      message: 'Server Error',
+      afterApplying: true,
+    });
     const res = await start(ticket, { title: 'Lost answer' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ branch_name: branch, state: 'started' });
     expect(github.branchSha(REPO, branch)).toBe(github.branchSha(REPO, 'main'));
     expect(github.branchSha(REPO, `${branch}-2`)).toBeUndefined();
-    expect(await store.prisma.branchWork.findMany({ where: { ticketId: ticket }, select: { branchName: true } })).toEqual([{ branchName: branch }]);
+    expect(
+      await store.prisma.branchWork.findMany({ where: { ticketId: ticket }, select: { branchName: true } }),
+    ).toEqual([{ branchName: branch }]);
   });
 
   it('finish opens a pull request whose body has the summary and the files changed, once (seed 5.2)', async () => {
     const ticket = ticketId();
-    const { body: work } = await start(ticket, { title: 'Add authentication', description: 'Users sign in with a token.' });
+    const { body: work } = await start(ticket, {
+      title: 'Add authentication',
+      description: 'Users sign in with a token.',
+    });
     github.push(REPO, work.branch_name, { 'src/auth.ts': 'export const auth = true;\n' }, 'add auth');
-    const res = await request(app).post(`/api/v1/tickets/${ticket}/pull-request`).send({ summary: 'Added token sign-in.' });
+    const res = await request(app)
+      .post(`/api/v1/tickets/${ticket}/pull-request`)
+      .send({ summary: 'Added token sign-in.' });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ state: 'pr_opened', pr_number: expect.any(Number), changed: true });
     expect(res.body.pr_url).toMatch(new RegExp(`/${REPO}/pull/${res.body.pr_number}$`));
     const pull = github.pull(REPO, res.body.pr_number);
-    expect(pull).toMatchObject({ head: work.branch_name, base: 'main', state: 'open', title: `Add authentication (${ticket})` });
+    expect(pull).toMatchObject({
+      head: work.branch_name,
+      base: 'main',
+      state: 'open',
+      title: `Add authentication (${ticket})`,
+    });
     expect(pull.body).toContain('Users sign in with a token.');
     expect(pull.body).toContain('Added token sign-in.');
     expect(pull.body).toContain('- `src/auth.ts` (added, +1 −0)');
@@ -161,7 +235,9 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const again = await request(app).post(`/api/v1/tickets/${ticket}/pull-request`).send({});
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ pr_number: res.body.pr_number, changed: false });
-    expect(github.requestsTo('POST', /\/pulls$/).filter((req) => (req.body as { head: string }).head === work.branch_name)).toHaveLength(1);
+    expect(
+      github.requestsTo('POST', /\/pulls$/).filter((req) => (req.body as { head: string }).head === work.branch_name),
+    ).toHaveLength(1);
     const types = (await ticketEvents(ticket)).map((event) => event.event_type);
     expect(types).toEqual([BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED, BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED]);
   });
@@ -189,7 +265,11 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const res = await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({});
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ state: 'completed', changed: true, pr_number: opened.pr_number });
-    expect(github.pull(REPO, opened.pr_number)).toMatchObject({ merged: true, state: 'closed', mergeCommitSha: res.body.merge_sha });
+    expect(github.pull(REPO, opened.pr_number)).toMatchObject({
+      merged: true,
+      state: 'closed',
+      mergeCommitSha: res.body.merge_sha,
+    });
     expect(github.branchSha(REPO, 'main')).toBe(res.body.merge_sha);
     expect(github.branchSha(REPO, work.branch_name)).toBeUndefined();
 
@@ -197,7 +277,10 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(again.body).toMatchObject({ state: 'completed', changed: false, merge_sha: res.body.merge_sha });
     expect(github.requestsTo('PUT', new RegExp(`/pulls/${opened.pr_number}/merge$`))).toHaveLength(1);
     const merged = (await ticketEvents(ticket)).at(-1)!;
-    expect(merged).toMatchObject({ event_type: BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED, payload: { merge_sha: res.body.merge_sha, branch_deleted: true } });
+    expect(merged).toMatchObject({
+      event_type: BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED,
+      payload: { merge_sha: res.body.merge_sha, branch_deleted: true },
+    });
   });
 
   it('a step that crashed between its event and its state write, run again, does not publish its event twice', async () => {
@@ -216,7 +299,10 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
 
     const { body: merged } = await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({}).expect(200);
     await rollBack({ state: 'merged' });
-    expect((await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({})).body).toMatchObject({ state: 'completed', merge_sha: merged.merge_sha });
+    expect((await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({})).body).toMatchObject({
+      state: 'completed',
+      merge_sha: merged.merge_sha,
+    });
 
     expect((await ticketEvents(ticket)).map((event) => event.event_type)).toEqual([
       BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED,
@@ -239,7 +325,7 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(github.requestsTo('PUT', new RegExp(`/pulls/${opened.pr_number}/merge$`))).toHaveLength(0);
   });
 
-  it('answers 409 not_mergeable and 409 head_changed with GitHub\'s words, and records BRANCH_WORKFLOW_FAILED', async () => {
+  it("answers 409 not_mergeable and 409 head_changed with GitHub's words, and records BRANCH_WORKFLOW_FAILED", async () => {
     const ticket = ticketId();
     const { body: work } = await start(ticket);
     github.push(REPO, work.branch_name, { [`c/${ticket}.ts`]: '1\n' });
@@ -251,13 +337,23 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(github.requestsTo('PUT', new RegExp(`/pulls/${opened.pr_number}/merge$`))).toHaveLength(0);
 
     github.setMergeable(REPO, opened.pr_number, true);
-    github.failNext({ method: 'PUT', path: new RegExp(`/pulls/${opened.pr_number}/merge$`), status: 409, message: 'Head branch was modified. Review and try the merge again.' });
+    github.failNext({
+      method: 'PUT',
+      path: new RegExp(`/pulls/${opened.pr_number}/merge$`),
+      status: 409,
+      message: 'Head branch was modified. Review and try the merge again.',
+    });
     const changed = await request(app).post(`/api/v1/tickets/${ticket}/merge`).send({});
     expect(changed.status).toBe(409);
-    expect(changed.body.error).toMatchObject({ code: 'head_changed', message: expect.stringContaining('Head branch was modified. Review and try the merge again.') });
+    expect(changed.body.error).toMatchObject({
+      code: 'head_changed',
+      message: expect.stringContaining('Head branch was modified. Review and try the merge again.'),
+    });
     expect(github.pull(REPO, opened.pr_number).merged).toBe(false);
 
-    const failures = (await ticketEvents(ticket)).filter((event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_WORKFLOW_FAILED);
+    const failures = (await ticketEvents(ticket)).filter(
+      (event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_WORKFLOW_FAILED,
+    );
     expect(failures.map((event) => [event.payload.step, event.payload.code, event.payload.github_status])).toEqual([
       ['merge', 'not_mergeable', 405],
       ['merge', 'head_changed', 409],
@@ -286,15 +382,25 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
   });
 
   it('names the repository when GitHub answers 404, and answers 503 when GitHub is not configured', async () => {
-    const missing = createBranchWorkflowService({ ...infra.deps(logger), config: { ...config({ repository: 'acme/gone' }) } });
+    const missing = createBranchWorkflowService({
+      ...infra.deps(logger),
+      config: { ...config({ repository: 'acme/gone' }) },
+    });
     const none = createBranchWorkflowService({ ...infra.deps(logger), config: { ...config(), github: undefined } });
     try {
       const res = await request(appFor(missing)).post(`/api/v1/tickets/${ticketId()}/branch`).send({ title: 'x' });
       expect(res.status).toBe(502);
-      expect(res.body.error).toMatchObject({ code: 'github_not_found', message: expect.stringMatching(/Not Found.*acme\/gone/), details: { github_status: 404 } });
+      expect(res.body.error).toMatchObject({
+        code: 'github_not_found',
+        message: expect.stringMatching(/Not Found.*acme\/gone/),
+        details: { github_status: 404 },
+      });
       const off = await request(appFor(none)).post(`/api/v1/tickets/${ticketId()}/branch`).send({ title: 'x' });
       expect(off.status).toBe(503);
-      expect(off.body.error).toMatchObject({ code: 'github_not_configured', message: expect.stringContaining('GITHUB_TOKEN') });
+      expect(off.body.error).toMatchObject({
+        code: 'github_not_configured',
+        message: expect.stringContaining('GITHUB_TOKEN'),
+      });
     } finally {
       await missing.close();
       await none.close();
@@ -316,7 +422,10 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     expect(badMethod.status).toBe(422);
     const unknownTask = await start(ticketId(), { title: 'x', task_id: 'no-such-task' });
     expect(unknownTask.status).toBe(422);
-    expect(unknownTask.body.error.details[0]).toMatchObject({ field: 'task_id', message: expect.stringContaining('names no task') });
+    expect(unknownTask.body.error.details[0]).toMatchObject({
+      field: 'task_id',
+      message: expect.stringContaining('names no task'),
+    });
   });
 
   it('runs start, finish and merge jobs from branch-workflow; a merge job sent twice merges once', async () => {
@@ -324,12 +433,19 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const queue = producer.queue(QUEUE_NAMES.BRANCH_WORKFLOW);
     const run = async (job: BranchWorkflowJob, jobId: string) => {
       await producer.enqueue(QUEUE_NAMES.BRANCH_WORKFLOW, job, jobId);
-      await waitFor(async () => ['completed', 'failed'].includes(await queue.getJobState(jobId)), `job ${jobId}`, 15_000);
+      await waitFor(
+        async () => ['completed', 'failed'].includes(await queue.getJobState(jobId)),
+        `job ${jobId}`,
+        15_000,
+      );
       return queue.getJob(jobId);
     };
     const base = { version: '1' as const, ticket_id: ticket, requested_by: 'test' };
     const started = await run({ ...base, action: 'start', ticket_title: 'Job driven' }, `s-${ticket}`);
-    expect(started!.returnvalue).toMatchObject({ branch_name: `feature/${ticket.toLowerCase()}-job-driven`, state: 'started' });
+    expect(started!.returnvalue).toMatchObject({
+      branch_name: `feature/${ticket.toLowerCase()}-job-driven`,
+      state: 'started',
+    });
     github.push(REPO, started!.returnvalue.branch_name, { [`jobs/${ticket}.txt`]: 'done\n' });
     const finished = await run({ ...base, action: 'finish' }, `f-${ticket}`);
     expect(finished!.returnvalue).toMatchObject({ state: 'pr_opened' });
@@ -344,29 +460,64 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
     const ticket = ticketId();
     await start(ticket);
     const queue = producer.queue(QUEUE_NAMES.BRANCH_WORKFLOW);
-    await producer.enqueue(QUEUE_NAMES.BRANCH_WORKFLOW, { version: '1', ticket_id: ticket, requested_by: 'test', action: 'finish' }, `nc-${ticket}`);
+    await producer.enqueue(
+      QUEUE_NAMES.BRANCH_WORKFLOW,
+      { version: '1', ticket_id: ticket, requested_by: 'test', action: 'finish' },
+      `nc-${ticket}`,
+    );
     await waitFor(async () => (await queue.getJobState(`nc-${ticket}`)) === 'failed', 'the job to fail', 15_000);
     const job = await queue.getJob(`nc-${ticket}`);
     expect(job!.attemptsMade).toBe(1);
     expect(job!.failedReason).toMatch(/no commits ahead of main/);
-    await waitFor(async () => (await ticketEvents(ticket)).some((event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_WORKFLOW_FAILED), 'the failure event');
+    await waitFor(
+      async () =>
+        (await ticketEvents(ticket)).some(
+          (event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_WORKFLOW_FAILED,
+        ),
+      'the failure event',
+    );
   });
 
   it('a task with a ticket gets its branch when its agent starts and its pull request when it completes', async () => {
     const ticket = ticketId();
     const sandboxId = uniqueId('sb-bw');
-    const task = await store.prisma.task.create({ data: { title: 'Wire the login page', description: 'From the ticket.', ticketId: ticket, sandboxId } });
+    const task = await store.prisma.task.create({
+      data: { title: 'Wire the login page', description: 'From the ticket.', ticketId: ticket, sandboxId },
+    });
     const emit = (type: string, payload: Record<string, unknown>) =>
-      emitter.append([{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandboxId, eventType: type, data: payload, dataJson: JSON.stringify(payload), source: 'agent' }]);
+      emitter.append([
+        {
+          entityType: ENTITY_TYPES.SANDBOX,
+          entityId: sandboxId,
+          eventType: type,
+          data: payload,
+          dataJson: JSON.stringify(payload),
+          source: 'agent',
+        },
+      ]);
     // The supervisor's TASK_STARTED (on the task) and the agent's agent.started (on its sandbox) both mean "started".
     const taskStarted = { task_id: task.id, sandbox_id: sandboxId };
-    await emitter.append([{ entityType: ENTITY_TYPES.TASK, entityId: task.id, eventType: SUPERVISOR_EVENT_TYPES.TASK_STARTED, data: taskStarted, dataJson: JSON.stringify(taskStarted), source: 'supervisor' }]);
+    await emitter.append([
+      {
+        entityType: ENTITY_TYPES.TASK,
+        entityId: task.id,
+        eventType: SUPERVISOR_EVENT_TYPES.TASK_STARTED,
+        data: taskStarted,
+        dataJson: JSON.stringify(taskStarted),
+        source: 'supervisor',
+      },
+    ]);
     await emit(AGENT_EVENT_TYPES.STARTED, { task_id: task.id });
     const branch = `feature/${ticket.toLowerCase()}-wire-the-login-page`;
     await waitFor(() => github.branchSha(REPO, branch), 'the branch', 15_000);
     github.push(REPO, branch, { 'web/login.html': '<form></form>\n' });
     await emit(AGENT_EVENT_TYPES.COMPLETED, { task_id: task.id, summary: 'The login page posts to /api/session.' });
-    const opened = await waitFor(async () => (await ticketEvents(ticket)).find((event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED), 'PR_OPENED', 15_000);
+    const opened = await waitFor(
+      async () =>
+        (await ticketEvents(ticket)).find((event) => event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED),
+      'PR_OPENED',
+      15_000,
+    );
     expect(opened.payload).toMatchObject({ task_id: task.id, branch_name: branch, files_changed: 1 });
     const pull = github.pull(REPO, opened.payload.pr_number as number);
     expect(pull.body).toContain('The login page posts to /api/session.');

@@ -1,4 +1,11 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, QUEUE_NAMES, SUPERVISOR_EVENT_TYPES, type BranchWorkflowJob, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  AGENT_EVENT_TYPES,
+  ENTITY_TYPES,
+  QUEUE_NAMES,
+  SUPERVISOR_EVENT_TYPES,
+  type BranchWorkflowJob,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
 import { UnrecoverableError, jobIdFor, type JobProducer } from '@sandbox-relay/bus';
 import { GitHubError } from '@sandbox-relay/github';
 import { NotFoundError, ServiceUnavailableError, type Logger } from '@sandbox-relay/service-kit';
@@ -31,7 +38,13 @@ export function branchWorkflowJobHandler(workflow: BranchWorkflow, logger: Logge
     try {
       switch (job.action) {
         case 'start':
-          return await workflow.startWorkOnTicket({ ticketId: job.ticket_id, title: job.ticket_title, description: job.ticket_description, taskId: job.task_id, kind: job.kind });
+          return await workflow.startWorkOnTicket({
+            ticketId: job.ticket_id,
+            title: job.ticket_title,
+            description: job.ticket_description,
+            taskId: job.task_id,
+            kind: job.kind,
+          });
         case 'finish':
           return await workflow.finishWorkOnTicket({ ticketId: job.ticket_id, summary: job.summary });
         case 'merge':
@@ -42,7 +55,9 @@ export function branchWorkflowJobHandler(workflow: BranchWorkflow, logger: Logge
       if (!retryable || meta.attemptsMade + 1 >= (meta.opts.attempts ?? 1)) {
         await workflow
           .recordFailure(job.action, job.ticket_id, job.task_id, error)
-          .catch((recordError: unknown) => logger.error({ err: recordError, ticketId: job.ticket_id }, 'could not record BRANCH_WORKFLOW_FAILED'));
+          .catch((recordError: unknown) =>
+            logger.error({ err: recordError, ticketId: job.ticket_id }, 'could not record BRANCH_WORKFLOW_FAILED'),
+          );
       }
       if (retryable) throw error;
       throw new UnrecoverableError(error instanceof Error ? error.message : String(error));
@@ -54,7 +69,12 @@ export function branchWorkflowJobHandler(workflow: BranchWorkflow, logger: Logge
  * The deterministic job id of a trigger: every replica that sees the same event enqueues one job. The
  * event id is part of it, so a later completion of the same task (after more work) is a new job.
  */
-export function triggerJobId(action: BranchWorkflowJob['action'], ticketId: string, taskId: string, eventId: string): string {
+export function triggerJobId(
+  action: BranchWorkflowJob['action'],
+  ticketId: string,
+  taskId: string,
+  eventId: string,
+): string {
   return jobIdFor(`branch-workflow:${action}:${ticketId}:${taskId}:${eventId}`);
 }
 
@@ -82,15 +102,34 @@ export class TaskEventTriggers {
     if (event.entity_type !== ENTITY_TYPES.SANDBOX && event.entity_type !== ENTITY_TYPES.TASK) return;
     try {
       // A sandbox's task is the one that names the sandbox (never a task id the worker's payload claims).
-      const task = event.entity_type === ENTITY_TYPES.TASK ? await this.tasks.byId(event.entity_id) : await this.tasks.bySandboxId(event.entity_id);
+      const task =
+        event.entity_type === ENTITY_TYPES.TASK
+          ? await this.tasks.byId(event.entity_id)
+          : await this.tasks.bySandboxId(event.entity_id);
       if (!task?.ticketId) return;
-      const base = { version: '1' as const, ticket_id: task.ticketId, task_id: task.id, requested_by: 'branch-workflow' };
-      const job: BranchWorkflowJob =
-        starting
-          ? { ...base, action: 'start', ticket_title: task.title, ...(task.description ? { ticket_description: task.description } : {}) }
-          : { ...base, action: 'finish' };
-      await this.producer.enqueue(QUEUE_NAMES.BRANCH_WORKFLOW, job, triggerJobId(job.action, task.ticketId, task.id, event.id));
-      this.logger.info({ ticketId: task.ticketId, taskId: task.id, action: job.action, eventId: event.id }, 'branch-workflow job enqueued');
+      const base = {
+        version: '1' as const,
+        ticket_id: task.ticketId,
+        task_id: task.id,
+        requested_by: 'branch-workflow',
+      };
+      const job: BranchWorkflowJob = starting
+        ? {
+            ...base,
+            action: 'start',
+            ticket_title: task.title,
+            ...(task.description ? { ticket_description: task.description } : {}),
+          }
+        : { ...base, action: 'finish' };
+      await this.producer.enqueue(
+        QUEUE_NAMES.BRANCH_WORKFLOW,
+        job,
+        triggerJobId(job.action, task.ticketId, task.id, event.id),
+      );
+      this.logger.info(
+        { ticketId: task.ticketId, taskId: task.id, action: job.action, eventId: event.id },
+        'branch-workflow job enqueued',
+      );
     } catch (error) {
       this.logger.error({ err: error, eventId: event.id }, 'could not enqueue a branch-workflow job');
     }

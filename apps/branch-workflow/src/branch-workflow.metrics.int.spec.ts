@@ -33,7 +33,8 @@ describe('branch workflow /metrics', () => {
 
   it('counts operations by outcome: changed, unchanged on a repeat, rejected when there is nothing to open', async () => {
     const scrape = async () => (await request(app).get('/metrics').expect(200)).text;
-    const value = (text: string, operation: string, outcome: string) => metricValue(text, 'relay_branch_workflow_operations_total', { operation, outcome }) ?? 0;
+    const value = (text: string, operation: string, outcome: string) =>
+      metricValue(text, 'relay_branch_workflow_operations_total', { operation, outcome }) ?? 0;
     const before = await scrape();
     const ticket = uniqueId('T').toUpperCase();
     await request(app).post(`/api/v1/tickets/${ticket}/branch`).send({ title: 'Count me' }).expect(201);

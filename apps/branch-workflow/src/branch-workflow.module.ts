@@ -1,5 +1,9 @@
 import type { ServiceModule } from '@sandbox-relay/service-kit';
-import { createBranchWorkflowService, type BranchWorkflowService, type BranchWorkflowServiceDeps } from './branch-workflow.service';
+import {
+  createBranchWorkflowService,
+  type BranchWorkflowService,
+  type BranchWorkflowServiceDeps,
+} from './branch-workflow.service';
 
 export interface BranchWorkflowModule extends ServiceModule {
   branches: BranchWorkflowService;

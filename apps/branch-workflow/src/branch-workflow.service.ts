@@ -46,7 +46,10 @@ export interface BranchWorkflowService {
   close(): Promise<void>;
 }
 
-function gitHubClient(config: BranchWorkflowConfig, logger: Logger): { client: GitHubClient; repo: ReturnType<typeof parseRepo> } | null {
+function gitHubClient(
+  config: BranchWorkflowConfig,
+  logger: Logger,
+): { client: GitHubClient; repo: ReturnType<typeof parseRepo> } | null {
   const github = config.github;
   if (!github) return null;
   return {
@@ -63,13 +66,31 @@ function gitHubClient(config: BranchWorkflowConfig, logger: Logger): { client: G
 }
 
 /** Wires the branch workflow: the HTTP edge, the `branch-workflow` consumer, and the task-event triggers. */
-export function createBranchWorkflowService({ store, subscriber, publisherRedis, workerRedis, logger, config, namer, omoiosBridge = true, auth = EdgeAuth.off() }: BranchWorkflowServiceDeps): BranchWorkflowService {
+export function createBranchWorkflowService({
+  store,
+  subscriber,
+  publisherRedis,
+  workerRedis,
+  logger,
+  config,
+  namer,
+  omoiosBridge = true,
+  auth = EdgeAuth.off(),
+}: BranchWorkflowServiceDeps): BranchWorkflowService {
   const log = logger.child({ component: 'branch-workflow' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.BRANCH_WORKFLOW, publish: (stored) => publisher.publish(stored), logger: log });
+  const sink = createEventSink({
+    events,
+    source: RELAY_EVENT_SOURCES.BRANCH_WORKFLOW,
+    publish: (stored) => publisher.publish(stored),
+    logger: log,
+  });
   const github = gitHubClient(config, log);
-  if (!github) log.warn('GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured');
+  if (!github)
+    log.warn(
+      'GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured',
+    );
   const tasks = new TaskRepository(store.prisma);
   const workflow = new BranchWorkflow({
     github,

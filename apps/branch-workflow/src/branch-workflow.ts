@@ -83,10 +83,14 @@ export class BranchWorkflow {
     const existing = await this.deps.works.latestForTicket(repoName(repo), input.ticketId);
     if (existing && existing.state === 'creating') return (await this.createRef(existing, true))!;
     if (existing && existing.state !== 'completed') return view(existing, false);
-    if (input.taskId && !(await this.deps.tasks.byId(input.taskId))) throw new ValidationError([{ field: 'task_id', message: `names no task (${input.taskId})` }]);
+    if (input.taskId && !(await this.deps.tasks.byId(input.taskId)))
+      throw new ValidationError([{ field: 'task_id', message: `names no task (${input.taskId})` }]);
     const base = await client.getDefaultBranch(repo);
-    const slug = await slugFor({ id: input.ticketId, title: input.title, description: input.description }, this.deps.namer, (error) =>
-      this.deps.logger.warn({ err: error, ticketId: input.ticketId }, 'branch namer failed; using the title'),
+    const slug = await slugFor(
+      { id: input.ticketId, title: input.title, description: input.description },
+      this.deps.namer,
+      (error) =>
+        this.deps.logger.warn({ err: error, ticketId: input.ticketId }, 'branch namer failed; using the title'),
     );
     for (let attempt = 1; attempt <= MAX_NAME_CANDIDATES; attempt += 1) {
       const name = branchName(input.kind ?? 'feature', input.ticketId, slug, attempt);
@@ -109,46 +113,93 @@ export class BranchWorkflow {
       const created = await this.createRef(claimed, false);
       if (created) return created;
     }
-    throw new WorkflowConflictError('no_branch_name', `no free branch name for ticket ${input.ticketId} after ${MAX_NAME_CANDIDATES} candidates`);
+    throw new WorkflowConflictError(
+      'no_branch_name',
+      `no free branch name for ticket ${input.ticketId} after ${MAX_NAME_CANDIDATES} candidates`,
+    );
   }
 
   private async finish(input: { ticketId: string; summary?: string }): Promise<BranchWorkView> {
     const { client, repo } = this.github();
     const work = await this.requireWork(repo, input.ticketId);
-    if (work.state === 'creating') throw new WorkflowConflictError('branch_not_ready', `the branch of ticket ${input.ticketId} is still being created`);
+    if (work.state === 'creating')
+      throw new WorkflowConflictError(
+        'branch_not_ready',
+        `the branch of ticket ${input.ticketId} is still being created`,
+      );
     if (work.prNumber !== null) return view(work, false);
     const comparison = await client.compare(repo, work.baseBranch, work.branchName);
     if (comparison.aheadBy === 0) {
-      throw new WorkflowConflictError('no_commits', `${work.branchName} has no commits ahead of ${work.baseBranch}: nothing to open a pull request for`);
+      throw new WorkflowConflictError(
+        'no_commits',
+        `${work.branchName} has no commits ahead of ${work.baseBranch}: nothing to open a pull request for`,
+      );
     }
     const task = work.taskId ? await this.deps.tasks.byId(work.taskId) : null;
     const summary = input.summary ?? (task ? await agentSummary(this.deps.events, task) : undefined);
     const title = work.ticketTitle ?? task?.title ?? `Ticket ${work.ticketId}`;
-    const body = pullRequestBody({ ticketId: work.ticketId, title, description: work.ticketDescription ?? task?.description, taskId: work.taskId, summary, comparison });
+    const body = pullRequestBody({
+      ticketId: work.ticketId,
+      title,
+      description: work.ticketDescription ?? task?.description,
+      taskId: work.taskId,
+      summary,
+      comparison,
+    });
     let pull: PullRequest;
     try {
-      pull = await client.createPullRequest(repo, { title: pullRequestTitle(title, work.ticketId), head: work.branchName, base: work.baseBranch, body });
+      pull = await client.createPullRequest(repo, {
+        title: pullRequestTitle(title, work.ticketId),
+        head: work.branchName,
+        base: work.baseBranch,
+        body,
+      });
     } catch (error) {
       // Opened by an earlier attempt whose answer was lost: adopt it.
-      const adopted = error instanceof GitHubError && error.kind === 'already_exists' ? await client.findPullRequestByHead(repo, work.branchName) : null;
+      const adopted =
+        error instanceof GitHubError && error.kind === 'already_exists'
+          ? await client.findPullRequestByHead(repo, work.branchName)
+          : null;
       if (!adopted) throw error;
       pull = adopted;
     }
-    await this.record(BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED, work, { pr_number: pull.number, pr_url: pull.htmlUrl, files_changed: comparison.files.length });
-    return view(await this.deps.works.update(work.id, { state: 'pr_opened', prNumber: pull.number, prUrl: pull.htmlUrl }), true);
+    await this.record(BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED, work, {
+      pr_number: pull.number,
+      pr_url: pull.htmlUrl,
+      files_changed: comparison.files.length,
+    });
+    return view(
+      await this.deps.works.update(work.id, { state: 'pr_opened', prNumber: pull.number, prUrl: pull.htmlUrl }),
+      true,
+    );
   }
 
   private async merge(input: { ticketId: string; method?: MergeMethodName }): Promise<BranchWorkView> {
     const { client, repo } = this.github();
     let work = await this.requireWork(repo, input.ticketId);
     if (work.state === 'completed') return view(work, false);
-    if (work.prNumber === null) throw new WorkflowConflictError('no_pull_request', `ticket ${input.ticketId} has no pull request yet; open one first`);
+    if (work.prNumber === null)
+      throw new WorkflowConflictError(
+        'no_pull_request',
+        `ticket ${input.ticketId} has no pull request yet; open one first`,
+      );
     if (work.state !== 'merged') {
-      const mergeSha = await this.mergeOnce(client, repo, work.prNumber, input.method ?? this.deps.config.mergeMethod, work);
+      const mergeSha = await this.mergeOnce(
+        client,
+        repo,
+        work.prNumber,
+        input.method ?? this.deps.config.mergeMethod,
+        work,
+      );
       work = await this.deps.works.update(work.id, { state: 'merged', mergeSha });
     }
     const deleted = await client.deleteBranch(repo, work.branchName);
-    await this.record(BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED, work, { pr_number: work.prNumber, pr_url: work.prUrl, merge_sha: work.mergeSha, branch_deleted: deleted });
+    await this.record(BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED, work, {
+      pr_number: work.prNumber,
+      pr_url: work.prUrl,
+      merge_sha: work.mergeSha,
+      branch_deleted: deleted,
+    });
     return view(await this.deps.works.update(work.id, { state: 'completed' }), true);
   }
 
@@ -156,7 +207,8 @@ export class BranchWorkflow {
   async compare(ticketId: string): Promise<BranchComparisonView> {
     const { client, repo } = this.github();
     const work = await this.requireWork(repo, ticketId);
-    const head = work.state === 'completed' || work.state === 'merged' ? (work.mergeSha ?? work.branchName) : work.branchName;
+    const head =
+      work.state === 'completed' || work.state === 'merged' ? (work.mergeSha ?? work.branchName) : work.branchName;
     const comparison = await client.compare(repo, work.baseBranch, head);
     return {
       ticket_id: ticketId,
@@ -173,9 +225,12 @@ export class BranchWorkflow {
    * How far any branch of the repository is from its base: the ticket's base when the relay started
    * it, else the default branch (the original system's `status`, which names a branch, not a ticket).
    */
-  async compareBranch(branchName: string): Promise<{ baseBranch: string; status: string; aheadBy: number; behindBy: number }> {
+  async compareBranch(
+    branchName: string,
+  ): Promise<{ baseBranch: string; status: string; aheadBy: number; behindBy: number }> {
     const { client, repo } = this.github();
-    if ((await client.getBranchSha(repo, branchName)) === null) throw new NotFoundError(`${repoName(repo)} has no branch ${branchName}`);
+    if ((await client.getBranchSha(repo, branchName)) === null)
+      throw new NotFoundError(`${repoName(repo)} has no branch ${branchName}`);
     const work = await this.deps.works.byBranch(repoName(repo), branchName);
     const baseBranch = work?.baseBranch ?? (await client.getDefaultBranch(repo)).name;
     const comparison = await client.compare(repo, baseBranch, branchName);
@@ -188,10 +243,17 @@ export class BranchWorkflow {
   }
 
   /** Records BRANCH_WORKFLOW_FAILED for a step that will not be retried (a person or a job gave up). */
-  async recordFailure(step: BranchWorkflowStep, ticketId: string, taskId: string | undefined, error: unknown): Promise<void> {
+  async recordFailure(
+    step: BranchWorkflowStep,
+    ticketId: string,
+    taskId: string | undefined,
+    error: unknown,
+  ): Promise<void> {
     if (error instanceof GitHubNotConfiguredError) return;
     const repository = this.deps.github ? repoName(this.deps.github.repo) : '';
-    const work = this.deps.github ? await this.deps.works.latestForTicket(repository, ticketId).catch(() => null) : null;
+    const work = this.deps.github
+      ? await this.deps.works.latestForTicket(repository, ticketId).catch(() => null)
+      : null;
     const { code, githubStatus, message } = failureCode(error);
     const data: BranchWorkflowEventData = {
       ticket_id: ticketId,
@@ -231,15 +293,35 @@ export class BranchWorkflow {
   }
 
   /** Merges unless GitHub already has (an earlier attempt whose answer was lost); returns the merge commit. */
-  private async mergeOnce(client: GitHubClient, repo: RepoRef, number: number, method: MergeMethodName, work: BranchWorkRecord): Promise<string> {
+  private async mergeOnce(
+    client: GitHubClient,
+    repo: RepoRef,
+    number: number,
+    method: MergeMethodName,
+    work: BranchWorkRecord,
+  ): Promise<string> {
     const pull = await this.settledPull(client, repo, number);
     if (pull.merged) return pull.mergeCommitSha ?? '';
-    if (pull.state === 'closed') throw new WorkflowConflictError('pull_request_closed', `pull request #${number} of ticket ${work.ticketId} was closed without merging`);
+    if (pull.state === 'closed')
+      throw new WorkflowConflictError(
+        'pull_request_closed',
+        `pull request #${number} of ticket ${work.ticketId} was closed without merging`,
+      );
     if (pull.mergeable === false) {
-      throw new GitHubError('not_mergeable', 405, `merge pull request #${number}: GitHub reports it not mergeable (mergeable_state: ${pull.mergeableState})`);
+      throw new GitHubError(
+        'not_mergeable',
+        405,
+        `merge pull request #${number}: GitHub reports it not mergeable (mergeable_state: ${pull.mergeableState})`,
+      );
     }
     try {
-      return (await client.mergePullRequest(repo, number, { method, expectedHeadSha: pull.headSha, commitTitle: `${work.ticketTitle ?? work.ticketId} (#${number})` })).sha;
+      return (
+        await client.mergePullRequest(repo, number, {
+          method,
+          expectedHeadSha: pull.headSha,
+          commitTitle: `${work.ticketTitle ?? work.ticketId} (#${number})`,
+        })
+      ).sha;
     } catch (error) {
       if (!(error instanceof GitHubError && error.kind === 'not_mergeable')) throw error;
       const again = await client.getPullRequest(repo, number);
@@ -275,9 +357,22 @@ export class BranchWorkflow {
    * write runs again (under the same ticket lock) and finds the event already there. A work is one
    * repository branch (`branch_work` is unique by repo and branch name), so those identify its events.
    */
-  private async record(type: BranchWorkflowEventType, work: BranchWorkRecord, extra: Partial<BranchWorkflowEventData>): Promise<void> {
-    const earlier = await this.deps.events.list({ entityTypes: [ENTITY_TYPES.TICKET], entityIds: [work.ticketId], eventTypes: [type], order: 'desc', limit: 50 });
-    if (earlier.some((event) => event.payload['repo'] === work.repo && event.payload['branch_name'] === work.branchName)) return;
+  private async record(
+    type: BranchWorkflowEventType,
+    work: BranchWorkRecord,
+    extra: Partial<BranchWorkflowEventData>,
+  ): Promise<void> {
+    const earlier = await this.deps.events.list({
+      entityTypes: [ENTITY_TYPES.TICKET],
+      entityIds: [work.ticketId],
+      eventTypes: [type],
+      order: 'desc',
+      limit: 50,
+    });
+    if (
+      earlier.some((event) => event.payload['repo'] === work.repo && event.payload['branch_name'] === work.branchName)
+    )
+      return;
     await this.append(type, work.ticketId, {
       ticket_id: work.ticketId,
       task_id: work.taskId,

@@ -11,8 +11,14 @@ async function main(): Promise<void> {
   logStartup(logger, env);
   const auth = await EdgeAuth.fromSettings(authSettings(env), logger.child({ component: 'auth' }));
   // The repository and API, never the token.
-  logger.info({ repository: env.GITHUB_REPOSITORY ?? null, api: env.GITHUB_API_URL, mergeMethod: env.GITHUB_MERGE_METHOD }, 'github');
-  logger.info({ namer: env.BRANCH_NAMER, ...(env.BRANCH_NAMER === 'anthropic' ? { model: env.BRANCH_NAMER_MODEL } : {}) }, 'branch namer');
+  logger.info(
+    { repository: env.GITHUB_REPOSITORY ?? null, api: env.GITHUB_API_URL, mergeMethod: env.GITHUB_MERGE_METHOD },
+    'github',
+  );
+  logger.info(
+    { namer: env.BRANCH_NAMER, ...(env.BRANCH_NAMER === 'anthropic' ? { model: env.BRANCH_NAMER_MODEL } : {}) },
+    'branch namer',
+  );
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'subscriber', logger });
@@ -20,7 +26,16 @@ async function main(): Promise<void> {
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
-  const branches = createBranchWorkflowModule({ store, subscriber, publisherRedis, workerRedis, logger, config: branchWorkflowConfig(env), omoiosBridge: env.OMOIOS_BRIDGE, auth });
+  const branches = createBranchWorkflowModule({
+    store,
+    subscriber,
+    publisherRedis,
+    workerRedis,
+    logger,
+    config: branchWorkflowConfig(env),
+    omoiosBridge: env.OMOIOS_BRIDGE,
+    auth,
+  });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });

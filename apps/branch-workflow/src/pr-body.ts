@@ -1,4 +1,11 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, clipUnits, completionSummary, messageText, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  AGENT_EVENT_TYPES,
+  ENTITY_TYPES,
+  clipUnits,
+  completionSummary,
+  messageText,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
 import type { Comparison } from '@sandbox-relay/github';
 import type { EventRepository } from '@sandbox-relay/store';
 
@@ -52,7 +59,10 @@ export function pullRequestTitle(ticketTitle: string, ticketId: string): string 
   const chars = [...title];
   const room = PULL_TITLE_MAX_CHARS - [...suffix].length;
   if (chars.length <= room) return `${title}${suffix}`;
-  return `${chars.slice(0, room - 1).join('').trimEnd()}…${suffix}`;
+  return `${chars
+    .slice(0, room - 1)
+    .join('')
+    .trimEnd()}…${suffix}`;
 }
 
 /**
@@ -61,9 +71,13 @@ export function pullRequestTitle(ticketTitle: string, ticketId: string): string 
  */
 export function pullRequestBody(input: PullRequestBodyInput): string {
   const { comparison } = input;
-  const files = comparison.files.slice(0, FILES_LISTED).map((file) => `- \`${file.filename}\` (${file.status}, +${file.additions} −${file.deletions})`);
+  const files = comparison.files
+    .slice(0, FILES_LISTED)
+    .map((file) => `- \`${file.filename}\` (${file.status}, +${file.additions} −${file.deletions})`);
   if (comparison.files.length > FILES_LISTED) files.push(`- … and ${comparison.files.length - FILES_LISTED} more`);
-  const summary = input.summary?.trim() ? inertOnGitHub(clipUnits(input.summary.trim(), SUMMARY_MAX_CHARS, '')) : '_The agent reported no summary._';
+  const summary = input.summary?.trim()
+    ? inertOnGitHub(clipUnits(input.summary.trim(), SUMMARY_MAX_CHARS, ''))
+    : '_The agent reported no summary._';
   return [
     `Ticket **${input.ticketId}**: ${inertOnGitHub(input.title)}`,
     ...(input.description?.trim() ? ['', inertOnGitHub(input.description.trim())] : []),
@@ -83,7 +97,8 @@ export function pullRequestBody(input: PullRequestBodyInput): string {
 
 /** An event's text for the summary: a completion's summary (`completionSummary`), a message's text (`messageText`). */
 function textOf(event: EventEnvelope): string | undefined {
-  const text = event.event_type === AGENT_EVENT_TYPES.COMPLETED ? completionSummary(event.payload) : messageText(event.payload);
+  const text =
+    event.event_type === AGENT_EVENT_TYPES.COMPLETED ? completionSummary(event.payload) : messageText(event.payload);
   return text ?? undefined;
 }
 
@@ -91,7 +106,10 @@ function textOf(event: EventEnvelope): string | undefined {
  * The agent's own summary of a task's work: the text of its `agent.completed` event if it carries one,
  * else its last `agent.message`. Worker events are stored on the sandbox, local agents' on the task.
  */
-export async function agentSummary(events: EventRepository, task: { id: string; sandboxId: string | null }): Promise<string | undefined> {
+export async function agentSummary(
+  events: EventRepository,
+  task: { id: string; sandboxId: string | null },
+): Promise<string | undefined> {
   const recent = await events.list({
     entityTypes: [ENTITY_TYPES.TASK, ENTITY_TYPES.SANDBOX],
     entityIds: task.sandboxId ? [task.id, task.sandboxId] : [task.id],

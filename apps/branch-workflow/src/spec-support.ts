@@ -22,7 +22,12 @@ export class BranchWorkflowInfra {
     readonly subscriber: EventSubscriber,
   ) {}
 
-  static async open(name: string, repository: string, files: Record<string, string>, logger: Logger): Promise<BranchWorkflowInfra> {
+  static async open(
+    name: string,
+    repository: string,
+    files: Record<string, string>,
+    logger: Logger,
+  ): Promise<BranchWorkflowInfra> {
     const { databaseUrl, redisUrl } = testInfra();
     const store = createStore({ databaseUrl });
     const github = await FakeGitHubServer.start();
@@ -30,17 +35,37 @@ export class BranchWorkflowInfra {
     const subscriberRedis = createRedisClient(redisUrl, { name, role: 'subscriber', logger });
     const publisherRedis = createRedisClient(redisUrl, { name, role: 'publisher', logger });
     const workerRedis = createRedisClient(redisUrl, { name, role: 'worker', logger });
-    return new BranchWorkflowInfra(store, github, subscriberRedis, publisherRedis, workerRedis, new EventSubscriber(subscriberRedis, logger));
+    return new BranchWorkflowInfra(
+      store,
+      github,
+      subscriberRedis,
+      publisherRedis,
+      workerRedis,
+      new EventSubscriber(subscriberRedis, logger),
+    );
   }
 
   /** The service's dependencies other than its config. */
   deps(logger: Logger) {
-    return { store: this.store, subscriber: this.subscriber, publisherRedis: this.publisherRedis, workerRedis: this.workerRedis, logger };
+    return {
+      store: this.store,
+      subscriber: this.subscriber,
+      publisherRedis: this.publisherRedis,
+      workerRedis: this.workerRedis,
+      logger,
+    };
   }
 
   /** GitHub settings pointing at the fake, with no write pacing. */
   githubConfig(repository: string, rateLimitRetries: number): NonNullable<BranchWorkflowConfig['github']> {
-    return { token: this.github.token, repository, apiUrl: this.github.baseUrl, rateLimitRetries, writeIntervalMs: 0, notificationIntervalMs: 0 };
+    return {
+      token: this.github.token,
+      repository,
+      apiUrl: this.github.baseUrl,
+      rateLimitRetries,
+      writeIntervalMs: 0,
+      notificationIntervalMs: 0,
+    };
   }
 
   /** Closes the connections, the store and the fake GitHub (close the services on them first). */

@@ -4,7 +4,13 @@ import { AppError } from '@sandbox-relay/service-kit';
 /** The service runs without GitHub credentials; every workflow request answers this. */
 export class GitHubNotConfiguredError extends AppError {
   constructor() {
-    super(503, 'github_not_configured', 'GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPOSITORY to use the branch workflow', undefined, true);
+    super(
+      503,
+      'github_not_configured',
+      'GitHub is not configured: set GITHUB_TOKEN and GITHUB_REPOSITORY to use the branch workflow',
+      undefined,
+      true,
+    );
     this.name = 'GitHubNotConfiguredError';
   }
 }
@@ -34,12 +40,22 @@ const HTTP_FOR: Record<GitHubErrorKind, { status: number; code: string }> = {
 export function gitHubAppError(error: GitHubError, repository: string): AppError {
   const { status, code } = HTTP_FOR[error.kind];
   const hint = error.kind === 'not_found' ? ` (does ${repository} exist, and can the token see it?)` : '';
-  return new AppError(status, code, `${error.message}${hint}`, { github_status: error.status, ...(error.retryAfterSeconds ? { retry_after_seconds: error.retryAfterSeconds } : {}) }, true);
+  return new AppError(
+    status,
+    code,
+    `${error.message}${hint}`,
+    {
+      github_status: error.status,
+      ...(error.retryAfterSeconds ? { retry_after_seconds: error.retryAfterSeconds } : {}),
+    },
+    true,
+  );
 }
 
 /** A stable code for the failure event, whatever the error. */
 export function failureCode(error: unknown): { code: string; githubStatus?: number; message: string } {
-  if (error instanceof GitHubError) return { code: HTTP_FOR[error.kind].code, githubStatus: error.status, message: error.message };
+  if (error instanceof GitHubError)
+    return { code: HTTP_FOR[error.kind].code, githubStatus: error.status, message: error.message };
   if (error instanceof AppError) return { code: error.code, message: error.message };
   return { code: 'internal', message: error instanceof Error ? error.message : String(error) };
 }

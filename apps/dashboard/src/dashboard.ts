@@ -17,8 +17,16 @@ function route(): void {
 /** Asked for when the relay answers 401 or closes a socket with 4401; the token stays for this tab only. */
 function tokenDialog(): void {
   if (document.querySelector('.token-dialog')) return;
-  const input = h('input', { type: 'password', autocomplete: 'off', placeholder: 'relay token', 'aria-label': 'relay token', 'data-testid': 'token-input' });
-  const dialog = h('form', { class: 'token-dialog', 'data-testid': 'token-form' },
+  const input = h('input', {
+    type: 'password',
+    autocomplete: 'off',
+    placeholder: 'relay token',
+    'aria-label': 'relay token',
+    'data-testid': 'token-input',
+  });
+  const dialog = h(
+    'form',
+    { class: 'token-dialog', 'data-testid': 'token-form' },
     h('p', {}, 'The relay needs a token to show this.'),
     input,
     h('button', { type: 'submit', class: 'primary' }, 'Use token'),

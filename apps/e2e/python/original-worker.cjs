@@ -4,6 +4,8 @@
 const { spawn } = require('node:child_process');
 const path = require('node:path');
 
-const child = spawn(process.env.ORIGINAL_WORKER_PYTHON, [path.join(__dirname, 'original_worker.py'), 'serve'], { stdio: 'inherit' });
+const child = spawn(process.env.ORIGINAL_WORKER_PYTHON, [path.join(__dirname, 'original_worker.py'), 'serve'], {
+  stdio: 'inherit',
+});
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

@@ -27,7 +27,11 @@ interface Answer {
 async function call(base: string, method: string, path: string, token?: string, body?: unknown): Promise<Answer> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
-  const res = await fetch(`${base}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
 }
@@ -38,7 +42,11 @@ const NO_TASK = '00000000-0000-4000-8000-000000000000';
 
 /** Every edge route, on sandbox A. */
 const ROUTES = {
-  'POST events': ['POST', `/api/v1/sandboxes/${A}/events`, { event_type: 'agent.message', event_data: { content: 'hi' } }],
+  'POST events': [
+    'POST',
+    `/api/v1/sandboxes/${A}/events`,
+    { event_type: 'agent.message', event_data: { content: 'hi' } },
+  ],
   'POST events/batch': ['POST', `/api/v1/sandboxes/${A}/events/batch`, [{ event_type: 'agent.message' }]],
   'GET events': ['GET', `/api/v1/sandboxes/${A}/events`, undefined],
   'POST messages': ['POST', `/api/v1/sandboxes/${A}/messages`, { message_type: 'user_message', content: 'next' }],
@@ -137,7 +145,8 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
   let relay: RunningRelay;
   let issuer: TokenIssuer;
   let tokens: Record<Caller, string | undefined>;
-  const issue = (claims: TokenClaims, subject = 'e2e', ttlSeconds = 600) => issuer.issue(claims, { subject, ttlSeconds });
+  const issue = (claims: TokenClaims, subject = 'e2e', ttlSeconds = 600) =>
+    issuer.issue(claims, { subject, ttlSeconds });
 
   beforeAll(async () => {
     const { keys, env } = await authKeys();
@@ -154,7 +163,10 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       garbage: 'not.a.token',
       'expired operator': await expiredToken(keys, now),
       'tampered sandbox B→A': `${h}.${retargeted}.${s}`,
-      'old-key operator': await oldIssuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 }),
+      'old-key operator': await oldIssuer.issue(
+        { kind: 'operator', sandboxes: '*' },
+        { subject: 'ops', ttlSeconds: 600 },
+      ),
       'sandbox A': await issuer.issueSandboxToken(A, 600),
       'sandbox B': sandboxB,
       'viewer A': await issue({ kind: 'viewer', sandboxes: [A] }),
@@ -164,8 +176,17 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       'operator B': await issue({ kind: 'operator', sandboxes: [B] }),
     };
     // Both sandboxes exist (have events) before the matrix reads them.
-    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, tokens['sandbox A'], { event_type: 'agent.started' })).status).toBe(200);
-    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${B}/events`, sandboxB, { event_type: 'agent.started' })).status).toBe(200);
+    expect(
+      (
+        await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, tokens['sandbox A'], {
+          event_type: 'agent.started',
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await call(relay.http, 'POST', `/api/v1/sandboxes/${B}/events`, sandboxB, { event_type: 'agent.started' }))
+        .status,
+    ).toBe(200);
   });
   afterAll(() => relay.stop());
 
@@ -178,7 +199,11 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
     const answer = await call(relay.http, method, path, tokens[caller], body);
     expect(answer.status).toBe(expected);
     if (expected === 401) {
-      expect(answer.body.error).toMatchObject({ code: 'unauthenticated', message: expect.any(String), requestId: expect.any(String) });
+      expect(answer.body.error).toMatchObject({
+        code: 'unauthenticated',
+        message: expect.any(String),
+        requestId: expect.any(String),
+      });
       expect(answer.headers.get('www-authenticate')).toBe('Bearer realm="sandbox-relay"');
     }
     if (expected === 403) expect(answer.body.error).toMatchObject({ code: 'forbidden', message: expect.any(String) });
@@ -187,14 +212,23 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
   it('says why: expired, tampered, missing, wrong sandbox', async () => {
     const [, path, body] = ROUTES['POST events'];
     expect((await call(relay.http, 'POST', path, undefined, body)).body.error.message).toMatch(/missing bearer token/);
-    expect((await call(relay.http, 'GET', `/api/v1/sandboxes/${A}/messages`, tokens['expired operator'])).body.error.message).toBe('token expired');
-    expect((await call(relay.http, 'POST', path, tokens['tampered sandbox B→A'], body)).body.error.message).toBe('token signature is invalid');
-    expect((await call(relay.http, 'POST', path, tokens['sandbox B'], body)).body.error.message).toBe(`this sandbox token is not scoped to sandbox ${A}`);
+    expect(
+      (await call(relay.http, 'GET', `/api/v1/sandboxes/${A}/messages`, tokens['expired operator'])).body.error.message,
+    ).toBe('token expired');
+    expect((await call(relay.http, 'POST', path, tokens['tampered sandbox B→A'], body)).body.error.message).toBe(
+      'token signature is invalid',
+    );
+    expect((await call(relay.http, 'POST', path, tokens['sandbox B'], body)).body.error.message).toBe(
+      `this sandbox token is not scoped to sandbox ${A}`,
+    );
   });
 
   it('lists only the sandboxes a scoped token may see', async () => {
     const ids = async (caller: Caller) =>
-      ((await call(relay.http, 'GET', `/api/v1/sandboxes?limit=${SANDBOX_LIST_LIMITS.LIMIT_MAX}`, tokens[caller])).body.sandboxes as Array<{ sandbox_id: string }>).map((row) => row.sandbox_id);
+      (
+        (await call(relay.http, 'GET', `/api/v1/sandboxes?limit=${SANDBOX_LIST_LIMITS.LIMIT_MAX}`, tokens[caller])).body
+          .sandboxes as Array<{ sandbox_id: string }>
+      ).map((row) => row.sandbox_id);
     expect(await ids('viewer A')).toEqual([A]);
     expect(await ids('operator B')).toEqual([B]);
     expect(await ids('viewer *')).toEqual(expect.arrayContaining([A, B]));
@@ -218,9 +252,13 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       return probe;
     };
     const events = (probe: WsProbe) => probe.frames.filter((frame) => frame.event_type !== undefined);
-    const ack = (probe: WsProbe) => waitFor(() => probe.frames.find((frame) => frame.type === 'auth_ok'), 'the auth ack');
+    const ack = (probe: WsProbe) =>
+      waitFor(() => probe.frames.find((frame) => frame.type === 'auth_ok'), 'the auth ack');
     const post = (sandbox: string, content: string, token: string) =>
-      call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, token, { event_type: 'agent.message', event_data: { content } });
+      call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, token, {
+        event_type: 'agent.message',
+        event_data: { content },
+      });
 
     it('closes a socket that sends no auth frame in time with 4401', async () => {
       const probe = await WsProbe.connect(wsUrl());
@@ -259,15 +297,21 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       const both = await authed(tokens['viewer A']!, `?entity_ids=${A},${B}&since=0`);
       const typed = await authed(tokens['viewer A']!, `?entity_types=sandbox,task&since=0`);
       const everything = await authed(tokens['viewer *']!, `?entity_ids=${A},${B}&since=0`);
-      for (const probe of [unfiltered, both, typed]) expect(await ack(probe)).toMatchObject({ type: 'auth_ok', kind: 'viewer', sandboxes: [A] });
+      for (const probe of [unfiltered, both, typed])
+        expect(await ack(probe)).toMatchObject({ type: 'auth_ok', kind: 'viewer', sandboxes: [A] });
       expect(await ack(everything)).toMatchObject({ kind: 'viewer', sandboxes: [A, B] });
 
       expect((await post(A, 'live-a', writerA)).status).toBe(200);
       expect((await post(B, 'live-b', writerB)).status).toBe(200);
-      await waitFor(() => events(everything).some((frame) => frame.payload?.content === 'live-b'), 'the unscoped viewer to see B live');
-      expect(events(everything).some((frame) => frame.entity_id === B && frame.payload?.content === 'stored-b')).toBe(true);
+      await waitFor(
+        () => events(everything).some((frame) => frame.payload?.content === 'live-b'),
+        'the unscoped viewer to see B live',
+      );
+      expect(events(everything).some((frame) => frame.entity_id === B && frame.payload?.content === 'stored-b')).toBe(
+        true,
+      );
       for (const probe of [unfiltered, both, typed]) {
-        await waitFor(() => events(probe).length >= 2, 'the scoped viewer to see both of A\'s events');
+        await waitFor(() => events(probe).length >= 2, "the scoped viewer to see both of A's events");
       }
       // A last event of A: once it arrived, anything of B would have arrived before it.
       expect((await post(B, 'late-b', writerB)).status).toBe(200);
@@ -276,7 +320,9 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
         await waitFor(() => events(probe).some((frame) => frame.payload?.content === 'late-a'), 'the last event of A');
         // Everything it got is A's (the matrix above wrote to A too); none of B's, stored or live.
         expect(new Set(events(probe).map((frame: ProbeFrame) => frame.entity_id))).toEqual(new Set([A]));
-        const mine = events(probe).map((frame) => frame.payload?.content).filter((content) => /^(stored|live|late)-/.test(String(content)));
+        const mine = events(probe)
+          .map((frame) => frame.payload?.content)
+          .filter((content) => /^(stored|live|late)-/.test(String(content)));
         expect(mine).toEqual(['stored-a', 'live-a', 'late-a']);
         await probe.close();
       }
@@ -285,7 +331,10 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
 
     it('refuses a viewer that asks only for sandboxes outside its scope with 4403', async () => {
       const closed = await (await authed(tokens['viewer A']!, `?entity_ids=${B}`)).closed();
-      expect(closed).toEqual({ code: WS_CLOSE_CODES.FORBIDDEN, reason: 'this token may watch none of the requested sandboxes' });
+      expect(closed).toEqual({
+        code: WS_CLOSE_CODES.FORBIDDEN,
+        reason: 'this token may watch none of the requested sandboxes',
+      });
       const tasks = await (await authed(tokens['viewer A']!, `?entity_types=task`)).closed();
       expect(tasks.code).toBe(WS_CLOSE_CODES.FORBIDDEN);
     });
@@ -295,7 +344,10 @@ describe('auth at the edge (relay with AUTH_MODE=on)', () => {
       const probe = await authed(shortLived);
       expect(await ack(probe)).toMatchObject({ expires_at: expect.any(String) });
       const closed = await probe.closed(15_000);
-      expect(closed).toEqual({ code: WS_CLOSE_CODES.UNAUTHENTICATED, reason: 'token expired; reconnect with a fresh token' });
+      expect(closed).toEqual({
+        code: WS_CLOSE_CODES.UNAUTHENTICATED,
+        reason: 'token expired; reconnect with a fresh token',
+      });
     });
   });
 });
@@ -309,11 +361,23 @@ describe('the loopback playground (auth off)', () => {
 
   it('serves without tokens, and acknowledges an auth frame as anonymous so one client works against both', async () => {
     const sandbox = uniqueId('sb-open');
-    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, undefined, { event_type: 'agent.started' })).status).toBe(200);
+    expect(
+      (
+        await call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/events`, undefined, {
+          event_type: 'agent.started',
+        })
+      ).status,
+    ).toBe(200);
     const probe = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&since=0`);
     probe.ws.send(JSON.stringify({ type: 'auth', token: 'anything' }));
     await waitFor(() => probe.frames.some((frame) => frame.type === 'auth_ok'), 'the ack');
-    expect(probe.frames.find((frame) => frame.type === 'auth_ok')).toEqual({ type: 'auth_ok', kind: 'anonymous', subject: null, sandboxes: [sandbox], expires_at: null });
+    expect(probe.frames.find((frame) => frame.type === 'auth_ok')).toEqual({
+      type: 'auth_ok',
+      kind: 'anonymous',
+      subject: null,
+      sandboxes: [sandbox],
+      expires_at: null,
+    });
     await waitFor(() => probe.frames.some((frame) => frame.event_type === 'agent.started'), 'the replayed event');
     await probe.close();
   });
@@ -325,7 +389,12 @@ describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
 
   beforeAll(async () => {
     const { keys, env } = await authKeys();
-    relay = await startRelay({ ...env, RATE_LIMIT_EVENTS_PER_WINDOW: '3', RATE_LIMIT_MESSAGES_PER_WINDOW: '2', RATE_LIMIT_WINDOW_S: '1' });
+    relay = await startRelay({
+      ...env,
+      RATE_LIMIT_EVENTS_PER_WINDOW: '3',
+      RATE_LIMIT_MESSAGES_PER_WINDOW: '2',
+      RATE_LIMIT_WINDOW_S: '1',
+    });
     issuer = await issuerFor(keys, 'current');
   });
   afterAll(() => relay.stop());
@@ -333,7 +402,8 @@ describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
   it('answers event POSTs past the budget with 429 and retry-after, per sandbox, then recovers', async () => {
     const [busy, quiet] = [uniqueId('sb-rl'), uniqueId('sb-rl')];
     const token = await issuer.issueSandboxToken(busy, 60);
-    const post = (path: string, body: unknown) => call(relay.http, 'POST', `/api/v1/sandboxes/${busy}${path}`, token, body);
+    const post = (path: string, body: unknown) =>
+      call(relay.http, 'POST', `/api/v1/sandboxes/${busy}${path}`, token, body);
     expect((await post('/events', { event_type: 'a' })).status).toBe(200);
     expect((await post('/events/batch', [{ event_type: 'b' }, { event_type: 'c' }])).status).toBe(200);
     expect((await post('/events', { event_type: 'd' })).status).toBe(200);
@@ -343,18 +413,35 @@ describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
     expect(limited.body.error).toMatchObject({ code: 'rate_limited', details: { retry_after_s: expect.any(Number) } });
     // Another sandbox has its own budget.
     const other = await issuer.issueSandboxToken(quiet, 60);
-    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${quiet}/events`, other, { event_type: 'a' })).status).toBe(200);
+    expect(
+      (await call(relay.http, 'POST', `/api/v1/sandboxes/${quiet}/events`, other, { event_type: 'a' })).status,
+    ).toBe(200);
     // The refused event was not stored; after the window the sandbox is served again.
-    await waitFor(async () => (await post('/events', { event_type: 'f' })).status === 200, 'the budget to refill', 10_000, 250);
+    await waitFor(
+      async () => (await post('/events', { event_type: 'f' })).status === 200,
+      'the budget to refill',
+      10_000,
+      250,
+    );
     const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 });
     const stored = await call(relay.http, 'GET', `/api/v1/sandboxes/${busy}/events`, operator);
-    expect(stored.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(['a', 'b', 'c', 'd', 'f']);
+    expect(stored.body.events.map((event: { event_type: string }) => event.event_type)).toEqual([
+      'a',
+      'b',
+      'c',
+      'd',
+      'f',
+    ]);
   });
 
   it('answers message POSTs past the budget with 429 and retry-after, then recovers', async () => {
     const sandbox = uniqueId('sb-rl');
     const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 });
-    const send = () => call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/messages`, operator, { message_type: 'user_message', content: 'go' });
+    const send = () =>
+      call(relay.http, 'POST', `/api/v1/sandboxes/${sandbox}/messages`, operator, {
+        message_type: 'user_message',
+        content: 'go',
+      });
     expect((await send()).status).toBe(200);
     expect((await send()).status).toBe(200);
     const limited = await send();
@@ -368,11 +455,21 @@ describe('per-sandbox rate limits at the edge (shared through Redis)', () => {
  * The relay with auth on whose supervisor spawns real workers (the bundle built first), in a supervisor
  * scope of its own: no other suite's standalone sweeps (or restarts) these tasks.
  */
-async function startRelayWithWorkers(scope: string, extraEnv: Record<string, string> = {}): Promise<{ relay: RunningRelay; issuer: TokenIssuer }> {
-  const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], { encoding: 'utf8' });
+async function startRelayWithWorkers(
+  scope: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ relay: RunningRelay; issuer: TokenIssuer }> {
+  const built = spawnSync(process.execPath, [path.resolve(__dirname, '../../../tools/build-worker.mjs')], {
+    encoding: 'utf8',
+  });
   expect(built.status).toBe(0);
   const { keys, env } = await authKeys();
-  const relay = await startRelay({ ...env, QUEUE_PREFIX: uniqueId(scope), SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500', ...extraEnv });
+  const relay = await startRelay({
+    ...env,
+    QUEUE_PREFIX: uniqueId(scope),
+    SUPERVISOR_HEARTBEAT_INTERVAL_MS: '500',
+    ...extraEnv,
+  });
   return { relay, issuer: await issuerFor(keys, 'current') };
 }
 
@@ -388,22 +485,36 @@ describe('a task started by an operator: the worker carries the sandbox token it
   it('reports its events and drains its messages with auth on, end to end', async () => {
     const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 });
     const plan = [{ say: 'hello with a token' }];
-    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, { title: 'auth e2e', plan, worker_env: { POLL_INTERVAL_MS: '100', RELAY_TOKEN: 'smuggled' } });
+    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, {
+      title: 'auth e2e',
+      plan,
+      worker_env: { POLL_INTERVAL_MS: '100', RELAY_TOKEN: 'smuggled' },
+    });
     expect(started.status).toBe(201);
     const sandboxId = started.body.sandbox_id as string;
     const taskId = started.body.id as string;
-    const historyOf = async () => ((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body.events as ProbeFrame[]) ?? [];
-    const said = async () => (await historyOf()).filter((event) => event.event_type === 'agent.message').map((event) => event.payload?.content);
+    const historyOf = async () =>
+      ((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body
+        .events as ProbeFrame[]) ?? [];
+    const said = async () =>
+      (await historyOf())
+        .filter((event) => event.event_type === 'agent.message')
+        .map((event) => event.payload?.content);
 
     // Only a token scoped to exactly this sandbox can write these (the relay refuses every other kind).
-    await waitFor(async () => (await said()).includes('hello with a token'), 'the worker\'s first events', 20_000);
+    await waitFor(async () => (await said()).includes('hello with a token'), "the worker's first events", 20_000);
     // An operator's message reaches it: the worker drains its own queue with the same token.
-    const sent = await call(relay.http, 'POST', `/api/v1/sandboxes/${sandboxId}/messages`, operator, { message_type: 'user_message', content: JSON.stringify([{ say: 'steered' }]) });
+    const sent = await call(relay.http, 'POST', `/api/v1/sandboxes/${sandboxId}/messages`, operator, {
+      message_type: 'user_message',
+      content: JSON.stringify([{ say: 'steered' }]),
+    });
     expect(sent.status).toBe(200);
     await waitFor(async () => (await said()).includes('steered'), 'the steered turn', 20_000);
     // Its token opens nothing else: another sandbox's path is refused for it (checked here with a token of the same shape).
     const own = await issuer.issueSandboxToken(sandboxId, 60);
-    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, own, { event_type: 'x' })).status).toBe(403);
+    expect((await call(relay.http, 'POST', `/api/v1/sandboxes/${A}/events`, own, { event_type: 'x' })).status).toBe(
+      403,
+    );
 
     expect((await call(relay.http, 'POST', `/api/v1/tasks/${taskId}/stop`, operator, {})).status).toBe(200);
   });
@@ -421,19 +532,31 @@ describe('a worker whose task outlives its sandbox token renews it and keeps rep
   });
   afterAll(() => relay.stop());
 
-  it('reports events past its first token\'s expiry, on the same sandbox, never restarted', async () => {
+  it("reports events past its first token's expiry, on the same sandbox, never restarted", async () => {
     const operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 600 });
     const plan = [{ say: 'before' }, { run: 'sleep 22' }, { say: 'after the first token expired' }];
-    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, { title: 'token renewal e2e', plan, worker_env: { POLL_INTERVAL_MS: '200' } });
+    const started = await call(relay.http, 'POST', '/api/v1/tasks', operator, {
+      title: 'token renewal e2e',
+      plan,
+      worker_env: { POLL_INTERVAL_MS: '200' },
+    });
     expect(started.status).toBe(201);
     const sandboxId = started.body.sandbox_id as string;
     const taskId = started.body.id as string;
     const said = async () =>
-      (((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body.events as ProbeFrame[]) ?? [])
+      (
+        ((await call(relay.http, 'GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`, operator)).body
+          .events as ProbeFrame[]) ?? []
+      )
         .filter((event) => event.event_type === 'agent.message')
         .map((event) => event.payload?.content);
 
-    await waitFor(async () => (await said()).includes('after the first token expired'), 'the event after the first token expired', 45_000, 500);
+    await waitFor(
+      async () => (await said()).includes('after the first token expired'),
+      'the event after the first token expired',
+      45_000,
+      500,
+    );
     const task = (await call(relay.http, 'GET', `/api/v1/tasks/${taskId}`, operator)).body;
     expect(task).toMatchObject({ sandbox_id: sandboxId, restarts: [] });
     expect((await call(relay.http, 'POST', `/api/v1/tasks/${taskId}/stop`, operator, {})).status).toBe(200);

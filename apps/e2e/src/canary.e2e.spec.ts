@@ -48,10 +48,15 @@ describe('gateway canary', () => {
 
     // Writes (PUBLISH among them) wait on the server; PING and reads still answer.
     await admin.call('CLIENT', 'PAUSE', '30000', 'WRITE');
-    const red = await waitFor(async () => {
-      const report = await readyz(gateway);
-      return report.status === 503 && report;
-    }, 'readiness to turn red', 15_000, 100);
+    const red = await waitFor(
+      async () => {
+        const report = await readyz(gateway);
+        return report.status === 503 && report;
+      },
+      'readiness to turn red',
+      15_000,
+      100,
+    );
     expect(red.body.checks['canary']?.ok).toBe(false);
     expect(red.body.checks['canary']?.error).toMatch(/canary event arrived \d+ ms ago/);
     expect(red.body.checks['redis']).toMatchObject({ ok: true });
@@ -67,20 +72,28 @@ describe('gateway canary', () => {
   it('turns red when its subscription is cut on the server and green once ioredis has subscribed again', async () => {
     const gateway = await spawnApp('gateway', { REDIS_URL: redis.url, ...CANARY_ENV });
     await waitFor(async () => (await readyz(gateway)).status === 200, 'the gateway to be ready', 15_000, 100);
-    const received = async () => metricValue(await (await fetch(`${gateway.http}/metrics`)).text(), 'relay_canary_received_total') ?? 0;
+    const received = async () =>
+      metricValue(await (await fetch(`${gateway.http}/metrics`)).text(), 'relay_canary_received_total') ?? 0;
     const before = await received();
 
     // In one transaction: kill the gateway's subscriber connection, then stall every command for 5 s
     // (CLIENT PAUSE ALL), so ioredis cannot subscribe again until the pause expires by itself.
-    await admin.multi([
-      ['client', 'kill', 'type', 'pubsub'],
-      ['client', 'pause', '5000', 'all'],
-    ]).exec();
+    await admin
+      .multi([
+        ['client', 'kill', 'type', 'pubsub'],
+        ['client', 'pause', '5000', 'all'],
+      ])
+      .exec();
     // (The Redis PING check fails at once too; the canary's bound passes 1.5 s later.)
-    const red = await waitFor(async () => {
-      const report = await readyz(gateway);
-      return report.status === 503 && report.body.checks['canary']?.ok === false && report;
-    }, 'the canary check to fail', 15_000, 100);
+    const red = await waitFor(
+      async () => {
+        const report = await readyz(gateway);
+        return report.status === 503 && report.body.checks['canary']?.ok === false && report;
+      },
+      'the canary check to fail',
+      15_000,
+      100,
+    );
     expect(red.body.checks['canary']?.error).toMatch(/canary event arrived \d+ ms ago/);
 
     // The pause ends by itself; ioredis re-subscribes and the canary arrives again.
@@ -95,13 +108,23 @@ describe('gateway canary', () => {
     const frames = { all: [] as string[], named: [] as string[] };
     const named = new WebSocket(`${ws}/api/v1/events/ws/events?entity_ids=${CANARY_SANDBOX_ID}`);
     named.on('message', (data) => frames.named.push(String(data)));
-    const first = await waitFor(() => frames.named.find((frame) => frame.includes('relay.canary')), 'a canary frame for the client that names it', 10_000, 50);
+    const first = await waitFor(
+      () => frames.named.find((frame) => frame.includes('relay.canary')),
+      'a canary frame for the client that names it',
+      10_000,
+      50,
+    );
     const firstId = BigInt((JSON.parse(first) as { id: string }).id);
     // Replays from just before that canary event, then stays live while more are sent.
     const all = new WebSocket(`${ws}/api/v1/events/ws/events?entity_types=sandbox&since=${firstId - 1n}`);
     all.on('message', (data) => frames.all.push(String(data)));
     try {
-      await waitFor(() => frames.named.filter((frame) => frame.includes('relay.canary')).length >= 4, 'more canary frames', 10_000, 50);
+      await waitFor(
+        () => frames.named.filter((frame) => frame.includes('relay.canary')).length >= 4,
+        'more canary frames',
+        10_000,
+        50,
+      );
       expect(all.readyState).toBe(WebSocket.OPEN);
       expect(frames.all.filter((frame) => frame.includes(CANARY_SANDBOX_ID))).toEqual([]);
     } finally {

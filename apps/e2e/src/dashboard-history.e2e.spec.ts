@@ -2,7 +2,15 @@ import { createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
 import type { Page } from 'playwright-core';
 import { openBrowser, saveScreenshot, type HeadlessBrowser } from './support/browser';
-import { DASHBOARD_DIR, eventCount, openSandbox, renderedIds, UI_TIMEOUT, waitForCount, waitForText } from './support/dashboard-page';
+import {
+  DASHBOARD_DIR,
+  eventCount,
+  openSandbox,
+  renderedIds,
+  UI_TIMEOUT,
+  waitForCount,
+  waitForText,
+} from './support/dashboard-page';
 import { postEvent, ServerEventEmitter, startRelay, type RunningRelay } from './support/relay';
 
 // The sandbox view on a big history (newest page first, older pages on scroll), the supervisor's
@@ -27,7 +35,8 @@ function historyRequests(page: Page, sandboxId: string): URLSearchParams[] {
   const seen: URLSearchParams[] = [];
   page.on('request', (request) => {
     const url = new URL(request.url());
-    if (url.pathname === `/api/v1/sandboxes/${sandboxId}/events` && request.method() === 'GET') seen.push(url.searchParams);
+    if (url.pathname === `/api/v1/sandboxes/${sandboxId}/events` && request.method() === 'GET')
+      seen.push(url.searchParams);
   });
   return seen;
 }
@@ -66,7 +75,9 @@ describe('dashboard history and supervisor/branch events (browser)', () => {
       await openSandbox(page, relay, sandbox);
       await page.locator(`.feed [data-event-id="${ids[19_999]}"]`).waitFor({ timeout: UI_TIMEOUT });
       await waitForCount(page, PAGE);
-      expect(requests.map((query) => [query.get('order'), query.get('before'), query.get('limit')])).toEqual([['desc', null, String(PAGE)]]);
+      expect(requests.map((query) => [query.get('order'), query.get('before'), query.get('limit')])).toEqual([
+        ['desc', null, String(PAGE)],
+      ]);
       expect(await page.getByTestId('older-state').textContent()).toBe('older: scroll up');
       expect(isRunOf(ids, await renderedIds(page))).toBe(true);
       // No task, so no ticket panel.
@@ -78,19 +89,32 @@ describe('dashboard history and supervisor/branch events (browser)', () => {
       expect(requests).toHaveLength(2);
       expect([requests[1]!.get('order'), requests[1]!.get('before')]).toEqual(['desc', ids[20_000 - PAGE]]);
       // The reader's place is kept: the event that was at the top is still in view, after the older ones.
-      await waitFor(async () => (await renderedIds(page)).includes(ids[20_000 - PAGE]!), 'the former top row to stay rendered', UI_TIMEOUT);
+      await waitFor(
+        async () => (await renderedIds(page)).includes(ids[20_000 - PAGE]!),
+        'the former top row to stay rendered',
+        UI_TIMEOUT,
+      );
       expect(isRunOf(ids, await renderedIds(page))).toBe(true);
       // Scrolling up a little shows the older events, contiguous with the newer ones.
       await page.locator('.feed').evaluate((feed) => (feed.scrollTop -= 2_000));
       const olderPage = new Set(ids.slice(20_000 - 2 * PAGE, 20_000 - PAGE));
-      await waitFor(async () => (await renderedIds(page)).filter((id) => olderPage.has(id)).length >= 10, 'older events in view', UI_TIMEOUT);
+      await waitFor(
+        async () => (await renderedIds(page)).filter((id) => olderPage.has(id)).length >= 10,
+        'older events in view',
+        UI_TIMEOUT,
+      );
       const shown = await renderedIds(page);
       expect(isRunOf(ids, shown)).toBe(true);
       expect(shown.every((id) => ids.indexOf(id) >= 20_000 - 2 * PAGE)).toBe(true);
       expect(requests).toHaveLength(2);
 
       // Live from the newest id of the first page: nothing missed, nothing twice.
-      const live = (await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { content: 'live after 20,000' } })).body.id as string;
+      const live = (
+        await postEvent(relay.http, sandbox, {
+          event_type: 'agent.message',
+          event_data: { content: 'live after 20,000' },
+        })
+      ).body.id as string;
       await waitForCount(page, 2 * PAGE + 1);
       await page.getByRole('button', { name: '↓ latest' }).click();
       await page.locator(`.feed [data-event-id="${live}"]`).waitFor({ timeout: UI_TIMEOUT });
@@ -101,31 +125,63 @@ describe('dashboard history and supervisor/branch events (browser)', () => {
     }
   });
 
-  it('renders the supervisor\'s events for people: DEGRADED with missed beats and heartbeat age, restart links, quarantine, idle stop', async () => {
+  it("renders the supervisor's events for people: DEGRADED with missed beats and heartbeat age, restart links, quarantine, idle stop", async () => {
     const sandbox = uniqueId('sb-sup');
     const next = uniqueId('sb-next');
     const lastSeen = new Date(Date.now() - 45_000).toISOString();
-    const emit = (event_type: string, payload: Record<string, unknown>) => emitter.emit({ event_type, entity_type: 'sandbox', entity_id: sandbox, payload });
+    const emit = (event_type: string, payload: Record<string, unknown>) =>
+      emitter.emit({ event_type, entity_type: 'sandbox', entity_id: sandbox, payload });
     await emit('TASK_STARTED', { task_id: 't-e2e', sandbox_id: sandbox, provider: 'local', agent_id: 'shell' });
     const page = await browser.context.newPage();
     try {
       await openSandbox(page, relay, sandbox);
       await waitForCount(page, 1);
-      await emit('SANDBOX_DEGRADED', { task_id: 't-e2e', sandbox_id: sandbox, missed: 2, last_seen_at: lastSeen, heartbeat_interval_ms: 15_000 });
-      await emit('AGENT_RESTARTED', { task_id: 't-e2e', old_sandbox_id: sandbox, new_sandbox_id: next, reason: 'missed 3 heartbeats', attempt: 1, forced: false });
-      await emit('TASK_QUARANTINED', { task_id: 't-e2e', sandbox_id: sandbox, reason: 'restart intensity exceeded: 4 restarts within 10 min (limit 3)', restarts_in_window: 4 });
-      await emit('SANDBOX_IDLE_STOPPED', { task_id: 't-e2e', sandbox_id: sandbox, idle_for_ms: 1_800_000, idle_since: lastSeen });
+      await emit('SANDBOX_DEGRADED', {
+        task_id: 't-e2e',
+        sandbox_id: sandbox,
+        missed: 2,
+        last_seen_at: lastSeen,
+        heartbeat_interval_ms: 15_000,
+      });
+      await emit('AGENT_RESTARTED', {
+        task_id: 't-e2e',
+        old_sandbox_id: sandbox,
+        new_sandbox_id: next,
+        reason: 'missed 3 heartbeats',
+        attempt: 1,
+        forced: false,
+      });
+      await emit('TASK_QUARANTINED', {
+        task_id: 't-e2e',
+        sandbox_id: sandbox,
+        reason: 'restart intensity exceeded: 4 restarts within 10 min (limit 3)',
+        restarts_in_window: 4,
+      });
+      await emit('SANDBOX_IDLE_STOPPED', {
+        task_id: 't-e2e',
+        sandbox_id: sandbox,
+        idle_for_ms: 1_800_000,
+        idle_since: lastSeen,
+      });
       await waitForCount(page, 5);
       const feed = page.locator('.feed');
       const degraded = feed.locator('[data-event-type="SANDBOX_DEGRADED"]');
       expect(await degraded.locator('.title').textContent()).toBe('sandbox DEGRADED');
-      expect(await degraded.locator('.detail').textContent()).toMatch(/^2 missed heartbeats · last heartbeat 4\d(\.\d)? s before$/);
+      expect(await degraded.locator('.detail').textContent()).toMatch(
+        /^2 missed heartbeats · last heartbeat 4\d(\.\d)? s before$/,
+      );
       expect(await degraded.getAttribute('class')).toContain('tone-bad');
       const restart = feed.locator('[data-event-type="AGENT_RESTARTED"]');
       expect(await restart.locator('.detail').textContent()).toBe(`${sandbox} → ${next} · attempt 1`);
-      expect(await restart.locator('a').evaluateAll((links) => links.map((link) => link.getAttribute('href')))).toEqual([`#/sandboxes/${sandbox}`, `#/sandboxes/${next}`]);
-      expect(await feed.locator('[data-event-type="TASK_QUARANTINED"] .detail').textContent()).toBe('4 restarts in the window');
-      expect(await feed.locator('[data-event-type="SANDBOX_IDLE_STOPPED"] .title').textContent()).toBe('stopped after 30 min 0 s idle');
+      expect(await restart.locator('a').evaluateAll((links) => links.map((link) => link.getAttribute('href')))).toEqual(
+        [`#/sandboxes/${sandbox}`, `#/sandboxes/${next}`],
+      );
+      expect(await feed.locator('[data-event-type="TASK_QUARANTINED"] .detail').textContent()).toBe(
+        '4 restarts in the window',
+      );
+      expect(await feed.locator('[data-event-type="SANDBOX_IDLE_STOPPED"] .title').textContent()).toBe(
+        'stopped after 30 min 0 s idle',
+      );
       expect(await feed.locator('[data-event-type="TASK_STARTED"] .title').textContent()).toBe('task started');
       // The restart's link opens the replacement sandbox's view.
       await restart.getByRole('link', { name: `open ${next} →` }).click();
@@ -136,14 +192,28 @@ describe('dashboard history and supervisor/branch events (browser)', () => {
     }
   });
 
-  it('shows the task\'s ticket: its branch and pull request (linked), replayed on open and then live', async () => {
+  it("shows the task's ticket: its branch and pull request (linked), replayed on open and then live", async () => {
     const sandbox = uniqueId('sb-ticket');
     const ticketId = uniqueId('TCK');
-    const task = await store.prisma.task.create({ data: { title: 'Add the login form', sandboxId: sandbox, status: 'running', ticketId } });
+    const task = await store.prisma.task.create({
+      data: { title: 'Add the login form', sandboxId: sandbox, status: 'running', ticketId },
+    });
     await store.prisma.sandboxSession.create({ data: { sandboxId: sandbox, taskId: task.id, status: 'running' } });
     await postEvent(relay.http, sandbox, { event_type: 'agent.started', event_data: { agent: 'shell' } });
     const onTicket = (event_type: string, payload: Record<string, unknown>) =>
-      emitter.emit({ event_type, entity_type: 'ticket', entity_id: ticketId, payload: { ticket_id: ticketId, task_id: null, repo: 'acme/app', branch_name: `feature/${ticketId}-login-form`, base_branch: 'main', ...payload } });
+      emitter.emit({
+        event_type,
+        entity_type: 'ticket',
+        entity_id: ticketId,
+        payload: {
+          ticket_id: ticketId,
+          task_id: null,
+          repo: 'acme/app',
+          branch_name: `feature/${ticketId}-login-form`,
+          base_branch: 'main',
+          ...payload,
+        },
+      });
     await onTicket('BRANCH_CREATED', {});
     const prUrl = 'https://github.example.test/acme/app/pull/12';
     await onTicket('PR_OPENED', { pr_number: 12, pr_url: prUrl, files_changed: 3 });
@@ -156,17 +226,36 @@ describe('dashboard history and supervisor/branch events (browser)', () => {
       expect(await panel.locator('.ticket-id').textContent()).toBe(`Ticket ${ticketId}`);
       const lines = panel.locator('.ticket-event');
       await waitFor(async () => (await lines.count()) === 2, 'the replayed ticket events', UI_TIMEOUT);
-      expect(await lines.locator('.title').allTextContents()).toEqual([`branch feature/${ticketId}-login-form`, 'PR #12 opened']);
+      expect(await lines.locator('.title').allTextContents()).toEqual([
+        `branch feature/${ticketId}-login-form`,
+        'PR #12 opened',
+      ]);
       const link = lines.nth(1).getByRole('link');
       expect(await link.getAttribute('href')).toBe(prUrl);
       expect(await link.getAttribute('target')).toBe('_blank');
       expect(await link.textContent()).toBe('PR #12 on github.example.test ↗');
 
       // Live: the merge, then a failure of a later step, in order.
-      await onTicket('PR_MERGED', { pr_number: 12, pr_url: prUrl, merge_sha: 'abcdef0123456789', branch_deleted: true });
-      await onTicket('BRANCH_WORKFLOW_FAILED', { pr_number: 12, step: 'merge', code: 'github_error', github_status: 405, message: 'Pull Request is not mergeable' });
+      await onTicket('PR_MERGED', {
+        pr_number: 12,
+        pr_url: prUrl,
+        merge_sha: 'abcdef0123456789',
+        branch_deleted: true,
+      });
+      await onTicket('BRANCH_WORKFLOW_FAILED', {
+        pr_number: 12,
+        step: 'merge',
+        code: 'github_error',
+        github_status: 405,
+        message: 'Pull Request is not mergeable',
+      });
       await waitFor(async () => (await lines.count()) === 4, 'the live ticket events', UI_TIMEOUT);
-      expect(await lines.evaluateAll((items) => items.map((item) => item.getAttribute('data-event-type')))).toEqual(['BRANCH_CREATED', 'PR_OPENED', 'PR_MERGED', 'BRANCH_WORKFLOW_FAILED']);
+      expect(await lines.evaluateAll((items) => items.map((item) => item.getAttribute('data-event-type')))).toEqual([
+        'BRANCH_CREATED',
+        'PR_OPENED',
+        'PR_MERGED',
+        'BRANCH_WORKFLOW_FAILED',
+      ]);
       expect(await lines.nth(2).locator('.title').textContent()).toBe('PR #12 merged');
       expect(await lines.nth(3).getAttribute('class')).toContain('tone-bad');
       await waitForText(lines.nth(3), (text) => text.includes('Pull Request is not mergeable'), 'the failure message');

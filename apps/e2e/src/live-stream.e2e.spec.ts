@@ -18,7 +18,9 @@ describe('live stream: ordering, resume', () => {
     const sandbox = uniqueId('sb-burst');
     const ws = await WsProbe.connect(`${relay.ws}${wsPath}?entity_ids=${sandbox}&event_types=agent.tool_use`);
     const answers = await Promise.all(
-      Array.from({ length: 200 }, (_, seq) => postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { seq } })),
+      Array.from({ length: 200 }, (_, seq) =>
+        postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { seq } }),
+      ),
     );
     expect(answers.every((answer) => answer.status === 200)).toBe(true);
     const acknowledged = answers.map((answer) => answer.body.id as string);
@@ -30,7 +32,9 @@ describe('live stream: ordering, resume', () => {
     expect([...ids].sort(compareIds)).toEqual(ids);
     expect([...ids].sort()).toEqual([...acknowledged].sort());
 
-    const history = (await (await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events?limit=1000`)).json()) as EventHistoryPage;
+    const history = (await (
+      await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events?limit=1000`)
+    ).json()) as EventHistoryPage;
     expect(history.events.map((event) => event.id)).toEqual(ids);
     await ws.close();
   });
@@ -104,7 +108,12 @@ describe('live stream: ordering, resume', () => {
       expect(frames.map((frame) => frame.event_type)).toEqual(['agent.started', 'agent.tool_use', 'agent.completed']);
       await postEvent(relay.http, sandbox, { event_type: 'heartbeat' });
       await ws.events(4);
-      expect(ws.frames.map((frame) => frame.event_type)).toEqual(['agent.started', 'agent.tool_use', 'agent.completed', 'heartbeat']);
+      expect(ws.frames.map((frame) => frame.event_type)).toEqual([
+        'agent.started',
+        'agent.tool_use',
+        'agent.completed',
+        'heartbeat',
+      ]);
     } finally {
       await ws.close();
     }
@@ -149,7 +158,10 @@ describe('live stream: liveness', () => {
     ws.ws.on('message', stall);
     await waitFor(() => stalled, 'a ping frame, then the stall');
     const seen = ws.pings.length;
-    await waitFor(() => ws.pings.length >= seen + 3 || ws.closeCode !== undefined, 'three more pings, or the socket to close');
+    await waitFor(
+      () => ws.pings.length >= seen + 3 || ws.closeCode !== undefined,
+      'three more pings, or the socket to close',
+    );
     expect(ws.closeCode).toBeUndefined();
     await postEvent(relay.http, sandbox, { event_type: 'agent.started' });
     expect((await ws.events(1)).map((frame) => frame.event_type)).toEqual(['agent.started']);
@@ -170,7 +182,10 @@ describe('live stream: slow consumers', () => {
     const socket = (ws.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
     const blob = 'x'.repeat(200 * 1024);
-    const batch = Array.from({ length: 60 }, (_, seq) => ({ event_type: 'agent.file_edited', event_data: { seq, diff: blob } }));
+    const batch = Array.from({ length: 60 }, (_, seq) => ({
+      event_type: 'agent.file_edited',
+      event_data: { seq, diff: blob },
+    }));
     const res = await fetch(`${relay.http}/api/v1/sandboxes/${sandbox}/events/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },

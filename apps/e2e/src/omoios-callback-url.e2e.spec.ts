@@ -54,9 +54,22 @@ describe('an unchanged original-style worker with a credentialed CALLBACK_URL (a
   });
 
   it('reports and heartbeats on its own sandbox, as the original worker does', async () => {
-    const [started, beat] = await worker([{ op: 'report', event_type: 'agent.started', event_data: { prompt: 'fix it' } }, { op: 'heartbeat' }], sandboxCallbackUrl(relay.url, tokenA));
-    expect(started).toMatchObject({ status: 200, body: { entity_id: A, event_type: 'agent.started', payload: { prompt: 'fix it', task_id: 'task-omo', agent_id: 'agent-omo', sandbox_id: A } } });
-    expect(beat).toMatchObject({ status: 200, body: { event_type: 'agent.heartbeat', source: 'worker', payload: { status: 'alive', event_count: 1 } } });
+    const [started, beat] = await worker(
+      [{ op: 'report', event_type: 'agent.started', event_data: { prompt: 'fix it' } }, { op: 'heartbeat' }],
+      sandboxCallbackUrl(relay.url, tokenA),
+    );
+    expect(started).toMatchObject({
+      status: 200,
+      body: {
+        entity_id: A,
+        event_type: 'agent.started',
+        payload: { prompt: 'fix it', task_id: 'task-omo', agent_id: 'agent-omo', sandbox_id: A },
+      },
+    });
+    expect(beat).toMatchObject({
+      status: 200,
+      body: { event_type: 'agent.heartbeat', source: 'worker', payload: { status: 'alive', event_count: 1 } },
+    });
   });
 
   it("drains its own messages, and neither writes nor drains another sandbox's", async () => {
@@ -70,7 +83,11 @@ describe('an unchanged original-style worker with a credentialed CALLBACK_URL (a
       expect(queued.status).toBe(200);
     }
     const [writeOther, drainOther, drainOwn] = await worker(
-      [{ op: 'report', event_type: 'agent.message', event_data: { content: 'forged' }, sandbox_id: B }, { op: 'poll', sandbox_id: B }, { op: 'poll' }],
+      [
+        { op: 'report', event_type: 'agent.message', event_data: { content: 'forged' }, sandbox_id: B },
+        { op: 'poll', sandbox_id: B },
+        { op: 'poll' },
+      ],
       sandboxCallbackUrl(relay.url, tokenA),
     );
     expect(writeOther!.status).toBe(403);
@@ -83,7 +100,9 @@ describe('an unchanged original-style worker with a credentialed CALLBACK_URL (a
     const tokenB = await issuer.issueSandboxToken(B, 600);
     const [drainB] = await worker([{ op: 'poll' }], sandboxCallbackUrl(relay.url, tokenB), B);
     expect(drainB!.body.map((message: { content: string }) => message.content)).toEqual([`for ${B}`]);
-    const history = await fetch(`${relay.url}/api/v1/sandboxes/${B}/events`, { headers: { authorization: `Bearer ${operator}` } });
+    const history = await fetch(`${relay.url}/api/v1/sandboxes/${B}/events`, {
+      headers: { authorization: `Bearer ${operator}` },
+    });
     const page = (await history.json()) as { events: Array<{ event_type: string }> };
     expect(page.events.filter((event) => event.event_type === 'agent.message')).toEqual([]);
   });
@@ -97,7 +116,9 @@ describe('an unchanged original-style worker with a credentialed CALLBACK_URL (a
 
   it('leaves the token out of every log line', () => {
     expect(logLines.length).toBeGreaterThan(0);
-    const leaked = logLines.filter((line) => line.includes(tokenA) || line.includes(Buffer.from(`sandbox:${tokenA}`).toString('base64')));
+    const leaked = logLines.filter(
+      (line) => line.includes(tokenA) || line.includes(Buffer.from(`sandbox:${tokenA}`).toString('base64')),
+    );
     expect(leaked).toEqual([]);
   });
 });

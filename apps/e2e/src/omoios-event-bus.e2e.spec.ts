@@ -14,14 +14,19 @@ import { postEvent, startRelay, type RunningRelay } from './support/relay';
 const SEED_WS = '/api/v1/events/ws/events';
 
 async function postMessage(http: string, sandbox: string, body: object) {
-  const res = await fetch(`${http}/api/v1/sandboxes/${sandbox}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${http}/api/v1/sandboxes/${sandbox}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as { message_id: string } };
 }
 
 describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
   let relay: RunningRelay;
   let store: Store;
-  const rows = (entityId: string) => store.prisma.sandboxEvent.findMany({ where: { entityId }, orderBy: { id: 'asc' } });
+  const rows = (entityId: string) =>
+    store.prisma.sandboxEvent.findMany({ where: { entityId }, orderBy: { id: 'asc' } });
   const ws = (query: string) => WsProbe.connect(`${relay.ws}${SEED_WS}?${query}`);
 
   beforeAll(async () => {
@@ -39,7 +44,14 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
     it('test_event_bus_to_websocket_flow', async () => {
       const sandbox = uniqueId('test-sandbox');
       const probe = await ws(`entity_types=sandbox&entity_ids=${sandbox}`);
-      const [sent] = await publishOnOmoiosBus([{ event_type: 'TEST_SANDBOX_EVENT', entity_type: 'sandbox', entity_id: sandbox, payload: { test: true, timestamp: '2025-12-12' } }]);
+      const [sent] = await publishOnOmoiosBus([
+        {
+          event_type: 'TEST_SANDBOX_EVENT',
+          entity_type: 'sandbox',
+          entity_id: sandbox,
+          payload: { test: true, timestamp: '2025-12-12' },
+        },
+      ]);
       expect(sent!.channel).toBe('events.TEST_SANDBOX_EVENT');
       const [event] = await probe.events(1);
       expect(event).toMatchObject({
@@ -67,7 +79,11 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
     });
 
     it('test_redis_connection and test_redis_pubsub_roundtrip', async () => {
-      expect(await redisRoundtrip(uniqueId('test.channel'))).toEqual({ ping: true, type: 'pmessage', data: '{"test": true}' });
+      expect(await redisRoundtrip(uniqueId('test.channel'))).toEqual({
+        ping: true,
+        type: 'pmessage',
+        data: '{"test": true}',
+      });
     });
   });
 
@@ -75,7 +91,11 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
     const sandbox = uniqueId('sb-omo-bus');
     const subscriber = await OmoiosBusSubscriber.start([sandbox]);
     try {
-      const posted = await postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { tool: 'Bash', command: 'npm test' }, source: 'worker' });
+      const posted = await postEvent(relay.http, sandbox, {
+        event_type: 'agent.tool_use',
+        event_data: { tool: 'Bash', command: 'npm test' },
+        source: 'worker',
+      });
       expect(posted.status).toBe(200);
       const queued = await postMessage(relay.http, sandbox, { content: 'add the tests', message_type: 'user_message' });
       expect(queued.status).toBe(200);
@@ -105,8 +125,13 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
 
       // No loop: a foreign event published after them is taken in; by then the relay's own two went past
       // the bridge (one Redis delivers to one subscriber in order), and neither was stored again.
-      await publishOnOmoiosBus([{ event_type: 'AGENT_STATUS_CHANGED', entity_type: 'sandbox', entity_id: sandbox, payload: { status: 'idle' } }]);
-      await waitFor(async () => (await rows(sandbox)).some((row) => row.source === RELAY_EVENT_SOURCES.OMOIOS_BUS), 'the foreign event stored');
+      await publishOnOmoiosBus([
+        { event_type: 'AGENT_STATUS_CHANGED', entity_type: 'sandbox', entity_id: sandbox, payload: { status: 'idle' } },
+      ]);
+      await waitFor(
+        async () => (await rows(sandbox)).some((row) => row.source === RELAY_EVENT_SOURCES.OMOIOS_BUS),
+        'the foreign event stored',
+      );
       const stored = await rows(sandbox);
       expect(stored.map((row) => [row.eventType, row.source])).toEqual([
         ['agent.tool_use', 'worker'],
@@ -115,8 +140,13 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
       ]);
       // What was taken in is not published back on the bus. The ingest publishes in commit order: once an
       // event posted after it is on the bus, its echo would have been too.
-      expect((await postEvent(relay.http, sandbox, { event_type: 'agent.completed', source: 'worker' })).status).toBe(200);
-      await waitFor(() => subscriber.messages.some((message) => message.event.event_type === 'SANDBOX_agent.completed'), 'the later event on the bus');
+      expect((await postEvent(relay.http, sandbox, { event_type: 'agent.completed', source: 'worker' })).status).toBe(
+        200,
+      );
+      await waitFor(
+        () => subscriber.messages.some((message) => message.event.event_type === 'SANDBOX_agent.completed'),
+        'the later event on the bus',
+      );
       expect(subscriber.messages.map((message) => [message.event.event_type, message.extra])).toEqual([
         expect.anything(),
         expect.anything(),
@@ -133,7 +163,9 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
     const second = await startRelay();
     try {
       const agent = uniqueId('agent');
-      const sockets = await Promise.all([relay, second, relay, second].map((r) => WsProbe.connect(`${r.ws}${SEED_WS}?entity_ids=${agent}`)));
+      const sockets = await Promise.all(
+        [relay, second, relay, second].map((r) => WsProbe.connect(`${r.ws}${SEED_WS}?entity_ids=${agent}`)),
+      );
       const events: SystemEventFields[] = [
         { event_type: 'AGENT_STATUS_CHANGED', entity_type: 'agent', entity_id: agent, payload: { status: 'busy' } },
         { event_type: 'HEARTBEAT_MISSED', entity_type: 'agent', entity_id: agent, payload: { missed: 1 } },
@@ -144,9 +176,18 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
       await publishOnOmoiosBus(events);
       await waitFor(async () => (await rows(agent)).length >= events.length, 'the events stored');
       // The marker is the last published: each socket has everything else by the time it has the marker... and nothing twice.
-      for (const socket of sockets) await waitFor(() => socket.frames.some((frame) => frame.event_type === 'AGENT_RESTARTED'), 'the marker on every socket');
+      for (const socket of sockets)
+        await waitFor(
+          () => socket.frames.some((frame) => frame.event_type === 'AGENT_RESTARTED'),
+          'the marker on every socket',
+        );
       const stored = await rows(agent);
-      expect(stored.map((row) => row.eventType).sort()).toEqual(['AGENT_RESTARTED', 'AGENT_STATUS_CHANGED', 'HEARTBEAT_MISSED', 'HEARTBEAT_MISSED']);
+      expect(stored.map((row) => row.eventType).sort()).toEqual([
+        'AGENT_RESTARTED',
+        'AGENT_STATUS_CHANGED',
+        'HEARTBEAT_MISSED',
+        'HEARTBEAT_MISSED',
+      ]);
       expect(new Set(stored.map((row) => row.source))).toEqual(new Set([RELAY_EVENT_SOURCES.OMOIOS_BUS]));
       const ids = stored.map((row) => row.id.toString()).sort();
       for (const socket of sockets) expect(socket.frames.map((frame) => frame.id).sort()).toEqual(ids);
@@ -185,7 +226,10 @@ describe("the original's event bus with OMOIOS_BRIDGE=off", () => {
       await probe.events(2);
       // Published after the off relay's two events: once it is on the bus, theirs would have been too.
       expect((await postEvent(on.http, onSandbox, { event_type: 'agent.started' })).status).toBe(200);
-      await waitFor(() => subscriber.messages.some((message) => message.event.entity_id === onSandbox), 'the bridged relay\'s event on the bus');
+      await waitFor(
+        () => subscriber.messages.some((message) => message.event.entity_id === onSandbox),
+        "the bridged relay's event on the bus",
+      );
       expect(subscriber.messages.filter((message) => message.event.entity_id === offSandbox)).toEqual([]);
       await probe.close();
     } finally {
@@ -194,14 +238,17 @@ describe("the original's event bus with OMOIOS_BRIDGE=off", () => {
 
     // Taking in. The off relay opened no connection for the bus (nothing else subscribes events.*) and
     // reports no such readiness check, where the bridged one does.
-    const checks = async (r: RunningRelay) => Object.keys(((await (await fetch(`${r.http}/readyz`)).json()) as { checks: object }).checks);
+    const checks = async (r: RunningRelay) =>
+      Object.keys(((await (await fetch(`${r.http}/readyz`)).json()) as { checks: object }).checks);
     expect(await checks(off)).not.toContain('omoios-bridge');
     expect(await checks(on)).toContain('omoios-bridge');
     // With the bridged relay gone, no bridge runs in this process: foreign events move none of its counts.
     await on.stop();
     const taken = async () => {
       const text = await (await fetch(`${off.http}/metrics`)).text();
-      return ['stored', 'duplicate', 'relay', 'invalid', 'failed'].map((outcome) => metricValue(text, 'relay_omoios_bridge_messages_total', { outcome }) ?? 0);
+      return ['stored', 'duplicate', 'relay', 'invalid', 'failed'].map(
+        (outcome) => metricValue(text, 'relay_omoios_bridge_messages_total', { outcome }) ?? 0,
+      );
     };
     const before = await taken();
     const task = uniqueId('task-off');

@@ -48,7 +48,10 @@ describe('the original WebSocket protocol with auth on', () => {
       AUTH_KEYS: JSON.stringify(keys),
       AUTH_SIGNING_KID: 'current',
     });
-    standalone = await startStandalone(env, pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) }));
+    standalone = await startStandalone(
+      env,
+      pino({ level: 'trace' }, { write: (line: string) => void logLines.push(line) }),
+    );
     http = standalone.url;
     ws = http.replace(/^http/, 'ws');
     issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys, signingKid: 'current', maxTokenAgeS: 3600 })).issuer!;
@@ -69,16 +72,30 @@ describe('the original WebSocket protocol with auth on', () => {
     const sandbox = uniqueId('sb-omo-auth');
     const probe = await original(`token=${await mint('viewer', '*')}&entity_ids=${sandbox}`);
     const posted = await post(sandbox, 'agent.tool_use');
-    expect(await probe.events(1)).toEqual([expect.objectContaining({ id: posted.id, event_type: 'SANDBOX_agent.tool_use', entity_id: sandbox })]);
+    expect(await probe.events(1)).toEqual([
+      expect.objectContaining({ id: posted.id, event_type: 'SANDBOX_agent.tool_use', entity_id: sandbox }),
+    ]);
     await probe.close();
   });
 
   it.each([
     ['no token', () => '', /^Authentication required/],
     ['a malformed token', () => 'token=not-a-jwt', /^Invalid token: token is malformed$/],
-    ['a tampered token', async () => `token=${(await mint('viewer', '*')).slice(0, -4)}AAAA`, /^Invalid token: token signature is invalid$/],
-    ['an expired token', async () => `token=${await expiredViewerToken(keys).then((t) => (tokens.push(t), t))}`, /^Invalid token: token expired$/],
-    ['a sandbox token (may not watch)', async () => `token=${await issuer.issueSandboxToken('sb-x', 60).then((t) => (tokens.push(t), t))}`, /^a sandbox token may not events:read$/],
+    [
+      'a tampered token',
+      async () => `token=${(await mint('viewer', '*')).slice(0, -4)}AAAA`,
+      /^Invalid token: token signature is invalid$/,
+    ],
+    [
+      'an expired token',
+      async () => `token=${await expiredViewerToken(keys).then((t) => (tokens.push(t), t))}`,
+      /^Invalid token: token expired$/,
+    ],
+    [
+      'a sandbox token (may not watch)',
+      async () => `token=${await issuer.issueSandboxToken('sb-x', 60).then((t) => (tokens.push(t), t))}`,
+      /^a sandbox token may not events:read$/,
+    ],
   ])('refuses %s: the socket opens, gets {"error": reason}, and is closed 4401', async (_name, query, reason) => {
     const probe = await original(`${await query()}&entity_ids=sb-x`);
     const closed = await probe.closed();
@@ -103,11 +120,19 @@ describe('the original WebSocket protocol with auth on', () => {
       probe.ws.send(JSON.stringify({ type: 'subscribe', ...frame }));
       return (await probe.events(before + 1))[before];
     };
-    expect(await answer({ entity_ids: [mine, other] })).toEqual({ status: 'subscribed', filters: { entity_ids: [mine] } });
+    expect(await answer({ entity_ids: [mine, other] })).toEqual({
+      status: 'subscribed',
+      filters: { entity_ids: [mine] },
+    });
     expect(await answer({ entity_ids: [] })).toEqual({ status: 'subscribed', filters: { entity_ids: [mine] } });
-    expect(await answer({ entity_types: null, entity_ids: null })).toEqual({ status: 'subscribed', filters: { entity_types: ['sandbox'], entity_ids: [mine] } });
+    expect(await answer({ entity_types: null, entity_ids: null })).toEqual({
+      status: 'subscribed',
+      filters: { entity_types: ['sandbox'], entity_ids: [mine] },
+    });
     expect(await answer({ entity_types: ['task'] })).toEqual({ error: 'this token may watch sandbox entities only' });
-    expect(await answer({ entity_ids: [other] })).toEqual({ error: 'this token may watch none of the requested sandboxes' });
+    expect(await answer({ entity_ids: [other] })).toEqual({
+      error: 'this token may watch none of the requested sandboxes',
+    });
 
     await post(other, 'agent.tool_use');
     const visible = await post(mine, 'agent.tool_use');
@@ -120,7 +145,12 @@ describe('the original WebSocket protocol with auth on', () => {
   it('answers subscribe frames a client sends before its token has been checked (with its upgrade request)', async () => {
     const sandbox = uniqueId('sb-early');
     const token = await mint('viewer', [sandbox]);
-    const frames = await eagerWebSocket(Number(new URL(http).port), `${OMOIOS_WS_PATH}?token=${token}`, [JSON.stringify({ type: 'subscribe', event_types: ['SANDBOX_agent.tool_use'] }), 'not json'], 2);
+    const frames = await eagerWebSocket(
+      Number(new URL(http).port),
+      `${OMOIOS_WS_PATH}?token=${token}`,
+      [JSON.stringify({ type: 'subscribe', event_types: ['SANDBOX_agent.tool_use'] }), 'not json'],
+      2,
+    );
     expect(frames.map((frame) => JSON.parse(frame))).toEqual([
       { status: 'subscribed', filters: { event_types: ['SANDBOX_agent.tool_use'] } },
       { error: 'Invalid JSON message' },
@@ -131,7 +161,9 @@ describe('the original WebSocket protocol with auth on', () => {
     const token = await mint('viewer', '*');
     const res = await fetch(`${http}${OMOIOS_WS_PATH}?token=${token}&entity_ids=a`);
     expect(res.status).toBe(404);
-    expect(logLines.some((line) => line.includes(`"url":"${OMOIOS_WS_PATH}?token=[redacted]&entity_ids=a"`))).toBe(true);
+    expect(logLines.some((line) => line.includes(`"url":"${OMOIOS_WS_PATH}?token=[redacted]&entity_ids=a"`))).toBe(
+      true,
+    );
   });
 });
 

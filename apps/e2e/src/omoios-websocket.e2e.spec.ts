@@ -1,4 +1,10 @@
-import { OMOIOS_WS_ERRORS, OMOIOS_WS_PATH, OmoiosWsServerFrame, RelayOmoiosEvent, WS_CLOSE_CODES } from '@sandbox-relay/contracts';
+import {
+  OMOIOS_WS_ERRORS,
+  OMOIOS_WS_PATH,
+  OmoiosWsServerFrame,
+  RelayOmoiosEvent,
+  WS_CLOSE_CODES,
+} from '@sandbox-relay/contracts';
 import { uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
 import { ServerEventEmitter, postEvent, startRelay, type RunningRelay } from './support/relay';
 
@@ -21,7 +27,11 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
     const probe = await original(`entity_types=sandbox&entity_ids=${sandbox}`);
     const seed = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}`);
 
-    const posted = await postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'npm test' }, source: 'agent' });
+    const posted = await postEvent(relay.http, sandbox, {
+      event_type: 'agent.tool_use',
+      event_data: { tool: 'bash', command: 'npm test' },
+      source: 'agent',
+    });
     expect(posted.status).toBe(200);
     const [toolUse] = await probe.events(1);
     expect(toolUse).toEqual({
@@ -38,14 +48,26 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
     await Promise.all([probe.close(), seed.close()]);
   });
 
-  it('sends a relay event (a task\'s, as the relay\'s services emit them) under its own name and payload', async () => {
+  it("sends a relay event (a task's, as the relay's services emit them) under its own name and payload", async () => {
     const task = uniqueId('task');
     const probe = await original(`entity_types=task&entity_ids=${task}&event_types=TASK_CREATED`);
     const emitter = new ServerEventEmitter();
     try {
-      const stored = await emitter.emit({ event_type: 'TASK_CREATED', entity_type: 'task', entity_id: task, payload: { title: 'fix the build' } });
+      const stored = await emitter.emit({
+        event_type: 'TASK_CREATED',
+        entity_type: 'task',
+        entity_id: task,
+        payload: { title: 'fix the build' },
+      });
       const [frame] = await probe.events(1);
-      expect(frame).toEqual({ event_type: 'TASK_CREATED', entity_type: 'task', entity_id: task, payload: { title: 'fix the build' }, id: stored.id, timestamp: stored.timestamp });
+      expect(frame).toEqual({
+        event_type: 'TASK_CREATED',
+        entity_type: 'task',
+        entity_id: task,
+        payload: { title: 'fix the build' },
+        id: stored.id,
+        timestamp: stored.timestamp,
+      });
       expect(OmoiosWsServerFrame.safeParse(frame).success).toBe(true);
     } finally {
       await emitter.close();
@@ -53,15 +75,22 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
     }
   });
 
-  it('filters event_types by the original name: SANDBOX_agent.completed receives the worker\'s agent.completed', async () => {
+  it("filters event_types by the original name: SANDBOX_agent.completed receives the worker's agent.completed", async () => {
     const sandbox = uniqueId('sb-omo-filter');
     const probe = await original(`event_types=SANDBOX_agent.waiting,%20SANDBOX_agent.completed&entity_ids=${sandbox}`);
     await postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { tool: 'bash' } });
-    const completed = await postEvent(relay.http, sandbox, { event_type: 'agent.completed', event_data: { cost_usd: 0.12 } });
+    const completed = await postEvent(relay.http, sandbox, {
+      event_type: 'agent.completed',
+      event_data: { cost_usd: 0.12 },
+    });
     const waiting = await postEvent(relay.http, sandbox, { event_type: 'agent.waiting' });
     // One entity's events arrive in id order: the tool use, posted first, was filtered out.
     const [first, second] = await probe.events(2);
-    expect(first).toMatchObject({ id: completed.body.id, event_type: 'SANDBOX_agent.completed', payload: { cost_usd: 0.12, source: 'agent', original_event_type: 'agent.completed' } });
+    expect(first).toMatchObject({
+      id: completed.body.id,
+      event_type: 'SANDBOX_agent.completed',
+      payload: { cost_usd: 0.12, source: 'agent', original_event_type: 'agent.completed' },
+    });
     expect(second).toMatchObject({ id: waiting.body.id, event_type: 'SANDBOX_agent.waiting' });
     await probe.close();
   });
@@ -86,7 +115,9 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
     expect((await probe.events(4))[3]).toMatchObject({ id: toolUse.body.id, event_type: 'SANDBOX_agent.tool_use' });
 
     probe.ws.send(JSON.stringify({ type: 'subscribe', entity_ids: 'not an id' }));
-    expect((await probe.events(5))[4]).toEqual({ error: expect.stringMatching(/^Invalid subscribe message \(entity_ids/) });
+    expect((await probe.events(5))[4]).toEqual({
+      error: expect.stringMatching(/^Invalid subscribe message \(entity_ids/),
+    });
     expect(probe.closeCode).toBeUndefined();
     await probe.close();
   });
@@ -98,7 +129,10 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
     expect(await probe.events(1)).toEqual([{ error: OMOIOS_WS_ERRORS.INVALID_JSON }]);
     probe.ws.send(JSON.stringify({ type: 'pong' }));
     probe.ws.send('[1,2]');
-    const posted = await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { content: 'still here' } });
+    const posted = await postEvent(relay.http, sandbox, {
+      event_type: 'agent.message',
+      event_data: { content: 'still here' },
+    });
     expect((await probe.events(2))[1]).toMatchObject({ id: posted.body.id, event_type: 'SANDBOX_agent.message' });
     expect(probe.frames).toHaveLength(2);
     await probe.close();
@@ -128,16 +162,20 @@ describe('the original WebSocket protocol on /api/v1/ws/events', () => {
       await postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { n: 1 } }),
       await postEvent(relay.http, sandbox, { event_type: 'agent.tool_use', event_data: { n: 2 } }),
     ];
-    const probe = await original(`entity_ids=${sandbox}&event_types=SANDBOX_agent.tool_use,SANDBOX_agent.completed&since=${first.body.id}`);
+    const probe = await original(
+      `entity_ids=${sandbox}&event_types=SANDBOX_agent.tool_use,SANDBOX_agent.completed&since=${first.body.id}`,
+    );
     const replayed = await probe.events(2);
-    expect(replayed).toEqual(missed.map((m) => ({
-      event_type: 'SANDBOX_agent.tool_use',
-      entity_type: 'sandbox',
-      entity_id: sandbox,
-      payload: { ...m.body.payload, source: 'agent', original_event_type: 'agent.tool_use' },
-      id: m.body.id,
-      timestamp: m.body.timestamp,
-    })));
+    expect(replayed).toEqual(
+      missed.map((m) => ({
+        event_type: 'SANDBOX_agent.tool_use',
+        entity_type: 'sandbox',
+        entity_id: sandbox,
+        payload: { ...m.body.payload, source: 'agent', original_event_type: 'agent.tool_use' },
+        id: m.body.id,
+        timestamp: m.body.timestamp,
+      })),
+    );
     const live = await postEvent(relay.http, sandbox, { event_type: 'agent.completed' });
     const all = await probe.events(3);
     expect(all.map((frame) => frame.id)).toEqual([missed[0]!.body.id, missed[1]!.body.id, live.body.id]);
@@ -164,7 +202,9 @@ describe('the original WebSocket protocol while the gateway drains', () => {
       expect(await late.closed()).toEqual({ code: WS_CLOSE_CODES.TRY_AGAIN_LATER, reason: OMOIOS_WS_ERRORS.NOT_READY });
       expect(late.frames).toEqual([{ error: 'Service not ready, please retry' }]);
       // The seed path's answer is unchanged: an HTTP 503 before the upgrade.
-      await expect(WsProbe.connect(`${relay.ws}/api/v1/events/ws/events`)).rejects.toThrow('upgrade refused with HTTP 503');
+      await expect(WsProbe.connect(`${relay.ws}/api/v1/events/ws/events`)).rejects.toThrow(
+        'upgrade refused with HTTP 503',
+      );
     } finally {
       await relay.stop();
     }

@@ -24,10 +24,15 @@ describe('an unchanged original-style worker supervised by the relay (auth on)',
     });
     return { status: res.status, body: (await res.json()) as any };
   };
-  const eventsOf = async (sandboxId: string): Promise<EventEnvelope[]> => (await call('GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`)).body.events;
+  const eventsOf = async (sandboxId: string): Promise<EventEnvelope[]> =>
+    (await call('GET', `/api/v1/sandboxes/${sandboxId}/events?limit=1000`)).body.events;
   const ofType = (events: EventEnvelope[], type: string) => events.filter((event) => event.event_type === type);
-  const waitForEvent = (sandboxId: string, type: string, match: (event: EventEnvelope) => boolean = () => true, timeoutMs = 20_000) =>
-    waitFor(async () => ofType(await eventsOf(sandboxId), type).find(match), `${type} on ${sandboxId}`, timeoutMs);
+  const waitForEvent = (
+    sandboxId: string,
+    type: string,
+    match: (event: EventEnvelope) => boolean = () => true,
+    timeoutMs = 20_000,
+  ) => waitFor(async () => ofType(await eventsOf(sandboxId), type).find(match), `${type} on ${sandboxId}`, timeoutMs);
 
   beforeAll(async () => {
     const python = omoiosPython();
@@ -74,23 +79,43 @@ describe('an unchanged original-style worker supervised by the relay (auth on)',
     const sandbox = task.sandbox_id!;
     const started = await waitForEvent(sandbox, 'agent.started');
     expect(started.payload).toMatchObject({ task_id: task.id, agent_id: 'omoios-agent', sandbox_id: sandbox });
-    await waitFor(async () => (await call('GET', `/api/v1/tasks/${task.id}`)).body.status === 'running', 'the task to run');
+    await waitFor(
+      async () => (await call('GET', `/api/v1/tasks/${task.id}`)).body.status === 'running',
+      'the task to run',
+    );
 
     await new Promise((resolve) => setTimeout(resolve, 9_000));
     const events = await eventsOf(sandbox);
     expect(ofType(events, 'agent.heartbeat').length).toBeGreaterThanOrEqual(4);
-    for (const type of [SUPERVISOR_EVENT_TYPES.HEARTBEAT_MISSED, SUPERVISOR_EVENT_TYPES.SANDBOX_DEGRADED, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED]) {
+    for (const type of [
+      SUPERVISOR_EVENT_TYPES.HEARTBEAT_MISSED,
+      SUPERVISOR_EVENT_TYPES.SANDBOX_DEGRADED,
+      SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED,
+    ]) {
       expect(ofType(events, type)).toEqual([]);
     }
-    expect((await call('GET', `/api/v1/tasks/${task.id}`)).body).toMatchObject({ status: 'running', sandbox_id: sandbox });
+    expect((await call('GET', `/api/v1/tasks/${task.id}`)).body).toMatchObject({
+      status: 'running',
+      sandbox_id: sandbox,
+    });
   });
 
   it('takes a guardian_nudge posted as the original guardian posts it, and drains it as the original poller does', async () => {
     const sandbox = task.sandbox_id!;
-    const queued = await call('POST', `/api/v1/sandboxes/${sandbox}/messages`, { content: 'You have looped on the same grep; read the failing test instead.', message_type: 'guardian_nudge' });
+    const queued = await call('POST', `/api/v1/sandboxes/${sandbox}/messages`, {
+      content: 'You have looped on the same grep; read the failing test instead.',
+      message_type: 'guardian_nudge',
+    });
     expect(queued.status).toBe(200);
-    const injected = await waitForEvent(sandbox, 'agent.message_injected', (event) => event.payload['message_id'] === queued.body.message_id);
-    expect(injected.payload).toMatchObject({ message_type: 'guardian_nudge', content: 'You have looped on the same grep; read the failing test instead.' });
+    const injected = await waitForEvent(
+      sandbox,
+      'agent.message_injected',
+      (event) => event.payload['message_id'] === queued.body.message_id,
+    );
+    expect(injected.payload).toMatchObject({
+      message_type: 'guardian_nudge',
+      content: 'You have looped on the same grep; read the failing test instead.',
+    });
   });
 
   it('is restarted once it stops beating (hung), and the replacement runs the same task', async () => {

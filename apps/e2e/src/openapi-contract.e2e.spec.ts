@@ -1,5 +1,11 @@
 import Ajv2020 from 'ajv/dist/2020';
-import { EXAMPLE_REPOSITORY, HTTP_ROUTES, OPENAPI_PATH, type HttpRoute, type HttpRouteExample } from '@sandbox-relay/contracts';
+import {
+  EXAMPLE_REPOSITORY,
+  HTTP_ROUTES,
+  OPENAPI_PATH,
+  type HttpRoute,
+  type HttpRouteExample,
+} from '@sandbox-relay/contracts';
 import { FakeGitHubServer } from '@sandbox-relay/github/testing';
 import { uniqueId } from '@sandbox-relay/testing';
 import { startRelay, type RunningRelay } from './support/relay';
@@ -17,8 +23,11 @@ describe('OpenAPI contract: the documented examples against the running edge', (
   let relay: RunningRelay;
   let document: Json;
   let ajv: Ajv2020;
-  const run = uniqueId('r').replace(/[^A-Za-z0-9]/g, '').slice(-10);
-  const localise = <T>(value: T): T => (value === undefined ? value : JSON.parse(JSON.stringify(value).replace(/-example/g, `-example-${run}`)));
+  const run = uniqueId('r')
+    .replace(/[^A-Za-z0-9]/g, '')
+    .slice(-10);
+  const localise = <T>(value: T): T =>
+    value === undefined ? value : JSON.parse(JSON.stringify(value).replace(/-example/g, `-example-${run}`));
 
   beforeAll(async () => {
     github = await FakeGitHubServer.start();
@@ -49,7 +58,11 @@ describe('OpenAPI contract: the documented examples against the running edge', (
   });
 
   const cases: Array<[string, HttpRoute, HttpRouteExample]> = HTTP_ROUTES.flatMap((route) =>
-    route.examples.map((example): [string, HttpRoute, HttpRouteExample] => [`${route.method.toUpperCase()} ${route.path} (${example.name}) → ${example.status}`, route, example]),
+    route.examples.map((example): [string, HttpRoute, HttpRouteExample] => [
+      `${route.method.toUpperCase()} ${route.path} (${example.name}) → ${example.status}`,
+      route,
+      example,
+    ]),
   );
 
   it('documents at least one example for almost every route', () => {
@@ -60,13 +73,23 @@ describe('OpenAPI contract: the documented examples against the running edge', (
 
   it.each(cases)('%s', async (_name, route, example) => {
     const params = localise(example.params) ?? {};
-    const url = new URL(route.path.replace(/\{(\w+)\}/g, (_m, key: string) => encodeURIComponent(params[key] ?? '')), relay.http);
+    const url = new URL(
+      route.path.replace(/\{(\w+)\}/g, (_m, key: string) => encodeURIComponent(params[key] ?? '')),
+      relay.http,
+    );
     for (const [key, value] of Object.entries(localise(example.query) ?? {})) url.searchParams.set(key, value);
     const headers: Record<string, string> = { ...(example.headers ?? {}) };
     if (example.body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(url, { method: route.method.toUpperCase(), headers, body: example.body === undefined ? undefined : JSON.stringify(localise(example.body)) });
+    const res = await fetch(url, {
+      method: route.method.toUpperCase(),
+      headers,
+      body: example.body === undefined ? undefined : JSON.stringify(localise(example.body)),
+    });
     const text = await res.text();
-    expect({ status: res.status, text: res.status === example.status ? '' : text }).toEqual({ status: example.status, text: '' });
+    expect({ status: res.status, text: res.status === example.status ? '' : text }).toEqual({
+      status: example.status,
+      text: '',
+    });
 
     const documented = document.paths[route.path][route.method].responses[String(example.status)];
     const json = documented.content['application/json'];

@@ -23,24 +23,33 @@ describe('services as processes', () => {
 
     const second = await spawnApp('message-queue');
     try {
-      const messages = (await (await fetch(`${second.http}/api/v1/sandboxes/${sandbox}/messages`)).json()) as SandboxMessage[];
-      expect(messages.map((message) => [message.message_id, message.content])).toEqual([[message_id, 'acknowledged means durable']]);
+      const messages = (await (
+        await fetch(`${second.http}/api/v1/sandboxes/${sandbox}/messages`)
+      ).json()) as SandboxMessage[];
+      expect(messages.map((message) => [message.message_id, message.content])).toEqual([
+        [message_id, 'acknowledged means durable'],
+      ]);
     } finally {
       second.child.kill('SIGTERM');
       await second.exited;
     }
   });
 
-  it.each(['ingest', 'gateway', 'message-queue', 'guardian'])('%s: turns ready, then drains and exits 128+15 on SIGTERM', async (app) => {
-    const service = await spawnApp(app);
-    // Readiness turns green once its Redis and Postgres connections are up (a probe polls it).
-    await waitFor(async () => (await fetch(`${service.http}/readyz`)).status === 200, `${app} to be ready`, 10_000);
-    expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
-    service.child.kill('SIGTERM');
-    const { code } = await service.exited;
-    expect(code).toBe(143);
-    expect(service.logs.some((line) => line.includes('"clean":true') && line.includes('shutdown complete'))).toBe(true);
-  });
+  it.each(['ingest', 'gateway', 'message-queue', 'guardian'])(
+    '%s: turns ready, then drains and exits 128+15 on SIGTERM',
+    async (app) => {
+      const service = await spawnApp(app);
+      // Readiness turns green once its Redis and Postgres connections are up (a probe polls it).
+      await waitFor(async () => (await fetch(`${service.http}/readyz`)).status === 200, `${app} to be ready`, 10_000);
+      expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
+      service.child.kill('SIGTERM');
+      const { code } = await service.exited;
+      expect(code).toBe(143);
+      expect(service.logs.some((line) => line.includes('"clean":true') && line.includes('shutdown complete'))).toBe(
+        true,
+      );
+    },
+  );
 
   it('fails fast with a readable message on bad configuration', async () => {
     await expect(spawnApp('gateway', { REDIS_URL: 'http://nope', WS_PING_INTERVAL_MS: 'soon' })).rejects.toThrow(

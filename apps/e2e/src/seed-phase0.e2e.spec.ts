@@ -17,9 +17,19 @@ describe('seed phase 0: event bus → WebSocket', () => {
   it('test_event_bus_to_websocket_flow', async () => {
     const sandbox = uniqueId('test-sandbox');
     const ws = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`);
-    await emitter.emit({ event_type: 'TEST_SANDBOX_EVENT', entity_type: 'sandbox', entity_id: sandbox, payload: { test: true, timestamp: '2025-12-12' } });
+    await emitter.emit({
+      event_type: 'TEST_SANDBOX_EVENT',
+      entity_type: 'sandbox',
+      entity_id: sandbox,
+      payload: { test: true, timestamp: '2025-12-12' },
+    });
     const [event] = await ws.events(1);
-    expect(event).toMatchObject({ event_type: 'TEST_SANDBOX_EVENT', entity_type: 'sandbox', entity_id: sandbox, payload: { test: true } });
+    expect(event).toMatchObject({
+      event_type: 'TEST_SANDBOX_EVENT',
+      entity_type: 'sandbox',
+      entity_id: sandbox,
+      payload: { test: true },
+    });
     expect(event!.id).toMatch(/^\d+$/);
     await ws.close();
   });
@@ -30,7 +40,12 @@ describe('seed phase 0: event bus → WebSocket', () => {
     await emitter.emit({ event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: task, payload: {} });
     // A second client that does match proves the task event was published and delivered by now.
     const witness = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_types=task&entity_ids=${task}`);
-    await emitter.emit({ event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: task, payload: { second: true } });
+    await emitter.emit({
+      event_type: 'TASK_COMPLETED',
+      entity_type: 'task',
+      entity_id: task,
+      payload: { second: true },
+    });
     await witness.events(1);
     expect(ws.frames.filter((frame) => frame.entity_id === task)).toEqual([]);
     await Promise.all([ws.close(), witness.close()]);

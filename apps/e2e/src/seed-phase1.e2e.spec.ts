@@ -10,7 +10,11 @@ describe('seed phase 1: sandbox event callback', () => {
   afterAll(() => relay.stop());
 
   it('test_sandbox_event_endpoint_exists', async () => {
-    const res = await postEvent(relay.http, 'test-123', { event_type: 'agent.started', event_data: { task_id: 'task-456' }, source: 'agent' });
+    const res = await postEvent(relay.http, 'test-123', {
+      event_type: 'agent.started',
+      event_data: { task_id: 'task-456' },
+      source: 'agent',
+    });
     expect(res.status).not.toBe(404);
     expect(res.status).toBe(200);
     expect(res.body.id).toMatch(/^\d+$/);
@@ -45,7 +49,7 @@ describe('seed phase 1: sandbox event callback', () => {
     expect(res.body.error.details).toEqual([{ field: 'body.event_type', message: 'is required' }]);
   });
 
-  it('does not deliver another sandbox\'s events', async () => {
+  it("does not deliver another sandbox's events", async () => {
     const mine = uniqueId('sb-mine');
     const other = uniqueId('sb-other');
     const ws = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${mine}`);
@@ -59,7 +63,9 @@ describe('seed phase 1: sandbox event callback', () => {
 
   it('filters by event_types', async () => {
     const sandbox = uniqueId('sb');
-    const ws = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&event_types=agent.completed,agent.error`);
+    const ws = await WsProbe.connect(
+      `${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&event_types=agent.completed,agent.error`,
+    );
     for (const event_type of ['agent.started', 'heartbeat', 'agent.error', 'agent.tool_use', 'agent.completed']) {
       await postEvent(relay.http, sandbox, { event_type });
     }

@@ -27,7 +27,10 @@ describe('seed phase 2: message injection', () => {
 
   it('test_message_queue_roundtrip', async () => {
     const sandbox = uniqueId('test-message-queue');
-    const res = await postMessage(relay.http, sandbox, { content: 'Please focus on the authentication module first.', message_type: 'user_message' });
+    const res = await postMessage(relay.http, sandbox, {
+      content: 'Please focus on the authentication module first.',
+      message_type: 'user_message',
+    });
     expect(res.status).toBe(200);
     expect(res.body.status).toBe('queued');
     const messages = await getMessages(relay.http, sandbox);
@@ -39,7 +42,8 @@ describe('seed phase 2: message injection', () => {
 
   it('test_message_queue_fifo_order', async () => {
     const sandbox = uniqueId('test-message-fifo');
-    for (let i = 0; i < 3; i += 1) await postMessage(relay.http, sandbox, { content: `Message ${i}`, message_type: 'user_message' });
+    for (let i = 0; i < 3; i += 1)
+      await postMessage(relay.http, sandbox, { content: `Message ${i}`, message_type: 'user_message' });
     const messages = await getMessages(relay.http, sandbox);
     expect(messages.map((message) => message.content)).toEqual(['Message 0', 'Message 1', 'Message 2']);
   });
@@ -86,7 +90,9 @@ describe('messages survive a restart of the service', () => {
     const second = await startRelay();
     try {
       const messages = await getMessages(second.http, sandbox);
-      expect(messages.map((message) => [message.message_id, message.content])).toEqual([[queued.body.message_id, 'survive me']]);
+      expect(messages.map((message) => [message.message_id, message.content])).toEqual([
+        [queued.body.message_id, 'survive me'],
+      ]);
     } finally {
       await second.stop();
     }

@@ -20,7 +20,9 @@ async function history(http: string, sandbox: string): Promise<ProbeFrame[]> {
   const events: ProbeFrame[] = [];
   let after = '0';
   for (;;) {
-    const page = (await (await fetch(`${http}/api/v1/sandboxes/${sandbox}/events?limit=1000&after=${after}`)).json()) as EventHistoryPage;
+    const page = (await (
+      await fetch(`${http}/api/v1/sandboxes/${sandbox}/events?limit=1000&after=${after}`)
+    ).json()) as EventHistoryPage;
     events.push(...(page.events as ProbeFrame[]));
     if (!page.next_after) return events;
     after = page.next_after;
@@ -42,7 +44,10 @@ describe('seed phase 3: the sandbox worker against the relay', () => {
     expect(built.status).toBe(0);
     relay = await startRelay();
     port = new URL(relay.http).port;
-    provider = new LocalProcessProvider({ workerScript: workerBundlePath(), baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    provider = new LocalProcessProvider({
+      workerScript: workerBundlePath(),
+      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
   });
 
   afterAll(async () => {
@@ -52,11 +57,21 @@ describe('seed phase 3: the sandbox worker against the relay', () => {
 
   it('reports a plan live, obeys user messages and interrupts, and survives a relay outage', async () => {
     const taskId = uniqueId('task');
-    const plan = [{ say: 'hello from the sandbox' }, { write: { path: 'hello.txt', content: 'hi\n' } }, { run: 'cat hello.txt' }];
+    const plan = [
+      { say: 'hello from the sandbox' },
+      { write: { path: 'hello.txt', content: 'hi\n' } },
+      { run: 'cat hello.txt' },
+    ];
     const spawned = await provider.spawn({
       taskId,
       agentId: 'agent-e2e',
-      env: { RELAY_URL: relay.http, TASK_ID: taskId, TASK_PLAN: JSON.stringify(plan), HEARTBEAT_INTERVAL_MS: '200', POLL_INTERVAL_MS: '100' },
+      env: {
+        RELAY_URL: relay.http,
+        TASK_ID: taskId,
+        TASK_PLAN: JSON.stringify(plan),
+        HEARTBEAT_INTERVAL_MS: '200',
+        POLL_INTERVAL_MS: '100',
+      },
     });
     sandboxId = spawned.sandboxId;
     const ws = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandboxId}&since=0`);
@@ -75,7 +90,11 @@ describe('seed phase 3: the sandbox worker against the relay', () => {
     const [edit] = ofType(ws.frames, 'agent.file_edited');
     expect(edit!.payload).toMatchObject({ path: 'hello.txt', created: true });
     expect(String(edit!.payload!.diff)).toContain('+hi');
-    expect(ofType(ws.frames, 'agent.tool_completed')[0]!.payload).toMatchObject({ exit_code: 0, success: true, stdout: 'hi\n' });
+    expect(ofType(ws.frames, 'agent.tool_completed')[0]!.payload).toMatchObject({
+      exit_code: 0,
+      success: true,
+      stdout: 'hi\n',
+    });
 
     // 2. A user message is the next turn; an interrupt stops its long command promptly.
     await sendMessage(relay.http, sandboxId, 'user_message', JSON.stringify([{ run: 'sleep 30' }]));
@@ -98,7 +117,10 @@ describe('seed phase 3: the sandbox worker against the relay', () => {
     ];
     await sendMessage(relay.http, sandboxId, 'user_message', JSON.stringify(outagePlan));
     await waitFor(
-      async () => ofType(await history(relay.http, sandboxId), 'agent.message').some((event) => event.payload!.content === 'outage turn started'),
+      async () =>
+        ofType(await history(relay.http, sandboxId), 'agent.message').some(
+          (event) => event.payload!.content === 'outage turn started',
+        ),
       'the outage turn to start',
       10_000,
     );
@@ -108,10 +130,14 @@ describe('seed phase 3: the sandbox worker against the relay', () => {
     const outageEnd = Date.now();
     relay = await startRelay({ PORT: port });
 
-    const events = await waitFor(async () => {
-      const all = await history(relay.http, sandboxId);
-      return ofType(all, 'agent.waiting').length >= 3 && all;
-    }, 'the outage turn to be reported', 20_000);
+    const events = await waitFor(
+      async () => {
+        const all = await history(relay.http, sandboxId);
+        return ofType(all, 'agent.waiting').length >= 3 && all;
+      },
+      'the outage turn to be reported',
+      20_000,
+    );
     const said = ofType(events, 'agent.message').map((event) => event.payload!.content);
     expect(said.filter((text) => text === 'said while the relay was down')).toHaveLength(1);
     expect(said.filter((text) => text === 'also while down')).toHaveLength(1);

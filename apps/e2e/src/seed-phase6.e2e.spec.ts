@@ -6,7 +6,11 @@ import { createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
 import { ServerEventEmitter, postEvent, startRelay, type RunningRelay } from './support/relay';
 
-const toolUse = { event_type: 'agent.tool_use', event_data: { tool: 'bash', input: { command: 'npm test' } }, source: 'agent' };
+const toolUse = {
+  event_type: 'agent.tool_use',
+  event_data: { tool: 'bash', input: { command: 'npm test' } },
+  source: 'agent',
+};
 
 // Seed phase 6: the guardian steers sandbox agents through their message queue and local agents
 // through their conversation directory.
@@ -38,13 +42,19 @@ describe('seed phase 6: guardian → agents', () => {
   it('test_end_to_end_guardian_to_sandbox_message: a looping sandbox agent gets one guardian_intervention', async () => {
     const sandbox = uniqueId('guardian-test-sandbox');
     const task = await store.prisma.task.create({ data: { title: 'loop', sandboxId: sandbox, agentId: 'agent-456' } });
-    const ws = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&event_types=GUARDIAN_INTERVENTION`);
+    const ws = await WsProbe.connect(
+      `${relay.ws}/api/v1/events/ws/events?entity_ids=${sandbox}&event_types=GUARDIAN_INTERVENTION`,
+    );
     for (let i = 0; i < 3; i += 1) expect((await postEvent(relay.http, sandbox, toolUse)).status).toBe(200);
 
-    const messages = await waitFor(async () => {
-      const drained = await drain(sandbox);
-      return drained.length > 0 && drained;
-    }, 'the guardian intervention to be queued', 10_000);
+    const messages = await waitFor(
+      async () => {
+        const drained = await drain(sandbox);
+        return drained.length > 0 && drained;
+      },
+      'the guardian intervention to be queued',
+      10_000,
+    );
     expect(messages).toHaveLength(1);
     expect(messages[0]!.message_type).toBe('guardian_intervention');
     expect(messages[0]!.content).toMatch(/bash/);
@@ -55,7 +65,10 @@ describe('seed phase 6: guardian → agents', () => {
 
     // More of the same inside the cooldown window: no flood.
     for (let i = 0; i < 3; i += 1) await postEvent(relay.http, sandbox, toolUse);
-    const witness = await postEvent(relay.http, sandbox, { event_type: 'agent.message', event_data: { text: 'done looping' } });
+    const witness = await postEvent(relay.http, sandbox, {
+      event_type: 'agent.message',
+      event_data: { text: 'done looping' },
+    });
     expect(witness.status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(await drain(sandbox)).toEqual([]);
@@ -67,11 +80,19 @@ describe('seed phase 6: guardian → agents', () => {
     const conversationDir = await mkdtemp(path.join(os.tmpdir(), 'relay-conversation-'));
     const task = await store.prisma.task.create({ data: { title: 'local', conversationDir, agentId: 'agent-789' } });
     for (let i = 0; i < 3; i += 1) {
-      await emitter.emit({ event_type: 'agent.tool_use', entity_type: 'task', entity_id: task.id, payload: toolUse.event_data });
+      await emitter.emit({
+        event_type: 'agent.tool_use',
+        entity_type: 'task',
+        entity_id: task.id,
+        payload: toolUse.event_data,
+      });
     }
     const file = path.join(conversationDir, 'interventions.jsonl');
     const text = await waitFor(() => readFile(file, 'utf8').catch(() => ''), 'the intervention line', 10_000);
-    const lines = text.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ type: 'guardian_intervention', task_id: task.id });
     expect(String(lines[0]!.content)).toMatch(/bash/);

@@ -46,14 +46,20 @@ describe('supervisor edge with a ticket: branch and pull request', () => {
     // The worker's plan waits for this file, so the test can push a commit to the branch before the worker completes.
     const marker = path.join(tmpdir(), `${uniqueId('ticket-go')}.flag`);
     markers.push(marker);
-    const waitForMarker = "const fs=require('fs');const p=process.argv[1];(function w(){fs.existsSync(p)?process.exit(0):setTimeout(w,50)})()";
-    const probe = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_types=ticket&entity_ids=${ticket}&since=0`);
+    const waitForMarker =
+      "const fs=require('fs');const p=process.argv[1];(function w(){fs.existsSync(p)?process.exit(0):setTimeout(w,50)})()";
+    const probe = await WsProbe.connect(
+      `${relay.ws}/api/v1/events/ws/events?entity_types=ticket&entity_ids=${ticket}&since=0`,
+    );
     try {
       const task = await postTask(relay.http, {
         title: 'Add password reset',
         description: 'Users reset their password by e-mail link.',
         ticket_id: ticket,
-        plan: { complete_when_done: true, steps: [{ say: 'working on the ticket' }, { run: ['node', '-e', waitForMarker, marker], timeout_ms: 60_000 }] },
+        plan: {
+          complete_when_done: true,
+          steps: [{ say: 'working on the ticket' }, { run: ['node', '-e', waitForMarker, marker], timeout_ms: 60_000 }],
+        },
         worker_env: { POLL_INTERVAL_MS: '100' },
       });
       tasks.push(task.id);
@@ -61,14 +67,22 @@ describe('supervisor edge with a ticket: branch and pull request', () => {
       expect((await getTask(relay.http, task.id)).ticket_id).toBe(ticket);
 
       const [created] = await probe.events(1, 30_000);
-      expect(created).toMatchObject({ event_type: BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED, entity_type: 'ticket', entity_id: ticket });
+      expect(created).toMatchObject({
+        event_type: BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED,
+        entity_type: 'ticket',
+        entity_id: ticket,
+      });
       const branch = `feature/${segment}-add-password-reset`;
       expect(created!.payload).toMatchObject({ branch_name: branch, task_id: task.id });
       expect(github.branchSha(REPO, branch)).toBe(github.branchSha(REPO, 'main'));
 
       github.push(REPO, branch, { 'src/reset.py': 'def reset():\n    pass\n' });
       writeFileSync(marker, 'go\n');
-      const opened = await waitFor(() => probe.frames.find((frame) => frame.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED), 'PR_OPENED on the ticket', 60_000);
+      const opened = await waitFor(
+        () => probe.frames.find((frame) => frame.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED),
+        'PR_OPENED on the ticket',
+        60_000,
+      );
       const number = Number(opened.payload!.pr_number);
       expect(github.pull(REPO, number)).toMatchObject({ head: branch, base: 'main', state: 'open' });
       expect(github.pull(REPO, number).title).toBe(`Add password reset (${ticket})`);

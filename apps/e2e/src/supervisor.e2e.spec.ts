@@ -6,7 +6,16 @@ import { EventRepository, createStore, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
 import { killSpawned, spawnApp } from './support/process';
 import { startRelay, type RunningRelay } from './support/relay';
-import { buildWorkerBundle, getTask, ofType, postTask, processGone, resume, stopTask, workerPid } from './support/supervision';
+import {
+  buildWorkerBundle,
+  getTask,
+  ofType,
+  postTask,
+  processGone,
+  resume,
+  stopTask,
+  workerPid,
+} from './support/supervision';
 
 const logger = testLogger();
 
@@ -35,19 +44,31 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     ...overrides,
   });
   const replica = (cfg: SupervisorConfig) => {
-    const svc = createSupervisorService({ store, publisherRedis: redis, provider, logger, config: cfg, relayUrl: () => relay.http });
+    const svc = createSupervisorService({
+      store,
+      publisherRedis: redis,
+      provider,
+      logger,
+      config: cfg,
+      relayUrl: () => relay.http,
+    });
     services.push(svc);
     svc.start();
     return svc;
   };
   const task = (svc: SupervisorService, body: object) =>
-    svc.supervisor.startTask(CreateTaskBody.parse({ title: 'supervised', worker_env: { POLL_INTERVAL_MS: '100' }, ...body }));
+    svc.supervisor.startTask(
+      CreateTaskBody.parse({ title: 'supervised', worker_env: { POLL_INTERVAL_MS: '100' }, ...body }),
+    );
   const watch = async (...entityIds: string[]) => {
-    const probe = await WsProbe.connect(`${relay.ws}/api/v1/events/ws/events?entity_ids=${entityIds.join(',')}&since=0`);
+    const probe = await WsProbe.connect(
+      `${relay.ws}/api/v1/events/ws/events?entity_ids=${entityIds.join(',')}&since=0`,
+    );
     probes.push(probe);
     return probe;
   };
-  const stored = async (sandboxId: string, type: string) => (await events.list({ entityIds: [sandboxId], eventTypes: [type], limit: 100 })).length;
+  const stored = async (sandboxId: string, type: string) =>
+    (await events.list({ entityIds: [sandboxId], eventTypes: [type], limit: 100 })).length;
   const freeze = (pid: number) => {
     process.kill(pid, 'SIGSTOP');
     frozen.push(pid);
@@ -59,7 +80,10 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     store = createStore({ databaseUrl: testInfra().databaseUrl });
     redis = createRedisClient(testInfra().redisUrl, { name: 'sup-e2e', role: 'publisher', logger });
     events = new EventRepository(store.pool);
-    provider = new LocalProcessProvider({ workerScript: workerBundlePath(), baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME } });
+    provider = new LocalProcessProvider({
+      workerScript: workerBundlePath(),
+      baseEnv: { PATH: process.env.PATH, HOME: process.env.HOME },
+    });
     await waitFor(() => redis.status === 'ready', 'redis');
   });
 
@@ -67,7 +91,10 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     frozen.forEach(resume);
     await Promise.all(probes.map((probe) => probe.close()));
     await Promise.all(services.map((svc) => svc.close()));
-    const live = await store.prisma.sandboxSession.findMany({ where: { status: { in: ['running', 'degraded', 'restarting'] } }, select: { sandboxId: true } });
+    const live = await store.prisma.sandboxSession.findMany({
+      where: { status: { in: ['running', 'degraded', 'restarting'] } },
+      select: { sandboxId: true },
+    });
     await Promise.all(live.map((session) => provider.terminate(session.sandboxId, { graceMs: 500 })));
     await killSpawned();
     await closeRedis(redis);
@@ -85,7 +112,11 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     const pid = await workerPid(probe.frames, oldId);
     await waitFor(() => ofType(probe.frames, 'agent.waiting', oldId).length > 0, 'the plan to finish', 20_000);
     freeze(pid);
-    const restarted = await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, oldId)[0], 'the restart', 60_000);
+    const restarted = await waitFor(
+      () => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED, oldId)[0],
+      'the restart',
+      60_000,
+    );
     // Let both replicas sweep for a while longer: nothing is repeated.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     await Promise.all([a.supervisor.settled(), b.supervisor.settled()]);
@@ -114,9 +145,15 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     await first.close();
     const [lastBefore] = await events.list({ entityIds: [oldId], order: 'desc', limit: 1 });
     const second = replica(shared);
-    await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED)[0], 'the restart by the new supervisor', 60_000);
+    await waitFor(
+      () => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED)[0],
+      'the restart by the new supervisor',
+      60_000,
+    );
     await second.supervisor.settled();
-    const ladder = probe.frames.filter((frame) => frame.event_type !== 'heartbeat' && !String(frame.event_type).startsWith('agent.'));
+    const ladder = probe.frames.filter(
+      (frame) => frame.event_type !== 'heartbeat' && !String(frame.event_type).startsWith('agent.'),
+    );
     expect(ladder.map((frame) => frame.event_type)).toEqual([
       SUPERVISOR_EVENT_TYPES.TASK_STARTED,
       SUPERVISOR_EVENT_TYPES.HEARTBEAT_MISSED,
@@ -136,7 +173,11 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     const probe = await watch(idle.sandbox_id!, busy.sandbox_id!);
     const idlePid = await workerPid(probe.frames, idle.sandbox_id!);
     const busyPid = await workerPid(probe.frames, busy.sandbox_id!);
-    const stopped = await waitFor(() => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED, idle.sandbox_id!)[0], 'the idle stop', 20_000);
+    const stopped = await waitFor(
+      () => ofType(probe.frames, SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED, idle.sandbox_id!)[0],
+      'the idle stop',
+      20_000,
+    );
     expect(stopped.payload).toMatchObject({ task_id: idle.id, sandbox_id: idle.sandbox_id });
     expect(Number(stopped.payload!.idle_for_ms)).toBeGreaterThanOrEqual(1_500);
     await waitFor(() => processGone(idlePid), 'the idle worker to be gone', 10_000);
@@ -155,15 +196,28 @@ describe('the supervisor: replicas, restarts of the supervisor, idle stops, and 
     await expect(spawnApp('supervisor', { SUPERVISOR_HEARTBEAT_INTERVAL_MS: 'soon', PORT: 'x' })).rejects.toThrow(
       /exited with 1 before listening:[\s\S]*invalid configuration:[\s\S]*PORT[\s\S]*SUPERVISOR_HEARTBEAT_INTERVAL_MS/,
     );
-    await expect(spawnApp('supervisor', { SANDBOX_PROVIDER: 'daytona' })).rejects.toThrow(/invalid configuration:[\s\S]*DAYTONA_API_KEY: is required when SANDBOX_PROVIDER=daytona/);
+    await expect(spawnApp('supervisor', { SANDBOX_PROVIDER: 'daytona' })).rejects.toThrow(
+      /invalid configuration:[\s\S]*DAYTONA_API_KEY: is required when SANDBOX_PROVIDER=daytona/,
+    );
 
-    const service = await spawnApp('supervisor', { QUEUE_PREFIX: uniqueId('sup-proc'), WORKER_RELAY_URL: relay.http, SUPERVISOR_SWEEP_INTERVAL_MS: '200' });
+    const service = await spawnApp('supervisor', {
+      QUEUE_PREFIX: uniqueId('sup-proc'),
+      WORKER_RELAY_URL: relay.http,
+      SUPERVISOR_SWEEP_INTERVAL_MS: '200',
+    });
     expect((await fetch(`${service.http}/healthz`)).status).toBe(200);
     await waitFor(async () => (await fetch(`${service.http}/readyz`)).status === 200, 'readiness', 10_000);
-    const bad = await fetch(`${service.http}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"plan":[]}' });
+    const bad = await fetch(`${service.http}/api/v1/tasks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"plan":[]}',
+    });
     expect(bad.status).toBe(422);
     // A real worker started by the process reports to the relay; stopping the task stops it.
-    const view = await postTask(service.http, { title: 'from the process', plan: [{ say: 'hello from a supervised worker' }] });
+    const view = await postTask(service.http, {
+      title: 'from the process',
+      plan: [{ say: 'hello from a supervised worker' }],
+    });
     const probe = await watch(view.sandbox_id!);
     const pid = await workerPid(probe.frames, view.sandbox_id!);
     expect(await stopTask(service.http, view.id)).toBe(200);

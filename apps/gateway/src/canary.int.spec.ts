@@ -28,7 +28,11 @@ describe('Canary', () => {
     subscriber = new EventSubscriber(subscriberRedis, logger);
     await subscriber.start();
     const publisher = new EventPublisher(publisherRedis, logger);
-    sink = createEventSink({ events: new EventRepository(store.pool), source: RELAY_EVENT_SOURCES.CANARY, publish: (events) => publisher.publish(events) });
+    sink = createEventSink({
+      events: new EventRepository(store.pool),
+      source: RELAY_EVENT_SOURCES.CANARY,
+      publish: (events) => publisher.publish(events),
+    });
     await waitFor(() => publisherRedis.status === 'ready', 'redis');
   });
   afterAll(async () => {
@@ -43,26 +47,60 @@ describe('Canary', () => {
     const c = canary();
     await expect(c.check()).rejects.toThrow(/no canary event has arrived/);
     await c.beat();
-    await waitFor(() => c.check().then(() => true, () => false), 'the canary event to arrive', 10_000);
+    await waitFor(
+      () =>
+        c.check().then(
+          () => true,
+          () => false,
+        ),
+      'the canary event to arrive',
+      10_000,
+    );
     const stored = await new EventRepository(store.pool).list({ entityIds: [CANARY_SANDBOX_ID], limit: 1000 });
-    expect(stored.some((event) => event.payload['nonce'] === c.nonce && event.event_type === 'relay.canary')).toBe(true);
+    expect(stored.some((event) => event.payload['nonce'] === c.nonce && event.event_type === 'relay.canary')).toBe(
+      true,
+    );
   });
 
   it('turns red once its last event is older than the bound, green with the next', async () => {
     const c = canary(1_000, 5_000);
     await c.beat();
-    await waitFor(() => c.check().then(() => true, () => false), 'the first arrival', 10_000);
+    await waitFor(
+      () =>
+        c.check().then(
+          () => true,
+          () => false,
+        ),
+      'the first arrival',
+      10_000,
+    );
     clock += 5_001;
     await expect(c.check()).rejects.toThrow(/the last canary event arrived 5001 ms ago \(bound 5000 ms\)/);
     await c.beat();
-    await waitFor(() => c.check().then(() => true, () => false), 'the next arrival', 10_000);
+    await waitFor(
+      () =>
+        c.check().then(
+          () => true,
+          () => false,
+        ),
+      'the next arrival',
+      10_000,
+    );
   });
 
-  it('does not count another replica\'s canary events (each matches its own nonce)', async () => {
+  it("does not count another replica's canary events (each matches its own nonce)", async () => {
     const mine = canary();
     const other = canary();
     await other.beat();
-    await waitFor(() => other.check().then(() => true, () => false), 'the other replica\'s arrival', 10_000);
+    await waitFor(
+      () =>
+        other.check().then(
+          () => true,
+          () => false,
+        ),
+      "the other replica's arrival",
+      10_000,
+    );
     await expect(mine.check()).rejects.toThrow(/no canary event has arrived/);
   });
 
@@ -71,15 +109,28 @@ describe('Canary', () => {
     const c = canary(60_000, 120_000, { maxAgeMs: 3_600_000, events });
     const other = uniqueId('not-the-canary');
     const row = (entityId: string, data: Record<string, unknown>) => ({
-      entityType: ENTITY_TYPES.SANDBOX, entityId, eventType: CANARY_EVENT_TYPE, data, dataJson: JSON.stringify(data), source: 'test',
+      entityType: ENTITY_TYPES.SANDBOX,
+      entityId,
+      eventType: CANARY_EVENT_TYPE,
+      data,
+      dataJson: JSON.stringify(data),
+      source: 'test',
     });
-    const old = await events.appendMany([row(CANARY_SANDBOX_ID, { nonce: c.nonce, old: true }), row(other, { nonce: c.nonce, old: true })]);
+    const old = await events.appendMany([
+      row(CANARY_SANDBOX_ID, { nonce: c.nonce, old: true }),
+      row(other, { nonce: c.nonce, old: true }),
+    ]);
     // Both rows are two hours old; only the canary's is past the one-hour retention once the canary beats.
-    await store.pool.query(`UPDATE sandbox_events SET created_at = now() - interval '2 hours' WHERE id = ANY($1::bigint[])`, [old.map((event) => event.id)]);
+    await store.pool.query(
+      `UPDATE sandbox_events SET created_at = now() - interval '2 hours' WHERE id = ANY($1::bigint[])`,
+      [old.map((event) => event.id)],
+    );
 
     await c.beat();
 
-    const mine = (await events.list({ entityIds: [CANARY_SANDBOX_ID], limit: 10_000, order: 'desc' })).filter((event) => event.payload['nonce'] === c.nonce);
+    const mine = (await events.list({ entityIds: [CANARY_SANDBOX_ID], limit: 10_000, order: 'desc' })).filter(
+      (event) => event.payload['nonce'] === c.nonce,
+    );
     expect(mine.map((event) => event.payload['old'] ?? false)).toEqual([false]);
     const others = await events.list({ entityIds: [other], limit: 10 });
     expect(others.map((event) => event.id)).toEqual([old[1]!.id]);

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { CANARY_EVENT_TYPE, CANARY_SANDBOX_ID, ENTITY_TYPES, RELAY_EVENT_SOURCES, isCanaryEvent, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  CANARY_EVENT_TYPE,
+  CANARY_SANDBOX_ID,
+  ENTITY_TYPES,
+  RELAY_EVENT_SOURCES,
+  isCanaryEvent,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
 import { EventPublisher, type EventSubscriber, type Redis } from '@sandbox-relay/bus';
 import { counter, sampledGauge, type Logger } from '@sandbox-relay/service-kit';
 import { EventRepository, createEventSink, type EventSink, type Store } from '@sandbox-relay/store';
@@ -91,10 +98,13 @@ export class Canary {
   /** Resolves while the live path works; rejects with what is wrong otherwise. */
   async check(): Promise<void> {
     if (this.lastArrival === undefined) {
-      throw new Error(`no canary event has arrived through the subscription yet (started ${this.now() - this.startedAt} ms ago)`);
+      throw new Error(
+        `no canary event has arrived through the subscription yet (started ${this.now() - this.startedAt} ms ago)`,
+      );
     }
     const age = this.now() - this.lastArrival;
-    if (age > this.options.maxAgeMs) throw new Error(`the last canary event arrived ${age} ms ago (bound ${this.options.maxAgeMs} ms)`);
+    if (age > this.options.maxAgeMs)
+      throw new Error(`the last canary event arrived ${age} ms ago (bound ${this.options.maxAgeMs} ms)`);
   }
 
   /** One canary event; skipped while the previous one is still being stored (a slow store must not pile them up). */
@@ -103,7 +113,11 @@ export class Canary {
     this.inFlight = true;
     const data = { nonce: this.nonce, sequence: (this.sequence += 1), sent_at: new Date(this.now()).toISOString() };
     try {
-      await this.options.sink.emit(CANARY_EVENT_TYPE, { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID }, data);
+      await this.options.sink.emit(
+        CANARY_EVENT_TYPE,
+        { entityType: ENTITY_TYPES.SANDBOX, entityId: CANARY_SANDBOX_ID },
+        data,
+      );
       canarySent.inc({ outcome: 'ok' });
       await this.prune();
     } catch (error) {
@@ -119,7 +133,11 @@ export class Canary {
     const retention = this.options.retention;
     if (!retention) return;
     try {
-      const deleted = await retention.events.deleteEntityEventsBefore(ENTITY_TYPES.SANDBOX, CANARY_SANDBOX_ID, new Date(this.now() - retention.maxAgeMs));
+      const deleted = await retention.events.deleteEntityEventsBefore(
+        ENTITY_TYPES.SANDBOX,
+        CANARY_SANDBOX_ID,
+        new Date(this.now() - retention.maxAgeMs),
+      );
       if (deleted > 0) canaryPruned.inc(deleted);
     } catch (error) {
       this.options.logger.warn({ err: (error as Error).message }, 'old canary events could not be deleted');
@@ -127,7 +145,8 @@ export class Canary {
   }
 
   private observe(event: EventEnvelope): void {
-    if (!isCanaryEvent(event) || event.event_type !== CANARY_EVENT_TYPE || event.payload['nonce'] !== this.nonce) return;
+    if (!isCanaryEvent(event) || event.event_type !== CANARY_EVENT_TYPE || event.payload['nonce'] !== this.nonce)
+      return;
     if (this.lastArrival !== undefined && this.now() - this.lastArrival > this.options.maxAgeMs) {
       this.options.logger.info('canary events arrive again');
     }
@@ -147,12 +166,20 @@ export interface GatewayCanaryDeps {
 }
 
 /** The canary wired to the gateway's store and Redis: its own event log and publisher, as ingest has. */
-export function createGatewayCanary({ store, publisherRedis, subscriber, logger, config }: GatewayCanaryDeps): { canary: Canary; drain: () => Promise<void> } {
+export function createGatewayCanary({ store, publisherRedis, subscriber, logger, config }: GatewayCanaryDeps): {
+  canary: Canary;
+  drain: () => Promise<void>;
+} {
   const log = logger.child({ component: 'canary' });
   // The canary's probes are the relay's business alone: never published on the original's bus.
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: false });
   const events = new EventRepository(store.pool);
-  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.CANARY, publish: (stored) => publisher.publish(stored), logger: log });
+  const sink = createEventSink({
+    events,
+    source: RELAY_EVENT_SOURCES.CANARY,
+    publish: (stored) => publisher.publish(stored),
+    logger: log,
+  });
   const { retentionMs, ...timing } = config;
   const canary = new Canary({ ...timing, sink, retention: { maxAgeMs: retentionMs, events }, subscriber, logger: log });
   return { canary, drain: () => sink.whenIdle() };

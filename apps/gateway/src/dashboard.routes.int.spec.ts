@@ -55,8 +55,18 @@ describe('dashboard routes', () => {
     expect(res.headers['cache-control']).toBe('no-store');
     const list = SandboxList.parse(res.body);
     const found = list.sandboxes.find((item) => item.sandbox_id === sandbox);
-    expect(found).toMatchObject({ status: null, task: null, restart_count: null, last_event_id: last, last_event_type: 'agent.tool_completed', events_last_minute: 3 });
-    const { rows } = await store.pool.query<{ created_at: Date }>('SELECT created_at FROM sandbox_events WHERE id = $1', [heartbeat]);
+    expect(found).toMatchObject({
+      status: null,
+      task: null,
+      restart_count: null,
+      last_event_id: last,
+      last_event_type: 'agent.tool_completed',
+      events_last_minute: 3,
+    });
+    const { rows } = await store.pool.query<{ created_at: Date }>(
+      'SELECT created_at FROM sandbox_events WHERE id = $1',
+      [heartbeat],
+    );
     expect(found!.last_heartbeat_at).toBe(rows[0]!.created_at.toISOString());
     expect(Date.parse(list.generated_at)).toBeGreaterThan(Date.parse(found!.last_event_at!));
   });
@@ -64,17 +74,36 @@ describe('dashboard routes', () => {
   it('joins the supervisor session and task, and lists a session without events', async () => {
     const withEvents = uniqueId('sb-session');
     const quiet = uniqueId('sb-quiet');
-    const task = await store.prisma.task.create({ data: { title: 'Refactor the parser', sandboxId: withEvents, status: 'running' } });
+    const task = await store.prisma.task.create({
+      data: { title: 'Refactor the parser', sandboxId: withEvents, status: 'running' },
+    });
     const recorded = new Date(Date.now() - 3_000);
-    await store.prisma.sandboxSession.create({ data: { sandboxId: withEvents, taskId: task.id, status: 'restarting', restartCount: 2, lastHeartbeatAt: recorded } });
+    await store.prisma.sandboxSession.create({
+      data: {
+        sandboxId: withEvents,
+        taskId: task.id,
+        status: 'restarting',
+        restartCount: 2,
+        lastHeartbeatAt: recorded,
+      },
+    });
     await store.prisma.sandboxSession.create({ data: { sandboxId: quiet, status: 'quarantined' } });
     await storeEvent(store, withEvents, 'heartbeat', 60);
 
     const list = SandboxList.parse((await request(app).get('/api/v1/sandboxes').expect(200)).body);
     const session = list.sandboxes.find((item) => item.sandbox_id === withEvents);
     // The session's recorded heartbeat is newer than the last heartbeat event: the newer one wins.
-    expect(session).toMatchObject({ status: 'restarting', restart_count: 2, task: { id: task.id, title: 'Refactor the parser', status: 'running' }, last_heartbeat_at: recorded.toISOString() });
-    expect(list.sandboxes.find((item) => item.sandbox_id === quiet)).toMatchObject({ status: 'quarantined', last_event_id: null, events_last_minute: 0 });
+    expect(session).toMatchObject({
+      status: 'restarting',
+      restart_count: 2,
+      task: { id: task.id, title: 'Refactor the parser', status: 'running' },
+      last_heartbeat_at: recorded.toISOString(),
+    });
+    expect(list.sandboxes.find((item) => item.sandbox_id === quiet)).toMatchObject({
+      status: 'quarantined',
+      last_event_id: null,
+      events_last_minute: 0,
+    });
 
     const one = SandboxSummary.parse((await request(app).get(`/api/v1/sandboxes/${withEvents}`).expect(200)).body);
     expect(one).toEqual(session);
@@ -95,7 +124,9 @@ describe('dashboard routes', () => {
     await storeEvent(store, newer, 'agent.message');
     const list = SandboxList.parse((await request(app).get('/api/v1/sandboxes?limit=2').expect(200)).body);
     expect(list.sandboxes.length).toBeLessThanOrEqual(2);
-    const ids = SandboxList.parse((await request(app).get('/api/v1/sandboxes?limit=500').expect(200)).body).sandboxes.map((item) => item.sandbox_id);
+    const ids = SandboxList.parse(
+      (await request(app).get('/api/v1/sandboxes?limit=500').expect(200)).body,
+    ).sandboxes.map((item) => item.sandbox_id);
     expect(ids.indexOf(newer)).toBeGreaterThanOrEqual(0);
     expect(ids.indexOf(newer)).toBeLessThan(ids.indexOf(older));
   });
@@ -103,7 +134,9 @@ describe('dashboard routes', () => {
   it('lists a scoped viewer its own most recently active sandboxes, however many others are busier', async () => {
     const mine = uniqueId('sb-mine');
     const mineQuiet = uniqueId('sb-mine-quiet');
-    const mineTask = await store.prisma.task.create({ data: { title: 'Scoped task', sandboxId: mine, ticketId: 'ABC-7' } });
+    const mineTask = await store.prisma.task.create({
+      data: { title: 'Scoped task', sandboxId: mine, ticketId: 'ABC-7' },
+    });
     await storeEvent(store, mine, 'agent.message', 30);
     await store.prisma.sandboxSession.create({ data: { sandboxId: mineQuiet, status: 'running' } });
     // 120 busier sandboxes, each with a newer event than `mine`: the global list's first 100 leave it out.
@@ -113,23 +146,49 @@ describe('dashboard routes', () => {
        SELECT 'sandbox', $1 || '-' || n, 'agent.message', '{}', 'test' FROM generate_series(1, 120) AS n`,
       [busyPrefix],
     );
-    const global = SandboxList.parse((await request(app).get('/api/v1/sandboxes?limit=100').expect(200)).body).sandboxes.map((item) => item.sandbox_id);
+    const global = SandboxList.parse(
+      (await request(app).get('/api/v1/sandboxes?limit=100').expect(200)).body,
+    ).sandboxes.map((item) => item.sandbox_id);
     expect(global).not.toContain(mine);
 
     const key = await generateRelayKey('eddsa', 'k-dash');
     const auth = await EdgeAuth.fromSettings({ mode: 'on', keys: [key], maxTokenAgeS: 3600 });
     const scopedApp = appFor(store, dashboardDir, auth);
-    const token = await auth.issuer!.issue({ kind: 'viewer', sandboxes: [mine, mineQuiet, uniqueId('sb-never-seen')] }, { subject: 'viewer', ttlSeconds: 60 });
-    const scoped = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${token}`).expect(200)).body);
+    const token = await auth.issuer!.issue(
+      { kind: 'viewer', sandboxes: [mine, mineQuiet, uniqueId('sb-never-seen')] },
+      { subject: 'viewer', ttlSeconds: 60 },
+    );
+    const scoped = SandboxList.parse(
+      (await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${token}`).expect(200))
+        .body,
+    );
     // The session was written after `mine`'s event: it is the more recently active.
     expect(scoped.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet, mine]);
-    expect(scoped.sandboxes[1]!.task).toEqual({ id: mineTask.id, title: 'Scoped task', status: 'pending', ticket_id: 'ABC-7', cost_usd: 0, input_tokens: 0, output_tokens: 0 });
-    const first = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=1').set('authorization', `Bearer ${token}`).expect(200)).body);
+    expect(scoped.sandboxes[1]!.task).toEqual({
+      id: mineTask.id,
+      title: 'Scoped task',
+      status: 'pending',
+      ticket_id: 'ABC-7',
+      cost_usd: 0,
+      input_tokens: 0,
+      output_tokens: 0,
+    });
+    const first = SandboxList.parse(
+      (await request(scopedApp).get('/api/v1/sandboxes?limit=1').set('authorization', `Bearer ${token}`).expect(200))
+        .body,
+    );
     expect(first.sandboxes.map((item) => item.sandbox_id)).toEqual([mineQuiet]);
 
     // An operator token for every sandbox gets the global list.
     const operator = await auth.issuer!.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'op', ttlSeconds: 60 });
-    const all = SandboxList.parse((await request(scopedApp).get('/api/v1/sandboxes?limit=100').set('authorization', `Bearer ${operator}`).expect(200)).body);
+    const all = SandboxList.parse(
+      (
+        await request(scopedApp)
+          .get('/api/v1/sandboxes?limit=100')
+          .set('authorization', `Bearer ${operator}`)
+          .expect(200)
+      ).body,
+    );
     expect(all.sandboxes.map((item) => item.sandbox_id)).not.toContain(mine);
     expect(all.sandboxes.length).toBe(100);
   });
@@ -140,7 +199,9 @@ describe('dashboard routes', () => {
     await request(app).get('/api/v1/sandboxes?limit=501').expect(422);
     const badId = await request(app).get('/api/v1/sandboxes/bad%20id').expect(400);
     expect(badId.body.error.details[0].field).toBe('params.sandboxId');
-    const unknown = await request(app).get(`/api/v1/sandboxes/${uniqueId('sb-none')}`).expect(404);
+    const unknown = await request(app)
+      .get(`/api/v1/sandboxes/${uniqueId('sb-none')}`)
+      .expect(404);
     expect(unknown.body.error.code).toBe('not_found');
   });
 
@@ -157,7 +218,9 @@ describe('dashboard routes', () => {
   });
 
   it('serves the built page at / and its hashed assets as immutable', async () => {
-    const missing = await request(appFor(store, path.join(dashboardDir, 'nowhere'))).get('/').expect(503);
+    const missing = await request(appFor(store, path.join(dashboardDir, 'nowhere')))
+      .get('/')
+      .expect(503);
     expect(missing.body.error.code).toBe('dashboard_not_built');
     expect(missing.body.error.message).toContain('npm run build:dashboard');
 

@@ -7,7 +7,11 @@ export const GatewayEnv = BaseEnv.extend(AuthEnv.shape).extend({
   /** Interval of `{"type":"ping"}` frames and protocol pings; a client silent for a whole interval is dropped. */
   WS_PING_INTERVAL_MS: z.coerce.number().int().min(100).default(30_000),
   /** Per-client send buffer bound; a client that falls further behind is closed with 4008 and resumes with `since`. */
-  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** Live events held per client while its replay runs. */
   WS_MAX_REPLAY_BUFFER: z.coerce.number().int().min(10).default(10_000),
   WS_REPLAY_PAGE_SIZE: z.coerce.number().int().min(1).max(1000).default(500),

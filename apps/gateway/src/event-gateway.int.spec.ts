@@ -25,7 +25,14 @@ describe('EventGateway live-stream outage backfill', () => {
 
   const event = (sandbox: string, n: number) => {
     const data = { n };
-    return { entityType: ENTITY_TYPES.SANDBOX, entityId: sandbox, eventType: 'agent.message', data, dataJson: JSON.stringify(data), source: 'gateway-test' };
+    return {
+      entityType: ENTITY_TYPES.SANDBOX,
+      entityId: sandbox,
+      eventType: 'agent.message',
+      data,
+      dataJson: JSON.stringify(data),
+      source: 'gateway-test',
+    };
   };
   const connect = async (query: string) => {
     const probe = await WsProbe.connect(`${base}${EVENTS_WS_PATH}?${query}`);
@@ -39,7 +46,9 @@ describe('EventGateway live-stream outage backfill', () => {
     subscriberRedis = createRedisClient(testInfra().redisUrl, { name: 'gateway-test', role: 'subscriber', logger });
     subscriber = new EventSubscriber(subscriberRedis, logger);
     const publisher = new EventPublisher(publisherRedis, logger);
-    liveLog = new EventLog(new EventRepository(store.pool), { onCommitted: (events) => void publisher.publish(events) });
+    liveLog = new EventLog(new EventRepository(store.pool), {
+      onCommitted: (events) => void publisher.publish(events),
+    });
     outageLog = new EventLog(new EventRepository(store.pool));
     gateway = new EventGateway({
       history: new EventRepository(store.pool),

@@ -50,7 +50,14 @@ describe('EventGateway replay of large events', () => {
     const stored = await log.append(
       Array.from({ length: 300 }, (_, seq) => {
         const data = { seq, diff: 'x'.repeat(20_000) };
-        return { entityType: ENTITY_TYPES.SANDBOX, entityId: sandbox, eventType: 'agent.tool_result', data, dataJson: JSON.stringify(data), source: 'gateway-test' };
+        return {
+          entityType: ENTITY_TYPES.SANDBOX,
+          entityId: sandbox,
+          eventType: 'agent.tool_result',
+          data,
+          dataJson: JSON.stringify(data),
+          source: 'gateway-test',
+        };
       }),
     );
 
@@ -69,11 +76,23 @@ describe('EventGateway replay of large events', () => {
   it('closes a client whose since is past the newest stored event (a reset log) with 4416, and keeps a caught-up one open', async () => {
     const sandbox = uniqueId('sbx-since-ahead');
     const log = new EventLog(new EventRepository(store.pool));
-    const [stored] = await log.append([{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandbox, eventType: 'agent.message', data: {}, dataJson: '{}', source: 'gateway-test' }]);
+    const [stored] = await log.append([
+      {
+        entityType: ENTITY_TYPES.SANDBOX,
+        entityId: sandbox,
+        eventType: 'agent.message',
+        data: {},
+        dataJson: '{}',
+        source: 'gateway-test',
+      },
+    ]);
     const newest = BigInt((await new EventRepository(store.pool).newestId())!);
 
     const ahead = await WsProbe.connect(`${base}${EVENTS_WS_PATH}?entity_ids=${sandbox}&since=${newest + 1_000_000n}`);
-    expect(await ahead.closed(5_000)).toEqual({ code: WS_CLOSE_CODES.SINCE_AHEAD, reason: expect.stringContaining('past the newest stored event') });
+    expect(await ahead.closed(5_000)).toEqual({
+      code: WS_CLOSE_CODES.SINCE_AHEAD,
+      reason: expect.stringContaining('past the newest stored event'),
+    });
 
     // Caught up (nothing after its cursor, which the log holds): stays open and gets what comes next.
     const caughtUp = await WsProbe.connect(`${base}${EVENTS_WS_PATH}?entity_ids=${sandbox}&since=${stored!.id}`);

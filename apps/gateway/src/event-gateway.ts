@@ -1,6 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { ANONYMOUS, authAckFrame, awaitFirstFrameAuth, narrowSubscription, onTokenExpiry, type EdgeAuth, type Principal } from '@sandbox-relay/auth';
+import {
+  ANONYMOUS,
+  authAckFrame,
+  awaitFirstFrameAuth,
+  narrowSubscription,
+  onTokenExpiry,
+  type EdgeAuth,
+  type Principal,
+} from '@sandbox-relay/auth';
 import {
   EVENTS_WS_PATH,
   OMOIOS_WS_ERRORS,
@@ -19,7 +27,15 @@ import type { ReceivedEvent } from '@sandbox-relay/bus';
 import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
-import { GatewayClient, encodeStored, entityKey, toLiveFrame, type ClientLimits, type LiveFrame, type WsProtocol } from './gateway-client';
+import {
+  GatewayClient,
+  encodeStored,
+  entityKey,
+  toLiveFrame,
+  type ClientLimits,
+  type LiveFrame,
+  type WsProtocol,
+} from './gateway-client';
 import { eventDeliveryLag, socketsOpen, upgradesRefused } from './gateway.metrics';
 import { omoiosFilter, refuseOmoios, runOmoiosSession, storedEventTypes, type Resubscribe } from './omoios-session';
 import { SubscriptionIndex, matchesSubscription, type SubscriberFilter } from './subscription-index';
@@ -63,7 +79,12 @@ export class EventGateway {
    * Completes the handshakes the original protocol refuses in a frame (draining, full): `wss` refuses
    * upgrades itself once it is closing, before the frame could be sent. It tracks no clients.
    */
-  private readonly refusals = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 1024, clientTracking: false });
+  private readonly refusals = new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: 1024,
+    clientTracking: false,
+  });
   private readonly index = new SubscriptionIndex<GatewayClient>();
   private readonly clients = new Set<GatewayClient>();
   /** Sockets that have not authenticated yet: counted against the limit, closed on shutdown. */
@@ -94,15 +115,30 @@ export class EventGateway {
     const url = parseTarget(req.url);
     // Node's parser lets through absolute-form targets that WHATWG URL refuses (`http://[`); thrown
     // here, in the server's 'upgrade' listener, that would be an uncaught exception ending the process.
-    if (!url) return upgradesRefused.inc({ reason: 'bad_query' }), rejectUpgrade(socket, 400, 'bad_request', 'the request target is not a valid URL'), true;
-    if (url.pathname === OMOIOS_WS_PATH) return this.upgradeOmoios(req, socket, head, url.searchParams), true;
+    if (!url)
+      return (
+        upgradesRefused.inc({ reason: 'bad_query' }),
+        rejectUpgrade(socket, 400, 'bad_request', 'the request target is not a valid URL'),
+        true
+      );
+    if (url.pathname === OMOIOS_WS_PATH) return (this.upgradeOmoios(req, socket, head, url.searchParams), true);
     if (url.pathname !== EVENTS_WS_PATH) return false;
-    if (this.shuttingDown) return upgradesRefused.inc({ reason: 'shutting_down' }), rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'), true;
-    if (this.atCapacity) return upgradesRefused.inc({ reason: 'too_many_clients' }), rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'), true;
+    if (this.shuttingDown)
+      return (
+        upgradesRefused.inc({ reason: 'shutting_down' }),
+        rejectUpgrade(socket, 503, 'service_unavailable', 'the gateway is shutting down'),
+        true
+      );
+    if (this.atCapacity)
+      return (
+        upgradesRefused.inc({ reason: 'too_many_clients' }),
+        rejectUpgrade(socket, 503, 'too_many_clients', 'connection limit reached'),
+        true
+      );
     const parsed = parseQuery(WsSubscribeQuery, url.searchParams);
     if (!parsed.success) {
       upgradesRefused.inc({ reason: 'bad_query' });
-      return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details), true;
+      return (rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details), true);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, parsed.data));
     return true;
@@ -123,7 +159,12 @@ export class EventGateway {
       upgradesRefused.inc({ reason: 'bad_query' });
       return rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details);
     }
-    const refusal = this.shuttingDown || this.options.isReady?.() === false ? 'shutting_down' : this.atCapacity ? 'too_many_clients' : undefined;
+    const refusal =
+      this.shuttingDown || this.options.isReady?.() === false
+        ? 'shutting_down'
+        : this.atCapacity
+          ? 'too_many_clients'
+          : undefined;
     if (refusal) {
       upgradesRefused.inc({ reason: refusal });
       this.refusals.handleUpgrade(req, socket, head, (ws) => {
@@ -146,7 +187,8 @@ export class EventGateway {
       client.deliver((frame ??= toLiveFrame(received)));
     });
     // Once per event (not per client): the fan-out's hot path stays one timestamp parse per event.
-    if (frame !== undefined) eventDeliveryLag.observe(Math.max(0, Date.now() - Date.parse(received.event.timestamp)) / 1000);
+    if (frame !== undefined)
+      eventDeliveryLag.observe(Math.max(0, Date.now() - Date.parse(received.event.timestamp)) / 1000);
   }
 
   /** The Redis subscription dropped: remember where live delivery stopped. */
@@ -159,7 +201,10 @@ export class EventGateway {
     const cursor = this.outageCursor;
     this.outageCursor = undefined;
     if (cursor === undefined) return;
-    this.options.logger.info({ cursor, clients: this.clients.size }, 'live stream restored; backfilling clients from the store');
+    this.options.logger.info(
+      { cursor, clients: this.clients.size },
+      'live stream restored; backfilling clients from the store',
+    );
     for (const client of this.clients) if (!client.replaying) void this.replay(client, cursor);
   }
 
@@ -189,12 +234,17 @@ export class EventGateway {
     const early: Array<[RawData, boolean]> = [];
     const hold = (data: RawData, isBinary: boolean) => {
       if (early.length < OMOIOS_EARLY_FRAMES_MAX) early.push([data, isBinary]);
-      else ws.close(WS_CLOSE_CODES.POLICY, `more than ${OMOIOS_EARLY_FRAMES_MAX} frames before the connection was admitted`);
+      else
+        ws.close(
+          WS_CLOSE_CODES.POLICY,
+          `more than ${OMOIOS_EARLY_FRAMES_MAX} frames before the connection was admitted`,
+        );
     };
     ws.on('message', hold);
     let principal = ANONYMOUS;
     if (this.options.auth.enabled) {
-      if (query.token === undefined) return refuseOmoios(ws, 'Authentication required: pass ?token=<relay token>', WS_CLOSE_CODES.UNAUTHENTICATED);
+      if (query.token === undefined)
+        return refuseOmoios(ws, 'Authentication required: pass ?token=<relay token>', WS_CLOSE_CODES.UNAUTHENTICATED);
       this.pending.set(ws, 'omoios');
       try {
         principal = await this.options.auth.authenticate(query.token);
@@ -208,12 +258,21 @@ export class EventGateway {
     }
     const narrowed = narrowSubscription(principal, { entityTypes: query.entity_types, entityIds: query.entity_ids });
     if (!narrowed.allowed) return refuseOmoios(ws, narrowed.reason, WS_CLOSE_CODES.UNAUTHENTICATED);
-    const filter = omoiosFilter({ entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds, event_types: query.event_types });
+    const filter = omoiosFilter({
+      entity_types: narrowed.entityTypes,
+      entity_ids: narrowed.entityIds,
+      event_types: query.event_types,
+    });
     const client = this.accept(ws, filter, query.since, principal, 'omoios');
-    runOmoiosSession(client, { idlePingMs: this.options.omoiosIdlePingMs, resubscribe: (frame) => this.resubscribe(client, principal, frame) });
+    runOmoiosSession(client, {
+      idlePingMs: this.options.omoiosIdlePingMs,
+      resubscribe: (frame) => this.resubscribe(client, principal, frame),
+    });
     ws.off('message', hold);
     for (const [data, isBinary] of early) ws.emit('message', data, isBinary);
-    const cancel = onTokenExpiry(principal, () => refuseOmoios(ws, 'Token expired; reconnect with a fresh token', WS_CLOSE_CODES.UNAUTHENTICATED));
+    const cancel = onTokenExpiry(principal, () =>
+      refuseOmoios(ws, 'Token expired; reconnect with a fresh token', WS_CLOSE_CODES.UNAUTHENTICATED),
+    );
     ws.once('close', cancel);
   }
 
@@ -223,7 +282,11 @@ export class EventGateway {
    * request left with nothing in scope is refused and the previous filters stay. It applies to live
    * events from now on; a replay under way carries on with its own cursor.
    */
-  private resubscribe(client: GatewayClient, principal: Principal, frame: OmoiosSubscribeFrame): ReturnType<Resubscribe> {
+  private resubscribe(
+    client: GatewayClient,
+    principal: Principal,
+    frame: OmoiosSubscribeFrame,
+  ): ReturnType<Resubscribe> {
     const current = client.filter;
     const requested = {
       entityTypes: frame.entity_types === undefined ? [...current.entityTypes] : (frame.entity_types ?? []),
@@ -233,7 +296,11 @@ export class EventGateway {
     const narrowed = narrowSubscription(principal, requested);
     if (!narrowed.allowed) return { refused: narrowed.reason };
     this.index.remove(client);
-    client.filter = omoiosFilter({ entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds, event_types: eventTypes });
+    client.filter = omoiosFilter({
+      entity_types: narrowed.entityTypes,
+      entity_ids: narrowed.entityIds,
+      event_types: eventTypes,
+    });
     if (client.isOpen) this.index.add(client);
     return {
       filters: {
@@ -255,7 +322,8 @@ export class EventGateway {
     if (!this.options.auth.enabled) {
       ws.once('message', (data) => {
         const frame = WsAuthFrame.safeParse(parseJson(String(data)));
-        if (frame.success) ws.send(JSON.stringify(authAckFrame(ANONYMOUS, query.entity_ids.length > 0 ? query.entity_ids : '*')));
+        if (frame.success)
+          ws.send(JSON.stringify(authAckFrame(ANONYMOUS, query.entity_ids.length > 0 ? query.entity_ids : '*')));
       });
       this.accept(ws, createEventFilter(query), query.since, ANONYMOUS);
       return;
@@ -268,12 +336,25 @@ export class EventGateway {
     const narrowed = narrowSubscription(principal, { entityTypes: query.entity_types, entityIds: query.entity_ids });
     if (!narrowed.allowed) return ws.close(WS_CLOSE_CODES.FORBIDDEN, narrowed.reason);
     ws.send(JSON.stringify(authAckFrame(principal, narrowed.sandboxes)));
-    const client = this.accept(ws, createEventFilter({ ...query, entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds }), query.since, principal);
-    const cancel = onTokenExpiry(principal, () => client.close(WS_CLOSE_CODES.UNAUTHENTICATED, 'token expired; reconnect with a fresh token'));
+    const client = this.accept(
+      ws,
+      createEventFilter({ ...query, entity_types: narrowed.entityTypes, entity_ids: narrowed.entityIds }),
+      query.since,
+      principal,
+    );
+    const cancel = onTokenExpiry(principal, () =>
+      client.close(WS_CLOSE_CODES.UNAUTHENTICATED, 'token expired; reconnect with a fresh token'),
+    );
     ws.once('close', cancel);
   }
 
-  private accept(ws: WebSocket, filter: SubscriberFilter, since: string | undefined, principal: Principal, protocol: WsProtocol = 'relay'): GatewayClient {
+  private accept(
+    ws: WebSocket,
+    filter: SubscriberFilter,
+    since: string | undefined,
+    principal: Principal,
+    protocol: WsProtocol = 'relay',
+  ): GatewayClient {
     const client = new GatewayClient(ws, filter, this.options, principal.sandboxes, protocol);
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
@@ -307,14 +388,18 @@ export class EventGateway {
         // Nothing after `since`: usual for a client that missed nothing, but a cursor past the newest
         // stored event comes from another log (a reset database) and would wait forever in silence.
         if (first && page.length === 0 && (await this.sinceIsAhead(since))) {
-          client.close(WS_CLOSE_CODES.SINCE_AHEAD, 'since is past the newest stored event (was the log reset?); reload history and subscribe again');
+          client.close(
+            WS_CLOSE_CODES.SINCE_AHEAD,
+            'since is past the newest stored event (was the log reset?); reload history and subscribe again',
+          );
           return;
         }
         for (const event of page) {
           // Skipped events still move the cursor: a full page of them must not be read again forever.
           after = event.id;
           // The store filtered by stored type; the original protocol's `SANDBOX_<type>` names read a superset.
-          if (!client.maySee(event) || !matchesSubscription(client.filter, event) || client.alreadySent(event)) continue;
+          if (!client.maySee(event) || !matchesSubscription(client.filter, event) || client.alreadySent(event))
+            continue;
           if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
           // A page may hold many times the send-buffer bound (500 diffs): queued at once, it would close
           // a client that reads as fast as it can as a slow consumer. Let the socket drain as it reads.

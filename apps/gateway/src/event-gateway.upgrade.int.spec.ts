@@ -39,7 +39,11 @@ describe('EventGateway upgrade request-targets', () => {
 
   beforeAll(async () => {
     store = createStore({ databaseUrl: testInfra().databaseUrl });
-    subscriberRedis = createRedisClient(testInfra().redisUrl, { name: 'gateway-upgrade-test', role: 'subscriber', logger });
+    subscriberRedis = createRedisClient(testInfra().redisUrl, {
+      name: 'gateway-upgrade-test',
+      role: 'subscriber',
+      logger,
+    });
     service = createGatewayService({
       store,
       subscriber: new EventSubscriber(subscriberRedis, logger),
@@ -70,19 +74,23 @@ describe('EventGateway upgrade request-targets', () => {
   });
 
   // Node's parser passes an absolute-form target through as is; WHATWG URL refuses these hosts.
-  it.each(['http://[', `http://[bad]${EVENTS_WS_PATH}`, `http://gateway:99999${EVENTS_WS_PATH}`, `http://%${EVENTS_WS_PATH}`])(
-    'answers an unparseable request-target %j with a 400 JSON error, and keeps serving',
-    async (target) => {
-      const answer = await rawUpgrade(port, target);
-      expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; message: string } };
-      expect(body.error.code).toBe('bad_request');
-      expect(body.error.message).toMatch(/request target/);
+  it.each([
+    'http://[',
+    `http://[bad]${EVENTS_WS_PATH}`,
+    `http://gateway:99999${EVENTS_WS_PATH}`,
+    `http://%${EVENTS_WS_PATH}`,
+  ])('answers an unparseable request-target %j with a 400 JSON error, and keeps serving', async (target) => {
+    const answer = await rawUpgrade(port, target);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+      error: { code: string; message: string };
+    };
+    expect(body.error.code).toBe('bad_request');
+    expect(body.error.message).toMatch(/request target/);
 
-      const probe = await WsProbe.connect(`ws://127.0.0.1:${port}${EVENTS_WS_PATH}?entity_ids=still-serving`);
-      await probe.close();
-    },
-  );
+    const probe = await WsProbe.connect(`ws://127.0.0.1:${port}${EVENTS_WS_PATH}?entity_ids=still-serving`);
+    await probe.close();
+  });
 
   // One value would win silently (URLSearchParams keeps every one, a plain object only the last): a
   // watcher asking for two sandboxes the way many HTTP clients encode lists would see only one.
@@ -93,7 +101,9 @@ describe('EventGateway upgrade request-targets', () => {
   ])('refuses %s given more than once with a 400 naming it', async (field, query) => {
     const answer = await rawUpgrade(port, `${EVENTS_WS_PATH}?${query}`);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
-    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { code: string; details: Array<{ field: string; message: string }> } };
+    const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as {
+      error: { code: string; details: Array<{ field: string; message: string }> };
+    };
     expect(body.error.code).toBe('validation_failed');
     expect(body.error.details).toEqual([{ field: `query.${field}`, message: expect.stringContaining('comma') }]);
   });

@@ -91,7 +91,8 @@ export class GatewayClient {
     if (!this.maySee(frame.event)) return;
     if (this.held) {
       this.held.push(frame);
-      if (this.held.length > this.limits.maxReplayBuffer) this.closeSlow('replay_buffer', 'too many live events during replay');
+      if (this.held.length > this.limits.maxReplayBuffer)
+        this.closeSlow('replay_buffer', 'too many live events during replay');
       return;
     }
     if (!this.alreadySent(frame.event)) this.send(frame.bytesFor(this.protocol));

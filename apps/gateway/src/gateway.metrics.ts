@@ -19,7 +19,11 @@ function frameCounter(key: keyof typeof frameCounts, name: string, help: string)
   });
 }
 
-frameCounter('sent', 'relay_ws_frames_sent_total', 'WebSocket frames written to clients (events, replayed events and ping frames).');
+frameCounter(
+  'sent',
+  'relay_ws_frames_sent_total',
+  'WebSocket frames written to clients (events, replayed events and ping frames).',
+);
 frameCounter(
   'dropped',
   'relay_ws_frames_dropped_total',

@@ -19,7 +19,9 @@ export interface GatewayModule extends ServiceModule {
  */
 export function createGatewayModule({ canary: canaryDeps, ...deps }: GatewayModuleDeps): GatewayModule {
   const gateway = createGatewayService(deps);
-  const canary = canaryDeps ? createGatewayCanary({ store: deps.store, subscriber: deps.subscriber, logger: deps.logger, ...canaryDeps }) : undefined;
+  const canary = canaryDeps
+    ? createGatewayCanary({ store: deps.store, subscriber: deps.subscriber, logger: deps.logger, ...canaryDeps })
+    : undefined;
   return {
     name: 'gateway',
     gateway,

@@ -41,12 +41,23 @@ export interface GatewayService {
   close(): Promise<void>;
 }
 
-export function createGatewayService({ store, subscriber, logger, config, auth = EdgeAuth.off(), isReady }: GatewayServiceDeps): GatewayService {
+export function createGatewayService({
+  store,
+  subscriber,
+  logger,
+  config,
+  auth = EdgeAuth.off(),
+  isReady,
+}: GatewayServiceDeps): GatewayService {
   const log = logger.child({ component: 'gateway' });
   const gateway = new EventGateway({ ...config, auth, isReady, history: new EventRepository(store.pool), logger: log });
   subscriber.onEvent((received) => gateway.dispatch(received));
   subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
-  const router = dashboardRouter({ sandboxes: new SandboxListRepository(store), dashboardDir: config.dashboardDir, auth });
+  const router = dashboardRouter({
+    sandboxes: new SandboxListRepository(store),
+    dashboardDir: config.dashboardDir,
+    auth,
+  });
   return {
     gateway,
     router,

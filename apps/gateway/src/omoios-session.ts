@@ -17,7 +17,11 @@ import type { SubscriberFilter } from './subscription-index';
  * The filter of an original-protocol client. Its event types name worker events as the original does,
  * `SANDBOX_<type>`: those raw types are kept apart so matching stays a set lookup on the stored type.
  */
-export function omoiosFilter(query: { entity_types: string[]; entity_ids: string[]; event_types: string[] }): SubscriberFilter {
+export function omoiosFilter(query: {
+  entity_types: string[];
+  entity_ids: string[];
+  event_types: string[];
+}): SubscriberFilter {
   const filter = createEventFilter(query);
   const workerEventTypes = new Set<string>();
   for (const type of query.event_types) {
@@ -48,7 +52,9 @@ export function refuseOmoios(ws: WebSocket, error: string, code: number): void {
 }
 
 /** Applies a subscribe frame: the filters now in effect for the kinds it named, or why it was refused. */
-export type Resubscribe = (frame: OmoiosSubscribeFrame) => { filters: OmoiosSubscribedFrame['filters'] } | { refused: string };
+export type Resubscribe = (
+  frame: OmoiosSubscribeFrame,
+) => { filters: OmoiosSubscribedFrame['filters'] } | { refused: string };
 
 export interface OmoiosSessionOptions {
   /** A `{"type":"ping"}` frame after this long without a client message (the original: 30 s). */
@@ -77,10 +83,13 @@ export function runOmoiosSession(client: GatewayClient, { idlePingMs, resubscrib
     const frame = OmoiosSubscribeFrame.safeParse(message);
     if (!frame.success) {
       const problems = frame.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
-      return client.send(JSON.stringify({ error: `Invalid subscribe message (${problems})` } satisfies OmoiosErrorFrame));
+      return client.send(
+        JSON.stringify({ error: `Invalid subscribe message (${problems})` } satisfies OmoiosErrorFrame),
+      );
     }
     const outcome = resubscribe(frame.data);
-    const answer: OmoiosSubscribedFrame | OmoiosErrorFrame = 'refused' in outcome ? { error: outcome.refused } : { status: 'subscribed', filters: outcome.filters };
+    const answer: OmoiosSubscribedFrame | OmoiosErrorFrame =
+      'refused' in outcome ? { error: outcome.refused } : { status: 'subscribed', filters: outcome.filters };
     client.send(JSON.stringify(answer));
   });
   client.ws.once('close', () => clearInterval(idle));

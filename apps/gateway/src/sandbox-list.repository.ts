@@ -1,7 +1,21 @@
-import { CANARY_SANDBOX_ID, ENTITY_TYPES, HEARTBEAT_EVENT_TYPE_LIST, SANDBOX_LIST_LIMITS, type SandboxSummary } from '@sandbox-relay/contracts';
+import {
+  CANARY_SANDBOX_ID,
+  ENTITY_TYPES,
+  HEARTBEAT_EVENT_TYPE_LIST,
+  SANDBOX_LIST_LIMITS,
+  type SandboxSummary,
+} from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
-const TASK_SELECT = { id: true, title: true, status: true, ticketId: true, costUsd: true, inputTokens: true, outputTokens: true } as const;
+const TASK_SELECT = {
+  id: true,
+  title: true,
+  status: true,
+  ticketId: true,
+  costUsd: true,
+  inputTokens: true,
+  outputTokens: true,
+} as const;
 const SESSION_INCLUDE = { task: { select: TASK_SELECT } } as const;
 
 interface SessionWithTask {
@@ -113,7 +127,11 @@ export class SandboxListRepository {
         }),
         (scoped
           ? this.store.pool.query<{ entity_id: string }>(SCOPED_RECENT_SQL, [scoped, ENTITY_TYPES.SANDBOX, limit])
-          : this.store.pool.query<{ entity_id: string }>(RECENT_SANDBOXES_SQL, [ENTITY_TYPES.SANDBOX, SANDBOX_LIST_LIMITS.RECENT_EVENTS_SCANNED, limit])
+          : this.store.pool.query<{ entity_id: string }>(RECENT_SANDBOXES_SQL, [
+              ENTITY_TYPES.SANDBOX,
+              SANDBOX_LIST_LIMITS.RECENT_EVENTS_SCANNED,
+              limit,
+            ])
         ).then(({ rows }) => rows.map((row) => row.entity_id)),
       ]),
     );
@@ -123,7 +141,9 @@ export class SandboxListRepository {
 
   /** One sandbox, or undefined when it has neither a session nor an event. */
   async get(sandboxId: string): Promise<SandboxSummary | undefined> {
-    const session = await withStoreErrors(this.store.prisma.sandboxSession.findUnique({ where: { sandboxId }, include: SESSION_INCLUDE }));
+    const session = await withStoreErrors(
+      this.store.prisma.sandboxSession.findUnique({ where: { sandboxId }, include: SESSION_INCLUDE }),
+    );
     const [summary] = await this.summarize([sandboxId], session ? [session] : []);
     if (!summary || (!session && summary.last_event_id === null)) return undefined;
     return summary;

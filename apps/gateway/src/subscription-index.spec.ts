@@ -70,7 +70,12 @@ describe('SubscriptionIndex with original-protocol filters', () => {
     filter: omoiosFilter({ entity_types: [], entity_ids, event_types }),
   });
   const worker = { entity_type: 'sandbox', entity_id: 'a', event_type: 'agent.completed', source: 'agent' };
-  const relayNamed = { entity_type: 'sandbox', entity_id: 'a', event_type: 'SANDBOX_MESSAGE_QUEUED', source: 'message-queue' };
+  const relayNamed = {
+    entity_type: 'sandbox',
+    entity_id: 'a',
+    event_type: 'SANDBOX_MESSAGE_QUEUED',
+    source: 'message-queue',
+  };
   const relayBare = { entity_type: 'sandbox', entity_id: 'a', event_type: 'agent.completed', source: 'supervisor' };
 
   it('matches a worker event by its original name, SANDBOX_<type>, and by its stored type', () => {
@@ -82,7 +87,7 @@ describe('SubscriptionIndex with original-protocol filters', () => {
     expect(matches(index, worker)).toEqual(['original-name', 'original-name-keyed', 'stored-name']);
   });
 
-  it('does not translate the relay\'s own events: they keep their name on both protocols', () => {
+  it("does not translate the relay's own events: they keep their name on both protocols", () => {
     const index = new SubscriptionIndex<Sub>();
     index.add(omoios('queued', ['SANDBOX_MESSAGE_QUEUED']));
     index.add(omoios('original-name', ['SANDBOX_agent.completed']));
@@ -95,11 +100,14 @@ describe('SubscriptionIndex with original-protocol filters', () => {
     const index = new SubscriptionIndex<Sub>();
     index.add(sub('relay', { event_types: ['SANDBOX_agent.completed'] }));
     expect(matches(index, worker)).toEqual([]);
-    expect(storedEventTypes(omoiosFilter({ entity_types: [], entity_ids: [], event_types: ['SANDBOX_agent.completed', 'TASK_CREATED', 'SANDBOX_'] }))).toEqual([
-      'SANDBOX_agent.completed',
-      'TASK_CREATED',
-      'SANDBOX_',
-      'agent.completed',
-    ]);
+    expect(
+      storedEventTypes(
+        omoiosFilter({
+          entity_types: [],
+          entity_ids: [],
+          event_types: ['SANDBOX_agent.completed', 'TASK_CREATED', 'SANDBOX_'],
+        }),
+      ),
+    ).toEqual(['SANDBOX_agent.completed', 'TASK_CREATED', 'SANDBOX_', 'agent.completed']);
   });
 });

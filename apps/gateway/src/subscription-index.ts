@@ -26,7 +26,10 @@ export function matchesSubscription(filter: SubscriberFilter, event: Routable): 
   if (filter.entityTypes.size > 0 && !filter.entityTypes.has(event.entity_type)) return false;
   if (filter.entityIds.size > 0 && !filter.entityIds.has(event.entity_id)) return false;
   if (filter.eventTypes.size === 0 || filter.eventTypes.has(event.event_type)) return true;
-  return filter.workerEventTypes?.has(event.event_type) === true && isWorkerReported({ entity_type: event.entity_type, source: event.source ?? null });
+  return (
+    filter.workerEventTypes?.has(event.event_type) === true &&
+    isWorkerReported({ entity_type: event.entity_type, source: event.source ?? null })
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
 
-export type ParsedQuery<T> = { success: true; data: T } | { success: false; details: Array<{ field: string; message: string }> };
+export type ParsedQuery<T> =
+  { success: true; data: T } | { success: false; details: Array<{ field: string; message: string }> };
 
 /**
  * A WebSocket connection query, each parameter given at most once: lists are comma-separated in one
@@ -12,11 +13,23 @@ export type ParsedQuery<T> = { success: true; data: T } | { success: false; deta
 export function parseQuery<S extends z.ZodObject>(schema: S, params: URLSearchParams): ParsedQuery<z.infer<S>> {
   const repeated = Object.keys(schema.shape).filter((key) => params.getAll(key).length > 1);
   if (repeated.length > 0) {
-    return { success: false, details: repeated.map((key) => ({ field: `query.${key}`, message: 'given more than once; list values comma-separated in one parameter' })) };
+    return {
+      success: false,
+      details: repeated.map((key) => ({
+        field: `query.${key}`,
+        message: 'given more than once; list values comma-separated in one parameter',
+      })),
+    };
   }
   const parsed = schema.safeParse(Object.fromEntries(params));
   if (parsed.success) return { success: true, data: parsed.data };
-  return { success: false, details: parsed.error.issues.map((issue) => ({ field: ['query', ...issue.path.map(String)].join('.'), message: issue.message })) };
+  return {
+    success: false,
+    details: parsed.error.issues.map((issue) => ({
+      field: ['query', ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  };
 }
 
 export function parseTarget(target: string | undefined): URL | undefined {

@@ -4,7 +4,10 @@ import { z } from 'zod';
 export const GuardianEnv = BaseEnv.extend(OmoiosBridgeEnv.shape).extend({
   /** Health endpoints only; the guardian serves no API. */
   PORT: z.coerce.number().int().min(0).max(65535).default(8084),
-  QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]{1,50}$/).default('relay'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,50}$/)
+    .default('relay'),
   /** A sandbox with no progress (no event but heartbeats) for this long is "stuck". */
   GUARDIAN_STUCK_AFTER_MS: z.coerce.number().int().min(1_000).default(300_000),
   /** The same tool call with the same arguments this many times in a row is a loop. */

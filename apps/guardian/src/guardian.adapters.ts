@@ -32,7 +32,10 @@ export class QueueSandboxMessageSink implements SandboxMessageSink {
 
 /** One intervention per key per window across every guardian replica: `SET … NX PX`. */
 export class RedisCooldownGate implements CooldownGate {
-  constructor(private readonly redis: Redis, private readonly prefix: string) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
 
   async tryAcquire(key: string, windowMs: number): Promise<boolean> {
     return (await this.redis.set(this.redisKey(key), '1', 'PX', windowMs, 'NX')) === 'OK';
@@ -61,6 +64,10 @@ export class EventInterventionRecorder implements InterventionRecorder {
       ...(record.routeReason === undefined ? {} : { route_reason: record.routeReason }),
       idempotency_key: record.idempotencyKey,
     };
-    await this.sink.emit(SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION, { entityType: record.entityType || ENTITY_TYPES.SANDBOX, entityId: record.entityId }, data);
+    await this.sink.emit(
+      SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION,
+      { entityType: record.entityType || ENTITY_TYPES.SANDBOX, entityId: record.entityId },
+      data,
+    );
   }
 }

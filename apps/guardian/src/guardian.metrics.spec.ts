@@ -30,7 +30,11 @@ class Recorder implements InterventionRecorder {
   }
 }
 
-const delivered = async () => metricValue(await metricsRegistry.metrics(), 'relay_guardian_interventions_total', { detector: 'looping', outcome: 'delivered' }) ?? 0;
+const delivered = async () =>
+  metricValue(await metricsRegistry.metrics(), 'relay_guardian_interventions_total', {
+    detector: 'looping',
+    outcome: 'delivered',
+  }) ?? 0;
 
 describe('guardian metrics', () => {
   it('counts a delivered intervention by detector and outcome, without the sandbox id', async () => {

@@ -31,15 +31,31 @@ export interface GuardianService {
 }
 
 /** Wires the guardian: live events in, interventions out through BullMQ or a conversation file, each recorded as an event. */
-export function createGuardianService({ store, subscriber, publisherRedis, queueRedis, logger, config, omoiosBridge = true }: GuardianServiceDeps): GuardianService {
+export function createGuardianService({
+  store,
+  subscriber,
+  publisherRedis,
+  queueRedis,
+  logger,
+  config,
+  omoiosBridge = true,
+}: GuardianServiceDeps): GuardianService {
   const log = logger.child({ component: 'guardian' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
-  const sink = createEventSink({ events: new EventRepository(store.pool), source: RELAY_EVENT_SOURCES.GUARDIAN, publish: (stored) => publisher.publish(stored), logger: log });
+  const sink = createEventSink({
+    events: new EventRepository(store.pool),
+    source: RELAY_EVENT_SOURCES.GUARDIAN,
+    publish: (stored) => publisher.publish(stored),
+    logger: log,
+  });
   const producer = new JobProducer({ connection: queueRedis, prefix: config.queuePrefix, logger: log });
   const guardian = new Guardian({
     tasks: new TaskRepository(store.prisma),
     gate: new RedisCooldownGate(publisherRedis, config.queuePrefix),
-    router: new InterventionRouter(new QueueSandboxMessageSink(producer), new ConversationFileSink({ root: config.conversationsRoot })),
+    router: new InterventionRouter(
+      new QueueSandboxMessageSink(producer),
+      new ConversationFileSink({ root: config.conversationsRoot }),
+    ),
     recorder: new EventInterventionRecorder(sink),
     logger: log,
     config,

@@ -7,7 +7,12 @@ import { MemoryCooldownGate, type CooldownGate } from './policy/cooldown';
 import { Guardian, type GuardianConfig } from './guardian';
 import type { InterventionRecord, InterventionRecorder, TaskLookup } from './steering/intervener';
 import { ConversationFileSink } from './steering/legacy-conversation-sink';
-import { InterventionRouter, type GuardianTask, type SandboxMessage, type SandboxMessageSink } from './steering/routing';
+import {
+  InterventionRouter,
+  type GuardianTask,
+  type SandboxMessage,
+  type SandboxMessageSink,
+} from './steering/routing';
 import { captureLogger, envelope, ManualClock, toolFailed, toolUse } from './spec-support';
 
 const MIN = 60_000;
@@ -53,7 +58,14 @@ class FakeRecorder implements InterventionRecorder {
 
 const SANDBOX_TASK: GuardianTask = { id: 'task-123', sandboxId: 'sb-1', agentId: 'agent-456' };
 
-function setup(options: { tasks?: GuardianTask[]; config?: Partial<GuardianConfig>; analyzer?: InterventionAnalyzer; gate?: CooldownGate } = {}) {
+function setup(
+  options: {
+    tasks?: GuardianTask[];
+    config?: Partial<GuardianConfig>;
+    analyzer?: InterventionAnalyzer;
+    gate?: CooldownGate;
+  } = {},
+) {
   const clock = new ManualClock();
   const tasks = new FakeTasks(options.tasks ?? [SANDBOX_TASK]);
   const sandbox = new FakeSandboxSink();
@@ -75,7 +87,8 @@ function setup(options: { tasks?: GuardianTask[]; config?: Partial<GuardianConfi
   return { clock, tasks, sandbox, recorder, lines, guardian, observeAll };
 }
 
-const errorsLogged = (lines: Array<Record<string, unknown>>) => lines.filter((line) => Number(line.level) >= 50).map((line) => line.msg);
+const errorsLogged = (lines: Array<Record<string, unknown>>) =>
+  lines.filter((line) => Number(line.level) >= 50).map((line) => line.msg);
 
 describe('Guardian: looping', () => {
   it('routes and records one intervention after 3 identical tool calls', async () => {
@@ -84,8 +97,14 @@ describe('Guardian: looping', () => {
     expect(sandbox.sent).toEqual([]);
     await observeAll([toolUse('npm test')]);
     expect(sandbox.sent).toHaveLength(1);
-    expect(sandbox.sent[0]).toMatchObject({ sandboxId: 'sb-1', messageType: 'guardian_intervention', idempotencyKey: expect.stringMatching(/^guardian:looping:\d+:sandbox:sb-1$/) });
-    expect(sandbox.sent[0]?.content).toContain('You have run `bash` with the same arguments 3 times in a row (command: npm test).');
+    expect(sandbox.sent[0]).toMatchObject({
+      sandboxId: 'sb-1',
+      messageType: 'guardian_intervention',
+      idempotencyKey: expect.stringMatching(/^guardian:looping:\d+:sandbox:sb-1$/),
+    });
+    expect(sandbox.sent[0]?.content).toContain(
+      'You have run `bash` with the same arguments 3 times in a row (command: npm test).',
+    );
     expect(recorder.records).toEqual([
       {
         entityType: 'sandbox',
@@ -104,7 +123,15 @@ describe('Guardian: looping', () => {
     const { clock, sandbox, tasks, observeAll } = setup({ config: { cooldownMs: 10 * MIN } });
     await observeAll([toolUse('npm test'), toolUse('npm test'), toolUse('npm test')]);
     const lookups = tasks.calls.length;
-    await observeAll([toolUse('npm test'), toolUse('npm test'), toolFailed(), toolFailed(), toolFailed(), toolFailed(), toolFailed()]);
+    await observeAll([
+      toolUse('npm test'),
+      toolUse('npm test'),
+      toolFailed(),
+      toolFailed(),
+      toolFailed(),
+      toolFailed(),
+      toolFailed(),
+    ]);
     expect(sandbox.sent).toHaveLength(1);
     // Held off locally: no task lookup per event while the window lasts.
     expect(tasks.calls).toHaveLength(lookups);
@@ -147,20 +174,37 @@ describe('Guardian: routing by task', () => {
     const local: GuardianTask = { id: 'task-local', sandboxId: null, conversationDir: path.join(dir, 'conv') };
     const { tasks, sandbox, recorder, observeAll } = setup({ tasks: [local], config: { errorStormAt: 2 } });
     const entity = { type: 'task', id: 'task-local' };
-    await observeAll([envelope('agent.tool_completed', { tool: 'bash', exit_code: 1 }, entity), envelope('agent.error', { message: 'oops' }, entity)]);
+    await observeAll([
+      envelope('agent.tool_completed', { tool: 'bash', exit_code: 1 }, entity),
+      envelope('agent.error', { message: 'oops' }, entity),
+    ]);
     expect(tasks.calls).toEqual(['task:task-local']);
     expect(sandbox.sent).toEqual([]);
     const line = JSON.parse(await readFile(path.join(dir, 'conv', 'interventions.jsonl'), 'utf8'));
-    expect(line).toMatchObject({ type: 'guardian_intervention', task_id: 'task-local', content: expect.stringContaining('Your last 2 attempts failed') });
-    expect(recorder.records[0]).toMatchObject({ entityType: 'task', taskId: 'task-local', detector: 'error_storm', routed: 'legacy' });
+    expect(line).toMatchObject({
+      type: 'guardian_intervention',
+      task_id: 'task-local',
+      content: expect.stringContaining('Your last 2 attempts failed'),
+    });
+    expect(recorder.records[0]).toMatchObject({
+      entityType: 'task',
+      taskId: 'task-local',
+      detector: 'error_storm',
+      routed: 'legacy',
+    });
   });
 
   it('records a task it cannot reach as dropped, with the reason, once per window', async () => {
     const { recorder, observeAll } = setup({ tasks: [{ id: 'task-x', sandboxId: null }] });
     const entity = { type: 'task', id: 'task-x' };
-    await observeAll(Array.from({ length: 5 }, () => envelope('agent.tool_use', { tool: 'bash', command: 'ls' }, entity)));
+    await observeAll(
+      Array.from({ length: 5 }, () => envelope('agent.tool_use', { tool: 'bash', command: 'ls' }, entity)),
+    );
     expect(recorder.records).toEqual([
-      expect.objectContaining({ routed: 'dropped', routeReason: 'task task-x has neither a sandbox nor a conversation directory' }),
+      expect.objectContaining({
+        routed: 'dropped',
+        routeReason: 'task task-x has neither a sandbox nor a conversation directory',
+      }),
     ]);
   });
 
@@ -173,14 +217,23 @@ describe('Guardian: routing by task', () => {
     const closed = setup({ tasks: [], config: { routeUnknownSandboxes: false } });
     await closed.observeAll([toolUse('ls'), toolUse('ls'), toolUse('ls')]);
     expect(closed.sandbox.sent).toEqual([]);
-    expect(closed.recorder.records[0]).toMatchObject({ routed: 'dropped', routeReason: 'no task found for sandbox:sb-1' });
+    expect(closed.recorder.records[0]).toMatchObject({
+      routed: 'dropped',
+      routeReason: 'no task found for sandbox:sb-1',
+    });
   });
 });
 
 describe('Guardian: stuck sweep', () => {
   it('intervenes for a silent agent, not for one waiting for a human, and forgets vanished ones', async () => {
-    const { clock, guardian, sandbox, recorder, observeAll } = setup({ tasks: [], config: { forgetSilentAfterMs: 30 * MIN } });
-    await observeAll([envelope('agent.thinking', {}, { id: 'silent' }), envelope('agent.waiting', {}, { id: 'waiting' })]);
+    const { clock, guardian, sandbox, recorder, observeAll } = setup({
+      tasks: [],
+      config: { forgetSilentAfterMs: 30 * MIN },
+    });
+    await observeAll([
+      envelope('agent.thinking', {}, { id: 'silent' }),
+      envelope('agent.waiting', {}, { id: 'waiting' }),
+    ]);
     clock.advance(4 * MIN);
     await guardian.sweep();
     expect(sandbox.sent).toEqual([]);
@@ -196,14 +249,14 @@ describe('Guardian: stuck sweep', () => {
   });
 });
 
-describe('Guardian: the supervisor\'s events are not agent activity', () => {
+describe("Guardian: the supervisor's events are not agent activity", () => {
   // The supervisor stores its events on the sandbox and on the task (supervisor-deps.ts `emit`).
   const both = (eventType: string, payload: Record<string, unknown> = {}) => [
     envelope(eventType, payload, { id: 'sb-1' }),
     envelope(eventType, payload, { type: 'task', id: 'task-123' }),
   ];
 
-  it('does not flag a working sandbox agent as stuck through its task\'s TASK_STARTED', async () => {
+  it("does not flag a working sandbox agent as stuck through its task's TASK_STARTED", async () => {
     const { clock, guardian, sandbox, recorder, observeAll } = setup();
     await observeAll([...both('TASK_STARTED', { task_id: 'task-123', sandbox_id: 'sb-1' }), envelope('agent.started')]);
     for (let minute = 0; minute < 12; minute += 1) {
@@ -215,23 +268,30 @@ describe('Guardian: the supervisor\'s events are not agent activity', () => {
     expect(recorder.records).toEqual([]);
   });
 
-  it.each(['TASK_COMPLETED', 'TASK_STOPPED', 'TASK_QUARANTINED'])('sends nothing to a sandbox after %s, and tracks neither it nor its task', async (ended) => {
-    const { clock, guardian, sandbox, recorder, observeAll } = setup();
-    await observeAll([envelope('agent.started'), envelope('agent.thinking')]);
-    if (ended === 'TASK_COMPLETED') await observeAll([envelope('agent.completed')]);
-    await observeAll(both(ended, { task_id: 'task-123', sandbox_id: 'sb-1' }));
-    expect(guardian.trackedKeys).toBe(0);
-    clock.advance(20 * MIN);
-    await guardian.sweep();
-    expect(sandbox.sent).toEqual([]);
-    expect(recorder.records).toEqual([]);
-  });
+  it.each(['TASK_COMPLETED', 'TASK_STOPPED', 'TASK_QUARANTINED'])(
+    'sends nothing to a sandbox after %s, and tracks neither it nor its task',
+    async (ended) => {
+      const { clock, guardian, sandbox, recorder, observeAll } = setup();
+      await observeAll([envelope('agent.started'), envelope('agent.thinking')]);
+      if (ended === 'TASK_COMPLETED') await observeAll([envelope('agent.completed')]);
+      await observeAll(both(ended, { task_id: 'task-123', sandbox_id: 'sb-1' }));
+      expect(guardian.trackedKeys).toBe(0);
+      clock.advance(20 * MIN);
+      await guardian.sweep();
+      expect(sandbox.sent).toEqual([]);
+      expect(recorder.records).toEqual([]);
+    },
+  );
 
-  it('does not count the supervisor\'s warnings as progress of a hung agent', async () => {
+  it("does not count the supervisor's warnings as progress of a hung agent", async () => {
     const { clock, guardian, sandbox, observeAll } = setup();
     await observeAll([envelope('agent.tool_use', { tool: 'bash', input: { command: 'sleep 1d' } })]);
     clock.advance(4 * MIN);
-    await observeAll([...both('SANDBOX_HEARTBEAT_MISSED', { missed: 1 }), ...both('SANDBOX_RECOVERED', { missed: 0 }), envelope('heartbeat')]);
+    await observeAll([
+      ...both('SANDBOX_HEARTBEAT_MISSED', { missed: 1 }),
+      ...both('SANDBOX_RECOVERED', { missed: 0 }),
+      envelope('heartbeat'),
+    ]);
     clock.advance(2 * MIN);
     await guardian.sweep();
     expect(sandbox.sent.map((message) => message.sandboxId)).toEqual(['sb-1']);
@@ -282,7 +342,7 @@ describe('Guardian: robustness', () => {
     await expect(guardian.observe(toolUse('ok'))).resolves.toBeUndefined();
   });
 
-  it('serializes one sandbox\'s findings: two detectors firing at once yield one intervention', async () => {
+  it("serializes one sandbox's findings: two detectors firing at once yield one intervention", async () => {
     const alwaysOpen: CooldownGate = { tryAcquire: async () => true };
     const { guardian, sandbox } = setup({ gate: alwaysOpen, config: { loopingAt: 2, errorStormAt: 1 } });
     await guardian.observe(toolUse('x'));
@@ -295,7 +355,8 @@ describe('Guardian: robustness', () => {
     let open!: () => void;
     let acquisitions = 0;
     const slowFirst: CooldownGate = {
-      tryAcquire: () => (acquisitions++ === 0 ? new Promise((resolve) => (open = () => resolve(true))) : Promise.resolve(true)),
+      tryAcquire: () =>
+        acquisitions++ === 0 ? new Promise((resolve) => (open = () => resolve(true))) : Promise.resolve(true),
     };
     const { guardian, sandbox } = setup({ gate: slowFirst, config: { loopingAt: 2, errorStormAt: 1 } });
     sandbox.failures = 1; // the first delivery fails, so it holds no window for the key
@@ -314,8 +375,10 @@ describe('Guardian: robustness', () => {
 describe('Guardian: analyzer', () => {
   const loop = [toolUse('x'), toolUse('x'), toolUse('x')];
 
-  it('sends the analyzer\'s rewrite', async () => {
-    const { sandbox, recorder, observeAll } = setup({ analyzer: { refine: async (finding) => `Refined: ${finding.detector}` } });
+  it("sends the analyzer's rewrite", async () => {
+    const { sandbox, recorder, observeAll } = setup({
+      analyzer: { refine: async (finding) => `Refined: ${finding.detector}` },
+    });
     await observeAll(loop);
     expect(sandbox.sent[0]?.content).toBe('Refined: looping');
     expect(recorder.records[0]?.message).toBe('Refined: looping');
@@ -338,14 +401,17 @@ describe('Guardian: analyzer', () => {
 });
 
 describe('Guardian: tasks that have ended', () => {
-  it.each(['completed', 'stopped', 'quarantined', 'failed'])('does not steer a sandbox whose task is %s, even when the event saying so was missed', async (status) => {
-    const { guardian, sandbox, recorder, observeAll } = setup({ tasks: [{ ...SANDBOX_TASK, status }] });
-    await observeAll([toolUse('npm test'), toolUse('npm test'), toolUse('npm test')]);
-    expect(sandbox.sent).toEqual([]);
-    expect(recorder.records).toEqual([]);
-    // It stopped watching the sandbox: no trajectory is left to be flagged stuck later.
-    expect(guardian.trackedKeys).toBe(0);
-  });
+  it.each(['completed', 'stopped', 'quarantined', 'failed'])(
+    'does not steer a sandbox whose task is %s, even when the event saying so was missed',
+    async (status) => {
+      const { guardian, sandbox, recorder, observeAll } = setup({ tasks: [{ ...SANDBOX_TASK, status }] });
+      await observeAll([toolUse('npm test'), toolUse('npm test'), toolUse('npm test')]);
+      expect(sandbox.sent).toEqual([]);
+      expect(recorder.records).toEqual([]);
+      // It stopped watching the sandbox: no trajectory is left to be flagged stuck later.
+      expect(guardian.trackedKeys).toBe(0);
+    },
+  );
 
   it('steers a task that runs (or restarts) as before', async () => {
     for (const status of ['running', 'restarting']) {

@@ -3,7 +3,12 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import { RuleAnalyzer, type InterventionAnalyzer } from './policy/analyzer';
 import type { CooldownGate } from './policy/cooldown';
 import { DEFAULT_THRESHOLDS, detectOnEvent, sweep, type DetectorThresholds, type Finding } from './policy/detectors';
-import { Intervener, type InterventionOutcome, type InterventionRecorder, type TaskLookup } from './steering/intervener';
+import {
+  Intervener,
+  type InterventionOutcome,
+  type InterventionRecorder,
+  type TaskLookup,
+} from './steering/intervener';
 import { KeyedSerialQueue } from './steering/keyed-queue';
 import type { InterventionRouter } from './steering/routing';
 import { DEFAULT_MAX_EVENTS, trajectoryKey, type Trajectory } from './history/trajectory';
@@ -66,7 +71,9 @@ const RESET_EVENT_TYPES = new Set<string>([
  * reset the stuck clock of a hung agent.
  */
 const IGNORED_EVENT_TYPES = new Set<string>(
-  [...Object.values(SYSTEM_EVENT_TYPES), ...Object.values(SUPERVISOR_EVENT_TYPES)].filter((type) => !RESET_EVENT_TYPES.has(type)),
+  [...Object.values(SYSTEM_EVENT_TYPES), ...Object.values(SUPERVISOR_EVENT_TYPES)].filter(
+    (type) => !RESET_EVENT_TYPES.has(type),
+  ),
 );
 
 /** Agents report as sandboxes (remote) or tasks (local); other entities are not agents. */
@@ -94,7 +101,11 @@ export class Guardian {
     this.config = { ...DEFAULT_GUARDIAN_CONFIG, ...deps.config };
     this.now = deps.now ?? Date.now;
     this.log = deps.logger;
-    this.trajectories = new TrajectoryStore({ now: this.now, maxKeys: this.config.maxTrackedKeys, maxEvents: this.config.maxEventsPerKey });
+    this.trajectories = new TrajectoryStore({
+      now: this.now,
+      maxKeys: this.config.maxTrackedKeys,
+      maxEvents: this.config.maxEventsPerKey,
+    });
     this.intervener = new Intervener(
       { ...deps, analyzer: deps.analyzer ?? new RuleAnalyzer(), now: this.now },
       { cooldownMs: this.config.cooldownMs, routeUnknownSandboxes: this.config.routeUnknownSandboxes },
@@ -114,7 +125,10 @@ export class Guardian {
       trajectory = applied;
       findings = detectOnEvent(trajectory, event.event_type, this.config);
     } catch (error) {
-      this.log.warn({ err: error, eventId: event?.id, eventType: event?.event_type }, 'could not analyse event; skipped');
+      this.log.warn(
+        { err: error, eventId: event?.id, eventType: event?.event_type },
+        'could not analyse event; skipped',
+      );
       return Promise.resolve();
     }
     return this.dispatch(trajectory, findings);
@@ -163,7 +177,9 @@ export class Guardian {
       this.pending.add(slot);
       return this.queue
         .run(trajectory.key, () => this.handle(trajectory, finding))
-        .catch((error: unknown) => this.log.error({ err: error, key: trajectory.key }, 'intervention failed unexpectedly'))
+        .catch((error: unknown) =>
+          this.log.error({ err: error, key: trajectory.key }, 'intervention failed unexpectedly'),
+        )
         .finally(() => this.pending.delete(slot));
     });
     return Promise.all(runs).then(() => undefined);

@@ -1,5 +1,12 @@
 export { Guardian, DEFAULT_GUARDIAN_CONFIG, type GuardianConfig, type GuardianDeps } from './guardian';
-export { Intervener, deliverable, type TaskLookup, type InterventionRecord, type InterventionRecorder, type InterventionOutcome } from './steering/intervener';
+export {
+  Intervener,
+  deliverable,
+  type TaskLookup,
+  type InterventionRecord,
+  type InterventionRecorder,
+  type InterventionOutcome,
+} from './steering/intervener';
 export { RuleAnalyzer, type InterventionAnalyzer } from './policy/analyzer';
 export { MemoryCooldownGate, type CooldownGate } from './policy/cooldown';
 export {
@@ -29,8 +36,21 @@ export {
   type SandboxMessage,
   type SandboxMessageSink,
 } from './steering/routing';
-export { ConversationFileSink, INTERVENTIONS_FILE, type ConversationFileSinkOptions, type ConversationInterventionLine } from './steering/legacy-conversation-sink';
-export { Trajectory, trajectoryKey, type TrajectoryView, type RecentEvent, type ToolCallRepeat, type FailureStreak, type ApplyOutcome } from './history/trajectory';
+export {
+  ConversationFileSink,
+  INTERVENTIONS_FILE,
+  type ConversationFileSinkOptions,
+  type ConversationInterventionLine,
+} from './steering/legacy-conversation-sink';
+export {
+  Trajectory,
+  trajectoryKey,
+  type TrajectoryView,
+  type RecentEvent,
+  type ToolCallRepeat,
+  type FailureStreak,
+  type ApplyOutcome,
+} from './history/trajectory';
 export { TrajectoryStore, type TrajectoryStoreOptions } from './history/trajectory-store';
 export { readToolCall, stableJson, isFailedResult, type ToolCall } from './history/tool-calls';
 export { createGuardianService, type GuardianService, type GuardianServiceDeps } from './guardian.service';

@@ -15,7 +15,15 @@ async function main(): Promise<void> {
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'publisher', logger });
   const queueRedis = createRedisClient(env.REDIS_URL, { name: 'guardian', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const guardian = createGuardianModule({ store, subscriber, publisherRedis, queueRedis, logger, config: guardianConfig(env), omoiosBridge: env.OMOIOS_BRIDGE });
+  const guardian = createGuardianModule({
+    store,
+    subscriber,
+    publisherRedis,
+    queueRedis,
+    logger,
+    config: guardianConfig(env),
+    omoiosBridge: env.OMOIOS_BRIDGE,
+  });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });

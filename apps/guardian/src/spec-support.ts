@@ -5,7 +5,11 @@ import pino, { type Logger } from 'pino';
 let nextId = 1;
 
 /** An envelope as the event bus delivers it; ids increase across calls like the store's sequence. */
-export function envelope(eventType: string, payload: Record<string, unknown> = {}, entity: { type?: string; id?: string } = {}): EventEnvelope {
+export function envelope(
+  eventType: string,
+  payload: Record<string, unknown> = {},
+  entity: { type?: string; id?: string } = {},
+): EventEnvelope {
   return {
     id: String(nextId++),
     event_type: eventType,
@@ -35,6 +39,9 @@ export class ManualClock {
 /** A pino logger whose lines land in `lines`, to assert that a failure was logged. */
 export function captureLogger(): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const lines: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }

@@ -84,13 +84,18 @@ describe('ingest edge', () => {
     ['a NUL character', { event_type: 'a', event_data: { out: 'a\u0000' } }, 'body.event_data'],
     ['a non-object body', [1, 2], 'body'],
   ])('answers 422 for %s', async (_name, body, field) => {
-    const res = await request(h.app).post(`/api/v1/sandboxes/${uniqueId('sb')}/events`).send(body as object);
+    const res = await request(h.app)
+      .post(`/api/v1/sandboxes/${uniqueId('sb')}/events`)
+      .send(body as object);
     expect(res.status).toBe(422);
     expect(res.body.error.details[0].field).toBe(field);
   });
 
   it('answers malformed JSON with 400', async () => {
-    const res = await request(h.app).post('/api/v1/sandboxes/sb-1/events').set('content-type', 'application/json').send('{"event_type":');
+    const res = await request(h.app)
+      .post('/api/v1/sandboxes/sb-1/events')
+      .set('content-type', 'application/json')
+      .send('{"event_type":');
     expect(res.status).toBe(400);
     expect(res.body.error.code).toBe('malformed_json');
   });
@@ -101,7 +106,10 @@ describe('ingest edge', () => {
     const big = { event_type: 'a', event_data: { blob: 'x'.repeat(EVENT_LIMITS.EVENT_DATA_MAX_BYTES + 1) } };
     const res = await request(h.app).post('/api/v1/sandboxes/sb-1/events').send(big);
     expect(res.status).toBe(422);
-    expect(res.body.error.details[0]).toEqual({ field: 'body.event_data', message: expect.stringContaining('at most') });
+    expect(res.body.error.details[0]).toEqual({
+      field: 'body.event_data',
+      message: expect.stringContaining('at most'),
+    });
   });
 
   it('answers event_data nested deeper than JSON.stringify can recurse with 422 naming it, single and batch', async () => {
@@ -113,7 +121,10 @@ describe('ingest edge', () => {
       .set('content-type', 'application/json')
       .send(`{"event_type":"a","event_data":${deep}}`);
     expect(single.status).toBe(422);
-    expect(single.body.error.details[0]).toEqual({ field: 'body.event_data', message: expect.stringContaining('nest') });
+    expect(single.body.error.details[0]).toEqual({
+      field: 'body.event_data',
+      message: expect.stringContaining('nest'),
+    });
     const batch = await request(h.app)
       .post(`/api/v1/sandboxes/${sandbox}/events/batch`)
       .set('content-type', 'application/json')
@@ -141,7 +152,9 @@ describe('ingest edge', () => {
     expect(res.body.count).toBe(250);
     const stored = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?limit=1000`);
     expect(stored.body.events.map((event: { id: string }) => event.id)).toEqual(res.body.ids);
-    expect(stored.body.events.map((event: { payload: { seq: number } }) => event.payload.seq)).toEqual(batch.map((_, seq) => seq));
+    expect(stored.body.events.map((event: { payload: { seq: number } }) => event.payload.seq)).toEqual(
+      batch.map((_, seq) => seq),
+    );
   });
 
   it('refuses a batch with one bad event as a whole, naming it', async () => {
@@ -163,25 +176,37 @@ describe('ingest edge', () => {
   it('pages history with after/limit and filters by event_type', async () => {
     const sandbox = uniqueId('sb');
     const types = ['agent.started', 'heartbeat', 'agent.tool_use', 'heartbeat', 'agent.completed'];
-    await request(h.app).post(`/api/v1/sandboxes/${sandbox}/events/batch`).send(types.map((event_type) => ({ event_type })));
+    await request(h.app)
+      .post(`/api/v1/sandboxes/${sandbox}/events/batch`)
+      .send(types.map((event_type) => ({ event_type })));
 
     const first = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?limit=2`);
     expect(first.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(types.slice(0, 2));
     expect(first.body.next_after).toBe(first.body.events[1].id);
-    const second = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?limit=2&after=${first.body.next_after}`);
+    const second = await request(h.app).get(
+      `/api/v1/sandboxes/${sandbox}/events?limit=2&after=${first.body.next_after}`,
+    );
     expect(second.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(types.slice(2, 4));
-    const last = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?limit=2&after=${second.body.next_after}`);
+    const last = await request(h.app).get(
+      `/api/v1/sandboxes/${sandbox}/events?limit=2&after=${second.body.next_after}`,
+    );
     expect(last.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(types.slice(4));
     expect(last.body.next_after).toBeNull();
 
     const beats = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?event_type=heartbeat,agent.completed`);
-    expect(beats.body.events.map((event: { event_type: string }) => event.event_type)).toEqual(['heartbeat', 'heartbeat', 'agent.completed']);
+    expect(beats.body.events.map((event: { event_type: string }) => event.event_type)).toEqual([
+      'heartbeat',
+      'heartbeat',
+      'agent.completed',
+    ]);
   });
 
   it('reads history newest first with order=desc and pages older with before, without gap or duplicate', async () => {
     const sandbox = uniqueId('sb');
     const types = ['e0', 'e1', 'e2', 'e3', 'e4'];
-    const stored = await request(h.app).post(`/api/v1/sandboxes/${sandbox}/events/batch`).send(types.map((event_type) => ({ event_type })));
+    const stored = await request(h.app)
+      .post(`/api/v1/sandboxes/${sandbox}/events/batch`)
+      .send(types.map((event_type) => ({ event_type })));
     const ids: string[] = stored.body.ids;
     const typesOf = (res: request.Response) => res.body.events.map((event: { event_type: string }) => event.event_type);
 
@@ -190,9 +215,13 @@ describe('ingest edge', () => {
     expect(typesOf(newest)).toEqual(['e4', 'e3']);
     expect(newest.body.next_before).toBe(ids[3]);
     expect(newest.body.next_after).toBeNull();
-    const older = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${newest.body.next_before}`);
+    const older = await request(h.app).get(
+      `/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${newest.body.next_before}`,
+    );
     expect(typesOf(older)).toEqual(['e2', 'e1']);
-    const oldest = await request(h.app).get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${older.body.next_before}`);
+    const oldest = await request(h.app).get(
+      `/api/v1/sandboxes/${sandbox}/events?order=desc&limit=2&before=${older.body.next_before}`,
+    );
     expect(typesOf(oldest)).toEqual(['e0']);
     expect(oldest.body.next_before).toBeNull();
 
@@ -206,10 +235,16 @@ describe('ingest edge', () => {
   it('answers a bad history query with 422', async () => {
     const bad = await request(h.app).get('/api/v1/sandboxes/sb-1/events?order=newest&before=x');
     expect(bad.status).toBe(422);
-    expect(bad.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.before', 'query.order']);
+    expect(bad.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+      'query.before',
+      'query.order',
+    ]);
     const res = await request(h.app).get('/api/v1/sandboxes/sb-1/events?after=abc&limit=0');
     expect(res.status).toBe(422);
-    expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.after', 'query.limit']);
+    expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+      'query.after',
+      'query.limit',
+    ]);
   });
 });
 
@@ -234,7 +269,9 @@ describe('ingest with a dependency down', () => {
     const h = harness({ redisUrl: `redis://127.0.0.1:${CLOSED_PORT}` });
     try {
       const sandbox = uniqueId('sb');
-      const res = await request(h.app).post(`/api/v1/sandboxes/${sandbox}/events`).send({ event_type: 'agent.started' });
+      const res = await request(h.app)
+        .post(`/api/v1/sandboxes/${sandbox}/events`)
+        .send({ event_type: 'agent.started' });
       expect(res.status).toBe(200);
       expect(await h.store.prisma.sandboxEvent.count({ where: { entityId: sandbox } })).toBe(1);
       await waitFor(() => h.ingest.publisher.failedPublishes >= 1, 'the failed publish to be counted');

@@ -18,7 +18,12 @@ describe('ingest /metrics', () => {
     store = createStore({ databaseUrl: testInfra().databaseUrl });
     redis = createRedisClient(testInfra().redisUrl, { name: 'ingest-metrics-test', role: 'publisher', logger });
     const readiness = new Readiness(500);
-    ingest = createIngestService({ store, publisherRedis: redis, logger, config: { eventBodyLimit: '1mb', batchBodyLimit: '16mb', groupCommitMaxEvents: 1000 } });
+    ingest = createIngestService({
+      store,
+      publisherRedis: redis,
+      logger,
+      config: { eventBodyLimit: '1mb', batchBodyLimit: '16mb', groupCommitMaxEvents: 1000 },
+    });
     app = createHttpApp({ logger, readiness });
     app.use(ingest.router);
     finishHttpApp(app);
@@ -52,8 +57,12 @@ describe('ingest /metrics', () => {
     expect(metricValue(after, 'relay_events_ingested_total', { endpoint: 'batch' })).toBe(batched + 5);
     expect(metricValue(after, 'relay_ingest_batch_size_count')).toBe(batches + 1);
     expect(metricValue(after, 'relay_ingest_batch_size_bucket', { le: '5' })).toBeGreaterThanOrEqual(1);
-    expect(metricValue(after, 'relay_http_requests_total', { route, method: 'POST', status: '200' })).toBe(requests + 1);
-    expect(metricValue(after, 'relay_http_requests_total', { route, method: 'POST', status: '422' })).toBeGreaterThanOrEqual(1);
+    expect(metricValue(after, 'relay_http_requests_total', { route, method: 'POST', status: '200' })).toBe(
+      requests + 1,
+    );
+    expect(
+      metricValue(after, 'relay_http_requests_total', { route, method: 'POST', status: '422' }),
+    ).toBeGreaterThanOrEqual(1);
     // Published after commit; the queue is empty again once the appends are answered.
     expect(metricValue(after, 'relay_events_published_total', { outcome: 'ok' })).toBeGreaterThanOrEqual(6);
     expect(metricValue(after, 'relay_event_log_queued_events')).toBe(0);

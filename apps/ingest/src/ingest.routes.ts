@@ -46,7 +46,10 @@ function toNewEvent(sandboxId: string, body: EventBody): NewEvent {
 export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: IngestRouteDeps): Router {
   const router = Router();
   // Guards run before the body is read: a refused request costs no parsing and no budget.
-  const write = [auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), rateLimiter.middleware('sandboxId')];
+  const write = [
+    auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }),
+    rateLimiter.middleware('sandboxId'),
+  ];
   const read = auth.require(ACTIONS.EVENTS_READ, { sandboxParam: 'sandboxId' });
 
   router.post('/api/v1/sandboxes/:sandboxId/events', ...write, jsonBody(limits.eventBody), async (req, res) => {
@@ -87,7 +90,9 @@ export function ingestRouter({ eventLog, events, limits, auth, rateLimiter }: In
     // A full page may have more behind it; its last event is the cursor in the direction read.
     const cursor = page.length === query.limit ? (page[page.length - 1]?.id ?? null) : null;
     const answer: EventHistoryPage =
-      query.order === 'desc' ? { events: page, next_after: null, next_before: cursor } : { events: page, next_after: cursor };
+      query.order === 'desc'
+        ? { events: page, next_after: null, next_before: cursor }
+        : { events: page, next_after: cursor };
     res.json(answer);
   });
 

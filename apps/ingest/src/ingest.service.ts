@@ -49,7 +49,9 @@ export interface IngestService {
  */
 export function createIngestService(deps: IngestServiceDeps): IngestService {
   const { store, publisherRedis, logger, config, auth = EdgeAuth.off(), omoiosBridge = true } = deps;
-  const publisher = new EventPublisher(publisherRedis, logger.child({ component: 'event-publisher' }), { omoiosBus: omoiosBridge });
+  const publisher = new EventPublisher(publisherRedis, logger.child({ component: 'event-publisher' }), {
+    omoiosBus: omoiosBridge,
+  });
   const events = new EventRepository(store.pool);
   const eventLog = new EventLog(events, {
     maxBatchEvents: config.groupCommitMaxEvents,

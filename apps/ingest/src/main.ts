@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'ingest', role: 'publisher', logger });
   // Its own connection: a subscribed connection can do nothing else.
-  const bridgeRedis = env.OMOIOS_BRIDGE ? createRedisClient(env.REDIS_URL, { name: 'ingest-omoios-bridge', role: 'subscriber', logger }) : undefined;
+  const bridgeRedis = env.OMOIOS_BRIDGE
+    ? createRedisClient(env.REDIS_URL, { name: 'ingest-omoios-bridge', role: 'subscriber', logger })
+    : undefined;
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
@@ -37,7 +39,10 @@ async function main(): Promise<void> {
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     afterHttpClose: [
-      { name: 'redis', run: () => Promise.all([publisherRedis, ...(bridgeRedis ? [bridgeRedis] : [])].map(closeRedis)) },
+      {
+        name: 'redis',
+        run: () => Promise.all([publisherRedis, ...(bridgeRedis ? [bridgeRedis] : [])].map(closeRedis)),
+      },
       { name: 'postgres', run: () => store.close() },
     ],
   });

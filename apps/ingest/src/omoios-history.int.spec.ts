@@ -43,9 +43,12 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
     (await request(app).post(`/api/v1/sandboxes/${sandbox}/events/batch`).send(bodies).expect(200)).body.ids;
   const get = (path: string) => request(app).get(path);
   const createdAt = async (ids: string[]): Promise<string[]> =>
-    (await store.pool.query<{ created_at: Date }>('SELECT created_at FROM sandbox_events WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])).rows.map((row) =>
-      row.created_at.toISOString(),
-    );
+    (
+      await store.pool.query<{ created_at: Date }>(
+        'SELECT created_at FROM sandbox_events WHERE id = ANY($1::bigint[]) ORDER BY id',
+        [ids],
+      )
+    ).rows.map((row) => row.created_at.toISOString());
 
   describe('GET …/events with offset', () => {
     it("answers {events, total_count, sandbox_id} newest first, in the original's item shape, paged by offset", async () => {
@@ -62,8 +65,22 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
       expect(OmoiosEventList.parse(first.body)).toEqual(first.body);
       expect(first.body).toEqual({
         events: [
-          { id: ids[4], sandbox_id: sandbox, event_type: 'agent.completed', event_data: { success: true }, source: 'agent', created_at: times[4] },
-          { id: ids[3], sandbox_id: sandbox, event_type: 'agent.tool_use', event_data: { tool: 'Read' }, source: 'agent', created_at: times[3] },
+          {
+            id: ids[4],
+            sandbox_id: sandbox,
+            event_type: 'agent.completed',
+            event_data: { success: true },
+            source: 'agent',
+            created_at: times[4],
+          },
+          {
+            id: ids[3],
+            sandbox_id: sandbox,
+            event_type: 'agent.tool_use',
+            event_data: { tool: 'Read' },
+            source: 'agent',
+            created_at: times[3],
+          },
         ],
         total_count: 5,
         sandbox_id: sandbox,
@@ -82,20 +99,35 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
 
     it('filters by one event_type, counting only that type; an empty event_type filters nothing', async () => {
       const sandbox = uniqueId('sb-omoios-type');
-      const ids = await seed(sandbox, ['agent.tool_use', 'heartbeat', 'agent.tool_use', 'agent.message'].map((event_type) => ({ event_type })));
+      const ids = await seed(
+        sandbox,
+        ['agent.tool_use', 'heartbeat', 'agent.tool_use', 'agent.message'].map((event_type) => ({ event_type })),
+      );
       const tools = await get(`/api/v1/sandboxes/${sandbox}/events?offset=0&event_type=agent.tool_use`).expect(200);
       expect(tools.body.events.map((event: { id: string }) => event.id)).toEqual([ids[2], ids[0]]);
       expect(tools.body.total_count).toBe(2);
       // One type matched exactly, as the original's filter: a comma is part of the name.
-      expect((await get(`/api/v1/sandboxes/${sandbox}/events?offset=0&event_type=agent.tool_use,heartbeat`).expect(200)).body).toMatchObject({ events: [], total_count: 0 });
-      expect((await get(`/api/v1/sandboxes/${sandbox}/events?offset=0&event_type=`).expect(200)).body.total_count).toBe(4);
+      expect(
+        (await get(`/api/v1/sandboxes/${sandbox}/events?offset=0&event_type=agent.tool_use,heartbeat`).expect(200))
+          .body,
+      ).toMatchObject({ events: [], total_count: 0 });
+      expect((await get(`/api/v1/sandboxes/${sandbox}/events?offset=0&event_type=`).expect(200)).body.total_count).toBe(
+        4,
+      );
     });
 
     it("counts and lists the sandbox's events only, not another entity's under the same id", async () => {
       const sandbox = uniqueId('sb-omoios-entity');
       await seed(sandbox, [{ event_type: 'agent.started' }]);
       await new EventRepository(store.pool).appendMany([
-        { entityType: 'ticket', entityId: sandbox, eventType: 'BRANCH_CREATED', data: {}, dataJson: '{}', source: 'branch-workflow' },
+        {
+          entityType: 'ticket',
+          entityId: sandbox,
+          eventType: 'BRANCH_CREATED',
+          data: {},
+          dataJson: '{}',
+          source: 'branch-workflow',
+        },
       ]);
       const res = await get(`/api/v1/sandboxes/${sandbox}/events?offset=0`).expect(200);
       expect(res.body.total_count).toBe(1);
@@ -104,22 +136,42 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
 
     it("answers the relay's way without offset (after/before/order, or nothing that names offset), as before", async () => {
       const sandbox = uniqueId('sb-relay-way');
-      const ids = await seed(sandbox, ['a', 'b', 'c'].map((event_type) => ({ event_type })));
+      const ids = await seed(
+        sandbox,
+        ['a', 'b', 'c'].map((event_type) => ({ event_type })),
+      );
       const plain = await get(`/api/v1/sandboxes/${sandbox}/events?limit=2`).expect(200);
-      expect(plain.body).toEqual({ events: [expect.objectContaining({ id: ids[0], entity_id: sandbox }), expect.objectContaining({ id: ids[1] })], next_after: ids[1] });
+      expect(plain.body).toEqual({
+        events: [expect.objectContaining({ id: ids[0], entity_id: sandbox }), expect.objectContaining({ id: ids[1] })],
+        next_after: ids[1],
+      });
       const desc = await get(`/api/v1/sandboxes/${sandbox}/events?order=desc&limit=1`).expect(200);
-      expect(desc.body).toEqual({ events: [expect.objectContaining({ id: ids[2], payload: {} })], next_after: null, next_before: ids[2] });
+      expect(desc.body).toEqual({
+        events: [expect.objectContaining({ id: ids[2], payload: {} })],
+        next_after: null,
+        next_before: ids[2],
+      });
     });
 
     it('refuses offset beside the relay cursors, and bad values, with 422 naming each field', async () => {
       const mixed = await get('/api/v1/sandboxes/sb-1/events?offset=0&after=1&order=desc').expect(422);
-      expect(mixed.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.after', 'query.order']);
+      expect(mixed.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+        'query.after',
+        'query.order',
+      ]);
       expect(mixed.body.error.details[0].message).toContain('cannot be combined with offset');
       const bad = await get('/api/v1/sandboxes/sb-1/events?offset=-1&limit=501').expect(422);
-      expect(bad.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.limit', 'query.offset']);
+      expect(bad.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+        'query.limit',
+        'query.offset',
+      ]);
       for (const query of ['offset=abc', 'offset=', 'offset=1.5', 'offset=1&offset=2', 'offset=99999999999999999999']) {
         const res = await get(`/api/v1/sandboxes/sb-1/events?${query}`);
-        expect({ query, status: res.status, field: res.body.error?.details?.[0]?.field }).toEqual({ query, status: 422, field: 'query.offset' });
+        expect({ query, status: res.status, field: res.body.error?.details?.[0]?.field }).toEqual({
+          query,
+          status: 422,
+          field: 'query.offset',
+        });
       }
     });
   });
@@ -127,8 +179,20 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
   describe('GET …/trajectory', () => {
     it('pages the events without heartbeats newest first, with the cursors and the heartbeat summary of the original', async () => {
       const sandbox = uniqueId('sb-trajectory');
-      const types = ['agent.started', 'heartbeat', 'agent.tool_use', 'agent.heartbeat', 'agent.tool_result', 'heartbeat', 'agent.message', 'agent.completed'];
-      const ids = await seed(sandbox, types.map((event_type, i) => ({ event_type, event_data: { i } })));
+      const types = [
+        'agent.started',
+        'heartbeat',
+        'agent.tool_use',
+        'agent.heartbeat',
+        'agent.tool_result',
+        'heartbeat',
+        'agent.message',
+        'agent.completed',
+      ];
+      const ids = await seed(
+        sandbox,
+        types.map((event_type, i) => ({ event_type, event_data: { i } })),
+      );
       const times = await createdAt(ids);
       const work = [0, 2, 4, 6, 7].map((i) => ids[i]!);
       const idsOf = (res: request.Response) => res.body.events.map((event: { id: string }) => event.id);
@@ -139,8 +203,22 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
       expect(newest.body).toEqual({
         sandbox_id: sandbox,
         events: [
-          { id: ids[7], sandbox_id: sandbox, event_type: 'agent.completed', event_data: { i: 7 }, source: 'agent', created_at: times[7] },
-          { id: ids[6], sandbox_id: sandbox, event_type: 'agent.message', event_data: { i: 6 }, source: 'agent', created_at: times[6] },
+          {
+            id: ids[7],
+            sandbox_id: sandbox,
+            event_type: 'agent.completed',
+            event_data: { i: 7 },
+            source: 'agent',
+            created_at: times[7],
+          },
+          {
+            id: ids[6],
+            sandbox_id: sandbox,
+            event_type: 'agent.message',
+            event_data: { i: 6 },
+            source: 'agent',
+            created_at: times[6],
+          },
         ],
         heartbeat_summary: summary,
         total_events: 8,
@@ -149,22 +227,44 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
         prev_cursor: ids[7],
         has_more: true,
       });
-      const older = await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${newest.body.next_cursor}&direction=older`).expect(200);
+      const older = await get(
+        `/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${newest.body.next_cursor}&direction=older`,
+      ).expect(200);
       expect(idsOf(older)).toEqual([work[2], work[1]]);
-      expect(older.body).toMatchObject({ next_cursor: work[1], prev_cursor: work[2], has_more: true, heartbeat_summary: summary, total_events: 8 });
-      const oldest = await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${older.body.next_cursor}&direction=older`).expect(200);
+      expect(older.body).toMatchObject({
+        next_cursor: work[1],
+        prev_cursor: work[2],
+        has_more: true,
+        heartbeat_summary: summary,
+        total_events: 8,
+      });
+      const oldest = await get(
+        `/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${older.body.next_cursor}&direction=older`,
+      ).expect(200);
       expect(idsOf(oldest)).toEqual([work[0]]);
-      expect(oldest.body).toMatchObject({ next_cursor: null, prev_cursor: work[0], has_more: false, trajectory_events: 1 });
+      expect(oldest.body).toMatchObject({
+        next_cursor: null,
+        prev_cursor: work[0],
+        has_more: false,
+        trajectory_events: 1,
+      });
 
       // Back up: newer than the oldest page's prev_cursor, still newest first.
-      const newer = await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${oldest.body.prev_cursor}&direction=newer`).expect(200);
+      const newer = await get(
+        `/api/v1/sandboxes/${sandbox}/trajectory?limit=2&cursor=${oldest.body.prev_cursor}&direction=newer`,
+      ).expect(200);
       expect(idsOf(newer)).toEqual([work[2], work[1]]);
       expect(newer.body).toMatchObject({ has_more: true, next_cursor: work[1], prev_cursor: work[2] });
-      const newest2 = await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=5&cursor=${work[2]}&direction=newer`).expect(200);
+      const newest2 = await get(
+        `/api/v1/sandboxes/${sandbox}/trajectory?limit=5&cursor=${work[2]}&direction=newer`,
+      ).expect(200);
       expect(idsOf(newest2)).toEqual([work[4], work[3]]);
       expect(newest2.body).toMatchObject({ has_more: false, next_cursor: null, prev_cursor: work[4] });
       // Without a cursor, `newer` starts from the oldest (as the original does).
-      expect(idsOf(await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=2&direction=newer`).expect(200))).toEqual([work[1], work[0]]);
+      expect(idsOf(await get(`/api/v1/sandboxes/${sandbox}/trajectory?limit=2&direction=newer`).expect(200))).toEqual([
+        work[1],
+        work[0],
+      ]);
       // The whole trajectory in one page.
       const all = await get(`/api/v1/sandboxes/${sandbox}/trajectory`).expect(200);
       expect(idsOf(all)).toEqual([...work].reverse());
@@ -187,7 +287,11 @@ describe("ingest: history the original's way (offset) and the trajectory", () =>
 
     it('refuses a bad query with 422 naming each field, and a bad sandbox id with 400', async () => {
       const res = await get('/api/v1/sandboxes/sb-1/trajectory?limit=1001&cursor=abc&direction=sideways').expect(422);
-      expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['query.cursor', 'query.direction', 'query.limit']);
+      expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+        'query.cursor',
+        'query.direction',
+        'query.limit',
+      ]);
       expect((await get('/api/v1/sandboxes/sb-1/trajectory?cursor=9223372036854775808')).status).toBe(422);
       expect((await get('/api/v1/sandboxes/a%20b/trajectory')).status).toBe(400);
     });

@@ -27,7 +27,11 @@ function toOmoiosItem(event: EventEnvelope): OmoiosSandboxEvent {
  * count of every matching event. The page and the count are two statements, so an event stored
  * between them may be counted and not listed (as in the original).
  */
-export async function omoiosEventList(events: EventRepository, sandboxId: string, query: OmoiosEventListQuery): Promise<OmoiosEventList> {
+export async function omoiosEventList(
+  events: EventRepository,
+  sandboxId: string,
+  query: OmoiosEventListQuery,
+): Promise<OmoiosEventList> {
   const scope = { entityType: ENTITY_TYPES.SANDBOX, entityId: sandboxId, eventType: query.event_type };
   const [page, total] = await Promise.all([
     events.list({
@@ -50,7 +54,11 @@ export async function omoiosEventList(events: EventRepository, sandboxId: string
  * oldest without one). `next_cursor` is the page's oldest id when there is more, `prev_cursor` its
  * newest id, as in the original.
  */
-export async function trajectorySummary(events: EventRepository, sandboxId: string, query: TrajectoryQuery): Promise<TrajectorySummary> {
+export async function trajectorySummary(
+  events: EventRepository,
+  sandboxId: string,
+  query: TrajectoryQuery,
+): Promise<TrajectorySummary> {
   const older = query.direction === 'older';
   const [read, stats] = await Promise.all([
     events.list({
@@ -69,7 +77,11 @@ export async function trajectorySummary(events: EventRepository, sandboxId: stri
   return {
     sandbox_id: sandboxId,
     events: page.map(toOmoiosItem),
-    heartbeat_summary: { count: stats.matching, first_heartbeat: stats.firstMatchingAt, last_heartbeat: stats.lastMatchingAt },
+    heartbeat_summary: {
+      count: stats.matching,
+      first_heartbeat: stats.firstMatchingAt,
+      last_heartbeat: stats.lastMatchingAt,
+    },
     total_events: stats.total,
     trajectory_events: page.length,
     next_cursor: hasMore ? (page.at(-1)?.id ?? null) : null,

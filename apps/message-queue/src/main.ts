@@ -15,7 +15,15 @@ async function main(): Promise<void> {
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'message-queue', role: 'worker', logger });
-  const messages = createMessageQueueModule({ store, publisherRedis, workerRedis, logger, config: messageQueueConfig(env), auth, omoiosBridge: env.OMOIOS_BRIDGE });
+  const messages = createMessageQueueModule({
+    store,
+    publisherRedis,
+    workerRedis,
+    logger,
+    config: messageQueueConfig(env),
+    auth,
+    omoiosBridge: env.OMOIOS_BRIDGE,
+  });
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });

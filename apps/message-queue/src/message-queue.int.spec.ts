@@ -19,7 +19,12 @@ describe('message-queue', () => {
   const db = new Pool({ connectionString: testInfra().databaseUrl, max: 1 });
 
   beforeAll(async () => {
-    service = await startMessageQueue('mq-test', { queuePrefix, concurrency: 4, bodyLimit: '256kb' }, logger, EdgeAuth.off());
+    service = await startMessageQueue(
+      'mq-test',
+      { queuePrefix, concurrency: 4, bodyLimit: '256kb' },
+      logger,
+      EdgeAuth.off(),
+    );
     ({ app } = service);
     producerRedis = createRedisClient(testInfra().redisUrl, { name: 'mq-test-producer', role: 'worker', logger });
     producer = new JobProducer({ connection: producerRedis, prefix: queuePrefix, logger });
@@ -42,25 +47,39 @@ describe('message-queue', () => {
 
   it('round-trips a message and clears it after retrieval (seed 2.1)', async () => {
     const sandbox = uniqueId('test-message-queue');
-    const res = await post(sandbox, { content: 'Please focus on the authentication module first.', message_type: 'user_message' });
+    const res = await post(sandbox, {
+      content: 'Please focus on the authentication module first.',
+      message_type: 'user_message',
+    });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'queued', message_id: expect.stringMatching(/^\d+$/), sandbox_id: sandbox, duplicate: false });
+    expect(res.body).toMatchObject({
+      status: 'queued',
+      message_id: expect.stringMatching(/^\d+$/),
+      sandbox_id: sandbox,
+      duplicate: false,
+    });
     const [message, ...rest] = await drain(sandbox);
     expect(rest).toEqual([]);
-    expect(message).toMatchObject({ content: 'Please focus on the authentication module first.', message_type: 'user_message', message_id: res.body.message_id });
+    expect(message).toMatchObject({
+      content: 'Please focus on the authentication module first.',
+      message_type: 'user_message',
+      message_id: res.body.message_id,
+    });
     expect(message!.delivered_at).not.toBeNull();
     expect(await drain(sandbox)).toEqual([]);
   });
 
   it('hands messages out oldest first (seed 2.2)', async () => {
     const sandbox = uniqueId('test-message-fifo');
-    for (let i = 0; i < 3; i += 1) await post(sandbox, { content: `Message ${i}`, message_type: 'user_message' }).expect(200);
+    for (let i = 0; i < 3; i += 1)
+      await post(sandbox, { content: `Message ${i}`, message_type: 'user_message' }).expect(200);
     expect((await drain(sandbox)).map((message) => message.content)).toEqual(['Message 0', 'Message 1', 'Message 2']);
   });
 
   it('supports interrupts and delivers them ahead of a backlog (seed 2.3)', async () => {
     const sandbox = uniqueId('test-interrupt');
-    for (let i = 0; i < 5; i += 1) await post(sandbox, { content: `work ${i}`, message_type: 'user_message' }).expect(200);
+    for (let i = 0; i < 5; i += 1)
+      await post(sandbox, { content: `work ${i}`, message_type: 'user_message' }).expect(200);
     await post(sandbox, { content: 'STOP', message_type: 'interrupt' }).expect(200);
     const first = await drain(sandbox, '?limit=2');
     expect(first.map((message) => message.message_type)).toEqual(['interrupt', 'user_message']);
@@ -84,7 +103,13 @@ describe('message-queue', () => {
     const sandbox = uniqueId('sb-default-type');
     const res = await post(sandbox, { content: 'no type given' }).expect(200);
     expect(res.body).toMatchObject({ message_type: 'user_message', sandbox_id: sandbox });
-    expect(await drain(sandbox)).toEqual([expect.objectContaining({ content: 'no type given', message_type: 'user_message', message_id: res.body.message_id })]);
+    expect(await drain(sandbox)).toEqual([
+      expect.objectContaining({
+        content: 'no type given',
+        message_type: 'user_message',
+        message_id: res.body.message_id,
+      }),
+    ]);
   });
 
   it("round-trips the original guardian's guardian_nudge to the original worker's poll, with the original's id and timestamp", async () => {
@@ -94,14 +119,29 @@ describe('message-queue', () => {
     const content = '[GUARDIAN INTERVENTION - guidance] The tests fail on an import; fix it before anything else.';
     const nudge = await post(sandbox, { content, message_type: 'guardian_nudge' });
     expect(nudge.status).toBe(200);
-    expect(nudge.body).toMatchObject({ status: 'queued', message_id: expect.stringMatching(/^\d+$/), sandbox_id: sandbox, message_type: 'guardian_nudge' });
+    expect(nudge.body).toMatchObject({
+      status: 'queued',
+      message_id: expect.stringMatching(/^\d+$/),
+      sandbox_id: sandbox,
+      message_type: 'guardian_nudge',
+    });
     // OmoiOS's MessagePoller: a bare GET, a JSON list of {id, content, message_type, timestamp} (it also reads message_id).
     const res = await request(app).get(`/api/v1/sandboxes/${sandbox}/messages`).expect(200);
     expect(Array.isArray(res.body)).toBe(true);
     const [first, second, ...rest] = res.body as Array<Record<string, unknown>>;
     expect(rest).toEqual([]);
-    expect(first).toMatchObject({ id: user.body.message_id, message_id: user.body.message_id, content: 'next: add the tests', message_type: 'user_message' });
-    expect(second).toMatchObject({ id: nudge.body.message_id, message_id: nudge.body.message_id, content, message_type: 'guardian_nudge' });
+    expect(first).toMatchObject({
+      id: user.body.message_id,
+      message_id: user.body.message_id,
+      content: 'next: add the tests',
+      message_type: 'user_message',
+    });
+    expect(second).toMatchObject({
+      id: nudge.body.message_id,
+      message_id: nudge.body.message_id,
+      content,
+      message_type: 'guardian_nudge',
+    });
     for (const message of [first!, second!]) {
       expect(message['timestamp']).toBe(message['created_at']);
       expect(new Date(String(message['timestamp'])).toISOString()).toBe(message['timestamp']);
@@ -118,7 +158,9 @@ describe('message-queue', () => {
 
   it('announces a message with an emoji across the preview cut, the preview ending before the emoji', async () => {
     const sandbox = uniqueId('test-message-preview');
-    const res = await post(sandbox, { content: `${'x'.repeat(199)}🎉 and more`, message_type: 'user_message' }).expect(200);
+    const res = await post(sandbox, { content: `${'x'.repeat(199)}🎉 and more`, message_type: 'user_message' }).expect(
+      200,
+    );
     const announced = await db.query<{ preview: string }>(
       `SELECT data->>'content_preview' AS preview FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED' AND data->>'message_id' = $2`,
       [sandbox, res.body.message_id],
@@ -133,7 +175,9 @@ describe('message-queue', () => {
 
   it('never hands one message to two concurrent drains', async () => {
     const sandbox = uniqueId('sb-concurrent');
-    const sent = await Promise.all(Array.from({ length: 60 }, (_, i) => post(sandbox, { content: `m${i}`, message_type: 'user_message' })));
+    const sent = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => post(sandbox, { content: `m${i}`, message_type: 'user_message' })),
+    );
     const drains = await Promise.all(Array.from({ length: 8 }, () => drain(sandbox, '?limit=10')));
     const handedOut = drains.flat().map((message) => message.message_id);
     const rest = (await drain(sandbox, '?limit=1000')).map((message) => message.message_id);
@@ -144,7 +188,8 @@ describe('message-queue', () => {
   it('replays delivered messages after `since` without changing anything', async () => {
     const sandbox = uniqueId('sb-since');
     const ids: string[] = [];
-    for (let i = 0; i < 3; i += 1) ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
+    for (let i = 0; i < 3; i += 1)
+      ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
     const delivered = await drain(sandbox);
     expect(delivered.map((message) => message.message_id)).toEqual(ids);
     const replay = await drain(sandbox, `?since=${ids[0]}`);
@@ -156,7 +201,8 @@ describe('message-queue', () => {
   it('re-reads after `since` what a later drain handed out below it (an interrupt went first; the answer was lost)', async () => {
     const sandbox = uniqueId('sb-since-interrupt');
     const ids: string[] = [];
-    for (let i = 0; i < 3; i += 1) ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
+    for (let i = 0; i < 3; i += 1)
+      ids.push((await post(sandbox, { content: `m${i}`, message_type: 'user_message' })).body.message_id);
     const stop = (await post(sandbox, { content: 'STOP', message_type: 'interrupt' })).body.message_id;
     // The worker read this drain: the interrupt (the highest id so far) and m0.
     expect((await drain(sandbox, '?limit=2')).map((message) => message.message_id)).toEqual([stop, ids[0]]);
@@ -180,12 +226,22 @@ describe('message-queue', () => {
     const sandbox = uniqueId('sb-idem-announce');
     const key = uniqueId('key');
     const announcements = async () =>
-      (await db.query<{ message_id: string }>(`SELECT data->>'message_id' AS message_id FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`, [sandbox])).rows;
+      (
+        await db.query<{ message_id: string }>(
+          `SELECT data->>'message_id' AS message_id FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`,
+          [sandbox],
+        )
+      ).rows;
     const first = await post(sandbox, { content: 'announce me', message_type: 'user_message' }, key).expect(200);
     // What a crash between the message's commit and its event's leaves.
-    await db.query(`DELETE FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`, [sandbox]);
+    await db.query(`DELETE FROM sandbox_events WHERE entity_id = $1 AND event_type = 'SANDBOX_MESSAGE_QUEUED'`, [
+      sandbox,
+    ]);
     for (let i = 0; i < 2; i += 1) {
-      expect((await post(sandbox, { content: 'announce me', message_type: 'user_message' }, key)).body).toMatchObject({ message_id: first.body.message_id, duplicate: true });
+      expect((await post(sandbox, { content: 'announce me', message_type: 'user_message' }, key)).body).toMatchObject({
+        message_id: first.body.message_id,
+        duplicate: true,
+      });
     }
     expect(await announcements()).toEqual([{ message_id: first.body.message_id }]);
   });
@@ -201,7 +257,10 @@ describe('message-queue', () => {
     ] as const) {
       const res = await post(target, body, key);
       expect(res.status).toBe(422);
-      expect(res.body.error).toMatchObject({ code: 'idempotency_key_reused', message: expect.stringContaining('idempotency-key') });
+      expect(res.body.error).toMatchObject({
+        code: 'idempotency_key_reused',
+        message: expect.stringContaining('idempotency-key'),
+      });
     }
     expect(await drain(other)).toEqual([]);
     expect((await drain(sandbox)).map((message) => message.content)).toEqual(['for a']);
@@ -221,7 +280,9 @@ describe('message-queue', () => {
     const done = await queue.getJob(await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, first, `${jobIdFor(key)}-1`));
     await waitFor(async () => (await done!.getState()) === 'completed', 'the first job to complete');
     const clash = { ...first, sandbox_id: uniqueId('sb-job-b') };
-    const failed = await queue.getJob(await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, clash, `${jobIdFor(key)}-2`));
+    const failed = await queue.getJob(
+      await producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, clash, `${jobIdFor(key)}-2`),
+    );
     await waitFor(async () => (await failed!.getState()) === 'failed', 'the clashing job to fail');
     const settled = await queue.getJob(String(failed!.id));
     expect(settled!.attemptsMade).toBe(1);
@@ -251,7 +312,11 @@ describe('message-queue', () => {
 
   it('fails an invalid job at once as unrecoverable, without retries', async () => {
     const queue = producer.queue(QUEUE_NAMES.SANDBOX_MESSAGES);
-    const bad = await queue.add(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1', sandbox_id: '../x', content: '' } as never);
+    const bad = await queue.add(QUEUE_NAMES.SANDBOX_MESSAGES, {
+      version: '1',
+      sandbox_id: '../x',
+      content: '',
+    } as never);
     await waitFor(async () => (await bad.getState()) === 'failed', 'the poison job to fail');
     expect(bad.id).toBeDefined();
     const failed = await queue.getJob(String(bad.id));
@@ -260,6 +325,8 @@ describe('message-queue', () => {
   });
 
   it('refuses to enqueue an invalid payload at the producer', async () => {
-    await expect(producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1' } as SandboxMessageJob)).rejects.toThrow();
+    await expect(
+      producer.enqueue(QUEUE_NAMES.SANDBOX_MESSAGES, { version: '1' } as SandboxMessageJob),
+    ).rejects.toThrow();
   });
 });

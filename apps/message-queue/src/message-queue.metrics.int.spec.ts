@@ -10,7 +10,11 @@ describe('message-queue /metrics', () => {
   let app: Express;
 
   beforeAll(async () => {
-    service = await startMessageQueue('mq-metrics-test', { queuePrefix: uniqueId('mq-metrics'), concurrency: 2, bodyLimit: '256kb' }, logger);
+    service = await startMessageQueue(
+      'mq-metrics-test',
+      { queuePrefix: uniqueId('mq-metrics'), concurrency: 2, bodyLimit: '256kb' },
+      logger,
+    );
     ({ app } = service);
   });
   afterAll(() => service.close());
@@ -20,8 +24,10 @@ describe('message-queue /metrics', () => {
   it('counts queued messages (not duplicates) and drained ones by type', async () => {
     const sandbox = uniqueId('sb');
     const before = await scrape();
-    const queued = (type: string, text: string) => metricValue(text, 'relay_messages_queued_total', { message_type: type, sender: 'http' }) ?? 0;
-    const drained = (type: string, text: string) => metricValue(text, 'relay_messages_drained_total', { message_type: type }) ?? 0;
+    const queued = (type: string, text: string) =>
+      metricValue(text, 'relay_messages_queued_total', { message_type: type, sender: 'http' }) ?? 0;
+    const drained = (type: string, text: string) =>
+      metricValue(text, 'relay_messages_drained_total', { message_type: type }) ?? 0;
     const key = uniqueId('key');
     const send = (body: object, idempotencyKey?: string) => {
       const req = request(app).post(`/api/v1/sandboxes/${sandbox}/messages`);

@@ -1,5 +1,9 @@
 import type { ServiceModule } from '@sandbox-relay/service-kit';
-import { createMessageQueueService, type MessageQueueService, type MessageQueueServiceDeps } from './message-queue.service';
+import {
+  createMessageQueueService,
+  type MessageQueueService,
+  type MessageQueueServiceDeps,
+} from './message-queue.service';
 
 export interface MessageQueueModule extends ServiceModule {
   messages: MessageQueueService;

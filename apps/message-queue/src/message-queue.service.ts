@@ -46,7 +46,12 @@ export function createMessageQueueService(deps: MessageQueueServiceDeps): Messag
   const log = logger.child({ component: 'message-queue' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.MESSAGE_QUEUE, publish: (stored) => publisher.publish(stored), logger: log });
+  const sink = createEventSink({
+    events,
+    source: RELAY_EVENT_SOURCES.MESSAGE_QUEUE,
+    publish: (stored) => publisher.publish(stored),
+    logger: log,
+  });
   const service = new MessageService(new MessageRepository(store.pool), sink, events, log);
   const worker = createConsumer(
     QUEUE_NAMES.SANDBOX_MESSAGES,
@@ -60,10 +65,17 @@ export function createMessageQueueService(deps: MessageQueueServiceDeps): Messag
         })
         .catch((error: unknown) => {
           // A refusal (4xx) answers the same on every retry: fail the job now, with its reason.
-          if (error instanceof AppError && error.status < 500) throw new UnrecoverableError(`${error.code}: ${error.message}`);
+          if (error instanceof AppError && error.status < 500)
+            throw new UnrecoverableError(`${error.code}: ${error.message}`);
           throw error;
         }),
-    { connection: workerRedis, prefix: config.queuePrefix, logger: log, concurrency: config.concurrency, autorun: false },
+    {
+      connection: workerRedis,
+      prefix: config.queuePrefix,
+      logger: log,
+      concurrency: config.concurrency,
+      autorun: false,
+    },
   );
   return {
     router: messageRouter(service, {

@@ -19,20 +19,28 @@ export interface MessageRouteOptions {
 /** The message edge: people and services queue, the sandbox's worker drains. */
 export function messageRouter(service: MessageService, { bodyLimit, auth, rateLimiter }: MessageRouteOptions): Router {
   const router = Router();
-  const send = [auth.require(ACTIONS.MESSAGES_SEND, { sandboxParam: 'sandboxId' }), rateLimiter.middleware('sandboxId')];
+  const send = [
+    auth.require(ACTIONS.MESSAGES_SEND, { sandboxParam: 'sandboxId' }),
+    rateLimiter.middleware('sandboxId'),
+  ];
   const drain = auth.require(ACTIONS.MESSAGES_DRAIN, { sandboxParam: 'sandboxId' });
 
   router.post('/api/v1/sandboxes/:sandboxId/messages', ...send, jsonBody(bodyLimit), async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const headers = parseRequest(Headers, { 'idempotency-key': req.get('idempotency-key') }, 'headers');
     const body = parseRequest(MessageBody, requireJsonBody(req.body), 'body');
-    res.status(200).json(await service.queue({ sandboxId, body, idempotencyKey: headers['idempotency-key'], sender: 'http' }));
+    res
+      .status(200)
+      .json(await service.queue({ sandboxId, body, idempotencyKey: headers['idempotency-key'], sender: 'http' }));
   });
 
   router.get('/api/v1/sandboxes/:sandboxId/messages', drain, async (req, res) => {
     const { sandboxId } = parseRequest(SandboxParams, req.params, 'params');
     const query = parseRequest(MessageDrainQuery, req.query, 'query');
-    const messages = query.since === undefined ? await service.drain(sandboxId, query.limit) : await service.redeliver(sandboxId, query.since, query.limit);
+    const messages =
+      query.since === undefined
+        ? await service.drain(sandboxId, query.limit)
+        : await service.redeliver(sandboxId, query.since, query.limit);
     res.set('cache-control', 'no-store').json(messages);
   });
 

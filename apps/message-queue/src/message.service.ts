@@ -20,13 +20,19 @@ const ANNOUNCEMENT_PAGE = 100;
 export class IdempotencyKeyReusedError extends AppError {
   constructor() {
     // The other message's sandbox is not named: it may belong to someone else.
-    super(422, 'idempotency_key_reused', 'idempotency-key was already used for a different message; send a new message with a new key');
+    super(
+      422,
+      'idempotency_key_reused',
+      'idempotency-key was already used for a different message; send a new message with a new key',
+    );
     this.name = 'IdempotencyKeyReusedError';
   }
 }
 
 function sameMessage(message: SandboxMessage, sandboxId: string, body: MessageBody): boolean {
-  return message.sandbox_id === sandboxId && message.message_type === body.message_type && message.content === body.content;
+  return (
+    message.sandbox_id === sandboxId && message.message_type === body.message_type && message.content === body.content
+  );
 }
 
 export interface QueueMessageInput {
@@ -50,7 +56,12 @@ export class MessageService {
   ) {}
 
   async queue({ sandboxId, body, idempotencyKey, sender }: QueueMessageInput): Promise<MessageQueued> {
-    const { message, duplicate } = await this.messages.enqueue({ sandboxId, messageType: body.message_type, content: body.content, idempotencyKey });
+    const { message, duplicate } = await this.messages.enqueue({
+      sandboxId,
+      messageType: body.message_type,
+      content: body.content,
+      idempotencyKey,
+    });
     // Keys are unique across sandboxes: answering the first message to a different send would ack a
     // message that is never queued (IETF idempotency-key draft: reuse with another payload is a 422).
     if (duplicate && !sameMessage(message, sandboxId, body)) throw new IdempotencyKeyReusedError();
@@ -119,7 +130,12 @@ export class MessageService {
     try {
       // The relay's service that emits it, or the relay service that asked for the message (the guardian).
       const source = isRelayEventSource(sender) ? sender : undefined;
-      await this.sink.emit(SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED, { entityType: ENTITY_TYPES.SANDBOX, entityId: message.sandbox_id }, data, { source });
+      await this.sink.emit(
+        SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED,
+        { entityType: ENTITY_TYPES.SANDBOX, entityId: message.sandbox_id },
+        data,
+        { source },
+      );
     } catch (error) {
       this.logger.error({ err: error, messageId: message.message_id }, 'could not record SANDBOX_MESSAGE_QUEUED');
     }

@@ -15,7 +15,12 @@ export interface RunningMessageQueue {
 }
 
 /** The message queue service on the real PostgreSQL and Redis (one connection per role), started. */
-export async function startMessageQueue(name: string, config: MessageQueueServiceDeps['config'], logger: Logger, auth?: EdgeAuth): Promise<RunningMessageQueue> {
+export async function startMessageQueue(
+  name: string,
+  config: MessageQueueServiceDeps['config'],
+  logger: Logger,
+  auth?: EdgeAuth,
+): Promise<RunningMessageQueue> {
   const { databaseUrl, redisUrl } = testInfra();
   const store = createStore({ databaseUrl });
   const publisherRedis = createRedisClient(redisUrl, { name, role: 'publisher', logger });

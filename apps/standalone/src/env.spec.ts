@@ -21,7 +21,10 @@ describe('parseStandaloneEnv', () => {
     try {
       parseStandaloneEnv({ PORT: '-1', WS_PING_INTERVAL_MS: 'often' });
     } catch (error) {
-      expect((error as ConfigError).problems.map((problem) => problem.split(':')[0]).sort()).toEqual(['PORT', 'WS_PING_INTERVAL_MS']);
+      expect((error as ConfigError).problems.map((problem) => problem.split(':')[0]).sort()).toEqual([
+        'PORT',
+        'WS_PING_INTERVAL_MS',
+      ]);
     }
   });
 });

@@ -33,7 +33,10 @@ function describe(event: EventEnvelope): string {
 
 async function call(url: string, init: RequestInit = {}): Promise<TaskView> {
   const auth: Record<string, string> = operatorToken ? { authorization: `Bearer ${operatorToken}` } : {};
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...auth, ...(init.headers ?? {}) } });
+  const res = await fetch(url, {
+    ...init,
+    headers: { 'content-type': 'application/json', ...auth, ...(init.headers ?? {}) },
+  });
   const body: unknown = await res.json().catch(() => null);
   if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} answered ${res.status}: ${JSON.stringify(body)}`);
   return TaskView.parse(body);
@@ -47,7 +50,10 @@ async function main(): Promise<void> {
   const plan: unknown = JSON.parse(await readFile(planFile, 'utf8'));
   const logger = createLogger({ name: 'task', level: 'warn' });
 
-  const task = await call(`${env.RELAY_URL}/api/v1/tasks`, { method: 'POST', body: JSON.stringify({ title: `local task from ${planFile}`, plan }) });
+  const task = await call(`${env.RELAY_URL}/api/v1/tasks`, {
+    method: 'POST',
+    body: JSON.stringify({ title: `local task from ${planFile}`, plan }),
+  });
   let sandboxId = task.sandbox_id ?? '';
   const messages = () => `${env.RELAY_URL}/api/v1/sandboxes/${sandboxId}/messages`;
   process.stdout.write(
@@ -70,13 +76,19 @@ async function main(): Promise<void> {
     if (finished) return;
     finished = true;
     ws?.close();
-    if (code !== 0) await call(`${env.RELAY_URL}/api/v1/tasks/${task.id}/stop`, { method: 'POST', body: JSON.stringify({ reason: 'stopped from npm run task' }) }).catch((error: unknown) => logger.warn({ err: error }, 'stop failed'));
+    if (code !== 0)
+      await call(`${env.RELAY_URL}/api/v1/tasks/${task.id}/stop`, {
+        method: 'POST',
+        body: JSON.stringify({ reason: 'stopped from npm run task' }),
+      }).catch((error: unknown) => logger.warn({ err: error }, 'stop failed'));
     process.exit(code);
   };
   const watch = () => {
     ws?.removeAllListeners();
     ws?.close();
-    ws = new WebSocket(`${env.RELAY_URL.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_ids=${task.id},${sandboxId}&since=${lastId}`);
+    ws = new WebSocket(
+      `${env.RELAY_URL.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_ids=${task.id},${sandboxId}&since=${lastId}`,
+    );
     // With auth on the token is the first frame (never the URL); with auth off it is simply acknowledged.
     const socket = ws;
     if (operatorToken) socket.once('open', () => socket.send(JSON.stringify({ type: 'auth', token: operatorToken })));
@@ -87,7 +99,12 @@ async function main(): Promise<void> {
       lastId = event.id;
       if (event.event_type === 'heartbeat') return;
       // Task-level copies of sandbox events would print twice.
-      if (event.entity_type === 'task' && event.event_type !== SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED && event.event_type !== SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED) return;
+      if (
+        event.entity_type === 'task' &&
+        event.event_type !== SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED &&
+        event.event_type !== SUPERVISOR_EVENT_TYPES.TASK_QUARANTINED
+      )
+        return;
       process.stdout.write(`${describe(event)}\n`);
       if (event.event_type === SUPERVISOR_EVENT_TYPES.AGENT_RESTARTED && event.entity_type === 'task') {
         sandboxId = String(event.payload.new_sandbox_id);

@@ -6,7 +6,12 @@ import { canaryConfig, createGatewayModule, gatewayConfig, type EventGateway } f
 import { createGuardianModule, guardianConfig } from '@sandbox-relay/guardian';
 import { createIngestModule, ingestConfig } from '@sandbox-relay/ingest';
 import { createMessageQueueModule, messageQueueConfig } from '@sandbox-relay/message-queue';
-import { createSandboxProvider, createSupervisorModule, supervisorConfig, type SupervisorService } from '@sandbox-relay/supervisor';
+import {
+  createSandboxProvider,
+  createSupervisorModule,
+  supervisorConfig,
+  type SupervisorService,
+} from '@sandbox-relay/supervisor';
 import { Readiness, hostModules, serverUrl, type Logger } from '@sandbox-relay/service-kit';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import { createStore } from '@sandbox-relay/store';
@@ -40,7 +45,9 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'subscriber', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'standalone', role: 'worker', logger });
   // The bridge's own subscriber: the gateway's connection reads only the relay's channels.
-  const omoiosBusRedis = env.OMOIOS_BRIDGE ? createRedisClient(env.REDIS_URL, { name: 'standalone-omoios-bridge', role: 'subscriber', logger }) : null;
+  const omoiosBusRedis = env.OMOIOS_BRIDGE
+    ? createRedisClient(env.REDIS_URL, { name: 'standalone-omoios-bridge', role: 'subscriber', logger })
+    : null;
   const readiness = new Readiness(1_000, logger)
     .add({ name: 'postgres', check: () => store.ping() })
     .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
@@ -127,7 +134,13 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
     },
     beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
     afterHttpClose: [
-      { name: 'redis', run: () => Promise.all([publisherRedis, subscriberRedis, workerRedis, ...(omoiosBusRedis ? [omoiosBusRedis] : [])].map(closeRedis)) },
+      {
+        name: 'redis',
+        run: () =>
+          Promise.all(
+            [publisherRedis, subscriberRedis, workerRedis, ...(omoiosBusRedis ? [omoiosBusRedis] : [])].map(closeRedis),
+          ),
+      },
       { name: 'postgres', run: () => store.close() },
     ],
   });

@@ -26,7 +26,10 @@ export interface SandboxLock {
 export class SupervisorState {
   private readonly escalationKey: string;
 
-  constructor(private readonly redis: Redis, private readonly prefix: string) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {
     this.escalationKey = `${prefix}:supervisor:escalation`;
   }
 
@@ -40,8 +43,19 @@ export class SupervisorState {
    * Sets a sandbox's level from `from` (undefined: no level stored) to `to` (`none` clears it) only if
    * it still is `from`: of several replicas that saw the same change, exactly one gets true and acts.
    */
-  async compareAndSetEscalation(sandboxId: string, from: EscalationLevel | undefined, to: EscalationLevel): Promise<boolean> {
-    const result = await this.redis.eval(CAS_SCRIPT, 1, this.escalationKey, sandboxId, from ?? '', to === 'none' ? '' : to);
+  async compareAndSetEscalation(
+    sandboxId: string,
+    from: EscalationLevel | undefined,
+    to: EscalationLevel,
+  ): Promise<boolean> {
+    const result = await this.redis.eval(
+      CAS_SCRIPT,
+      1,
+      this.escalationKey,
+      sandboxId,
+      from ?? '',
+      to === 'none' ? '' : to,
+    );
     return result === 1;
   }
 

@@ -1,4 +1,11 @@
-import { HEARTBEAT_EVENT_TYPE_LIST, LIVE_SESSION_STATUSES, NON_AGENT_EVENT_SOURCES, isHeartbeatStatus, type HeartbeatStatus, type SandboxSessionStatus } from '@sandbox-relay/contracts';
+import {
+  HEARTBEAT_EVENT_TYPE_LIST,
+  LIVE_SESSION_STATUSES,
+  NON_AGENT_EVENT_SOURCES,
+  isHeartbeatStatus,
+  type HeartbeatStatus,
+  type SandboxSessionStatus,
+} from '@sandbox-relay/contracts';
 import { withStoreErrors, type Store } from '@sandbox-relay/store';
 
 /** One live session with what the event store says about it, as one sweep reads it. */
@@ -39,7 +46,6 @@ interface SweepRow {
 
 const SWEPT_STATUSES: readonly SandboxSessionStatus[] = ['starting', ...LIVE_SESSION_STATUSES];
 
-
 /*
  * Liveness comes from the event store, not from a copy the supervisor keeps: every heartbeat is already
  * a committed row, so a supervisor that restarts (or a second replica) sees exactly what the first saw,
@@ -74,13 +80,23 @@ ORDER BY s.created_at`;
 /** Reads live sessions for the sweep, and records what it saw. */
 export class SessionStore {
   /** @param scope the supervisor's key prefix: only sessions of tasks it started (`Task.spec.scope`) are swept. */
-  constructor(private readonly store: Store, private readonly scope: string) {}
+  constructor(
+    private readonly store: Store,
+    private readonly scope: string,
+  ) {}
 
   /**
    * Every live session of this supervisor's tasks (and every `starting` one: a spawn under way, or one
    * that never reported) with its last heartbeat and activity, and the database's clock. */
   async sweepView(): Promise<{ now: number; sessions: SweptSession[] }> {
-    const { rows } = await withStoreErrors(this.store.pool.query<SweepRow>(SWEEP_SQL, [SWEPT_STATUSES, NON_AGENT_EVENT_SOURCES, this.scope, HEARTBEAT_EVENT_TYPE_LIST]));
+    const { rows } = await withStoreErrors(
+      this.store.pool.query<SweepRow>(SWEEP_SQL, [
+        SWEPT_STATUSES,
+        NON_AGENT_EVENT_SOURCES,
+        this.scope,
+        HEARTBEAT_EVENT_TYPE_LIST,
+      ]),
+    );
     const now = rows[0]?.db_now ?? (await this.databaseNow());
     return {
       now,
@@ -117,18 +133,31 @@ export class SessionStore {
    * Moves a session from one of `from` to `to`; true when this call made the change (a compare-and-set
    * in PostgreSQL, so of several replicas exactly one wins).
    */
-  async transition(sandboxId: string, from: readonly SandboxSessionStatus[], to: SandboxSessionStatus): Promise<boolean> {
-    const { count } = await withStoreErrors(this.store.prisma.sandboxSession.updateMany({ where: { sandboxId, status: { in: [...from] } }, data: { status: to } }));
+  async transition(
+    sandboxId: string,
+    from: readonly SandboxSessionStatus[],
+    to: SandboxSessionStatus,
+  ): Promise<boolean> {
+    const { count } = await withStoreErrors(
+      this.store.prisma.sandboxSession.updateMany({
+        where: { sandboxId, status: { in: [...from] } },
+        data: { status: to },
+      }),
+    );
     return count > 0;
   }
 
   async status(sandboxId: string): Promise<SandboxSessionStatus | null> {
-    const row = await withStoreErrors(this.store.prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { status: true } }));
+    const row = await withStoreErrors(
+      this.store.prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { status: true } }),
+    );
     return (row?.status as SandboxSessionStatus | undefined) ?? null;
   }
 
   private async databaseNow(): Promise<number> {
-    const { rows } = await withStoreErrors(this.store.pool.query<{ now: number }>(`SELECT (extract(epoch FROM now()) * 1000)::float8 AS now`));
+    const { rows } = await withStoreErrors(
+      this.store.pool.query<{ now: number }>(`SELECT (extract(epoch FROM now()) * 1000)::float8 AS now`),
+    );
     return rows[0]!.now;
   }
 }

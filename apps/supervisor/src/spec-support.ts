@@ -24,7 +24,12 @@ export class EnvelopeFactory {
 
   constructor(private readonly clock = new ManualClock()) {}
 
-  event(eventType: string, payload: Record<string, unknown> = {}, sandboxId = 'sb-1', source: string | null = 'worker'): EventEnvelope {
+  event(
+    eventType: string,
+    payload: Record<string, unknown> = {},
+    sandboxId = 'sb-1',
+    source: string | null = 'worker',
+  ): EventEnvelope {
     this.clock.advance(1_000);
     return {
       id: String(this.nextId++),
@@ -99,7 +104,15 @@ export class SupervisorHarness {
     provider: P = new FakeSandboxProvider(uniqueId('fake')) as P,
     extra: Pick<SupervisorServiceDeps, 'auth' | 'sandboxTokenTtlS'> = {},
   ): { svc: SupervisorService; sup: SupervisorService['supervisor']; app: Express; provider: P } {
-    const svc = createSupervisorService({ store: this.store, publisherRedis: this.redis, provider, logger: this.logger, config, relayUrl: () => 'http://127.0.0.1:18000', ...extra });
+    const svc = createSupervisorService({
+      store: this.store,
+      publisherRedis: this.redis,
+      provider,
+      logger: this.logger,
+      config,
+      relayUrl: () => 'http://127.0.0.1:18000',
+      ...extra,
+    });
     this.services.push(svc);
     const app = createHttpApp({ logger: this.logger, readiness: new Readiness() });
     app.use(svc.router);

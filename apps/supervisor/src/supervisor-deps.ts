@@ -11,7 +11,8 @@ export interface SupervisorConfig {
   provider: 'local' | 'daytona';
   /** Prefix of the Redis keys (escalation levels, locks). */
   keyPrefix: string;
-  heartbeat: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'> & Partial<Pick<HeartbeatPolicy, 'startupGraceMs' | 'omoiosIntervalMs'>>;
+  heartbeat: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'> &
+    Partial<Pick<HeartbeatPolicy, 'startupGraceMs' | 'omoiosIntervalMs'>>;
   sweepIntervalMs: number;
   restart: RestartIntensityPolicy;
   terminateGraceMs: number;
@@ -47,13 +48,22 @@ export interface SupervisorDeps {
 export class SupervisorEvents {
   constructor(private readonly sink: EventSink) {}
 
-  emit<T extends SupervisorEventType>(eventType: T, data: EventPayloads[T], sandboxId: string, taskId?: string): Promise<void> {
+  emit<T extends SupervisorEventType>(
+    eventType: T,
+    data: EventPayloads[T],
+    sandboxId: string,
+    taskId?: string,
+  ): Promise<void> {
     const targets: EventTarget[] = [{ entityType: ENTITY_TYPES.SANDBOX, entityId: sandboxId }];
     if (taskId) targets.push({ entityType: ENTITY_TYPES.TASK, entityId: taskId });
     return this.emitMany(eventType, data, targets);
   }
 
-  async emitMany<T extends SupervisorEventType>(eventType: T, data: EventPayloads[T], targets: readonly EventTarget[]): Promise<void> {
+  async emitMany<T extends SupervisorEventType>(
+    eventType: T,
+    data: EventPayloads[T],
+    targets: readonly EventTarget[],
+  ): Promise<void> {
     await this.sink.emit(eventType, targets, data);
   }
 }

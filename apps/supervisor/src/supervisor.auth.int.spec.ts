@@ -17,7 +17,8 @@ describe('supervisor with auth on', () => {
   let key: RelayJwk;
   const infra = new SupervisorHarness('sup-auth-test', logger);
   const harness = () => infra.service(testSupervisorConfig(), undefined, { auth, sandboxTokenTtlS: 600 });
-  const token = (kind: 'viewer' | 'operator') => auth.issuer!.issue({ kind, sandboxes: '*' }, { subject: 'tester', ttlSeconds: 60 });
+  const token = (kind: 'viewer' | 'operator') =>
+    auth.issuer!.issue({ kind, sandboxes: '*' }, { subject: 'tester', ttlSeconds: 60 });
 
   beforeAll(async () => {
     await infra.open();
@@ -36,17 +37,29 @@ describe('supervisor with auth on', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe('forbidden');
     const sandboxToken = await auth.issuer!.issueSandboxToken('sb-x', 60);
-    expect((await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${sandboxToken}`).send(body)).status).toBe(403);
+    expect(
+      (await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${sandboxToken}`).send(body)).status,
+    ).toBe(403);
     expect(provider.spawned).toEqual([]);
 
     const operator = await token('operator');
     const started = await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${operator}`).send(body);
     expect(started.status).toBe(201);
     const task = started.body as TaskView;
-    expect((await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${viewer}`)).status).toBe(200);
-    expect((await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${sandboxToken}`)).status).toBe(403);
-    expect((await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${viewer}`).send({})).status).toBe(403);
-    expect((await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${operator}`).send({})).status).toBe(200);
+    expect((await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${viewer}`)).status).toBe(
+      200,
+    );
+    expect(
+      (await request(app).get(`/api/v1/tasks/${task.id}`).set('authorization', `Bearer ${sandboxToken}`)).status,
+    ).toBe(403);
+    expect(
+      (await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${viewer}`).send({}))
+        .status,
+    ).toBe(403);
+    expect(
+      (await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${operator}`).send({}))
+        .status,
+    ).toBe(200);
   });
 
   it('names the sandbox itself and hands its worker a token for exactly that sandbox, whatever worker_env says', async () => {
@@ -55,7 +68,11 @@ describe('supervisor with auth on', () => {
     const res = await request(app)
       .post('/api/v1/tasks')
       .set('authorization', `Bearer ${operator}`)
-      .send({ title: 'token at spawn', plan: [{ run: 'true' }], worker_env: { RELAY_TOKEN: 'smuggled-operator-token' } });
+      .send({
+        title: 'token at spawn',
+        plan: [{ run: 'true' }],
+        worker_env: { RELAY_TOKEN: 'smuggled-operator-token' },
+      });
     expect(res.status).toBe(201);
     const [spawned] = provider.spawned;
     expect(spawned!.spec.sandboxId).toMatch(/^local-[0-9a-f]{16}$/);
@@ -65,14 +82,24 @@ describe('supervisor with auth on', () => {
     // Verified with the public half only, as every edge service would.
     const verifier = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(key)], maxTokenAgeS: 3600 });
     const principal = await verifier.authenticate(workerToken);
-    expect(principal).toMatchObject({ kind: 'sandbox', subject: res.body.sandbox_id, sandboxes: new Set([res.body.sandbox_id]) });
+    expect(principal).toMatchObject({
+      kind: 'sandbox',
+      subject: res.body.sandbox_id,
+      sandboxes: new Set([res.body.sandbox_id]),
+    });
     expect(principal.expiresAt!.getTime() - Date.now()).toBeGreaterThan(590_000);
   });
 
-  it('renews a live sandbox\'s token for that sandbox\'s own token only, and none once the sandbox is no longer live', async () => {
+  it("renews a live sandbox's token for that sandbox's own token only, and none once the sandbox is no longer live", async () => {
     const { app, provider } = harness();
     const operator = await token('operator');
-    const task = (await request(app).post('/api/v1/tasks').set('authorization', `Bearer ${operator}`).send({ title: 'renew', plan: [{ run: 'true' }] }).expect(201)).body as TaskView;
+    const task = (
+      await request(app)
+        .post('/api/v1/tasks')
+        .set('authorization', `Bearer ${operator}`)
+        .send({ title: 'renew', plan: [{ run: 'true' }] })
+        .expect(201)
+    ).body as TaskView;
     const sandboxId = task.sandbox_id!;
     const own = provider.spawned[0]!.spec.env.RELAY_TOKEN!;
     const renew = (bearer: string | null, id = sandboxId) => {
@@ -98,7 +125,11 @@ describe('supervisor with auth on', () => {
     expect((await renew(operator)).status).toBe(403);
 
     // Stopped: the old worker's token runs out with it.
-    await request(app).post(`/api/v1/tasks/${task.id}/stop`).set('authorization', `Bearer ${operator}`).send({}).expect(200);
+    await request(app)
+      .post(`/api/v1/tasks/${task.id}/stop`)
+      .set('authorization', `Bearer ${operator}`)
+      .send({})
+      .expect(200);
     const refused = await renew(own);
     expect(refused.status).toBe(409);
     expect(refused.body.error).toMatchObject({ code: 'sandbox_not_live', message: expect.stringContaining('stopped') });
@@ -115,7 +146,15 @@ describe('supervisor with auth on', () => {
     const ed = await generateRelayKey('eddsa', 'pub');
     const verifyOnly = await EdgeAuth.fromSettings({ mode: 'on', keys: [publicOnly(ed)], maxTokenAgeS: 3600 });
     expect(() =>
-      createSupervisorService({ store, publisherRedis: infra.redis, provider: new FakeSandboxProvider(), logger, config: testSupervisorConfig(), relayUrl: () => '', auth: verifyOnly }),
+      createSupervisorService({
+        store,
+        publisherRedis: infra.redis,
+        provider: new FakeSandboxProvider(),
+        logger,
+        config: testSupervisorConfig(),
+        relayUrl: () => '',
+        auth: verifyOnly,
+      }),
     ).toThrow(/no key in AUTH_KEYS can sign/);
   });
 });

@@ -54,10 +54,16 @@ export function createSupervisorService({
 }: SupervisorServiceDeps): SupervisorService {
   const log = logger.child({ component: 'supervisor' });
   const issuer = auth.issuer;
-  if (auth.enabled && !issuer) throw new Error('auth is on but no key in AUTH_KEYS can sign: the supervisor issues every worker\'s sandbox token');
+  if (auth.enabled && !issuer)
+    throw new Error("auth is on but no key in AUTH_KEYS can sign: the supervisor issues every worker's sandbox token");
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
-  const sink = createEventSink({ events, source: RELAY_EVENT_SOURCES.SUPERVISOR, publish: (stored) => publisher.publish(stored), logger: log });
+  const sink = createEventSink({
+    events,
+    source: RELAY_EVENT_SOURCES.SUPERVISOR,
+    publish: (stored) => publisher.publish(stored),
+    logger: log,
+  });
   const supervisor = new Supervisor({
     store,
     sessions: new SessionStore(store, config.keyPrefix),
@@ -68,13 +74,19 @@ export function createSupervisorService({
     logger,
     config,
     relayUrl,
-    sandboxTokens: auth.enabled && issuer ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS), ttlSeconds: sandboxTokenTtlS } : undefined,
+    sandboxTokens:
+      auth.enabled && issuer
+        ? { issue: (sandboxId) => issuer.issueSandboxToken(sandboxId, sandboxTokenTtlS), ttlSeconds: sandboxTokenTtlS }
+        : undefined,
   });
   const router = Router();
   router.use('/api/v1/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
   router.post('/api/v1/sandboxes/:sandboxId/token', auth.require(ACTIONS.TOKEN_RENEW, { sandboxParam: 'sandboxId' }));
   router.get('/api/v1/sandboxes/:sandboxId/task', auth.require(ACTIONS.TASK_REPORT, { sandboxParam: 'sandboxId' }));
-  router.post('/api/v1/sandboxes/:sandboxId/task-complete', auth.require(ACTIONS.TASK_REPORT, { sandboxParam: 'sandboxId' }));
+  router.post(
+    '/api/v1/sandboxes/:sandboxId/task-complete',
+    auth.require(ACTIONS.TASK_REPORT, { sandboxParam: 'sandboxId' }),
+  );
   router.use(supervisorRouter(supervisor, { bodyLimit }));
   return {
     router,

@@ -107,7 +107,11 @@ export class Supervisor {
     if (!tokens) throw new AppError(409, 'auth_off', 'auth is off: sandbox tokens are neither issued nor needed');
     const status = await this.ctx.sessions.status(sandboxId);
     if (status === null || !RENEWABLE.includes(status)) {
-      throw new AppError(409, 'sandbox_not_live', `sandbox ${sandboxId} is ${status ?? 'unknown to the supervisor'}: its token is not renewed`);
+      throw new AppError(
+        409,
+        'sandbox_not_live',
+        `sandbox ${sandboxId} is ${status ?? 'unknown to the supervisor'}: its token is not renewed`,
+      );
     }
     const token = await tokens.issue(sandboxId);
     return { sandbox_id: sandboxId, token, expires_at: new Date(Date.now() + tokens.ttlSeconds * 1000).toISOString() };
@@ -124,7 +128,9 @@ export class Supervisor {
         } catch (error) {
           this.log.warn({ err: error }, 'sweep failed; retrying at the next interval');
         }
-        await sleep(this.ctx.config.sweepIntervalMs, undefined, { signal: this.stopping.signal }).catch(() => undefined);
+        await sleep(this.ctx.config.sweepIntervalMs, undefined, { signal: this.stopping.signal }).catch(
+          () => undefined,
+        );
       }
     })();
   }
@@ -149,9 +155,18 @@ export class Supervisor {
   async sweep(): Promise<SweepReport> {
     const { sessions: store, state } = this.ctx;
     const { now, sessions } = await store.sweepView();
-    await store.recordHeartbeats(sessions.flatMap((s) => (s.lastHeartbeatAt === null ? [] : [{ sandboxId: s.sandboxId, at: s.lastHeartbeatAt }])));
+    await store.recordHeartbeats(
+      sessions.flatMap((s) => (s.lastHeartbeatAt === null ? [] : [{ sandboxId: s.sandboxId, at: s.lastHeartbeatAt }])),
+    );
     const levels = await state.escalations();
-    const report: SweepReport = { sessions: sessions.length, actions: [], restarts: [], idleStops: [], completed: [], taskEvents: 0 };
+    const report: SweepReport = {
+      sessions: sessions.length,
+      actions: [],
+      restarts: [],
+      idleStops: [],
+      completed: [],
+      taskEvents: 0,
+    };
     // Before the sessions are acted on: a worker's last report (its cost, its task's end) is applied
     // before a completion ends the session or a restart looks at the task.
     report.taskEvents = await this.taskEvents.applyNew(sessions).catch((error: unknown) => {
@@ -167,7 +182,9 @@ export class Supervisor {
         // reported (its supervisor died, or the spawn outlived the lock's TTL).
         if (!this.inflight.has(session.sandboxId) && !(await state.isLocked(session.sandboxId))) {
           if (session.current) {
-            this.background(session.sandboxId, () => this.restarter.restart(session, 'the spawn never reported', ['starting']));
+            this.background(session.sandboxId, () =>
+              this.restarter.restart(session, 'the spawn never reported', ['starting']),
+            );
             report.restarts.push(session.sandboxId);
           } else {
             this.background(session.sandboxId, () => this.restarter.giveUpSpawn(session));
@@ -183,7 +200,9 @@ export class Supervisor {
           if (session.lastHeartbeatStatus === HEARTBEAT_STATUSES.COMPLETED) {
             await this.complete(session, ['restarting'], report);
           } else {
-            this.background(session.sandboxId, () => this.restarter.restart(session, 'resuming an interrupted restart'));
+            this.background(session.sandboxId, () =>
+              this.restarter.restart(session, 'resuming an interrupted restart'),
+            );
             report.restarts.push(session.sandboxId);
           }
         }
@@ -215,7 +234,13 @@ export class Supervisor {
       }
       if (this.idle && escalation === 'none' && ACTIVE.includes(session.status)) {
         const stop = this.idle.assess(
-          { sandboxId: session.sandboxId, taskId: session.taskId, startedAt: session.startedAt, lastActivityAt: session.lastActivityAt, lastHeartbeatStatus: session.lastHeartbeatStatus },
+          {
+            sandboxId: session.sandboxId,
+            taskId: session.taskId,
+            startedAt: session.startedAt,
+            lastActivityAt: session.lastActivityAt,
+            lastHeartbeatStatus: session.lastHeartbeatStatus,
+          },
           now,
         );
         if (stop && !this.inflight.has(session.sandboxId)) {
@@ -227,14 +252,22 @@ export class Supervisor {
     return report;
   }
 
-  private async complete(session: SweptSession, from: readonly SandboxSessionStatus[], report: SweepReport): Promise<void> {
+  private async complete(
+    session: SweptSession,
+    from: readonly SandboxSessionStatus[],
+    report: SweepReport,
+  ): Promise<void> {
     if (!(await this.endings.complete(session, from))) return;
     report.completed.push(session.sandboxId);
     this.background(session.sandboxId, () => this.endings.release(session.sandboxId));
   }
 
   /** Carries out one ladder change; true when this replica made it (the others lose the compare-and-set). */
-  private async escalate(session: SweptSession, action: LadderAction, stored: EscalationLevel | undefined): Promise<boolean> {
+  private async escalate(
+    session: SweptSession,
+    action: LadderAction,
+    stored: EscalationLevel | undefined,
+  ): Promise<boolean> {
     const { state, sessions, emitter } = this.ctx;
     const liveness = livenessOf({ ...session, escalation: stored ?? 'none' }, this.ladder.policy);
     const data = {
@@ -278,7 +311,9 @@ export class Supervisor {
 
   private background(sandboxId: string, work: () => Promise<void>): void {
     const run = work()
-      .catch((error: unknown) => this.log.error({ err: error, sandboxId }, 'supervisor action failed; the next sweep retries'))
+      .catch((error: unknown) =>
+        this.log.error({ err: error, sandboxId }, 'supervisor action failed; the next sweep retries'),
+      )
       .finally(() => this.inflight.delete(sandboxId));
     this.inflight.set(sandboxId, run);
   }

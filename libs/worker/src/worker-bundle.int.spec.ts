@@ -15,7 +15,11 @@ interface Exit {
 
 /** Runs the bundle with exactly `env` (plus PATH), as a provider would inside a sandbox. */
 function startBundle(env: Record<string, string>, cwd: string): { child: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, [bundle], { cwd, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bundle], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exit = new Promise<Exit>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
@@ -28,7 +32,10 @@ describe('the bundled worker (dist/worker/worker.js)', () => {
   const children: ChildProcess[] = [];
 
   beforeAll(() => {
-    const output = execFileSync(process.execPath, [path.join(root, 'tools', 'build-worker.mjs')], { cwd: root, encoding: 'utf8' });
+    const output = execFileSync(process.execPath, [path.join(root, 'tools', 'build-worker.mjs')], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(output).toMatch(/^built dist\/worker\/worker\.js \(\d+\.\d KiB\)\n$/);
   });
 
@@ -73,12 +80,24 @@ describe('the bundled worker (dist/worker/worker.js)', () => {
   });
 
   it('runs a plan to completion with plain node, reports it to the relay and exits 0', async () => {
-    const plan = { steps: [{ run: 'echo from-bundle' }, { write: { path: 'f.txt', content: 'x\n' } }], complete_when_done: true };
+    const plan = {
+      steps: [{ run: 'echo from-bundle' }, { write: { path: 'f.txt', content: 'x\n' } }],
+      complete_when_done: true,
+    };
     const { child, exit } = startBundle(env({ TASK_PLAN: JSON.stringify(plan) }), workspace);
     children.push(child);
     expect((await exit).code).toBe(0);
-    expect(storedTypes()).toEqual(['agent.started', 'agent.tool_use', 'agent.tool_completed', 'agent.file_edited', 'agent.completed']);
-    expect(server.eventsOfType('agent.tool_completed')[0]?.event_data).toMatchObject({ stdout: 'from-bundle\n', exit_code: 0 });
+    expect(storedTypes()).toEqual([
+      'agent.started',
+      'agent.tool_use',
+      'agent.tool_completed',
+      'agent.file_edited',
+      'agent.completed',
+    ]);
+    expect(server.eventsOfType('agent.tool_completed')[0]?.event_data).toMatchObject({
+      stdout: 'from-bundle\n',
+      exit_code: 0,
+    });
   });
 
   it('on SIGTERM stops the running command, flushes its events and exits 0', async () => {

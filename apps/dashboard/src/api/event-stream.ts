@@ -87,7 +87,10 @@ export class EventStream {
 
   private connect(): void {
     window.clearTimeout(this.timer);
-    this.options.onState(this.attempt === 0 ? 'connecting' : 'reconnecting', this.attempt ? `attempt ${this.attempt + 1}` : undefined);
+    this.options.onState(
+      this.attempt === 0 ? 'connecting' : 'reconnecting',
+      this.attempt ? `attempt ${this.attempt + 1}` : undefined,
+    );
     const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.onopen = () => {
@@ -103,7 +106,10 @@ export class EventStream {
       if (this.stopped) return;
       // Retrying with the same credential cannot help: ask for another and wait for it.
       if (close.code === UNAUTHENTICATED || close.code === FORBIDDEN) {
-        this.options.onState('unauthorized', close.reason || (close.code === FORBIDDEN ? 'this token may not watch this sandbox' : 'a token is needed'));
+        this.options.onState(
+          'unauthorized',
+          close.reason || (close.code === FORBIDDEN ? 'this token may not watch this sandbox' : 'a token is needed'),
+        );
         if (this.options.askForToken !== false) auth.required();
         return;
       }

@@ -1,9 +1,19 @@
-import type { EventHistoryPage, MessageQueued, MessageType, SandboxList, SandboxSummary } from '@sandbox-relay/contracts';
+import type {
+  EventHistoryPage,
+  MessageQueued,
+  MessageType,
+  SandboxList,
+  SandboxSummary,
+} from '@sandbox-relay/contracts';
 import { auth } from './auth';
 
 /** An answer of the relay that is not 2xx, with its JSON error's code and message. */
 export class RelayError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'RelayError';
   }
@@ -11,7 +21,10 @@ export class RelayError extends Error {
 
 /** Same-origin JSON call to the relay's edge, with the credential headers (see auth.ts). */
 async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(path, { ...init, headers: { accept: 'application/json', ...auth.headers(), ...(init.headers as Record<string, string> | undefined) } });
+  const response = await fetch(path, {
+    ...init,
+    headers: { accept: 'application/json', ...auth.headers(), ...(init.headers as Record<string, string> | undefined) },
+  });
   if (response.ok) return (await response.json()) as T;
   if (response.status === 401) auth.required();
   let code = 'http_error';
@@ -41,7 +54,10 @@ export interface HistoryQuery {
 }
 
 /** One page of a sandbox's stored events (the ingest edge's history). */
-export function historyPage(sandboxId: string, { order = 'asc', after, before, limit = 500 }: HistoryQuery = {}): Promise<EventHistoryPage> {
+export function historyPage(
+  sandboxId: string,
+  { order = 'asc', after, before, limit = 500 }: HistoryQuery = {},
+): Promise<EventHistoryPage> {
   const query = new URLSearchParams({ limit: String(limit), order });
   if (after !== undefined) query.set('after', after);
   if (before !== undefined) query.set('before', before);

@@ -1,6 +1,16 @@
 import type { EventEnvelope } from '@sandbox-relay/contracts';
-import { isSteeringMessage, messageText, toolCallOutcome, type ToolCallOutcome } from '@sandbox-relay/contracts/event-readers';
-import { AGENT_EVENT_TYPES, BRANCH_WORKFLOW_EVENT_TYPES, SUPERVISOR_EVENT_TYPES, SYSTEM_EVENT_TYPES } from '@sandbox-relay/contracts/event-types';
+import {
+  isSteeringMessage,
+  messageText,
+  toolCallOutcome,
+  type ToolCallOutcome,
+} from '@sandbox-relay/contracts/event-readers';
+import {
+  AGENT_EVENT_TYPES,
+  BRANCH_WORKFLOW_EVENT_TYPES,
+  SUPERVISOR_EVENT_TYPES,
+  SYSTEM_EVENT_TYPES,
+} from '@sandbox-relay/contracts/event-types';
 import { renderDiff, type RenderedDiff } from './diff';
 import { formatBytes, formatDuration, humanizeType, oneLine } from './format';
 
@@ -37,7 +47,8 @@ export const DIFF_PREVIEW_LINES = 40;
 const OUTPUT_PREVIEW_CHARS = 2_000;
 
 const str = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 
 /** The command of a tool call, whatever shape the agent gave it (`command`, `argv`, or other input). */
 export function describeToolInput(tool: string, input: unknown): string {
@@ -46,7 +57,10 @@ export function describeToolInput(tool: string, input: unknown): string {
     const record = input as Payload;
     const command = str(record['command']);
     if (command) return command;
-    if (Array.isArray(record['argv'])) return record['argv'].map((part) => (/[\s"'$]/.test(String(part)) ? JSON.stringify(String(part)) : String(part))).join(' ');
+    if (Array.isArray(record['argv']))
+      return record['argv']
+        .map((part) => (/[\s"'$]/.test(String(part)) ? JSON.stringify(String(part)) : String(part)))
+        .join(' ');
     const path = str(record['file_path']) ?? str(record['path']);
     if (path) return `${tool} ${path}`;
     const pattern = str(record['pattern']) ?? str(record['query']) ?? str(record['url']);
@@ -60,7 +74,14 @@ function toolUse(payload: Payload): EventView {
   const tool = str(payload['tool']) ?? 'tool';
   const shell = tool === 'bash' || tool === 'Bash' || tool === 'exec';
   const command = describeToolInput(tool, payload['input'] ?? payload['command'] ?? payload['args']);
-  return { kind: 'tool', tone: 'info', icon: '▶', title: shell ? `$ ${oneLine(command)}` : oneLine(command), detail: shell ? tool : undefined, blocks: command.includes('\n') || command.length > 160 ? [{ type: 'code', label: 'command', text: command }] : [] };
+  return {
+    kind: 'tool',
+    tone: 'info',
+    icon: '▶',
+    title: shell ? `$ ${oneLine(command)}` : oneLine(command),
+    detail: shell ? tool : undefined,
+    blocks: command.includes('\n') || command.length > 160 ? [{ type: 'code', label: 'command', text: command }] : [],
+  };
 }
 
 /** How each outcome of a tool call reads (the contracts' `toolCallOutcome` decides which). */
@@ -91,10 +112,21 @@ function toolCompleted(payload: Payload): EventView {
     const text = str(payload[stream]) ?? (stream === 'stdout' ? str(payload['output']) : undefined);
     if (!text) continue;
     const cut = text.length > OUTPUT_PREVIEW_CHARS ? `…${text.slice(-OUTPUT_PREVIEW_CHARS)}` : text;
-    blocks.push({ type: 'code', label: payload[`${stream}_truncated`] === true || cut !== text ? `${stream} (tail)` : stream, text: cut.replace(/\n$/, '') });
+    blocks.push({
+      type: 'code',
+      label: payload[`${stream}_truncated`] === true || cut !== text ? `${stream} (tail)` : stream,
+      text: cut.replace(/\n$/, ''),
+    });
   }
   const look = OUTCOME_LOOK[outcome];
-  return { kind: 'tool-result', tone: look.tone, icon: look.icon, title: `${tool} ${look.verb}`, detail: parts.join(' · ') || undefined, blocks };
+  return {
+    kind: 'tool-result',
+    tone: look.tone,
+    icon: look.icon,
+    title: `${tool} ${look.verb}`,
+    detail: parts.join(' · ') || undefined,
+    blocks,
+  };
 }
 
 function fileEdited(payload: Payload): EventView {
@@ -109,8 +141,10 @@ function fileEdited(payload: Payload): EventView {
   if (bytes !== undefined) detail.push(formatBytes(bytes));
   const blocks: Block[] = [];
   if (diff) blocks.push({ type: 'diff', diff });
-  else if (str(payload['diff_omitted'])) blocks.push({ type: 'text', text: `diff not shown (${String(payload['diff_omitted'])})` });
-  if (payload['diff_truncated'] === true) blocks.push({ type: 'text', text: 'the diff was cut by the worker (too large)' });
+  else if (str(payload['diff_omitted']))
+    blocks.push({ type: 'text', text: `diff not shown (${String(payload['diff_omitted'])})` });
+  if (payload['diff_truncated'] === true)
+    blocks.push({ type: 'text', text: 'the diff was cut by the worker (too large)' });
   return { kind: 'edit', tone: 'info', icon: '✎', title: path, detail: detail.join(' · '), blocks };
 }
 
@@ -119,7 +153,14 @@ function message(payload: Payload): EventView {
   const content = messageText(payload) ?? '';
   const steering = isSteeringMessage(payload);
   const who = steering ? `steering from ${str(payload['from']) ?? 'guardian'}` : role === 'assistant' ? 'agent' : role;
-  return { kind: steering ? 'guardian' : 'message', tone: steering ? 'warn' : 'neutral', icon: steering ? '⚑' : '❝', title: who, detail: undefined, blocks: content ? [{ type: 'text', text: content }] : [] };
+  return {
+    kind: steering ? 'guardian' : 'message',
+    tone: steering ? 'warn' : 'neutral',
+    icon: steering ? '⚑' : '❝',
+    title: who,
+    detail: undefined,
+    blocks: content ? [{ type: 'text', text: content }] : [],
+  };
 }
 
 function heartbeat(payload: Payload): EventView {
@@ -128,7 +169,14 @@ function heartbeat(payload: Payload): EventView {
   if (rss !== undefined) parts.push(formatBytes(rss));
   const queued = num(payload['queued_events']);
   if (queued) parts.push(`${queued} queued`);
-  return { kind: 'heartbeat', tone: 'neutral', icon: '♥', title: 'heartbeat', detail: parts.join(' · ') || undefined, blocks: [] };
+  return {
+    kind: 'heartbeat',
+    tone: 'neutral',
+    icon: '♥',
+    title: 'heartbeat',
+    detail: parts.join(' · ') || undefined,
+    blocks: [],
+  };
 }
 
 function queued(payload: Payload): EventView {
@@ -137,7 +185,14 @@ function queued(payload: Payload): EventView {
   const interrupt = type === 'interrupt';
   // Steering from the relay's guardian (guardian_intervention) or the original system's (guardian_nudge).
   const steering = type === 'guardian_intervention' || type === 'guardian_nudge';
-  return { kind: 'queued', tone: interrupt || steering ? 'warn' : 'info', icon: interrupt ? '⏹' : steering ? '⚑' : '✉', title: `${type.replace(/_/g, ' ')} queued`, detail: str(payload['message_id']) ? `#${String(payload['message_id'])}` : undefined, blocks: preview ? [{ type: 'text', text: preview }] : [] };
+  return {
+    kind: 'queued',
+    tone: interrupt || steering ? 'warn' : 'info',
+    icon: interrupt ? '⏹' : steering ? '⚑' : '✉',
+    title: `${type.replace(/_/g, ' ')} queued`,
+    detail: str(payload['message_id']) ? `#${String(payload['message_id'])}` : undefined,
+    blocks: preview ? [{ type: 'text', text: preview }] : [],
+  };
 }
 
 function guardian(payload: Payload): EventView {
@@ -147,10 +202,21 @@ function guardian(payload: Payload): EventView {
   if (reason) blocks.push({ type: 'fields', fields: [['why', reason]] });
   const text = str(payload['message']);
   if (text) blocks.push({ type: 'text', text });
-  return { kind: 'guardian', tone: 'warn', icon: '⚑', title: `guardian: ${detector.replace(/_/g, ' ')}`, detail: str(payload['routed']) ? `routed to ${String(payload['routed'])}` : undefined, blocks };
+  return {
+    kind: 'guardian',
+    tone: 'warn',
+    icon: '⚑',
+    title: `guardian: ${detector.replace(/_/g, ' ')}`,
+    detail: str(payload['routed']) ? `routed to ${String(payload['routed'])}` : undefined,
+    blocks,
+  };
 }
 
-const sandboxLink = (sandboxId: string, text: string): Block => ({ type: 'link', text, href: `#/sandboxes/${encodeURIComponent(sandboxId)}` });
+const sandboxLink = (sandboxId: string, text: string): Block => ({
+  type: 'link',
+  text,
+  href: `#/sandboxes/${encodeURIComponent(sandboxId)}`,
+});
 
 /** An address from a payload, as a link only when it is http(s): never `javascript:` or the like. */
 export function safeExternalUrl(value: unknown): string | undefined {
@@ -174,7 +240,12 @@ function between(fromIso: string | undefined, toIso: string | undefined): number
 function clock(iso: string | undefined): string | undefined {
   if (!iso) return undefined;
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? undefined : date.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  return Number.isNaN(date.getTime())
+    ? undefined
+    : date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d+Z$/, ' UTC');
 }
 
 const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
@@ -183,23 +254,39 @@ const plural = (count: number, word: string) => `${count} ${word}${count === 1 ?
  * The supervisor's heartbeat ladder (`{missed, last_seen_at, heartbeat_interval_ms}`): how many beats
  * were missed and how old the last one was when the supervisor noticed.
  */
-const heartbeatLadder = (step: 'missed' | 'degraded' | 'recovered'): Renderer => (payload, event) => {
-  const missed = num(payload['missed']);
-  const lastSeen = str(payload['last_seen_at']);
-  const age = between(lastSeen, event.timestamp);
-  const interval = num(payload['heartbeat_interval_ms']);
-  const parts: string[] = [];
-  if (missed !== undefined) parts.push(step === 'recovered' ? `after ${plural(missed, 'missed heartbeat')}` : plural(missed, 'missed heartbeat'));
-  if (age !== undefined && step !== 'recovered') parts.push(`last heartbeat ${formatDuration(age)} before`);
-  const fields: Array<[string, string]> = [];
-  const seenAt = clock(lastSeen);
-  if (seenAt) fields.push(['last heartbeat', seenAt]);
-  if (interval !== undefined) fields.push(['interval', formatDuration(interval)]);
-  const titles = { missed: 'heartbeat missed', degraded: 'sandbox DEGRADED', recovered: 'heartbeats recovered' } as const;
-  const tones: Record<typeof step, Tone> = { missed: 'warn', degraded: 'bad', recovered: 'ok' };
-  const icons = { missed: '♡', degraded: '◆', recovered: '♥' } as const;
-  return { kind: 'supervisor', tone: tones[step], icon: icons[step], title: titles[step], detail: parts.join(' · ') || undefined, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
-};
+const heartbeatLadder =
+  (step: 'missed' | 'degraded' | 'recovered'): Renderer =>
+  (payload, event) => {
+    const missed = num(payload['missed']);
+    const lastSeen = str(payload['last_seen_at']);
+    const age = between(lastSeen, event.timestamp);
+    const interval = num(payload['heartbeat_interval_ms']);
+    const parts: string[] = [];
+    if (missed !== undefined)
+      parts.push(
+        step === 'recovered' ? `after ${plural(missed, 'missed heartbeat')}` : plural(missed, 'missed heartbeat'),
+      );
+    if (age !== undefined && step !== 'recovered') parts.push(`last heartbeat ${formatDuration(age)} before`);
+    const fields: Array<[string, string]> = [];
+    const seenAt = clock(lastSeen);
+    if (seenAt) fields.push(['last heartbeat', seenAt]);
+    if (interval !== undefined) fields.push(['interval', formatDuration(interval)]);
+    const titles = {
+      missed: 'heartbeat missed',
+      degraded: 'sandbox DEGRADED',
+      recovered: 'heartbeats recovered',
+    } as const;
+    const tones: Record<typeof step, Tone> = { missed: 'warn', degraded: 'bad', recovered: 'ok' };
+    const icons = { missed: '♡', degraded: '◆', recovered: '♥' } as const;
+    return {
+      kind: 'supervisor',
+      tone: tones[step],
+      icon: icons[step],
+      title: titles[step],
+      detail: parts.join(' · ') || undefined,
+      blocks: fields.length ? [{ type: 'fields', fields }] : [],
+    };
+  };
 
 /** `{old_sandbox_id, new_sandbox_id, reason, attempt, forced}`: links both ways between the two sandboxes. */
 function restarted(payload: Payload): EventView {
@@ -215,7 +302,14 @@ function restarted(payload: Payload): EventView {
   if (reason) blocks.push({ type: 'fields', fields: [['reason', reason]] });
   if (from) blocks.push(sandboxLink(from, `← replaced ${from}`));
   if (to) blocks.push(sandboxLink(to, `open ${to} →`));
-  return { kind: 'restart', tone: 'warn', icon: '↻', title: 'agent restarted', detail: parts.join(' · ') || undefined, blocks };
+  return {
+    kind: 'restart',
+    tone: 'warn',
+    icon: '↻',
+    title: 'agent restarted',
+    detail: parts.join(' · ') || undefined,
+    blocks,
+  };
 }
 
 function restartFailed(payload: Payload): EventView {
@@ -224,34 +318,71 @@ function restartFailed(payload: Payload): EventView {
   if (reason) blocks.push({ type: 'fields', fields: [['reason', reason]] });
   const error = str(payload['error']);
   if (error) blocks.push({ type: 'code', label: 'error', text: error });
-  return { kind: 'restart', tone: 'bad', icon: '↻', title: 'restart failed', detail: str(payload['old_sandbox_id']) ? `replacing ${String(payload['old_sandbox_id'])}` : undefined, blocks };
+  return {
+    kind: 'restart',
+    tone: 'bad',
+    icon: '↻',
+    title: 'restart failed',
+    detail: str(payload['old_sandbox_id']) ? `replacing ${String(payload['old_sandbox_id'])}` : undefined,
+    blocks,
+  };
 }
 
 /** `{reason, trigger, restarts_in_window, window_ms?}`: the restart intensity that stopped the task. */
 function quarantined(payload: Payload): EventView {
   const count = num(payload['restarts_in_window']);
   const windowMs = num(payload['window_ms']);
-  const detail = count === undefined ? undefined : `${plural(count, 'restart')} ${windowMs !== undefined ? `within ${formatDuration(windowMs)}` : 'in the window'}`;
+  const detail =
+    count === undefined
+      ? undefined
+      : `${plural(count, 'restart')} ${windowMs !== undefined ? `within ${formatDuration(windowMs)}` : 'in the window'}`;
   const fields: Array<[string, string]> = [];
   const reason = str(payload['reason']);
   if (reason) fields.push(['reason', reason]);
   const trigger = str(payload['trigger']);
   if (trigger) fields.push(['last trigger', trigger]);
-  return { kind: 'supervisor', tone: 'bad', icon: '✖', title: 'task quarantined: no more restarts', detail, blocks: fields.length ? [{ type: 'fields', fields }] : [] };
+  return {
+    kind: 'supervisor',
+    tone: 'bad',
+    icon: '✖',
+    title: 'task quarantined: no more restarts',
+    detail,
+    blocks: fields.length ? [{ type: 'fields', fields }] : [],
+  };
 }
 
 /** `{idle_for_ms, idle_since}`. */
 function idleStopped(payload: Payload): EventView {
   const idle = num(payload['idle_for_ms']);
   const since = clock(str(payload['idle_since']));
-  return { kind: 'supervisor', tone: 'neutral', icon: '⏻', title: idle !== undefined ? `stopped after ${formatDuration(idle)} idle` : 'stopped as idle', detail: since ? `idle since ${since}` : undefined, blocks: [] };
+  return {
+    kind: 'supervisor',
+    tone: 'neutral',
+    icon: '⏻',
+    title: idle !== undefined ? `stopped after ${formatDuration(idle)} idle` : 'stopped as idle',
+    detail: since ? `idle since ${since}` : undefined,
+    blocks: [],
+  };
 }
 
-const taskStep = (icon: string, tone: Tone, title: string): Renderer => (payload) => {
-  const parts = [str(payload['task_id']) ? `task ${String(payload['task_id'])}` : undefined, str(payload['provider']), str(payload['agent_id'])].filter(Boolean) as string[];
-  const reason = str(payload['reason']);
-  return { kind: 'supervisor', tone, icon, title, detail: parts.join(' · ') || undefined, blocks: reason ? [{ type: 'fields', fields: [['reason', reason]] }] : [] };
-};
+const taskStep =
+  (icon: string, tone: Tone, title: string): Renderer =>
+  (payload) => {
+    const parts = [
+      str(payload['task_id']) ? `task ${String(payload['task_id'])}` : undefined,
+      str(payload['provider']),
+      str(payload['agent_id']),
+    ].filter(Boolean) as string[];
+    const reason = str(payload['reason']);
+    return {
+      kind: 'supervisor',
+      tone,
+      icon,
+      title,
+      detail: parts.join(' · ') || undefined,
+      blocks: reason ? [{ type: 'fields', fields: [['reason', reason]] }] : [],
+    };
+  };
 
 /** The branch workflow's events (entity `ticket`): branch, pull request (linked), merge, failure. */
 function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
@@ -262,18 +393,41 @@ function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
   const blocks: Block[] = [];
   switch (event.event_type) {
     case BRANCH_WORKFLOW_EVENT_TYPES.BRANCH_CREATED:
-      return { kind: 'branch', tone: 'info', icon: '↱', title: `branch ${branch ?? 'created'}`, detail: [str(payload['base_branch']) ? `from ${String(payload['base_branch'])}` : undefined, repo].filter(Boolean).join(' · ') || undefined, blocks };
+      return {
+        kind: 'branch',
+        tone: 'info',
+        icon: '↱',
+        title: `branch ${branch ?? 'created'}`,
+        detail:
+          [str(payload['base_branch']) ? `from ${String(payload['base_branch'])}` : undefined, repo]
+            .filter(Boolean)
+            .join(' · ') || undefined,
+        blocks,
+      };
     case BRANCH_WORKFLOW_EVENT_TYPES.PR_OPENED:
     case BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED: {
       const merged = event.event_type === BRANCH_WORKFLOW_EVENT_TYPES.PR_MERGED;
-      if (url) blocks.push({ type: 'link', text: `${pr !== undefined ? `PR #${pr}` : 'pull request'} on ${new URL(url).host} ↗`, href: url, external: true });
+      if (url)
+        blocks.push({
+          type: 'link',
+          text: `${pr !== undefined ? `PR #${pr}` : 'pull request'} on ${new URL(url).host} ↗`,
+          href: url,
+          external: true,
+        });
       const parts: string[] = [];
       if (branch) parts.push(branch);
       const files = num(payload['files_changed']);
       if (files !== undefined) parts.push(plural(files, 'file'));
       const sha = str(payload['merge_sha']);
       if (sha) parts.push(sha.slice(0, 7));
-      return { kind: 'branch', tone: merged ? 'ok' : 'info', icon: merged ? '✓' : '⇅', title: `${pr !== undefined ? `PR #${pr}` : 'pull request'} ${merged ? 'merged' : 'opened'}`, detail: parts.join(' · ') || undefined, blocks };
+      return {
+        kind: 'branch',
+        tone: merged ? 'ok' : 'info',
+        icon: merged ? '✓' : '⇅',
+        title: `${pr !== undefined ? `PR #${pr}` : 'pull request'} ${merged ? 'merged' : 'opened'}`,
+        detail: parts.join(' · ') || undefined,
+        blocks,
+      };
     }
     default: {
       const fields: Array<[string, string]> = [];
@@ -284,15 +438,24 @@ function branchWorkflow(payload: Payload, event: EventEnvelope): EventView {
       if (fields.length) blocks.push({ type: 'fields', fields });
       const text = str(payload['message']);
       if (text) blocks.push({ type: 'text', text });
-      return { kind: 'branch', tone: 'bad', icon: '⚠', title: `branch workflow failed${str(payload['step']) ? ` at ${String(payload['step'])}` : ''}`, detail: repo, blocks };
+      return {
+        kind: 'branch',
+        tone: 'bad',
+        icon: '⚠',
+        title: `branch workflow failed${str(payload['step']) ? ` at ${String(payload['step'])}` : ''}`,
+        detail: repo,
+        blocks,
+      };
     }
   }
 }
 
-const lifecycle = (icon: string, tone: Tone, title: (payload: Payload) => string, textKey?: string): Renderer => (payload) => {
-  const text = textKey ? str(payload[textKey]) : undefined;
-  return { kind: 'lifecycle', tone, icon, title: title(payload), blocks: text ? [{ type: 'text', text }] : [] };
-};
+const lifecycle =
+  (icon: string, tone: Tone, title: (payload: Payload) => string, textKey?: string): Renderer =>
+  (payload) => {
+    const text = textKey ? str(payload[textKey]) : undefined;
+    return { kind: 'lifecycle', tone, icon, title: title(payload), blocks: text ? [{ type: 'text', text }] : [] };
+  };
 
 /** Renderers by event type: the catalogue of `libs/contracts` (agent, system, supervisor and branch-workflow types). */
 export const RENDERERS: Record<string, Renderer> = {
@@ -301,13 +464,42 @@ export const RENDERERS: Record<string, Renderer> = {
   [AGENT_EVENT_TYPES.FILE_EDITED]: fileEdited,
   [AGENT_EVENT_TYPES.MESSAGE]: message,
   [AGENT_EVENT_TYPES.HEARTBEAT]: heartbeat,
-  [AGENT_EVENT_TYPES.THINKING]: (payload) => ({ kind: 'thinking', tone: 'neutral', icon: '…', title: 'thinking', blocks: str(payload['content']) ? [{ type: 'text', text: String(payload['content']) }] : [] }),
-  [AGENT_EVENT_TYPES.STARTED]: lifecycle('●', 'ok', (p) => `agent started${str(p['agent']) ? ` (${String(p['agent'])})` : ''}`, 'prompt_preview'),
-  [AGENT_EVENT_TYPES.WAITING]: lifecycle('⏸', 'neutral', (p) => `waiting${str(p['reason']) ? `: ${String(p['reason'])}` : ''}`),
-  [AGENT_EVENT_TYPES.COMPLETED]: lifecycle('■', 'ok', (p) => `agent completed${num(p['turns']) !== undefined ? ` after ${String(p['turns'])} turn(s)` : ''}`),
+  [AGENT_EVENT_TYPES.THINKING]: (payload) => ({
+    kind: 'thinking',
+    tone: 'neutral',
+    icon: '…',
+    title: 'thinking',
+    blocks: str(payload['content']) ? [{ type: 'text', text: String(payload['content']) }] : [],
+  }),
+  [AGENT_EVENT_TYPES.STARTED]: lifecycle(
+    '●',
+    'ok',
+    (p) => `agent started${str(p['agent']) ? ` (${String(p['agent'])})` : ''}`,
+    'prompt_preview',
+  ),
+  [AGENT_EVENT_TYPES.WAITING]: lifecycle(
+    '⏸',
+    'neutral',
+    (p) => `waiting${str(p['reason']) ? `: ${String(p['reason'])}` : ''}`,
+  ),
+  [AGENT_EVENT_TYPES.COMPLETED]: lifecycle(
+    '■',
+    'ok',
+    (p) => `agent completed${num(p['turns']) !== undefined ? ` after ${String(p['turns'])} turn(s)` : ''}`,
+  ),
   [AGENT_EVENT_TYPES.ERROR]: lifecycle('⚠', 'bad', (p) => (p['fatal'] === true ? 'fatal error' : 'error'), 'message'),
-  [AGENT_EVENT_TYPES.INTERRUPTED]: lifecycle('⏹', 'warn', (p) => `interrupted${str(p['during']) ? ` during ${String(p['during'])}` : ''}`, 'reason'),
-  [AGENT_EVENT_TYPES.SUBAGENT_STARTED]: lifecycle('◐', 'info', (p) => `subagent started${str(p['subagent_type']) ? `: ${String(p['subagent_type'])}` : ''}`, 'description'),
+  [AGENT_EVENT_TYPES.INTERRUPTED]: lifecycle(
+    '⏹',
+    'warn',
+    (p) => `interrupted${str(p['during']) ? ` during ${String(p['during'])}` : ''}`,
+    'reason',
+  ),
+  [AGENT_EVENT_TYPES.SUBAGENT_STARTED]: lifecycle(
+    '◐',
+    'info',
+    (p) => `subagent started${str(p['subagent_type']) ? `: ${String(p['subagent_type'])}` : ''}`,
+    'description',
+  ),
   [AGENT_EVENT_TYPES.SUBAGENT_COMPLETED]: lifecycle('◑', 'info', () => 'subagent completed', 'result'),
   [SYSTEM_EVENT_TYPES.SANDBOX_MESSAGE_QUEUED]: queued,
   [SYSTEM_EVENT_TYPES.GUARDIAN_INTERVENTION]: guardian,
@@ -357,9 +549,18 @@ export function generic(payload: Payload, eventType: string, tone = toneOf(event
   const blocks: Block[] = [];
   const fields = scalarFields(payload);
   if (fields.length) blocks.push({ type: 'fields', fields });
-  const nested = Object.fromEntries(Object.entries(payload).filter(([, value]) => value !== null && typeof value === 'object'));
-  if (Object.keys(nested).length) blocks.push({ type: 'code', label: 'data', text: JSON.stringify(nested, null, 2).slice(0, OUTPUT_PREVIEW_CHARS) });
-  return { kind: 'generic', tone, icon: tone === 'bad' ? '⚠' : tone === 'warn' ? '◆' : icon, title: humanizeType(eventType), blocks };
+  const nested = Object.fromEntries(
+    Object.entries(payload).filter(([, value]) => value !== null && typeof value === 'object'),
+  );
+  if (Object.keys(nested).length)
+    blocks.push({ type: 'code', label: 'data', text: JSON.stringify(nested, null, 2).slice(0, OUTPUT_PREVIEW_CHARS) });
+  return {
+    kind: 'generic',
+    tone,
+    icon: tone === 'bad' ? '⚠' : tone === 'warn' ? '◆' : icon,
+    title: humanizeType(eventType),
+    blocks,
+  };
 }
 
 /** The view of one event: its type's renderer, or the generic one. A renderer that throws falls back too. */

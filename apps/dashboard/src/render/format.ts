@@ -50,6 +50,7 @@ export function oneLine(text: string, max = 160): string {
  */
 export function formatCost(usage: { cost_usd: number; input_tokens: number; output_tokens: number }): string {
   if (usage.cost_usd === 0 && usage.input_tokens === 0 && usage.output_tokens === 0) return '';
-  const dollars = usage.cost_usd < 0.01 && usage.cost_usd > 0 ? `$${usage.cost_usd.toFixed(4)}` : `$${usage.cost_usd.toFixed(2)}`;
+  const dollars =
+    usage.cost_usd < 0.01 && usage.cost_usd > 0 ? `$${usage.cost_usd.toFixed(4)}` : `$${usage.cost_usd.toFixed(2)}`;
   return `${dollars} · ${usage.input_tokens.toLocaleString('en-US')} in / ${usage.output_tokens.toLocaleString('en-US')} out tokens`;
 }

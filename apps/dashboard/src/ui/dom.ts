@@ -2,7 +2,11 @@ type Attrs = Record<string, string | number | boolean | undefined | ((event: Eve
 type Child = Node | string | null | undefined | false;
 
 /** A tiny element builder: `h('div', { class: 'row' }, 'text', child)`. Text is always text, never HTML. */
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Attrs = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (value === undefined || value === false) continue;

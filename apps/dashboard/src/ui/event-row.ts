@@ -17,7 +17,18 @@ function diffBlock(diff: RenderedDiff, full: () => string | undefined, onResize:
   const fill = (shown: RenderedDiff) => {
     table.replaceChildren(
       ...shown.lines.map((line) =>
-        h('div', { class: `diff-line diff-${line.kind}` }, h('span', { class: 'ln' }, line.oldNo?.toString() ?? ''), h('span', { class: 'ln' }, line.newNo?.toString() ?? ''), h('span', { class: 'code' }, line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : line.kind === 'ctx' ? ' ' : '', line.text)),
+        h(
+          'div',
+          { class: `diff-line diff-${line.kind}` },
+          h('span', { class: 'ln' }, line.oldNo?.toString() ?? ''),
+          h('span', { class: 'ln' }, line.newNo?.toString() ?? ''),
+          h(
+            'span',
+            { class: 'code' },
+            line.kind === 'add' ? '+' : line.kind === 'del' ? '−' : line.kind === 'ctx' ? ' ' : '',
+            line.text,
+          ),
+        ),
       ),
     );
   };
@@ -40,11 +51,25 @@ function block(item: Block, event: EventEnvelope, onResize: () => void): HTMLEle
     case 'code':
       return h('div', { class: 'code-block' }, h('div', { class: 'code-label' }, item.label), h('pre', {}, item.text));
     case 'diff':
-      return diffBlock(item.diff, () => (typeof event.payload['diff'] === 'string' ? event.payload['diff'] : undefined), onResize);
+      return diffBlock(
+        item.diff,
+        () => (typeof event.payload['diff'] === 'string' ? event.payload['diff'] : undefined),
+        onResize,
+      );
     case 'fields':
-      return h('dl', { class: 'fields' }, ...item.fields.flatMap(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]));
+      return h(
+        'dl',
+        { class: 'fields' },
+        ...item.fields.flatMap(([key, value]) => [h('dt', {}, key), h('dd', {}, value)]),
+      );
     case 'link':
-      return h('div', { class: 'text' }, item.external ? h('a', { href: item.href, target: '_blank', rel: 'noopener noreferrer' }, item.text) : h('a', { href: item.href }, item.text));
+      return h(
+        'div',
+        { class: 'text' },
+        item.external
+          ? h('a', { href: item.href, target: '_blank', rel: 'noopener noreferrer' }, item.text)
+          : h('a', { href: item.href }, item.text),
+      );
   }
 }
 
@@ -58,14 +83,22 @@ export function eventRow(event: EventEnvelope, onResize: () => void): HTMLElemen
   const view = cachedView(event);
   return h(
     'article',
-    { class: `event kind-${view.kind} tone-${view.tone}`, 'data-event-id': event.id, 'data-event-type': event.event_type },
+    {
+      class: `event kind-${view.kind} tone-${view.tone}`,
+      'data-event-id': event.id,
+      'data-event-type': event.event_type,
+    },
     h(
       'header',
       {},
       h('span', { class: 'icon', 'aria-hidden': 'true' }, view.icon),
       h('span', { class: 'title' }, view.title),
       view.detail ? h('span', { class: 'detail' }, view.detail) : null,
-      h('span', { class: 'type', title: `event ${event.id}${event.source ? ` from ${event.source}` : ''}` }, event.event_type),
+      h(
+        'span',
+        { class: 'type', title: `event ${event.id}${event.source ? ` from ${event.source}` : ''}` },
+        event.event_type,
+      ),
       h('time', { datetime: event.timestamp }, time(event.timestamp)),
     ),
     ...view.blocks.map((item) => block(item, event, onResize)),

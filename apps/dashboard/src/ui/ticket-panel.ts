@@ -22,7 +22,12 @@ export class TicketPanel {
     this.heading = h('span', { class: 'ticket-id' });
     this.note = h('span', { class: 'muted', 'data-testid': 'ticket-note' });
     this.list = h('ol', { class: 'ticket-events' });
-    this.element = h('section', { class: 'ticket-panel', 'data-testid': 'ticket-panel', hidden: true }, h('header', {}, this.heading, this.note), this.list);
+    this.element = h(
+      'section',
+      { class: 'ticket-panel', 'data-testid': 'ticket-panel', hidden: true },
+      h('header', {}, this.heading, this.note),
+      this.list,
+    );
   }
 
   /** Shows `ticketId`'s events (re-subscribing only when it changed); null hides the panel. */
@@ -59,13 +64,25 @@ export class TicketPanel {
     const failure = view.blocks.find((block) => block.type === 'text');
     this.note.textContent = '';
     this.list.appendChild(
-      h('li', { class: `ticket-event tone-${view.tone}`, 'data-event-id': event.id, 'data-event-type': event.event_type },
+      h(
+        'li',
+        { class: `ticket-event tone-${view.tone}`, 'data-event-id': event.id, 'data-event-type': event.event_type },
         h('span', { class: 'icon', 'aria-hidden': 'true' }, view.icon),
         h('span', { class: 'title' }, view.title),
         view.detail ? h('span', { class: 'detail' }, view.detail) : null,
-        link && link.type === 'link' ? h('a', link.external ? { href: link.href, target: '_blank', rel: 'noopener noreferrer' } : { href: link.href }, link.text) : null,
+        link && link.type === 'link'
+          ? h(
+              'a',
+              link.external ? { href: link.href, target: '_blank', rel: 'noopener noreferrer' } : { href: link.href },
+              link.text,
+            )
+          : null,
         failure && failure.type === 'text' ? h('span', { class: 'detail' }, failure.text) : null,
-        h('time', { datetime: event.timestamp }, new Date(event.timestamp).toLocaleTimeString(undefined, { hour12: false })),
+        h(
+          'time',
+          { datetime: event.timestamp },
+          new Date(event.timestamp).toLocaleTimeString(undefined, { hour12: false }),
+        ),
       ),
     );
   }

@@ -26,7 +26,12 @@ describe('fault: kill -9 of ingest under load', () => {
       const second = await fault.spawn();
       load.target = second.http;
       const before = load.acked.size;
-      await waitFor(() => load.acked.size >= before + 200, '200 events acknowledged by the restarted ingest', 60_000, 20);
+      await waitFor(
+        () => load.acked.size >= before + 200,
+        '200 events acknowledged by the restarted ingest',
+        60_000,
+        20,
+      );
     } finally {
       await load.stop();
     }

@@ -56,12 +56,22 @@ describe('fault: kill -9 of message-queue between POST and GET, under load', () 
       while (running) {
         try {
           const seen = [...drained, ...reread];
-          const last = seen.length > 0 ? seen.map(BigInt).reduce((a, b) => (a > b ? a : b)).toString() : undefined;
+          const last =
+            seen.length > 0
+              ? seen
+                  .map(BigInt)
+                  .reduce((a, b) => (a > b ? a : b))
+                  .toString()
+              : undefined;
           if (resync) {
-            const res = await fetch(`${url()}?since=${last ?? '0'}&limit=1000`, { signal: AbortSignal.timeout(10_000) });
+            const res = await fetch(`${url()}?since=${last ?? '0'}&limit=1000`, {
+              signal: AbortSignal.timeout(10_000),
+            });
             if (res.status !== 200) throw new Error(`re-read answered ${res.status}`);
             const have = new Set(seen);
-            reread.push(...((await res.json()) as SandboxMessage[]).map((m) => m.message_id).filter((id) => !have.has(id)));
+            reread.push(
+              ...((await res.json()) as SandboxMessage[]).map((m) => m.message_id).filter((id) => !have.has(id)),
+            );
             resync = false;
           }
           const res = await fetch(`${url()}?limit=20`, { signal: AbortSignal.timeout(10_000) });
@@ -79,11 +89,19 @@ describe('fault: kill -9 of message-queue between POST and GET, under load', () 
 
     const workers = [sender(), sender(), sender(), drainer()];
     try {
-      await waitFor(() => acked.size >= 150 && drained.length >= 50, '150 acknowledged and 50 drained messages', 60_000);
+      await waitFor(
+        () => acked.size >= 150 && drained.length >= 50,
+        '150 acknowledged and 50 drained messages',
+        60_000,
+      );
       await fault.killHard(firstProcess);
       target = (await fault.spawn()).http;
       const ackedAtRestart = acked.size;
-      await waitFor(() => acked.size >= ackedAtRestart + 100, '100 messages acknowledged by the restarted process', 60_000);
+      await waitFor(
+        () => acked.size >= ackedAtRestart + 100,
+        '100 messages acknowledged by the restarted process',
+        60_000,
+      );
     } finally {
       running = false;
       await Promise.all(workers);

@@ -7,7 +7,8 @@ import { ResumingClient } from '../support/resuming-client';
 
 jest.setTimeout(180_000);
 
-const ready = async (service: RelayProcess) => (await fetch(`${service.http}/readyz`).catch(() => undefined))?.status === 200;
+const ready = async (service: RelayProcess) =>
+  (await fetch(`${service.http}/readyz`).catch(() => undefined))?.status === 200;
 
 describe('fault: Redis restarted under load', () => {
   let redis: PrivateRedis;
@@ -21,8 +22,15 @@ describe('fault: Redis restarted under load', () => {
     const [ingest, gateway, messageQueue, guardian, branchWorkflow] = await Promise.all(
       ['ingest', 'gateway', 'message-queue', 'guardian', 'branch-workflow'].map((app) => spawnApp(app, env, 60_000)),
     );
-    services = { ingest: ingest!, gateway: gateway!, messageQueue: messageQueue!, guardian: guardian!, branchWorkflow: branchWorkflow! };
-    for (const [name, service] of Object.entries(services)) await waitFor(() => ready(service), `${name} to be ready`, 30_000, 100);
+    services = {
+      ingest: ingest!,
+      gateway: gateway!,
+      messageQueue: messageQueue!,
+      guardian: guardian!,
+      branchWorkflow: branchWorkflow!,
+    };
+    for (const [name, service] of Object.entries(services))
+      await waitFor(() => ready(service), `${name} to be ready`, 30_000, 100);
   });
   afterAll(async () => {
     await killSpawned();
@@ -31,7 +39,10 @@ describe('fault: Redis restarted under load', () => {
 
   it('every service is ready again within seconds and a resuming client sees every event once, in order', async () => {
     const sandbox = uniqueId('sb-redis-restart');
-    const client = new ResumingClient(services.gateway.http.replace(/^http/, 'ws'), `entity_types=sandbox&entity_ids=${sandbox}`);
+    const client = new ResumingClient(
+      services.gateway.http.replace(/^http/, 'ws'),
+      `entity_types=sandbox&entity_ids=${sandbox}`,
+    );
     client.start();
     await waitFor(() => client.open, 'the client to connect', 10_000);
     const load = new EventLoad(services.ingest.http, sandbox, { single: 2, batch: 1 });
@@ -48,7 +59,8 @@ describe('fault: Redis restarted under load', () => {
       }
       const restartedAt = Date.now();
       await redis.startServer();
-      for (const [name, service] of Object.entries(services)) await waitFor(() => ready(service), `${name} to be ready again`, 30_000, 50);
+      for (const [name, service] of Object.entries(services))
+        await waitFor(() => ready(service), `${name} to be ready again`, 30_000, 50);
       recoveryMs = Date.now() - restartedAt;
       const ackedAtRecovery = load.acked.size;
       await waitFor(() => load.acked.size >= ackedAtRecovery + 200, '200 more events after the restart', 60_000);
@@ -57,7 +69,9 @@ describe('fault: Redis restarted under load', () => {
     }
 
     // Every service answered ready within seconds of Redis coming back.
-    process.stdout.write(`[fault] Redis restart: every service ready ${recoveryMs} ms after redis-server listened again\n`);
+    process.stdout.write(
+      `[fault] Redis restart: every service ready ${recoveryMs} ms after redis-server listened again\n`,
+    );
     expect(recoveryMs).toBeLessThan(10_000);
 
     // The client's stream (across whatever reconnects it needed) is exactly what Postgres holds for
@@ -65,10 +79,16 @@ describe('fault: Redis restarted under load', () => {
     const stored = await storedEventIds(sandbox);
     expect(stored.length).toBeGreaterThanOrEqual(load.acked.size);
     // (A wait that runs out is reported by the comparison below, which names what is missing.)
-    await waitFor(() => client.ids.length >= stored.length, `the client to receive all ${stored.length} stored events`, 30_000).catch(() => undefined);
+    await waitFor(
+      () => client.ids.length >= stored.length,
+      `the client to receive all ${stored.length} stored events`,
+      30_000,
+    ).catch(() => undefined);
     await client.stop();
     const received = new Set(client.ids);
-    process.stdout.write(`[fault] Redis restart: ${stored.length} events stored, ${client.ids.length} received over ${client.connects} connection(s)\n`);
+    process.stdout.write(
+      `[fault] Redis restart: ${stored.length} events stored, ${client.ids.length} received over ${client.connects} connection(s)\n`,
+    );
     expect({
       missing: stored.filter((id) => !received.has(id)),
       duplicates: client.ids.length - received.size,
@@ -80,7 +100,11 @@ describe('fault: Redis restarted under load', () => {
 
     // The message queue serves again too (its POST writes Postgres, its job consumer is back on Redis).
     const queue = `${services.messageQueue.http}/api/v1/sandboxes/${sandbox}/messages`;
-    const res = await fetch(queue, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ content: 'after the restart', message_type: 'user_message' }) });
+    const res = await fetch(queue, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'after the restart', message_type: 'user_message' }),
+    });
     expect(res.status).toBe(200);
     const drained = (await (await fetch(queue)).json()) as SandboxMessage[];
     expect(drained.map((message) => message.content)).toEqual(['after the restart']);

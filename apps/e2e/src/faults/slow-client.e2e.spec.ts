@@ -46,7 +46,11 @@ describe('fault: a WebSocket client that stops reading', () => {
   beforeAll(async () => {
     redis = await PrivateRedis.start();
     [gateway, ingest] = await Promise.all([
-      spawnApp('gateway', { REDIS_URL: redis.url, WS_MAX_BUFFERED_BYTES: String(256 * 1024), NODE_OPTIONS: INSPECT_NODE_OPTIONS }),
+      spawnApp('gateway', {
+        REDIS_URL: redis.url,
+        WS_MAX_BUFFERED_BYTES: String(256 * 1024),
+        NODE_OPTIONS: INSPECT_NODE_OPTIONS,
+      }),
       spawnApp('ingest', { REDIS_URL: redis.url, ...NO_RATE_LIMITS }),
     ]);
     inspector = await ProcessInspector.attach(gateway);
@@ -59,7 +63,10 @@ describe('fault: a WebSocket client that stops reading', () => {
 
   async function publish(sandbox: string, count: number): Promise<void> {
     for (let sent = 0; sent < count; sent += BATCH) {
-      const batch = Array.from({ length: Math.min(BATCH, count - sent) }, (_, i) => ({ event_type: 'agent.message', event_data: { seq: sent + i, text: PAYLOAD } }));
+      const batch = Array.from({ length: Math.min(BATCH, count - sent) }, (_, i) => ({
+        event_type: 'agent.message',
+        event_data: { seq: sent + i, text: PAYLOAD },
+      }));
       const res = await fetch(`${ingest.http}/api/v1/sandboxes/${sandbox}/events/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -79,7 +86,11 @@ describe('fault: a WebSocket client that stops reading', () => {
     await waitFor(() => warm.frames >= 1_000, 'the warm-up events', 60_000);
     const before = await inspector.memoryAfterGc();
 
-    const slowClosesBefore = await metricValue(gateway.http, 'relay_ws_slow_consumer_closes_total', 'reason="send_buffer"');
+    const slowClosesBefore = await metricValue(
+      gateway.http,
+      'relay_ws_slow_consumer_closes_total',
+      'reason="send_buffer"',
+    );
     const slow = await connect(ws);
     const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
     socket.pause();
@@ -87,7 +98,9 @@ describe('fault: a WebSocket client that stops reading', () => {
     // A reader that keeps up gets everything: the gateway kept serving while it shed the slow one.
     await waitFor(() => warm.frames >= 1_000 + EVENTS, `all ${EVENTS} events at the reader that keeps up`, 120_000, 50);
     // The gateway closed the client that does not read with 4008 (slow consumer, send buffer over its bound) ...
-    expect(await metricValue(gateway.http, 'relay_ws_slow_consumer_closes_total', 'reason="send_buffer"')).toBe(slowClosesBefore + 1);
+    expect(await metricValue(gateway.http, 'relay_ws_slow_consumer_closes_total', 'reason="send_buffer"')).toBe(
+      slowClosesBefore + 1,
+    );
     expect(await metricValue(gateway.http, 'relay_ws_clients_open')).toBe(1);
     // ... and holds nothing for it: memory while it still has not read a byte of the last ~40 MiB.
     const during = await inspector.memoryAfterGc();

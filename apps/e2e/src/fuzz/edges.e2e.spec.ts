@@ -1,4 +1,11 @@
-import { CreateTaskBody, MergeRequest, OpenPullRequestRequest, StartBranchRequest, TaskId, TicketId } from '@sandbox-relay/contracts';
+import {
+  CreateTaskBody,
+  MergeRequest,
+  OpenPullRequestRequest,
+  StartBranchRequest,
+  TaskId,
+  TicketId,
+} from '@sandbox-relay/contracts';
 import fc from 'fast-check';
 import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -29,9 +36,42 @@ jest.setTimeout(600_000);
 const pct = (value: string) => encodeURIComponent(value.toWellFormed());
 
 const NASTY = [
-  '', ' ', '\u0000', 'a\u0000b', '\ud800', 'a\udc00b', '\ufeff', '..', '.', '../..', '%', '%00', '%zz', '%2e%2e', '%252e',
-  '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'null', 'undefined', 'NaN', '[]', '{}', '[object Object]',
-  'a'.repeat(129), 'a'.repeat(5000), '0', '-1', '1e309', '9223372036854775808', '18446744073709551616', '١٢٣', '\u202e', '😀',
+  '',
+  ' ',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'a\udc00b',
+  '\ufeff',
+  '..',
+  '.',
+  '../..',
+  '%',
+  '%00',
+  '%zz',
+  '%2e%2e',
+  '%252e',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+  'null',
+  'undefined',
+  'NaN',
+  '[]',
+  '{}',
+  '[object Object]',
+  'a'.repeat(129),
+  'a'.repeat(5000),
+  '0',
+  '-1',
+  '1e309',
+  '9223372036854775808',
+  '18446744073709551616',
+  '١٢٣',
+  '\u202e',
+  '😀',
 ];
 const text = fc.oneof(
   { weight: 3, arbitrary: fc.string() },
@@ -43,15 +83,54 @@ const text = fc.oneof(
 const segment = fc.oneof(
   fc.stringMatching(/^[A-Za-z0-9._-]{1,128}$/),
   text.map((value) => pct(value)),
-  text.map((value) => Buffer.from(value, 'utf8').toString('latin1').replace(/[\r\n ]/g, '')),
+  text.map((value) =>
+    Buffer.from(value, 'utf8')
+      .toString('latin1')
+      .replace(/[\r\n ]/g, ''),
+  ),
   fc.constantFrom('', '%', '%zz', '%00', '..', '%2F', 'a%2Fb', '%C0%AE', '%ff', '*'),
 );
 const queryKey = fc.oneof(
-  fc.constantFrom('after', 'before', 'order', 'limit', 'event_type', 'since', 'entity_types', 'entity_ids', 'event_types', 'status', 'after[]', 'limit[x]', 'since[0]', '__proto__', 'constructor[prototype]'),
+  fc.constantFrom(
+    'after',
+    'before',
+    'order',
+    'limit',
+    'event_type',
+    'since',
+    'entity_types',
+    'entity_ids',
+    'event_types',
+    'status',
+    'after[]',
+    'limit[x]',
+    'since[0]',
+    '__proto__',
+    'constructor[prototype]',
+  ),
   text,
 );
 const queryValue = fc.oneof(
-  fc.constantFrom('0', '1', '-1', '1.5', '1e3', 'abc', '', ' 1', '00001', '9223372036854775807', '9223372036854775808', '99999999999999999999999', 'asc', 'desc', 'DESC', 'sandbox', 'a,b,,c', ','.repeat(200)),
+  fc.constantFrom(
+    '0',
+    '1',
+    '-1',
+    '1.5',
+    '1e3',
+    'abc',
+    '',
+    ' 1',
+    '00001',
+    '9223372036854775807',
+    '9223372036854775808',
+    '99999999999999999999999',
+    'asc',
+    'desc',
+    'DESC',
+    'sandbox',
+    'a,b,,c',
+    ','.repeat(200),
+  ),
   text,
 );
 const query = fc
@@ -59,12 +138,22 @@ const query = fc
   .map((pairs) =>
     pairs.length === 0
       ? ''
-      : '?' + pairs.map(([k, v, raw]) => (raw ? `${k}=${v}`.replace(/[\r\n #]/g, '') : `${pct(k)}=${pct(v)}`)).join('&'),
+      : '?' +
+        pairs.map(([k, v, raw]) => (raw ? `${k}=${v}`.replace(/[\r\n #]/g, '') : `${pct(k)}=${pct(v)}`)).join('&'),
   );
-const jsonish = fc.oneof(fc.jsonValue(), fc.object(), fc.constantFrom(null, true, 0, -0, 1e308, [], {}, { __proto__: { polluted: true } }));
+const jsonish = fc.oneof(
+  fc.jsonValue(),
+  fc.object(),
+  fc.constantFrom(null, true, 0, -0, 1e308, [], {}, { __proto__: { polluted: true } }),
+);
 const eventLike = fc.record(
   {
-    event_type: fc.oneof(text, fc.constantFrom('agent.started', 'agent.tool_use', 'heartbeat', 'agent.completed'), fc.integer(), fc.constant(null)),
+    event_type: fc.oneof(
+      text,
+      fc.constantFrom('agent.started', 'agent.tool_use', 'heartbeat', 'agent.completed'),
+      fc.integer(),
+      fc.constant(null),
+    ),
     event_data: fc.oneof(jsonish, fc.dictionary(text, jsonish)),
     source: fc.oneof(text, fc.constant(null), fc.integer()),
     id: fc.oneof(text, fc.integer()),
@@ -75,7 +164,18 @@ const eventLike = fc.record(
 const messageLike = fc.record(
   {
     content: fc.oneof(text, fc.integer(), jsonish, fc.constant('x'.repeat(33_000))),
-    message_type: fc.oneof(fc.constantFrom('user_message', 'interrupt', 'guardian_intervention', 'guardian_nudge', 'system', 'USER_MESSAGE', ''), text),
+    message_type: fc.oneof(
+      fc.constantFrom(
+        'user_message',
+        'interrupt',
+        'guardian_intervention',
+        'guardian_nudge',
+        'system',
+        'USER_MESSAGE',
+        '',
+      ),
+      text,
+    ),
     priority: fc.integer(),
   },
   { requiredKeys: [] },
@@ -90,7 +190,20 @@ const bodyOf = (shaped: fc.Arbitrary<unknown>) =>
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 256 }).map((bytes) => Buffer.from(bytes)) },
     {
       weight: 1,
-      arbitrary: fc.constantFrom('', '{', '[', '"x"', '{"event_type":', '\ufeff{}', '{"a":1}{"b":2}', '[1,]', '{"__proto__":{"x":1}}', 'NaN', '1'.repeat(400), '['.repeat(5000)),
+      arbitrary: fc.constantFrom(
+        '',
+        '{',
+        '[',
+        '"x"',
+        '{"event_type":',
+        '\ufeff{}',
+        '{"a":1}{"b":2}',
+        '[1,]',
+        '{"__proto__":{"x":1}}',
+        'NaN',
+        '1'.repeat(400),
+        '['.repeat(5000),
+      ),
     },
   );
 const contentType = fc.oneof(
@@ -109,15 +222,44 @@ const contentType = fc.oneof(
   ),
   fc.string({ unit: 'binary-ascii' }).map((value) => value.replace(/[\r\n]/g, '')),
 );
-const headerValue = fc.oneof(text.map((value) => Buffer.from(value, 'utf8').toString('latin1').replace(/[\r\n]/g, '')), fc.constantFrom('', ' ', 'x'.repeat(9000)));
-const extraHeaders = fc.array(
-  fc.oneof(
-    fc.tuple(fc.constantFrom('idempotency-key', 'content-encoding', 'accept', 'accept-encoding', 'authorization', 'x-request-id', 'origin', 'cookie', 'expect', 'range', 'if-none-match'), headerValue),
-    fc.tuple(fc.constant('content-encoding'), fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'compress', 'gzip, gzip')),
-    fc.tuple(fc.stringMatching(/^[A-Za-z0-9-]{1,24}$/), headerValue),
+const headerValue = fc.oneof(
+  text.map((value) =>
+    Buffer.from(value, 'utf8')
+      .toString('latin1')
+      .replace(/[\r\n]/g, ''),
   ),
-  { maxLength: 4 },
-).map((headers) => headers.filter(([name]) => !/^(content-length|transfer-encoding|connection|host|upgrade)$/i.test(name)));
+  fc.constantFrom('', ' ', 'x'.repeat(9000)),
+);
+const extraHeaders = fc
+  .array(
+    fc.oneof(
+      fc.tuple(
+        fc.constantFrom(
+          'idempotency-key',
+          'content-encoding',
+          'accept',
+          'accept-encoding',
+          'authorization',
+          'x-request-id',
+          'origin',
+          'cookie',
+          'expect',
+          'range',
+          'if-none-match',
+        ),
+        headerValue,
+      ),
+      fc.tuple(
+        fc.constant('content-encoding'),
+        fc.constantFrom('gzip', 'deflate', 'br', 'identity', 'compress', 'gzip, gzip'),
+      ),
+      fc.tuple(fc.stringMatching(/^[A-Za-z0-9-]{1,24}$/), headerValue),
+    ),
+    { maxLength: 4 },
+  )
+  .map((headers) =>
+    headers.filter(([name]) => !/^(content-length|transfer-encoding|connection|host|upgrade)$/i.test(name)),
+  );
 
 // ---------------------------------------------------------------- harness
 
@@ -168,7 +310,14 @@ async function run<T>(arbitrary: fc.Arbitrary<T>, toCase: (value: T) => Case | u
   );
 }
 
-const json = (edge: string, method: string, path: string, body: string | Buffer, ct: string, headers: Array<[string, string]>): Case => ({
+const json = (
+  edge: string,
+  method: string,
+  path: string,
+  body: string | Buffer,
+  ct: string,
+  headers: Array<[string, string]>,
+): Case => ({
   edge,
   method,
   path,
@@ -181,15 +330,24 @@ beforeAll(async () => {
   // The dashboard's static files (a built dashboard stands in: the fuzzer is after the file serving, not the app).
   dashboardDir = await fs.mkdtemp(path.join(os.tmpdir(), 'relay-fuzz-dashboard-'));
   await fs.mkdir(path.join(dashboardDir, 'assets'));
-  await fs.writeFile(path.join(dashboardDir, 'index.html'), '<!doctype html><title>relay</title><script src="/assets/app.js"></script>');
+  await fs.writeFile(
+    path.join(dashboardDir, 'index.html'),
+    '<!doctype html><title>relay</title><script src="/assets/app.js"></script>',
+  );
   await fs.writeFile(path.join(dashboardDir, 'assets', 'app.js'), 'console.log("relay")');
-  relay = await spawnApp('standalone', { REDIS_URL: redis.url, DASHBOARD_DIR: dashboardDir, ...NO_RATE_LIMITS }, 60_000);
+  relay = await spawnApp(
+    'standalone',
+    { REDIS_URL: redis.url, DASHBOARD_DIR: dashboardDir, ...NO_RATE_LIMITS },
+    60_000,
+  );
   port = Number(new URL(relay.http).port);
 });
 
 afterAll(async () => {
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
-  process.stdout.write(`[fuzz] ${total} generated requests and WebSocket sessions (FUZZ_RUNS=${RUNS} per edge): ${[...counts].map(([edge, n]) => `${edge} ${n}`).join(', ')}\n`);
+  process.stdout.write(
+    `[fuzz] ${total} generated requests and WebSocket sessions (FUZZ_RUNS=${RUNS} per edge): ${[...counts].map(([edge, n]) => `${edge} ${n}`).join(', ')}\n`,
+  );
   await killSpawned();
   await redis?.stop();
   if (dashboardDir) await fs.rm(dashboardDir, { recursive: true, force: true });
@@ -203,24 +361,47 @@ describe('fuzz: bad input against every edge', () => {
   });
 
   it('ingest: POST /api/v1/sandboxes/:id/events/batch', async () => {
-    const batch = fc.oneof(fc.array(eventLike, { maxLength: 20 }), fc.array(jsonish, { maxLength: 5 }), fc.constant(Array.from({ length: 1001 }, () => ({ event_type: 'x' }))));
+    const batch = fc.oneof(
+      fc.array(eventLike, { maxLength: 20 }),
+      fc.array(jsonish, { maxLength: 5 }),
+      fc.constant(Array.from({ length: 1001 }, () => ({ event_type: 'x' }))),
+    );
     await run(fc.tuple(segment, bodyOf(batch), contentType, extraHeaders), ([id, body, ct, headers]) =>
       json('batch', 'POST', `/api/v1/sandboxes/${id}/events/batch`, body, ct, headers),
     );
   });
 
   it('ingest: GET /api/v1/sandboxes/:id/events (history)', async () => {
-    await run(fc.tuple(segment, query, extraHeaders), ([id, q, headers]) => ({ edge: 'history', method: 'GET', path: `/api/v1/sandboxes/${id}/events${q}`, headers }));
+    await run(fc.tuple(segment, query, extraHeaders), ([id, q, headers]) => ({
+      edge: 'history',
+      method: 'GET',
+      path: `/api/v1/sandboxes/${id}/events${q}`,
+      headers,
+    }));
   });
 
   it('message-queue: POST /api/v1/sandboxes/:id/messages', async () => {
-    await run(fc.tuple(segment, bodyOf(messageLike), contentType, extraHeaders, fc.option(headerValue)), ([id, body, ct, headers, key]) =>
-      json('messages POST', 'POST', `/api/v1/sandboxes/${id}/messages`, body, ct, key === null ? headers : [...headers, ['Idempotency-Key', key]]),
+    await run(
+      fc.tuple(segment, bodyOf(messageLike), contentType, extraHeaders, fc.option(headerValue)),
+      ([id, body, ct, headers, key]) =>
+        json(
+          'messages POST',
+          'POST',
+          `/api/v1/sandboxes/${id}/messages`,
+          body,
+          ct,
+          key === null ? headers : [...headers, ['Idempotency-Key', key]],
+        ),
     );
   });
 
   it('message-queue: GET /api/v1/sandboxes/:id/messages (drain and since)', async () => {
-    await run(fc.tuple(segment, query, extraHeaders), ([id, q, headers]) => ({ edge: 'messages GET', method: 'GET', path: `/api/v1/sandboxes/${id}/messages${q}`, headers }));
+    await run(fc.tuple(segment, query, extraHeaders), ([id, q, headers]) => ({
+      edge: 'messages GET',
+      method: 'GET',
+      path: `/api/v1/sandboxes/${id}/messages${q}`,
+      headers,
+    }));
   });
 
   it('gateway: sandbox list and detail, dashboard assets', async () => {
@@ -228,21 +409,52 @@ describe('fuzz: bad input against every edge', () => {
       query.map((q) => `/api/v1/sandboxes${q}`),
       fc.tuple(segment, query).map(([id, q]) => `/api/v1/sandboxes/${id}${q}`),
       fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => `/assets/${parts.join('/')}`),
-      fc.constantFrom('/assets/..%2f..%2fpackage.json', '/assets/%2e%2e/%2e%2e/package.json', '/index.html', '/', '/assets/', '/assets/%00'),
+      fc.constantFrom(
+        '/assets/..%2f..%2fpackage.json',
+        '/assets/%2e%2e/%2e%2e/package.json',
+        '/index.html',
+        '/',
+        '/assets/',
+        '/assets/%00',
+      ),
     );
-    await run(fc.tuple(path, extraHeaders), ([p, headers]) => ({ edge: 'sandboxes/dashboard', method: 'GET', path: p, headers }));
+    await run(fc.tuple(path, extraHeaders), ([p, headers]) => ({
+      edge: 'sandboxes/dashboard',
+      method: 'GET',
+      path: p,
+      headers,
+    }));
   });
 
   it('/healthz, /readyz, /metrics and unknown routes, with any method', async () => {
-    const method = fc.constantFrom('GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'PROPFIND', 'M-SEARCH');
+    const method = fc.constantFrom(
+      'GET',
+      'HEAD',
+      'POST',
+      'PUT',
+      'DELETE',
+      'OPTIONS',
+      'PATCH',
+      'TRACE',
+      'PROPFIND',
+      'M-SEARCH',
+    );
     const path = fc.oneof(
       fc.tuple(fc.constantFrom('/healthz', '/readyz', '/metrics'), query).map(([p, q]) => p + q),
       fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => `/api/v1/${parts.join('/')}`),
       fc.array(segment, { maxLength: 3 }).map((parts) => `/${parts.join('/')}`),
-      fc.constantFrom('*', '//', '/api/v1/sandboxes//events', 'http://127.0.0.1/healthz', '/healthz#x', '/%2e%2e/%2e%2e/etc/passwd'),
+      fc.constantFrom(
+        '*',
+        '//',
+        '/api/v1/sandboxes//events',
+        'http://127.0.0.1/healthz',
+        '/healthz#x',
+        '/%2e%2e/%2e%2e/etc/passwd',
+      ),
     );
-    await run(fc.tuple(method, path, fc.option(bodyOf(jsonish)), contentType, extraHeaders), ([m, p, body, ct, headers]) =>
-      json('health/unknown', m, p, body ?? '', body === null ? '' : ct, headers),
+    await run(
+      fc.tuple(method, path, fc.option(bodyOf(jsonish)), contentType, extraHeaders),
+      ([m, p, body, ct, headers]) => json('health/unknown', m, p, body ?? '', body === null ? '' : ct, headers),
     );
   });
 
@@ -251,7 +463,12 @@ describe('fuzz: bad input against every edge', () => {
       q: query,
       key: fc.oneof(fc.constant(crypto.randomBytes(16).toString('base64')), headerValue),
       version: fc.constantFrom('13', '8', '', 'x', '13, 8'),
-      path: fc.constantFrom('/api/v1/events/ws/events', '/api/v1/events/ws/events/', '/api/v1/events/ws', '/api/v1/events/ws/events%00'),
+      path: fc.constantFrom(
+        '/api/v1/events/ws/events',
+        '/api/v1/events/ws/events/',
+        '/api/v1/events/ws',
+        '/api/v1/events/ws/events%00',
+      ),
     });
     await run(handshake, ({ q, key, version, path }) => ({
       edge: 'ws upgrade',
@@ -268,13 +485,26 @@ describe('fuzz: bad input against every edge', () => {
   it('gateway: any frames on an open WebSocket', async () => {
     const frame = fc.oneof(
       text.map((value) => ({ data: value, binary: false })),
-      fc.oneof(fc.record({ type: fc.oneof(fc.constantFrom('auth', 'ping', 'pong', 'subscribe'), text), token: fc.oneof(text, jsonish), since: text }, { requiredKeys: [] }), jsonish).map(
-        (value) => ({ data: stringify(value), binary: false }),
-      ),
+      fc
+        .oneof(
+          fc.record(
+            {
+              type: fc.oneof(fc.constantFrom('auth', 'ping', 'pong', 'subscribe'), text),
+              token: fc.oneof(text, jsonish),
+              since: text,
+            },
+            { requiredKeys: [] },
+          ),
+          jsonish,
+        )
+        .map((value) => ({ data: stringify(value), binary: false })),
       fc.uint8Array({ maxLength: 512 }).map((bytes) => ({ data: Buffer.from(bytes), binary: true })),
       fc.constant({ data: 'x'.repeat(64 * 1024), binary: false }),
     );
-    const session = fc.record({ frames: fc.array(frame, { minLength: 1, maxLength: 5 }), q: fc.constantFrom('', '?entity_types=sandbox', '?entity_ids=fuzz-1&since=1') });
+    const session = fc.record({
+      frames: fc.array(frame, { minLength: 1, maxLength: 5 }),
+      q: fc.constantFrom('', '?entity_types=sandbox', '?entity_ids=fuzz-1&since=1'),
+    });
     await fc.assert(
       fc.asyncProperty(session, async ({ frames, q }) => {
         counts.set('ws frames', (counts.get('ws frames') ?? 0) + 1);
@@ -329,7 +559,10 @@ describe('fuzz: bad input against every edge', () => {
         agent_id: text,
         prompt: fc.oneof(text, jsonish),
         plan: fc.oneof(jsonish, fc.array(jsonish, { maxLength: 3 })),
-        repository: fc.oneof(fc.record({ url: fc.oneof(text, fc.constant('--upload-pack=x')), branch: text }, { requiredKeys: [] }), jsonish),
+        repository: fc.oneof(
+          fc.record({ url: fc.oneof(text, fc.constant('--upload-pack=x')), branch: text }, { requiredKeys: [] }),
+          jsonish,
+        ),
         worker_env: fc.oneof(fc.dictionary(text, fc.oneof(text, jsonish)), jsonish),
         ticket_id: fc.oneof(text, fc.integer()),
       },
@@ -337,37 +570,80 @@ describe('fuzz: bad input against every edge', () => {
     );
     const create = fc.tuple(bodyOf(taskLike), contentType, extraHeaders).map(([body, ct, headers]) => {
       if (headers.some(([name]) => name.toLowerCase() === 'content-encoding')) return undefined; // could inflate to a valid task
-      if (ct.startsWith('application/json') && Buffer.isBuffer(body) === false && validJson(body, (v) => CreateTaskBody.safeParse(v).success)) return undefined;
+      if (
+        ct.startsWith('application/json') &&
+        Buffer.isBuffer(body) === false &&
+        validJson(body, (v) => CreateTaskBody.safeParse(v).success)
+      )
+        return undefined;
       return json('tasks POST', 'POST', '/api/v1/tasks', body, ct, headers);
     });
-    const read = fc.tuple(segment, query).map(([id, q]) => (TaskId.safeParse(decodeSafe(id)).success ? undefined : ({ edge: 'tasks GET', method: 'GET', path: `/api/v1/tasks/${id}${q}` } as Case)));
-    const stop = fc.tuple(segment, bodyOf(fc.record({ reason: fc.oneof(text, jsonish) }, { requiredKeys: [] })), contentType).map(([id, body, ct]) =>
-      TaskId.safeParse(decodeSafe(id)).success ? undefined : json('tasks stop', 'POST', `/api/v1/tasks/${id}/stop`, body, ct, []),
-    );
+    const read = fc
+      .tuple(segment, query)
+      .map(([id, q]) =>
+        TaskId.safeParse(decodeSafe(id)).success
+          ? undefined
+          : ({ edge: 'tasks GET', method: 'GET', path: `/api/v1/tasks/${id}${q}` } as Case),
+      );
+    const stop = fc
+      .tuple(segment, bodyOf(fc.record({ reason: fc.oneof(text, jsonish) }, { requiredKeys: [] })), contentType)
+      .map(([id, body, ct]) =>
+        TaskId.safeParse(decodeSafe(id)).success
+          ? undefined
+          : json('tasks stop', 'POST', `/api/v1/tasks/${id}/stop`, body, ct, []),
+      );
     await run(fc.oneof(create, read, stop), (value) => value);
   });
 
   it('branch-workflow: POST /api/v1/tickets/:id/branch|pull-request|merge, GET …/branch|compare (bad input only)', async () => {
     // Without GitHub configured a valid request answers 503 github_not_configured by design; the
     // fuzzer sends only requests the contract refuses (bad ticket id or bad body).
-    const schemas = { branch: StartBranchRequest, 'pull-request': OpenPullRequestRequest, merge: MergeRequest } as const;
+    const schemas = {
+      branch: StartBranchRequest,
+      'pull-request': OpenPullRequestRequest,
+      merge: MergeRequest,
+    } as const;
     const ticketBody = fc.record(
-      { title: fc.oneof(text, fc.integer()), description: fc.oneof(text, jsonish), task_id: fc.oneof(text, fc.integer()), kind: fc.oneof(fc.constantFrom('feature', 'fix', 'docs'), text), summary: fc.oneof(text, jsonish), merge_method: fc.oneof(fc.constantFrom('squash', 'merge', 'rebase'), text) },
+      {
+        title: fc.oneof(text, fc.integer()),
+        description: fc.oneof(text, jsonish),
+        task_id: fc.oneof(text, fc.integer()),
+        kind: fc.oneof(fc.constantFrom('feature', 'fix', 'docs'), text),
+        summary: fc.oneof(text, jsonish),
+        merge_method: fc.oneof(fc.constantFrom('squash', 'merge', 'rebase'), text),
+      },
       { requiredKeys: [] },
     );
-    const post = fc.tuple(segment, fc.constantFrom('branch', 'pull-request', 'merge') as fc.Arbitrary<keyof typeof schemas>, bodyOf(ticketBody), contentType, extraHeaders).map(([id, step, body, ct, headers]) => {
-      // A valid ticket id is sent only with a JSON body the contract certainly refuses (a body in
-      // another media type is ignored by the route, which then treats the request as valid; a
-      // Content-Encoding can turn any bytes into some other body, even an empty one).
-      const idValid = TicketId.safeParse(decodeSafe(id)).success;
-      const encoded = headers.some(([name]) => name.toLowerCase() === 'content-encoding');
-      const refusedBody = ct === 'application/json' && !encoded && !Buffer.isBuffer(body) && body !== '' && !validJson(body, (v) => schemas[step].safeParse(v ?? {}).success);
-      if (idValid && !refusedBody) return undefined;
-      return json(`tickets ${step}`, 'POST', `/api/v1/tickets/${id}/${step}`, body, ct, headers);
-    });
-    const get = fc.tuple(segment, fc.constantFrom('branch', 'compare'), query).map(([id, what, q]) =>
-      TicketId.safeParse(decodeSafe(id)).success ? undefined : ({ edge: `tickets ${what} GET`, method: 'GET', path: `/api/v1/tickets/${id}/${what}${q}` } as Case),
-    );
+    const post = fc
+      .tuple(
+        segment,
+        fc.constantFrom('branch', 'pull-request', 'merge') as fc.Arbitrary<keyof typeof schemas>,
+        bodyOf(ticketBody),
+        contentType,
+        extraHeaders,
+      )
+      .map(([id, step, body, ct, headers]) => {
+        // A valid ticket id is sent only with a JSON body the contract certainly refuses (a body in
+        // another media type is ignored by the route, which then treats the request as valid; a
+        // Content-Encoding can turn any bytes into some other body, even an empty one).
+        const idValid = TicketId.safeParse(decodeSafe(id)).success;
+        const encoded = headers.some(([name]) => name.toLowerCase() === 'content-encoding');
+        const refusedBody =
+          ct === 'application/json' &&
+          !encoded &&
+          !Buffer.isBuffer(body) &&
+          body !== '' &&
+          !validJson(body, (v) => schemas[step].safeParse(v ?? {}).success);
+        if (idValid && !refusedBody) return undefined;
+        return json(`tickets ${step}`, 'POST', `/api/v1/tickets/${id}/${step}`, body, ct, headers);
+      });
+    const get = fc
+      .tuple(segment, fc.constantFrom('branch', 'compare'), query)
+      .map(([id, what, q]) =>
+        TicketId.safeParse(decodeSafe(id)).success
+          ? undefined
+          : ({ edge: `tickets ${what} GET`, method: 'GET', path: `/api/v1/tickets/${id}/${what}${q}` } as Case),
+      );
     await run(fc.oneof(post, get), (value) => value);
   });
 
@@ -376,7 +652,9 @@ describe('fuzz: bad input against every edge', () => {
     expect(relay.child.signalCode).toBeNull();
     const health = await rawRequest(port, { method: 'GET', path: '/healthz' });
     expect(health.status).toBe(200);
-    const fatal = relay.logs.filter((line) => line.includes('"level":60') || /uncaughtException|unhandledRejection/.test(line));
+    const fatal = relay.logs.filter(
+      (line) => line.includes('"level":60') || /uncaughtException|unhandledRejection/.test(line),
+    );
     expect(fatal).toEqual([]);
   });
 });

@@ -21,8 +21,12 @@ export interface HeadlessBrowser {
 
 /** A headless chromium with a fresh profile, no background traffic, one page of 1280×800. */
 export async function openBrowser(): Promise<HeadlessBrowser> {
-  if (!existsSync(CHROMIUM_PATH)) throw new Error(`no chromium at ${CHROMIUM_PATH}: run npm test (it installs Debian's chromium) or apt-get install chromium`);
-  if (!existsSync(DASHBOARD_INDEX)) throw new Error(`the dashboard is not built (${DASHBOARD_INDEX}): run npm run build:dashboard`);
+  if (!existsSync(CHROMIUM_PATH))
+    throw new Error(
+      `no chromium at ${CHROMIUM_PATH}: run npm test (it installs Debian's chromium) or apt-get install chromium`,
+    );
+  if (!existsSync(DASHBOARD_INDEX))
+    throw new Error(`the dashboard is not built (${DASHBOARD_INDEX}): run npm run build:dashboard`);
   const profile = await mkdtemp(path.join(os.tmpdir(), 'relay-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM_PATH,

@@ -23,7 +23,10 @@ export async function postBatch(http: string, sandboxId: string, bodies: unknown
 /** The ids of the events the feed has in the DOM, in order. */
 export function renderedIds(page: Page): Promise<string[]> {
   return page.$$eval('.feed [data-event-id]', (rows) =>
-    rows.map((row) => ({ id: row.getAttribute('data-event-id')!, top: row.getBoundingClientRect().top })).sort((a, b) => a.top - b.top).map((row) => row.id),
+    rows
+      .map((row) => ({ id: row.getAttribute('data-event-id')!, top: row.getBoundingClientRect().top }))
+      .sort((a, b) => a.top - b.top)
+      .map((row) => row.id),
   );
 }
 
@@ -34,18 +37,26 @@ export async function eventCount(page: Page): Promise<number> {
 
 /** Waits until `locator`'s text passes `test` (the page updates it live). */
 export async function waitForText(locator: Locator, test: (text: string) => boolean, what: string): Promise<string> {
-  return waitFor(async () => {
-    const text = (await locator.textContent({ timeout: UI_TIMEOUT })) ?? '';
-    return test(text) ? text : '';
-  }, what, UI_TIMEOUT, 50);
+  return waitFor(
+    async () => {
+      const text = (await locator.textContent({ timeout: UI_TIMEOUT })) ?? '';
+      return test(text) ? text : '';
+    },
+    what,
+    UI_TIMEOUT,
+    50,
+  );
 }
 
 export async function waitForCount(page: Page, count: number): Promise<void> {
-  await waitForText(page.getByTestId('event-count'), (text) => text.replace(/[^0-9]/g, '') === String(count), `${count} events in the feed`);
+  await waitForText(
+    page.getByTestId('event-count'),
+    (text) => text.replace(/[^0-9]/g, '') === String(count),
+    `${count} events in the feed`,
+  );
 }
 
 export async function openSandbox(page: Page, relay: RunningRelay, sandboxId: string): Promise<void> {
   await page.goto(`${relay.http}/#/sandboxes/${sandboxId}`);
   await page.locator('[data-testid="stream-state"].state-live').waitFor({ timeout: UI_TIMEOUT });
 }
-

@@ -50,7 +50,10 @@ export class ProcessInspector {
   /** Memory after a full GC in the inspected process. */
   async memoryAfterGc(): Promise<ProcessMemory> {
     await this.call('HeapProfiler.collectGarbage');
-    const result = (await this.call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as {
+    const result = (await this.call('Runtime.evaluate', {
+      expression: 'JSON.stringify(process.memoryUsage())',
+      returnByValue: true,
+    })) as {
       result: { value: string };
     };
     return JSON.parse(result.result.value) as ProcessMemory;

@@ -2,7 +2,10 @@ import pg from 'pg';
 import { testInfra } from '@sandbox-relay/testing';
 
 /** One sandbox's events that carry a test `seq` in event_data, as Postgres holds them: id → seq. */
-export async function storedEventSeqs(sandboxId: string, databaseUrl = testInfra().databaseUrl): Promise<Map<string, number>> {
+export async function storedEventSeqs(
+  sandboxId: string,
+  databaseUrl = testInfra().databaseUrl,
+): Promise<Map<string, number>> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -44,7 +47,11 @@ export class EventLoad {
   private running = false;
   private loops: Promise<void>[] = [];
 
-  constructor(public target: string, readonly sandboxId: string, private readonly senders = { single: 4, batch: 2 }) {}
+  constructor(
+    public target: string,
+    readonly sandboxId: string,
+    private readonly senders = { single: 4, batch: 2 },
+  ) {}
 
   start(): void {
     this.running = true;

@@ -24,7 +24,11 @@ export interface PublishedOnBus {
 
 /** Publishes each event as the original's `EventBusService.publish` does. */
 export async function publishOnOmoiosBus(events: SystemEventFields[]): Promise<PublishedOnBus[]> {
-  const result = await runPythonJson<{ sent: PublishedOnBus[] }>(SCRIPT, ['publish', testInfra().redisUrl, JSON.stringify(events)]);
+  const result = await runPythonJson<{ sent: PublishedOnBus[] }>(SCRIPT, [
+    'publish',
+    testInfra().redisUrl,
+    JSON.stringify(events),
+  ]);
   return result.sent;
 }
 
@@ -66,10 +70,21 @@ export class OmoiosBusSubscriber {
 
   /** Resolves once the subscription is active on the server. */
   static async start(entityIds: string[], { count = 100, seconds = 30 } = {}): Promise<OmoiosBusSubscriber> {
-    const child = spawn(omoiosPython(), [path.join(PYTHON_DIR, SCRIPT), 'subscribe', testInfra().redisUrl, entityIds.join(','), String(count), String(seconds)], {
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      omoiosPython(),
+      [
+        path.join(PYTHON_DIR, SCRIPT),
+        'subscribe',
+        testInfra().redisUrl,
+        entityIds.join(','),
+        String(count),
+        String(seconds),
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '' },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     const subscriber = new OmoiosBusSubscriber(child);
     await waitFor(() => subscriber.ready || subscriber.exited, 'the Python subscriber to subscribe', 20_000);
     if (!subscriber.ready) throw new Error(`the Python subscriber exited before subscribing:\n${subscriber.stderr}`);
@@ -77,8 +92,15 @@ export class OmoiosBusSubscriber {
   }
 
   async received(count: number, timeoutMs = 10_000): Promise<BusMessage[]> {
-    await waitFor(() => this.messages.length >= count || this.exited, `${count} bus messages (have ${this.messages.length})`, timeoutMs);
-    if (this.messages.length < count) throw new Error(`the Python subscriber exited with ${this.messages.length} of ${count} messages:\n${this.stderr}`);
+    await waitFor(
+      () => this.messages.length >= count || this.exited,
+      `${count} bus messages (have ${this.messages.length})`,
+      timeoutMs,
+    );
+    if (this.messages.length < count)
+      throw new Error(
+        `the Python subscriber exited with ${this.messages.length} of ${count} messages:\n${this.stderr}`,
+      );
     return this.messages.slice(0, count);
   }
 

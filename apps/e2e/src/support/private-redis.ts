@@ -49,9 +49,13 @@ export class PrivateRedis {
   /** Starts redis-server on the same port again (after `stop`). */
   async startServer(): Promise<void> {
     if (this.child) return;
-    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      {
+        stdio: 'ignore',
+      },
+    );
     this.child = child;
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     await waitFor(() => accepts(this.port), `redis-server to listen on ${this.port}`, 10_000, 50);

@@ -34,7 +34,11 @@ export interface RelayProcess {
  * Runs an app's real `main.ts` as its own process (as a Deployment would), waits for its "listening"
  * log line and returns where it listens.
  */
-export async function spawnApp(app: string, env: Record<string, string> = {}, timeoutMs = 20_000): Promise<RelayProcess> {
+export async function spawnApp(
+  app: string,
+  env: Record<string, string> = {},
+  timeoutMs = 20_000,
+): Promise<RelayProcess> {
   const { databaseUrl, redisUrl } = testInfra();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'apps', app, 'src', 'main.ts')], {
     cwd: ROOT,
@@ -48,7 +52,10 @@ export async function spawnApp(app: string, env: Record<string, string> = {}, ti
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const http = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${app} did not start within ${timeoutMs} ms:\n${logs.join('\n')}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${app} did not start within ${timeoutMs} ms:\n${logs.join('\n')}`)),
+      timeoutMs,
+    );
     const onLine = (line: string) => {
       logs.push(line);
       const url = /"url":"(http:\/\/[^"]+)"/.exec(line)?.[1];

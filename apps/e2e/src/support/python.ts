@@ -21,7 +21,8 @@ let ready: string | undefined;
 export function omoiosPython(): string {
   if (ready) return ready;
   const python = path.join(VENV, 'bin', 'python');
-  const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+  const run = (cmd: string, args: string[]) =>
+    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
   try {
     if (!existsSync(python)) run('python3', ['-m', 'venv', VENV]);
     const check = `import importlib.metadata as m; [m.version(p) for p in ('pydantic','redis','httpx','websockets')]`;
@@ -29,7 +30,18 @@ export function omoiosPython(): string {
       run(python, ['-c', check]);
     } catch {
       // No retries: an index this machine cannot reach (the public one, offline) is skipped at once, not retried for minutes.
-      run(python, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '10', '--disable-pip-version-check', ...REQUIREMENTS]);
+      run(python, [
+        '-m',
+        'pip',
+        'install',
+        '--quiet',
+        '--retries',
+        '0',
+        '--timeout',
+        '10',
+        '--disable-pip-version-check',
+        ...REQUIREMENTS,
+      ]);
       run(python, ['-c', check]);
     }
   } catch (error) {
@@ -51,7 +63,11 @@ export interface PythonRun {
 }
 
 /** Runs a script of apps/e2e/python with the venv's python; resolves when it exits (killed after `timeoutMs`). */
-export function runPython(script: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<PythonRun> {
+export function runPython(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<PythonRun> {
   const python = omoiosPython();
   return new Promise((resolve, reject) => {
     const child = spawn(python, [path.join(PYTHON_DIR, script), ...args], {
@@ -72,7 +88,11 @@ export function runPython(script: string, args: string[], options: { env?: Recor
 }
 
 /** Runs a script that prints one JSON document, and parses it; a failing script fails with its stderr. */
-export async function runPythonJson<T = unknown>(script: string, args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<T> {
+export async function runPythonJson<T = unknown>(
+  script: string,
+  args: string[],
+  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<T> {
   const result = await runPython(script, args, options);
   if (result.code !== 0) throw new Error(`python ${script} exited ${result.code}:\n${result.stderr}\n${result.stdout}`);
   return JSON.parse(result.stdout) as T;

@@ -41,7 +41,11 @@ export function rawRequest(port: number, request: RawRequest, timeoutMs = 15_000
       const split = raw.indexOf('\r\n\r\n');
       const headers = (split === -1 ? raw : raw.subarray(0, split)).toString('latin1');
       const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(headers)?.[1] ?? 0);
-      resolve({ status, headers, body: split === -1 ? '' : decodeChunked(headers, raw.subarray(split + 4)).toString('utf8') });
+      resolve({
+        status,
+        headers,
+        body: split === -1 ? '' : decodeChunked(headers, raw.subarray(split + 4)).toString('utf8'),
+      });
     });
     socket.write(Buffer.concat([head, body]));
   });
@@ -77,7 +81,13 @@ function clientTextFrame(text: string): Buffer {
  * lose them while it is still admitting the socket. Resolves with the first `count` text frames the
  * server sent after its 101.
  */
-export function eagerWebSocket(port: number, path: string, frames: string[], count: number, timeoutMs = 10_000): Promise<string[]> {
+export function eagerWebSocket(
+  port: number,
+  path: string,
+  frames: string[],
+  count: number,
+  timeoutMs = 10_000,
+): Promise<string[]> {
   const upgrade = [
     `GET ${path} HTTP/1.1`,
     `Host: 127.0.0.1:${port}`,
@@ -95,7 +105,11 @@ export function eagerWebSocket(port: number, path: string, frames: string[], cou
     const texts: string[] = [];
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`eagerWebSocket: ${texts.length} of ${count} frames within ${timeoutMs} ms: ${JSON.stringify(texts)}`));
+      reject(
+        new Error(
+          `eagerWebSocket: ${texts.length} of ${count} frames within ${timeoutMs} ms: ${JSON.stringify(texts)}`,
+        ),
+      );
     }, timeoutMs);
     const done = () => {
       clearTimeout(timer);

@@ -14,7 +14,13 @@ export interface RunningRelay {
 /** The whole system as `npm start` runs it, on an ephemeral port, against the test Redis and Postgres. */
 export async function startRelay(overrides: Record<string, string> = {}): Promise<RunningRelay> {
   const { databaseUrl, redisUrl } = testInfra();
-  const env = parseStandaloneEnv({ PORT: '0', DATABASE_URL: databaseUrl, REDIS_URL: redisUrl, LOG_LEVEL: 'silent', ...overrides });
+  const env = parseStandaloneEnv({
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
   const standalone = await startStandalone(env, testLogger());
   return {
     standalone,
@@ -38,7 +44,9 @@ export class ServerEventEmitter {
     this.store = createStore({ databaseUrl: testInfra().databaseUrl });
     this.redis = createRedisClient(testInfra().redisUrl, { name: 'e2e', role: 'publisher', logger });
     const publisher = new EventPublisher(this.redis, logger);
-    this.log = new EventLog(new EventRepository(this.store.pool), { onCommitted: (events) => void publisher.publish(events) });
+    this.log = new EventLog(new EventRepository(this.store.pool), {
+      onCommitted: (events) => void publisher.publish(events),
+    });
   }
 
   async emit(event: { event_type: string; entity_type: string; entity_id: string; payload: Record<string, unknown> }) {
@@ -62,7 +70,11 @@ export class ServerEventEmitter {
   }
 }
 
-export async function postEvent(http: string, sandboxId: string, body: unknown): Promise<{ status: number; body: any }> {
+export async function postEvent(
+  http: string,
+  sandboxId: string,
+  body: unknown,
+): Promise<{ status: number; body: any }> {
   const res = await fetch(`${http}/api/v1/sandboxes/${sandboxId}/events`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

@@ -12,7 +12,10 @@ export class ResumingClient {
   private ws?: WebSocket;
   private stopped = false;
 
-  constructor(private readonly baseUrl: string, private readonly query: string) {}
+  constructor(
+    private readonly baseUrl: string,
+    private readonly query: string,
+  ) {}
 
   get lastId(): string | undefined {
     return this.ids[this.ids.length - 1];

@@ -13,7 +13,11 @@ export function buildWorkerBundle(): void {
 }
 
 export async function postTask(http: string, body: object): Promise<TaskView> {
-  const res = await fetch(`${http}/api/v1/tasks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${http}/api/v1/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const json = (await res.json()) as TaskView;
   if (res.status !== 201) throw new Error(`POST /api/v1/tasks answered ${res.status}: ${JSON.stringify(json)}`);
   return json;
@@ -26,7 +30,11 @@ export async function getTask(http: string, taskId: string): Promise<TaskView> {
 }
 
 export async function stopTask(http: string, taskId: string): Promise<number> {
-  const res = await fetch(`${http}/api/v1/tasks/${taskId}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const res = await fetch(`${http}/api/v1/tasks/${taskId}/stop`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   return res.status;
 }
 
@@ -35,7 +43,11 @@ export const ofType = (frames: readonly ProbeFrame[], type: string, entityId?: s
 
 /** The pid a worker reported in its `agent.started` (the local provider runs it as a plain child). */
 export async function workerPid(frames: readonly ProbeFrame[], sandboxId: string, timeoutMs = 20_000): Promise<number> {
-  const started = await waitFor(() => ofType(frames, 'agent.started', sandboxId)[0], `agent.started of ${sandboxId}`, timeoutMs);
+  const started = await waitFor(
+    () => ofType(frames, 'agent.started', sandboxId)[0],
+    `agent.started of ${sandboxId}`,
+    timeoutMs,
+  );
   return Number(started.payload!.pid);
 }
 

@@ -10,7 +10,10 @@ export class TcpProxy {
   private isCut = false;
   private connections = 0;
 
-  private constructor(private readonly server: net.Server, private readonly target: { host: string; port: number }) {
+  private constructor(
+    private readonly server: net.Server,
+    private readonly target: { host: string; port: number },
+  ) {
     server.on('connection', (client) => this.accept(client));
   }
 

@@ -18,26 +18,51 @@ describe('tool call signatures', () => {
     const base = signature({ tool: 'bash', input: { command: 'npm test' } });
     expect(signature({ tool: 'bash', input: { command: 'npm run lint' } })).not.toBe(base);
     expect(signature({ tool: 'sh', input: { command: 'npm test' } })).not.toBe(base);
-    expect(signature({ tool: 'run', input: { argv: ['a', 'b'] } })).not.toBe(signature({ tool: 'run', input: { argv: ['b', 'a'] } }));
+    expect(signature({ tool: 'run', input: { argv: ['a', 'b'] } })).not.toBe(
+      signature({ tool: 'run', input: { argv: ['b', 'a'] } }),
+    );
   });
 
   it('ignores volatile top-level fields: ids, call ids, clocks and counters', () => {
-    const first = { tool: 'bash', command: 'npm test', call_id: 'c1', id: 'e1', timestamp: '2026-01-01T00:00:00Z', step: 4 };
-    const again = { tool: 'bash', command: 'npm test', call_id: 'c2', id: 'e2', timestamp: '2026-01-01T00:01:00Z', step: 5 };
+    const first = {
+      tool: 'bash',
+      command: 'npm test',
+      call_id: 'c1',
+      id: 'e1',
+      timestamp: '2026-01-01T00:00:00Z',
+      step: 4,
+    };
+    const again = {
+      tool: 'bash',
+      command: 'npm test',
+      call_id: 'c2',
+      id: 'e2',
+      timestamp: '2026-01-01T00:01:00Z',
+      step: 5,
+    };
     expect(signature(first)).toBe(signature(again));
   });
 
   it('ignores call ids nested inside the arguments but keeps a nested `id`, which is an argument', () => {
-    expect(signature({ tool: 'x', input: { q: 1, tool_use_id: 'a' } })).toBe(signature({ tool: 'x', input: { q: 1, tool_use_id: 'b' } }));
-    expect(signature({ tool: 'get_issue', input: { id: 7 } })).not.toBe(signature({ tool: 'get_issue', input: { id: 8 } }));
+    expect(signature({ tool: 'x', input: { q: 1, tool_use_id: 'a' } })).toBe(
+      signature({ tool: 'x', input: { q: 1, tool_use_id: 'b' } }),
+    );
+    expect(signature({ tool: 'get_issue', input: { id: 7 } })).not.toBe(
+      signature({ tool: 'get_issue', input: { id: 8 } }),
+    );
   });
 
   it('prefers an argument container over the rest of event_data', () => {
     expect(toolArguments({ tool: 'bash', input: { command: 'ls' }, description: 'list' })).toEqual({ command: 'ls' });
     expect(toolArguments({ name: 'grep', args: ['-r', 'x'] })).toEqual(['-r', 'x']);
-    expect(toolArguments({ tool: 'bash', arguments: null, command: 'ls', cwd: '/w', call_id: 'c' })).toEqual({ command: 'ls', cwd: '/w' });
+    expect(toolArguments({ tool: 'bash', arguments: null, command: 'ls', cwd: '/w', call_id: 'c' })).toEqual({
+      command: 'ls',
+      cwd: '/w',
+    });
     // Without a container, everything that is not the tool name or volatile is an argument.
-    expect(signature({ tool: 'bash', command: 'ls', cwd: '/a' })).not.toBe(signature({ tool: 'bash', command: 'ls', cwd: '/b' }));
+    expect(signature({ tool: 'bash', command: 'ls', cwd: '/a' })).not.toBe(
+      signature({ tool: 'bash', command: 'ls', cwd: '/b' }),
+    );
   });
 
   it('reads the tool name from tool, name or tool_name, and copes without one', () => {
@@ -54,7 +79,9 @@ describe('tool call signatures', () => {
   });
 
   it('summarizes the telling argument for the intervention text', () => {
-    expect(call({ tool: 'bash', input: { command: 'npm   test\n--watch', description: 'd' } }).summary).toBe('command: npm test --watch');
+    expect(call({ tool: 'bash', input: { command: 'npm   test\n--watch', description: 'd' } }).summary).toBe(
+      'command: npm test --watch',
+    );
     expect(call({ tool: 'bash', input: { command: ['git', 'status'] } }).summary).toBe('command: git status');
     expect(call({ tool: 'read', input: { file_path: '/w/a.ts' } }).summary).toBe('file_path: /w/a.ts');
     expect(call({ tool: 'bash', input: 'make `all`' }).summary).toBe("input: make 'all'");
@@ -67,7 +94,13 @@ describe('tool call signatures', () => {
     const deep: Record<string, unknown> = {};
     let cursor = deep;
     for (let i = 0; i < 100; i += 1) cursor = (cursor.next = {}) as Record<string, unknown>;
-    for (const data of [{}, { input: deep }, { input: [null, undefined, 1n] }, { tool: null, input: 0 }, { input: { a: undefined } }]) {
+    for (const data of [
+      {},
+      { input: deep },
+      { input: [null, undefined, 1n] },
+      { tool: null, input: 0 },
+      { input: { a: undefined } },
+    ]) {
       expect(() => readToolCall(data as Record<string, unknown>)).not.toThrow();
     }
     expect(stableJson({ a: undefined, b: 1 })).toBe('{"b":1}');

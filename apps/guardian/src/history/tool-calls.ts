@@ -29,9 +29,26 @@ const ARGUMENT_CONTAINERS = ['input', 'args', 'arguments', 'params', 'parameters
  * is about (`get_issue {id: 7}` and `get_issue {id: 8}` are different calls).
  */
 const VOLATILE_TOP_LEVEL_KEYS = new Set([
-  'id', 'event_id', 'message_id', 'request_id', 'call_id', 'tool_call_id', 'tool_use_id',
-  'timestamp', 'ts', 'time', 'at', 'created_at', 'started_at', 'duration_ms', 'elapsed_ms',
-  'seq', 'sequence', 'step', 'turn', 'iteration',
+  'id',
+  'event_id',
+  'message_id',
+  'request_id',
+  'call_id',
+  'tool_call_id',
+  'tool_use_id',
+  'timestamp',
+  'ts',
+  'time',
+  'at',
+  'created_at',
+  'started_at',
+  'duration_ms',
+  'elapsed_ms',
+  'seq',
+  'sequence',
+  'step',
+  'turn',
+  'iteration',
 ]);
 
 /** Keys left out when the rest of `event_data` is the arguments (an empty container is no argument either). */
@@ -110,7 +127,8 @@ function summarize(args: unknown, canonical: string): string {
     for (const key of SUMMARY_KEYS) {
       const value = (args as Data)[key];
       if (typeof value === 'string' && value.trim()) return `${key}: ${oneLine(value, SUMMARY_CHARS)}`;
-      if (Array.isArray(value) && value.length > 0) return `${key}: ${oneLine(value.map(String).join(' '), SUMMARY_CHARS)}`;
+      if (Array.isArray(value) && value.length > 0)
+        return `${key}: ${oneLine(value.map(String).join(' '), SUMMARY_CHARS)}`;
     }
   }
   return canonical === '{}' ? 'no arguments' : `arguments: ${oneLine(canonical, SUMMARY_CHARS)}`;
@@ -133,7 +151,8 @@ export function errorText(data: Data): string | null {
   }
   // A command's diagnosis is usually at the end of its output.
   for (const candidate of [data.stderr, data.output]) {
-    if (typeof candidate === 'string' && candidate.trim()) return tail(oneLine(candidate, Number.MAX_SAFE_INTEGER), ERROR_CHARS);
+    if (typeof candidate === 'string' && candidate.trim())
+      return tail(oneLine(candidate, Number.MAX_SAFE_INTEGER), ERROR_CHARS);
   }
   if (data.exit_code !== undefined) return `exit code ${String(data.exit_code)}`;
   return null;

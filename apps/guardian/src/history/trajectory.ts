@@ -130,7 +130,12 @@ export class Trajectory implements TrajectoryView {
     };
   }
 
-  private applyActivity(eventType: string, data: Record<string, unknown>, now: number, waitingSince: number | null): ApplyOutcome {
+  private applyActivity(
+    eventType: string,
+    data: Record<string, unknown>,
+    now: number,
+    waitingSince: number | null,
+  ): ApplyOutcome {
     switch (eventType) {
       case AGENT_EVENT_TYPES.STARTED:
         // A new run in the same sandbox: earlier streaks say nothing about it.

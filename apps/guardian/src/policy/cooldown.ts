@@ -17,7 +17,10 @@ export class MemoryCooldownGate implements CooldownGate {
   private readonly until = new Map<string, number>();
 
   /** `maxKeys` bounds memory: past it, expired windows are pruned before a new one is added. */
-  constructor(private readonly now: () => number, private readonly maxKeys = 10_000) {}
+  constructor(
+    private readonly now: () => number,
+    private readonly maxKeys = 10_000,
+  ) {}
 
   tryAcquire(key: string, windowMs: number): Promise<boolean> {
     const now = this.now();

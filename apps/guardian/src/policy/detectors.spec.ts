@@ -1,4 +1,13 @@
-import { DEFAULT_THRESHOLDS, detectErrorStorm, detectLooping, detectOnEvent, detectStuck, formatDuration, sweep, type DetectorThresholds } from './detectors';
+import {
+  DEFAULT_THRESHOLDS,
+  detectErrorStorm,
+  detectLooping,
+  detectOnEvent,
+  detectStuck,
+  formatDuration,
+  sweep,
+  type DetectorThresholds,
+} from './detectors';
 import { envelope, toolFailed, toolUse } from '../spec-support';
 import { Trajectory } from '../history/trajectory';
 
@@ -21,7 +30,9 @@ describe('looping', () => {
     expect(finding).toEqual({
       detector: 'looping',
       reason: 'same bash call 4 times in a row (command: npm test)',
-      message: expect.stringContaining('You have run `bash` with the same arguments 4 times in a row (command: npm test). '),
+      message: expect.stringContaining(
+        'You have run `bash` with the same arguments 4 times in a row (command: npm test). ',
+      ),
     });
     expect(finding?.message).toMatch(/Stop repeating it.*change the approach/);
   });
@@ -34,7 +45,9 @@ describe('looping', () => {
 
   it('is reset by a different call and by a file edit', () => {
     expect(detectLooping(fed([...repeated(2), toolUse('ls'), toolUse('npm test')]), DEFAULT_THRESHOLDS)).toBeNull();
-    expect(detectLooping(fed([...repeated(2), envelope('agent.file_edited'), ...repeated(2)]), DEFAULT_THRESHOLDS)).toBeNull();
+    expect(
+      detectLooping(fed([...repeated(2), envelope('agent.file_edited'), ...repeated(2)]), DEFAULT_THRESHOLDS),
+    ).toBeNull();
   });
 
   it('is not reset by results or thoughts between the calls', () => {
@@ -52,18 +65,26 @@ describe('error storm', () => {
     const finding = detectErrorStorm(fed([...four, toolFailed('edit', 'ENOENT: src/x.ts')]), DEFAULT_THRESHOLDS);
     expect(finding?.detector).toBe('error_storm');
     expect(finding?.reason).toBe('5 failures in a row (`bash` ×3, `edit` ×2)');
-    expect(finding?.message).toContain('Your last 5 attempts failed in a row (`bash` ×3, `edit` ×2). The latest error: "ENOENT: src/x.ts".');
+    expect(finding?.message).toContain(
+      'Your last 5 attempts failed in a row (`bash` ×3, `edit` ×2). The latest error: "ENOENT: src/x.ts".',
+    );
     expect(finding?.message).toContain('fix the root cause');
   });
 
   it('is reset by one successful result', () => {
-    const events = [...Array.from({ length: 4 }, () => toolFailed()), envelope('agent.tool_completed', { success: true }), toolFailed()];
+    const events = [
+      ...Array.from({ length: 4 }, () => toolFailed()),
+      envelope('agent.tool_completed', { success: true }),
+      toolFailed(),
+    ];
     expect(detectErrorStorm(fed(events), DEFAULT_THRESHOLDS)).toBeNull();
   });
 
   it('counts non-fatal agent errors', () => {
     const events = [toolFailed(), toolFailed(), envelope('agent.error', { message: 'rate limited' })];
-    expect(detectErrorStorm(fed(events), { ...DEFAULT_THRESHOLDS, errorStormAt: 3 })?.message).toContain('"rate limited"');
+    expect(detectErrorStorm(fed(events), { ...DEFAULT_THRESHOLDS, errorStormAt: 3 })?.message).toContain(
+      '"rate limited"',
+    );
   });
 });
 

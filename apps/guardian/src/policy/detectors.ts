@@ -84,7 +84,11 @@ export function detectStuck(trajectory: TrajectoryView, now: number, thresholds:
  * The detectors that one event can trigger: looping after a tool call, an error storm after a failure.
  * Stuck is the absence of events, so only the periodic `sweep` finds it.
  */
-export function detectOnEvent(trajectory: TrajectoryView, eventType: string, thresholds: DetectorThresholds): Finding[] {
+export function detectOnEvent(
+  trajectory: TrajectoryView,
+  eventType: string,
+  thresholds: DetectorThresholds,
+): Finding[] {
   const found: Array<Finding | null> = [];
   if (eventType === AGENT_EVENT_TYPES.TOOL_USE) found.push(detectLooping(trajectory, thresholds));
   if (eventType === AGENT_EVENT_TYPES.TOOL_COMPLETED || eventType === AGENT_EVENT_TYPES.ERROR) {
@@ -94,7 +98,11 @@ export function detectOnEvent(trajectory: TrajectoryView, eventType: string, thr
 }
 
 /** Periodic pass over every trajectory: which keys are stuck at `now`. */
-export function sweep(trajectories: Iterable<TrajectoryView>, now: number, thresholds: DetectorThresholds): KeyedFinding[] {
+export function sweep(
+  trajectories: Iterable<TrajectoryView>,
+  now: number,
+  thresholds: DetectorThresholds,
+): KeyedFinding[] {
   const findings: KeyedFinding[] = [];
   for (const trajectory of trajectories) {
     const finding = detectStuck(trajectory, now, thresholds);

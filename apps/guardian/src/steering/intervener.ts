@@ -3,7 +3,14 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import type { InterventionAnalyzer } from '../policy/analyzer';
 import type { CooldownGate } from '../policy/cooldown';
 import type { DetectorName, Finding } from '../policy/detectors';
-import { interventionIdempotencyKey, type GuardianTask, type Intervention, type InterventionRouter, type RouteResult, type RoutedTo } from './routing';
+import {
+  interventionIdempotencyKey,
+  type GuardianTask,
+  type Intervention,
+  type InterventionRouter,
+  type RouteResult,
+  type RoutedTo,
+} from './routing';
 import type { TrajectoryView } from '../history/trajectory';
 
 /** Finds the task an entity's events belong to. Local agents report as entity type `task`. */
@@ -65,7 +72,10 @@ export type InterventionOutcome = 'ended' | 'lookup_failed' | 'cooling' | 'vetoe
 
 /** Resolve the task → acquire the cooldown → refine the text → route → record. */
 export class Intervener {
-  constructor(private readonly deps: IntervenerDeps, private readonly policy: IntervenerPolicy) {}
+  constructor(
+    private readonly deps: IntervenerDeps,
+    private readonly policy: IntervenerPolicy,
+  ) {}
 
   async intervene(trajectory: TrajectoryView, finding: Finding): Promise<InterventionOutcome> {
     const log = this.deps.logger.child({ key: trajectory.key, detector: finding.detector });
@@ -91,7 +101,14 @@ export class Intervener {
     const idempotencyKey = interventionIdempotencyKey(trajectory.key, finding.detector, at, this.policy.cooldownMs);
     let result: RouteResult;
     try {
-      result = await this.route(trajectory, task, { key: trajectory.key, detector: finding.detector, reason: finding.reason, content, idempotencyKey, at });
+      result = await this.route(trajectory, task, {
+        key: trajectory.key,
+        detector: finding.detector,
+        reason: finding.reason,
+        content,
+        idempotencyKey,
+        at,
+      });
     } catch (error) {
       log.error({ err: error, taskId: task?.id }, 'delivering the intervention failed');
       await this.release(trajectory.key, log);
@@ -118,7 +135,11 @@ export class Intervener {
     return Promise.resolve(null);
   }
 
-  private route(trajectory: TrajectoryView, task: GuardianTask | null, intervention: Intervention): Promise<RouteResult> {
+  private route(
+    trajectory: TrajectoryView,
+    task: GuardianTask | null,
+    intervention: Intervention,
+  ): Promise<RouteResult> {
     if (task) return this.deps.router.route(task, intervention);
     if (trajectory.entityType === ENTITY_TYPES.SANDBOX && this.policy.routeUnknownSandboxes) {
       // A stand-in task whose only address is the sandbox; it is recorded with taskId null.

@@ -12,7 +12,10 @@ function intervention(content = 'Please verify the test results.'): Intervention
 
 async function lines(dir: string): Promise<unknown[]> {
   const text = await readFile(path.join(dir, INTERVENTIONS_FILE), 'utf8');
-  return text.trimEnd().split('\n').map((line) => JSON.parse(line));
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line));
 }
 
 describe('ConversationFileSink', () => {
@@ -30,7 +33,12 @@ describe('ConversationFileSink', () => {
     expect(await router.route(task, intervention('first\nwith a newline'))).toEqual({ routed: 'legacy' });
     expect(await router.route(task, intervention('second'))).toEqual({ routed: 'legacy' });
     expect(await lines(dir)).toEqual([
-      { type: 'guardian_intervention', content: 'first\nwith a newline', at: '2026-01-02T03:04:05.000Z', task_id: 'task-1' },
+      {
+        type: 'guardian_intervention',
+        content: 'first\nwith a newline',
+        at: '2026-01-02T03:04:05.000Z',
+        task_id: 'task-1',
+      },
       { type: 'guardian_intervention', content: 'second', at: '2026-01-02T03:04:05.000Z', task_id: 'task-1' },
     ]);
   });
@@ -50,17 +58,24 @@ describe('ConversationFileSink', () => {
       ok: false,
       reason: 'task task-9 has neither a sandbox nor a conversation directory',
     });
-    expect(await sink.append({ id: 'task-9', sandboxId: null, conversationDir: '  ' }, intervention())).toMatchObject({ ok: false });
+    expect(await sink.append({ id: 'task-9', sandboxId: null, conversationDir: '  ' }, intervention())).toMatchObject({
+      ok: false,
+    });
   });
 
   it('refuses a relative directory and one outside the configured root', async () => {
-    expect(await new ConversationFileSink().append({ id: 't', sandboxId: null, conversationDir: 'conv/1' }, intervention())).toMatchObject({
+    expect(
+      await new ConversationFileSink().append({ id: 't', sandboxId: null, conversationDir: 'conv/1' }, intervention()),
+    ).toMatchObject({
       ok: false,
       reason: expect.stringContaining('not absolute'),
     });
     const sink = new ConversationFileSink({ root: path.join(root, 'conversations') });
     const outside = { id: 't', sandboxId: null, conversationDir: path.join(root, 'conversations', '..', 'etc') };
-    expect(await sink.append(outside, intervention())).toMatchObject({ ok: false, reason: expect.stringContaining('outside') });
+    expect(await sink.append(outside, intervention())).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('outside'),
+    });
     const inside = { id: 't', sandboxId: null, conversationDir: path.join(root, 'conversations', 'conv-1') };
     expect(await sink.append(inside, intervention())).toEqual({ ok: true });
   });

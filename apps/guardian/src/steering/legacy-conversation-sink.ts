@@ -1,6 +1,12 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { GUARDIAN_MESSAGE_TYPE, type GuardianTask, type Intervention, type LegacyConversationSink, type LegacyDelivery } from './routing';
+import {
+  GUARDIAN_MESSAGE_TYPE,
+  type GuardianTask,
+  type Intervention,
+  type LegacyConversationSink,
+  type LegacyDelivery,
+} from './routing';
 
 export const INTERVENTIONS_FILE = 'interventions.jsonl';
 
@@ -44,7 +50,10 @@ export class ConversationFileSink implements LegacyConversationSink {
     };
     await mkdir(dir.path, { recursive: true });
     // JSON.stringify escapes newlines inside the content, so a line is exactly one intervention.
-    await appendFile(path.join(dir.path, INTERVENTIONS_FILE), `${JSON.stringify(line)}\n`, { encoding: 'utf8', flag: 'a' });
+    await appendFile(path.join(dir.path, INTERVENTIONS_FILE), `${JSON.stringify(line)}\n`, {
+      encoding: 'utf8',
+      flag: 'a',
+    });
     return { ok: true };
   }
 
@@ -52,7 +61,8 @@ export class ConversationFileSink implements LegacyConversationSink {
     const dir = task.conversationDir?.trim();
     if (!dir) return { ok: false, reason: `task ${task.id} has neither a sandbox nor a conversation directory` };
     // A relative path would land wherever the guardian happens to run.
-    if (!path.isAbsolute(dir)) return { ok: false, reason: `task ${task.id} conversation directory is not absolute: ${dir}` };
+    if (!path.isAbsolute(dir))
+      return { ok: false, reason: `task ${task.id} conversation directory is not absolute: ${dir}` };
     const resolved = path.resolve(dir);
     if (this.root && resolved !== this.root && !resolved.startsWith(`${this.root}${path.sep}`)) {
       return { ok: false, reason: `task ${task.id} conversation directory is outside ${this.root}` };

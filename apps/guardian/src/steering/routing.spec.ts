@@ -1,5 +1,16 @@
 import { IdempotencyKey, SandboxMessageJob } from '@sandbox-relay/contracts';
-import { GUARDIAN_MESSAGE_TYPE, InterventionRouter, interventionIdempotencyKey, isSandboxTask, type GuardianTask, type Intervention, type LegacyConversationSink, type LegacyDelivery, type SandboxMessage, type SandboxMessageSink } from './routing';
+import {
+  GUARDIAN_MESSAGE_TYPE,
+  InterventionRouter,
+  interventionIdempotencyKey,
+  isSandboxTask,
+  type GuardianTask,
+  type Intervention,
+  type LegacyConversationSink,
+  type LegacyDelivery,
+  type SandboxMessage,
+  type SandboxMessageSink,
+} from './routing';
 
 class RecordingSandboxSink implements SandboxMessageSink {
   readonly sent: SandboxMessage[] = [];
@@ -35,17 +46,22 @@ function intervention(overrides: Partial<Intervention> = {}): Intervention {
 describe('isSandboxTask (seed 6: guardian detects sandbox mode)', () => {
   it('is true for a task with a sandbox id and false without one', () => {
     expect(isSandboxTask({ id: 'task-sandbox', sandboxId: 'sandbox-xyz' })).toBe(true);
-    expect(isSandboxTask({ id: 'task-legacy', sandboxId: null, conversationDir: '/tmp/openhands/conv-123' })).toBe(false);
+    expect(isSandboxTask({ id: 'task-legacy', sandboxId: null, conversationDir: '/tmp/openhands/conv-123' })).toBe(
+      false,
+    );
     expect(isSandboxTask({ id: 'task-empty', sandboxId: '' })).toBe(false);
   });
 });
 
 describe('InterventionRouter', () => {
-  it('sends a sandbox task\'s intervention to its sandbox as a guardian_intervention (seed 6)', async () => {
+  it("sends a sandbox task's intervention to its sandbox as a guardian_intervention (seed 6)", async () => {
     const sandbox = new RecordingSandboxSink();
     const legacy = new RecordingLegacySink();
     const router = new InterventionRouter(sandbox, legacy);
-    const result = await router.route({ id: 'task-123', sandboxId: 'sandbox-xyz', agentId: 'agent-456' }, intervention());
+    const result = await router.route(
+      { id: 'task-123', sandboxId: 'sandbox-xyz', agentId: 'agent-456' },
+      intervention(),
+    );
     expect(result).toEqual({ routed: 'sandbox' });
     expect(sandbox.sent).toEqual([
       {
@@ -60,9 +76,19 @@ describe('InterventionRouter', () => {
 
   it('produces what the sandbox-messages queue accepts', async () => {
     const sandbox = new RecordingSandboxSink();
-    await new InterventionRouter(sandbox, new RecordingLegacySink()).route({ id: 't', sandboxId: 'sandbox-xyz' }, intervention());
+    await new InterventionRouter(sandbox, new RecordingLegacySink()).route(
+      { id: 't', sandboxId: 'sandbox-xyz' },
+      intervention(),
+    );
     const [message] = sandbox.sent;
-    const job = { version: '1', sandbox_id: message!.sandboxId, content: message!.content, message_type: message!.messageType, idempotency_key: message!.idempotencyKey, sender: 'guardian' };
+    const job = {
+      version: '1',
+      sandbox_id: message!.sandboxId,
+      content: message!.content,
+      message_type: message!.messageType,
+      idempotency_key: message!.idempotencyKey,
+      sender: 'guardian',
+    };
     expect(SandboxMessageJob.safeParse(job).success).toBe(true);
   });
 
@@ -76,13 +102,21 @@ describe('InterventionRouter', () => {
   });
 
   it('reports a legacy refusal as dropped, with the reason', async () => {
-    const router = new InterventionRouter(new RecordingSandboxSink(), new RecordingLegacySink({ ok: false, reason: 'no conversation directory' }));
-    expect(await router.route({ id: 't', sandboxId: null }, intervention())).toEqual({ routed: 'dropped', reason: 'no conversation directory' });
+    const router = new InterventionRouter(
+      new RecordingSandboxSink(),
+      new RecordingLegacySink({ ok: false, reason: 'no conversation directory' }),
+    );
+    expect(await router.route({ id: 't', sandboxId: null }, intervention())).toEqual({
+      routed: 'dropped',
+      reason: 'no conversation directory',
+    });
   });
 
   it('lets a sink failure through so the caller can retry later', async () => {
     const failing: SandboxMessageSink = { send: () => Promise.reject(new Error('redis down')) };
-    await expect(new InterventionRouter(failing, new RecordingLegacySink()).route({ id: 't', sandboxId: 's' }, intervention())).rejects.toThrow('redis down');
+    await expect(
+      new InterventionRouter(failing, new RecordingLegacySink()).route({ id: 't', sandboxId: 's' }, intervention()),
+    ).rejects.toThrow('redis down');
   });
 });
 
@@ -96,7 +130,7 @@ describe('interventionIdempotencyKey', () => {
     expect(interventionIdempotencyKey('sandbox:sb-2', 'stuck', windowStart, WINDOW)).not.toBe(a);
   });
 
-  it('always satisfies the contracts\' IdempotencyKey, hashing an over-long entity id', () => {
+  it("always satisfies the contracts' IdempotencyKey, hashing an over-long entity id", () => {
     const long = interventionIdempotencyKey(`${'t'.repeat(64)}:${'x'.repeat(128)}`, 'error_storm', AT, WINDOW);
     expect(long).toMatch(/^guardian:error_storm:\d+:[0-9a-f]{64}$/);
     for (const key of [long, interventionIdempotencyKey('task:t.1_a-b', 'stuck', AT, WINDOW)]) {

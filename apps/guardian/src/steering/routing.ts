@@ -91,7 +91,12 @@ export class InterventionRouter {
  * `floor(at / cooldownMs)`. Keys are printable ASCII without spaces, at most 200 characters
  * (contracts' `IdempotencyKey`); a long entity id is hashed to stay within that.
  */
-export function interventionIdempotencyKey(key: string, detector: DetectorName, at: number, cooldownMs: number): string {
+export function interventionIdempotencyKey(
+  key: string,
+  detector: DetectorName,
+  at: number,
+  cooldownMs: number,
+): string {
   const window = Math.floor(at / Math.max(1, cooldownMs));
   const readable = `guardian:${detector}:${window}:${key}`;
   if (readable.length <= MESSAGE_LIMITS.IDEMPOTENCY_KEY_MAX) return readable;

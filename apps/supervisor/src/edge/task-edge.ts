@@ -16,7 +16,10 @@ import { taskCompleteEffect } from '../sweep/task-effects';
 import type { TaskEvents } from '../sweep/task-events';
 import { toSandboxTaskView, toTaskView } from './task-view';
 
-const TASK_INCLUDE = { sessions: { orderBy: { createdAt: 'desc' } }, restartEvents: { orderBy: { createdAt: 'asc' } } } as const;
+const TASK_INCLUDE = {
+  sessions: { orderBy: { createdAt: 'desc' } },
+  restartEvents: { orderBy: { createdAt: 'asc' } },
+} as const;
 
 class ConflictError extends AppError {
   constructor(message: string) {
@@ -67,20 +70,34 @@ export class TaskEdge {
         await this.spawner.spawn(sandboxId, task.id, spec);
       } catch (error) {
         await this.spawner.markFailed(sandboxId).catch(() => undefined);
-        await prisma.task.updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'failed' } }).catch(() => undefined);
+        await prisma.task
+          .updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'failed' } })
+          .catch(() => undefined);
         throw error;
       }
-      const running = await this.spawner.markRunning(sandboxId, (tx) => tx.task.updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'running' } }));
+      const running = await this.spawner.markRunning(sandboxId, (tx) =>
+        tx.task.updateMany({ where: { id: task.id, sandboxId, status: 'starting' }, data: { status: 'running' } }),
+      );
       if (!running) {
         await this.spawner.discard(sandboxId);
         return await this.getTask(task.id);
       }
-      const data = { task_id: task.id, sandbox_id: sandboxId, provider: this.ctx.provider.kind, agent_id: spec.agent_id, ...(body.ticket_id ? { ticket_id: body.ticket_id } : {}) };
+      const data = {
+        task_id: task.id,
+        sandbox_id: sandboxId,
+        provider: this.ctx.provider.kind,
+        agent_id: spec.agent_id,
+        ...(body.ticket_id ? { ticket_id: body.ticket_id } : {}),
+      };
       await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STARTED, data, sandboxId, task.id);
       this.ctx.log.info(data, 'task started');
       return await this.getTask(task.id);
     } finally {
-      await lock.release().catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'could not release the spawn lock; it expires'));
+      await lock
+        .release()
+        .catch((error: unknown) =>
+          this.ctx.log.warn({ err: error, sandboxId }, 'could not release the spawn lock; it expires'),
+        );
     }
   }
 
@@ -98,9 +115,15 @@ export class TaskEdge {
    */
   async getSandboxTask(sandboxId: string): Promise<SandboxTaskView> {
     const { prisma } = this.ctx.store;
-    const session = await withStoreErrors(prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { taskId: true } }));
+    const session = await withStoreErrors(
+      prisma.sandboxSession.findUnique({ where: { sandboxId }, select: { taskId: true } }),
+    );
     const task = await withStoreErrors(
-      prisma.task.findFirst({ where: session?.taskId ? { id: session.taskId } : { sandboxId }, include: TASK_INCLUDE, orderBy: { updatedAt: 'desc' } }),
+      prisma.task.findFirst({
+        where: session?.taskId ? { id: session.taskId } : { sandboxId },
+        include: TASK_INCLUDE,
+        orderBy: { updatedAt: 'desc' },
+      }),
     );
     if (!task) throw new NotFoundError(`sandbox ${sandboxId} has no task`);
     return toSandboxTaskView(task);
@@ -125,16 +148,35 @@ export class TaskEdge {
       throw new NotFoundError(`sandbox ${sandboxId} is unknown: it has neither a session nor a task`);
     }
     if (!task || (task.sandboxId !== sandboxId && session?.taskId !== body.task_id)) {
-      throw new AppError(409, 'task_not_on_sandbox', `task ${body.task_id} is not sandbox ${sandboxId}'s task`, [{ field: 'body.task_id', message: 'is not this sandbox\'s task' }]);
+      throw new AppError(409, 'task_not_on_sandbox', `task ${body.task_id} is not sandbox ${sandboxId}'s task`, [
+        { field: 'body.task_id', message: "is not this sandbox's task" },
+      ]);
     }
     if (task.sandboxId !== sandboxId) {
-      throw new AppError(409, 'sandbox_replaced', `task ${body.task_id} has moved to sandbox ${task.sandboxId ?? '(none)'}: a restart replaced ${sandboxId}`);
+      throw new AppError(
+        409,
+        'sandbox_replaced',
+        `task ${body.task_id} has moved to sandbox ${task.sandboxId ?? '(none)'}: a restart replaced ${sandboxId}`,
+      );
     }
-    if (task.status === 'restarting') throw new AppError(409, 'task_restarting', `task ${body.task_id} is being restarted; retry shortly`);
+    if (task.status === 'restarting')
+      throw new AppError(409, 'task_restarting', `task ${body.task_id} is being restarted; retry shortly`);
     const effect = taskCompleteEffect(body.success, body.error_message ?? null);
-    const move = await this.taskEvents.applyReport(body.task_id, sandboxId, effect, body.success ? (body.result ?? null) : null);
+    const move = await this.taskEvents.applyReport(
+      body.task_id,
+      sandboxId,
+      effect,
+      body.success ? (body.result ?? null) : null,
+    );
     const view = await this.getTask(body.task_id);
-    return { status: 'accepted', task_id: body.task_id, new_status: view.status, unblocked_tasks: [], changed: move !== null, task: view };
+    return {
+      status: 'accepted',
+      task_id: body.task_id,
+      new_status: view.status,
+      unblocked_tasks: [],
+      changed: move !== null,
+      task: view,
+    };
   }
 
   /**
@@ -152,7 +194,9 @@ export class TaskEdge {
   private async stopOnce(taskId: string, reason: string): Promise<'done' | 'moved'> {
     const { prisma } = this.ctx.store;
     const { sessions, state, config, provider } = this.ctx;
-    const currentSandbox = async () => (await withStoreErrors(prisma.task.findUnique({ where: { id: taskId }, select: { sandboxId: true } })))?.sandboxId;
+    const currentSandbox = async () =>
+      (await withStoreErrors(prisma.task.findUnique({ where: { id: taskId }, select: { sandboxId: true } })))
+        ?.sandboxId;
     const sandboxId = await currentSandbox();
     if (sandboxId === undefined) throw new NotFoundError(`task ${taskId} not found`);
     const status = sandboxId ? await sessions.status(sandboxId) : null;
@@ -170,7 +214,12 @@ export class TaskEdge {
       if (await sessions.transition(sandboxId, LIVE_SESSION_STATUSES, 'stopped')) {
         await withStoreErrors(prisma.task.update({ where: { id: taskId }, data: { status: 'stopped' } }));
         await state.clearEscalation(sandboxId);
-        await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_STOPPED, { task_id: taskId, sandbox_id: sandboxId, reason }, sandboxId, taskId);
+        await this.ctx.emitter.emit(
+          SUPERVISOR_EVENT_TYPES.TASK_STOPPED,
+          { task_id: taskId, sandbox_id: sandboxId, reason },
+          sandboxId,
+          taskId,
+        );
       }
       return 'done';
     } finally {

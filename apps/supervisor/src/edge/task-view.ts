@@ -18,7 +18,13 @@ export interface TaskRows {
   errorMessage: string | null;
   createdAt: Date;
   updatedAt: Date;
-  sessions: readonly { sandboxId: string; status: string; restartCount: number; lastHeartbeatAt: Date | null; createdAt: Date }[];
+  sessions: readonly {
+    sandboxId: string;
+    status: string;
+    restartCount: number;
+    lastHeartbeatAt: Date | null;
+    createdAt: Date;
+  }[];
   restartEvents: readonly { oldSandboxId: string; newSandboxId: string | null; reason: string; createdAt: Date }[];
 }
 

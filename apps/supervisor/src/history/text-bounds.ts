@@ -4,7 +4,11 @@ import { clipCodePoints, collapseWhitespace } from '@sandbox-relay/contracts';
  * The supervisor's names for the contracts' text cuts (characters are code points here). `clip`,
  * `tail` and `truncateUtf8` are the contracts' `clipCodePoints`, `tailCodePoints` and `clipUtf8Bytes`.
  */
-export { clipCodePoints as clip, tailCodePoints as tail, clipUtf8Bytes as truncateUtf8 } from '@sandbox-relay/contracts';
+export {
+  clipCodePoints as clip,
+  tailCodePoints as tail,
+  clipUtf8Bytes as truncateUtf8,
+} from '@sandbox-relay/contracts';
 
 /** UTF-8 size of a text: the bound that matters for an env variable or a message body. */
 export function utf8Bytes(text: string): number {

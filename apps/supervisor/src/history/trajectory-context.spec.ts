@@ -1,4 +1,9 @@
-import { buildTrajectoryContext, TRAJECTORY_EVENT_TYPES, trajectoryEventQuery, type TrajectoryContextInput } from './trajectory-context';
+import {
+  buildTrajectoryContext,
+  TRAJECTORY_EVENT_TYPES,
+  trajectoryEventQuery,
+  type TrajectoryContextInput,
+} from './trajectory-context';
 import { EnvelopeFactory } from '../spec-support';
 import { utf8Bytes } from './text-bounds';
 
@@ -11,13 +16,25 @@ describe('trajectoryEventQuery', () => {
       order: 'desc',
       limit: 1_000,
     });
-    expect(trajectoryEventQuery(['sb-1'], { before: '42', limit: 10 })).toMatchObject({ before: '42', limit: 10, order: 'desc' });
+    expect(trajectoryEventQuery(['sb-1'], { before: '42', limit: 10 })).toMatchObject({
+      before: '42',
+      limit: 10,
+      order: 'desc',
+    });
   });
 
   it('leaves heartbeats and thinking out', () => {
     expect(TRAJECTORY_EVENT_TYPES).not.toContain('heartbeat');
     expect(TRAJECTORY_EVENT_TYPES).not.toContain('agent.thinking');
-    expect(TRAJECTORY_EVENT_TYPES).toEqual(expect.arrayContaining(['agent.tool_use', 'agent.tool_completed', 'agent.message', 'agent.file_edited', 'GUARDIAN_INTERVENTION']));
+    expect(TRAJECTORY_EVENT_TYPES).toEqual(
+      expect.arrayContaining([
+        'agent.tool_use',
+        'agent.tool_completed',
+        'agent.message',
+        'agent.file_edited',
+        'GUARDIAN_INTERVENTION',
+      ]),
+    );
   });
 });
 
@@ -35,7 +52,12 @@ describe('buildTrajectoryContext', () => {
         f.event('agent.message', { role: 'assistant', content: 'Running the tests first.' }),
         ...f.command('npm test', { success: false, exit_code: 1, stderr: 'FAIL src/sum.spec.ts' }),
         f.event('agent.file_edited', { path: 'src/sum.ts', additions: 1, deletions: 1 }),
-        f.event('GUARDIAN_INTERVENTION', { detector: 'looping', reason: 'npm test 4 times', message: 'read the failing test' }, 'sb-1', 'guardian'),
+        f.event(
+          'GUARDIAN_INTERVENTION',
+          { detector: 'looping', reason: 'npm test 4 times', message: 'read the failing test' },
+          'sb-1',
+          'guardian',
+        ),
         f.event('agent.tool_use', { tool: 'bash', input: { command: 'npm test -- --watch' }, call_id: 'c9' }),
       ],
       ...overrides,
@@ -73,8 +95,12 @@ describe('buildTrajectoryContext', () => {
   });
 
   it('falls back to the reported prompt, then to a placeholder', () => {
-    expect(buildTrajectoryContext(input({ taskPrompt: null })).text).toContain('## Original task\nMake the test suite pass');
-    expect(buildTrajectoryContext(input({ taskPrompt: '  ', events: [] })).text).toContain('(the original prompt was not recorded)');
+    expect(buildTrajectoryContext(input({ taskPrompt: null })).text).toContain(
+      '## Original task\nMake the test suite pass',
+    );
+    expect(buildTrajectoryContext(input({ taskPrompt: '  ', events: [] })).text).toContain(
+      '(the original prompt was not recorded)',
+    );
   });
 
   it('says so when there are no steps', () => {
@@ -85,13 +111,17 @@ describe('buildTrajectoryContext', () => {
 
   it('keeps the newest steps within maxBytes and counts the omitted ones', () => {
     const f = new EnvelopeFactory();
-    const events = Array.from({ length: 500 }, (_, index) => f.event('agent.message', { role: 'assistant', content: `step ${index} ${'x'.repeat(100)}` }));
+    const events = Array.from({ length: 500 }, (_, index) =>
+      f.event('agent.message', { role: 'assistant', content: `step ${index} ${'x'.repeat(100)}` }),
+    );
     const context = buildTrajectoryContext(input({ events }));
     expect(context.bytes).toBeLessThanOrEqual(8 * 1024);
     expect(context.bytes).toBe(utf8Bytes(context.text));
     expect(context.totalSteps).toBe(500);
     expect(context.omittedSteps).toBeGreaterThan(400);
-    expect(context.text).toContain(`…${context.omittedSteps} earlier steps omitted\n- agent said: step ${context.omittedSteps} `);
+    expect(context.text).toContain(
+      `…${context.omittedSteps} earlier steps omitted\n- agent said: step ${context.omittedSteps} `,
+    );
     expect(context.text).toContain('agent said: step 499 ');
     expect(context.text).not.toContain('agent said: step 0 ');
   });
@@ -109,10 +139,18 @@ describe('buildTrajectoryContext', () => {
   it('clips the prompt and bounds files and interventions', () => {
     const f = new EnvelopeFactory();
     const events = [
-      ...Array.from({ length: 8 }, (_, index) => f.event('agent.file_edited', { path: `f${index}.ts`, additions: 1, deletions: 0 })),
-      ...Array.from({ length: 4 }, (_, index) => f.event('GUARDIAN_INTERVENTION', { detector: 'stuck', reason: `r${index}` })),
+      ...Array.from({ length: 8 }, (_, index) =>
+        f.event('agent.file_edited', { path: `f${index}.ts`, additions: 1, deletions: 0 }),
+      ),
+      ...Array.from({ length: 4 }, (_, index) =>
+        f.event('GUARDIAN_INTERVENTION', { detector: 'stuck', reason: `r${index}` }),
+      ),
     ];
-    const text = buildTrajectoryContext(input({ events, taskPrompt: 'p'.repeat(50) }), { maxPromptChars: 10, maxFiles: 3, maxInterventions: 2 }).text;
+    const text = buildTrajectoryContext(input({ events, taskPrompt: 'p'.repeat(50) }), {
+      maxPromptChars: 10,
+      maxFiles: 3,
+      maxInterventions: 2,
+    }).text;
     expect(text).toContain(`## Original task\n${'p'.repeat(9)}…\n`);
     expect(text).toContain('…5 more files\n- f5.ts: 1 edit, +1 -0\n- f6.ts: 1 edit, +1 -0\n- f7.ts: 1 edit, +1 -0\n');
     expect(text).toContain('…2 earlier interventions\n- [stuck] r2\n- [stuck] r3\n');

@@ -1,4 +1,10 @@
-import { AGENT_EVENT_TYPES, ENTITY_TYPES, EVENT_LIMITS, SYSTEM_EVENT_TYPES, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  AGENT_EVENT_TYPES,
+  ENTITY_TYPES,
+  EVENT_LIMITS,
+  SYSTEM_EVENT_TYPES,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
 import type { EventQuery } from '@sandbox-relay/store';
 import { clip, oneLine, truncateUtf8, utf8Bytes } from './text-bounds';
 import { digestTrajectory, type EditedFile, type StepLimits } from './trajectory-steps';
@@ -19,7 +25,10 @@ export const TRAJECTORY_EVENT_TYPES: readonly string[] = [
  * The `EventRepository.list` query for one page of a task's trajectory: the old sandboxes' events of
  * the types above, newest first below `before`.
  */
-export function trajectoryEventQuery(oldSandboxIds: readonly string[], page: { before?: string; limit?: number } = {}): EventQuery {
+export function trajectoryEventQuery(
+  oldSandboxIds: readonly string[],
+  page: { before?: string; limit?: number } = {},
+): EventQuery {
   return {
     entityTypes: [ENTITY_TYPES.SANDBOX],
     entityIds: [...new Set(oldSandboxIds)],
@@ -108,7 +117,10 @@ export interface TrajectoryContext {
  * over: the prompt, what the previous run did (newest steps kept), the files it touched and the
  * guardian's interventions. Deterministic plain text; the same events always give the same text.
  */
-export function buildTrajectoryContext(input: TrajectoryContextInput, limits: Partial<TrajectoryContextLimits> = {}): TrajectoryContext {
+export function buildTrajectoryContext(
+  input: TrajectoryContextInput,
+  limits: Partial<TrajectoryContextLimits> = {},
+): TrajectoryContext {
   const bounds = { ...DEFAULT_TRAJECTORY_LIMITS, ...limits };
   const digest = digestTrajectory(input.events, bounds);
   const prompt = input.taskPrompt?.trim() || digest.reportedPrompt || '(the original prompt was not recorded)';
@@ -119,7 +131,10 @@ export function buildTrajectoryContext(input: TrajectoryContextInput, limits: Pa
     '## Original task',
     clip(prompt, bounds.maxPromptChars),
   ];
-  const middle = [...filesSection(digest.files, bounds.maxFiles), ...interventionsSection(digest.interventions, bounds.maxInterventions)];
+  const middle = [
+    ...filesSection(digest.files, bounds.maxFiles),
+    ...interventionsSection(digest.interventions, bounds.maxInterventions),
+  ];
   const fixed = [...head, ...middle, '', '## What the previous run did (oldest first)'].join('\n');
   const { lines, omitted } = newestThatFit(digest.steps, bounds.maxBytes - utf8Bytes(fixed));
   const text = truncateUtf8([fixed, ...lines].join('\n'), bounds.maxBytes);
@@ -148,7 +163,10 @@ function newestThatFit(steps: readonly string[], budget: number): { lines: strin
 function filesSection(files: readonly EditedFile[], maxFiles: number): string[] {
   if (files.length === 0) return [];
   const shown = files.slice(-maxFiles);
-  const lines = shown.map((file) => `- ${file.path}${file.created ? ' (created)' : ''}: ${file.edits} edit${file.edits === 1 ? '' : 's'}, +${file.additions} -${file.deletions}`);
+  const lines = shown.map(
+    (file) =>
+      `- ${file.path}${file.created ? ' (created)' : ''}: ${file.edits} edit${file.edits === 1 ? '' : 's'}, +${file.additions} -${file.deletions}`,
+  );
   const more = files.length - shown.length;
   return ['', '## Files edited (latest last)', ...(more > 0 ? [`…${more} more files`] : []), ...lines];
 }
@@ -157,5 +175,10 @@ function interventionsSection(interventions: readonly string[], max: number): st
   if (interventions.length === 0) return [];
   const shown = interventions.slice(-max);
   const more = interventions.length - shown.length;
-  return ['', '## Guardian interventions', ...(more > 0 ? [`…${more} earlier interventions`] : []), ...shown.map((line) => `- ${line}`)];
+  return [
+    '',
+    '## Guardian interventions',
+    ...(more > 0 ? [`…${more} earlier interventions`] : []),
+    ...shown.map((line) => `- ${line}`),
+  ];
 }

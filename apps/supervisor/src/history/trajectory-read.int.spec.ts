@@ -40,8 +40,19 @@ describe('readTrajectoryEvents (PostgreSQL)', () => {
     await append(other, 3, 100);
 
     const read = await readTrajectoryEvents(list, [first, second], { pageSize: 3, keep: 8 });
-    expect(read.events.map((event) => event.payload.content)).toEqual(['m16', 'm17', 'm18', 'm19', 'm21', 'm22', 'm23', 'm24']);
-    expect(read.events.map((event) => BigInt(event.id))).toEqual([...read.events.map((event) => BigInt(event.id))].sort((a, b) => (a < b ? -1 : 1)));
+    expect(read.events.map((event) => event.payload.content)).toEqual([
+      'm16',
+      'm17',
+      'm18',
+      'm19',
+      'm21',
+      'm22',
+      'm23',
+      'm24',
+    ]);
+    expect(read.events.map((event) => BigInt(event.id))).toEqual(
+      [...read.events.map((event) => BigInt(event.id))].sort((a, b) => (a < b ? -1 : 1)),
+    );
     expect(read.complete).toBe(false);
 
     const all = await readTrajectoryEvents(list, [first, second], { pageSize: 3, keep: 100 });

@@ -21,7 +21,9 @@ describe('digestTrajectory', () => {
   it('renders any JSON a sandbox reported as an argv, never throwing on it', () => {
     const f = new EnvelopeFactory();
     const events = [f.event('agent.tool_use', { tool: 'bash', input: { argv: ['echo', { toString: 1 }, 2, null] } })];
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `echo {"toString":1} 2 null` → no result (the sandbox stopped before it finished)']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'ran bash `echo {"toString":1} 2 null` → no result (the sandbox stopped before it finished)',
+    ]);
   });
 
   it('pairs by call_id even when completions arrive out of order', () => {
@@ -32,7 +34,10 @@ describe('digestTrajectory', () => {
       f.event('agent.tool_completed', { tool: 'read', call_id: 'y', success: false, error: 'ENOENT' }),
       f.event('agent.tool_completed', { tool: 'read', call_id: 'x', success: true }),
     ];
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran read `a.ts` → ok', 'ran read `b.ts` → failed: ENOENT']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'ran read `a.ts` → ok',
+      'ran read `b.ts` → failed: ENOENT',
+    ]);
   });
 
   it('pairs uses without call_id with the next completion of the same sandbox', () => {
@@ -44,18 +49,31 @@ describe('digestTrajectory', () => {
       f.event('agent.tool_completed', { tool: 'bash', exit_code: 0 }, 'sb-1'),
     ];
     // Exit code 0 is a success, as the dashboard shows it (one outcome reader in contracts, issue 15).
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `make` → ok (exit 0)', 'ran bash `ls -la` → failed (exit 2)']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'ran bash `make` → ok (exit 0)',
+      'ran bash `ls -la` → failed (exit 2)',
+    ]);
   });
 
   it('describes an interrupted command as interrupted, not failed, and one that says nothing as done', () => {
     const f = new EnvelopeFactory();
     const events = [
       f.event('agent.tool_use', { tool: 'bash', call_id: 'c1', input: { command: 'npm test' } }),
-      f.event('agent.tool_completed', { tool: 'bash', call_id: 'c1', success: false, exit_code: 130, interrupted: true, error: 'interrupted' }),
+      f.event('agent.tool_completed', {
+        tool: 'bash',
+        call_id: 'c1',
+        success: false,
+        exit_code: 130,
+        interrupted: true,
+        error: 'interrupted',
+      }),
       f.event('agent.tool_use', { tool: 'Read', call_id: 'c2', input: { path: 'a.ts' } }),
       f.event('agent.tool_completed', { tool: 'Read', call_id: 'c2' }),
     ];
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash `npm test` → interrupted (exit 130)', 'ran Read `a.ts` → done']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'ran bash `npm test` → interrupted (exit 130)',
+      'ran Read `a.ts` → done',
+    ]);
   });
 
   it('keeps a use that never completed, and a completion whose use was not read', () => {
@@ -64,12 +82,18 @@ describe('digestTrajectory', () => {
       f.event('agent.tool_completed', { tool: 'bash', call_id: 'old', success: true }),
       f.event('agent.tool_use', { tool: 'bash', input: { command: 'npm run build' }, call_id: 'hung' }),
     ];
-    expect(digestTrajectory(events, limits).steps).toEqual(['ran bash → ok', 'ran bash `npm run build` → no result (the sandbox stopped before it finished)']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'ran bash → ok',
+      'ran bash `npm run build` → no result (the sandbox stopped before it finished)',
+    ]);
   });
 
   it('falls back to the JSON of an unfamiliar input', () => {
     const f = new EnvelopeFactory();
-    const events = [f.event('agent.tool_use', { tool: 'search', input: { q: 'x' } }), f.event('agent.tool_completed', { tool: 'search', success: true })];
+    const events = [
+      f.event('agent.tool_use', { tool: 'search', input: { q: 'x' } }),
+      f.event('agent.tool_completed', { tool: 'search', success: true }),
+    ];
     expect(digestTrajectory(events, limits).steps).toEqual(['ran search `{"q":"x"}` → ok']);
   });
 
@@ -81,7 +105,10 @@ describe('digestTrajectory', () => {
       f.event('agent.message', { role: 'system', kind: 'steering', from: 'guardian', content: 'stop looping' }),
       f.event('agent.message', { role: 'assistant', content: '   ' }),
     ];
-    expect(digestTrajectory(events, limits).steps).toEqual(['agent said: I will fix the test.', 'user said: also update the README']);
+    expect(digestTrajectory(events, limits).steps).toEqual([
+      'agent said: I will fix the test.',
+      'user said: also update the README',
+    ]);
   });
 
   it('sums edits per file, ordered by latest edit', () => {
@@ -97,7 +124,12 @@ describe('digestTrajectory', () => {
       { path: 'src/b.ts', created: false, edits: 1, additions: 1, deletions: 1 },
       { path: 'src/a.ts', created: true, edits: 2, additions: 12, deletions: 3 },
     ]);
-    expect(digest.steps).toEqual(['edited src/a.ts (+10 -0)', 'edited src/b.ts (+1 -1)', 'edited src/a.ts (+2 -3)', 'edited (unknown file)']);
+    expect(digest.steps).toEqual([
+      'edited src/a.ts (+10 -0)',
+      'edited src/b.ts (+1 -1)',
+      'edited src/a.ts (+2 -3)',
+      'edited (unknown file)',
+    ]);
   });
 
   it('records starts, errors, interrupts, interventions and the reported prompt', () => {
@@ -106,14 +138,24 @@ describe('digestTrajectory', () => {
       f.event('agent.started', { prompt_preview: 'Fix the flaky test' }, 'sb-1'),
       f.event('agent.error', { message: 'write x failed' }),
       f.event('agent.interrupted', {}),
-      f.event('GUARDIAN_INTERVENTION', { detector: 'looping', reason: 'same command 5 times', message: 'try another approach' }, 'sb-1', 'guardian'),
+      f.event(
+        'GUARDIAN_INTERVENTION',
+        { detector: 'looping', reason: 'same command 5 times', message: 'try another approach' },
+        'sb-1',
+        'guardian',
+      ),
       f.event('agent.started', { prompt_preview: 'ignored: the first one wins' }, 'sb-2'),
       f.event('heartbeat', { status: 'running' }),
       f.event('agent.thinking', { content: 'hmm' }),
     ];
     const digest = digestTrajectory(events, limits);
     expect(digest.reportedPrompt).toBe('Fix the flaky test');
-    expect(digest.steps).toEqual(['worker started in sandbox sb-1', 'error: write x failed', 'the turn was interrupted', 'worker started in sandbox sb-2']);
+    expect(digest.steps).toEqual([
+      'worker started in sandbox sb-1',
+      'error: write x failed',
+      'the turn was interrupted',
+      'worker started in sandbox sb-2',
+    ]);
     expect(digest.interventions).toEqual(['[looping] same command 5 times — told the agent: try another approach']);
   });
 

@@ -95,8 +95,15 @@ class DigestReader {
   }
 
   finish(): TrajectoryDigest {
-    const steps = this.steps.map((step) => oneLine('line' in step ? step.line : toolLine(step.tool, this.limits), this.limits.maxStepChars));
-    return { reportedPrompt: this.reportedPrompt, steps, files: [...this.files.values()], interventions: this.interventions };
+    const steps = this.steps.map((step) =>
+      oneLine('line' in step ? step.line : toolLine(step.tool, this.limits), this.limits.maxStepChars),
+    );
+    return {
+      reportedPrompt: this.reportedPrompt,
+      steps,
+      files: [...this.files.values()],
+      interventions: this.interventions,
+    };
   }
 
   private line(line: string | null): void {
@@ -150,14 +157,22 @@ function toolLine(tool: ToolStep, limits: StepLimits): string {
 function describeInput(data: Record<string, unknown>): string | null {
   const input = isRecord(data.input) ? data.input : {};
   // Event data is the sandbox's own JSON: an element String() cannot convert ({"toString":1}) must not throw.
-  const argv = Array.isArray(input.argv) ? input.argv.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ') : null;
-  const direct = text(input.command) ?? argv ?? text(input.path) ?? text(input.file_path) ?? text(input.pattern) ?? text(input.url);
+  const argv = Array.isArray(input.argv)
+    ? input.argv.map((part) => (typeof part === 'string' ? part : JSON.stringify(part))).join(' ')
+    : null;
+  const direct =
+    text(input.command) ?? argv ?? text(input.path) ?? text(input.file_path) ?? text(input.pattern) ?? text(input.url);
   const fallback = Object.keys(input).length > 0 ? JSON.stringify(input) : null;
   return direct ?? text(data.command) ?? text(data.summary) ?? fallback;
 }
 
 /** The verdict words of each outcome (the contracts' `toolCallOutcome` decides which). */
-const VERDICTS: Record<ToolCallOutcome, string> = { ok: 'ok', failed: 'failed', interrupted: 'interrupted', unknown: 'done' };
+const VERDICTS: Record<ToolCallOutcome, string> = {
+  ok: 'ok',
+  failed: 'failed',
+  interrupted: 'interrupted',
+  unknown: 'done',
+};
 
 function outcome(done: Record<string, unknown>, limits: StepLimits): string {
   const result = toolCallOutcome(done);

@@ -54,7 +54,10 @@ export function restartsInWindow(pastRestarts: readonly Instant[], now: Instant,
 }
 
 /** `base * 2^n`, capped; computed without overflowing for any n. */
-export function backoffDelay(restartsSoFar: number, policy: Pick<RestartIntensityPolicy, 'baseBackoffMs' | 'maxBackoffMs'>): number {
+export function backoffDelay(
+  restartsSoFar: number,
+  policy: Pick<RestartIntensityPolicy, 'baseBackoffMs' | 'maxBackoffMs'>,
+): number {
   const doublings = Math.max(0, restartsSoFar);
   if (doublings >= 31) return policy.maxBackoffMs;
   return Math.min(policy.maxBackoffMs, policy.baseBackoffMs * 2 ** doublings);
@@ -68,12 +71,20 @@ export function backoffDelay(restartsSoFar: number, policy: Pick<RestartIntensit
  *
  * @param pastRestarts when the task was restarted before (`RestartEvent.createdAt`), in any order.
  */
-export function decideRestart(pastRestarts: readonly Instant[], now: Instant, policy: RestartIntensityPolicy = DEFAULT_RESTART_INTENSITY): RestartDecision {
+export function decideRestart(
+  pastRestarts: readonly Instant[],
+  now: Instant,
+  policy: RestartIntensityPolicy = DEFAULT_RESTART_INTENSITY,
+): RestartDecision {
   const recent = restartsInWindow(pastRestarts, now, policy.windowMs);
   if (recent >= policy.maxRestarts) {
     const minutes = Math.round(policy.windowMs / 60_000);
     const window = minutes >= 1 ? `${minutes} min` : `${policy.windowMs} ms`;
-    return { kind: 'quarantine', restartsInWindow: recent, reason: `restart intensity exceeded: ${recent} restarts within ${window} (limit ${policy.maxRestarts})` };
+    return {
+      kind: 'quarantine',
+      restartsInWindow: recent,
+      reason: `restart intensity exceeded: ${recent} restarts within ${window} (limit ${policy.maxRestarts})`,
+    };
   }
   return { kind: 'restart', delayMs: backoffDelay(recent, policy), restartsInWindow: recent, attempt: recent + 1 };
 }
@@ -82,7 +93,10 @@ export function decideRestart(pastRestarts: readonly Instant[], now: Instant, po
 export class RestartIntensity {
   readonly policy: RestartIntensityPolicy;
 
-  constructor(policy: Partial<RestartIntensityPolicy> = {}, private readonly clock: Clock = systemClock) {
+  constructor(
+    policy: Partial<RestartIntensityPolicy> = {},
+    private readonly clock: Clock = systemClock,
+  ) {
     this.policy = validateRestartIntensity({ ...DEFAULT_RESTART_INTENSITY, ...policy });
   }
 

@@ -46,7 +46,13 @@ export class Spawner {
       ...(context !== undefined ? { context } : {}),
       ...(token !== undefined ? { token } : {}),
     });
-    await provider.spawn({ taskId, agentId: spec.agent_id, env, sandboxId, ...(spec.repository ? { repository: spec.repository } : {}) });
+    await provider.spawn({
+      taskId,
+      agentId: spec.agent_id,
+      env,
+      sandboxId,
+      ...(spec.repository ? { repository: spec.repository } : {}),
+    });
   }
 
   /**
@@ -58,7 +64,8 @@ export class Spawner {
   async markRunning(sandboxId: string, alongside: (tx: TxClient) => Promise<unknown>): Promise<boolean> {
     return withStoreErrors(
       this.ctx.store.prisma.$transaction(async (tx) => {
-        const moved = await tx.$executeRaw`UPDATE sandbox_sessions SET status = 'running', created_at = now() AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC'
+        const moved =
+          await tx.$executeRaw`UPDATE sandbox_sessions SET status = 'running', created_at = now() AT TIME ZONE 'UTC', updated_at = now() AT TIME ZONE 'UTC'
           WHERE sandbox_id = ${sandboxId} AND status = 'starting'`;
         if (moved === 0) return false;
         await alongside(tx);
@@ -74,7 +81,12 @@ export class Spawner {
 
   /** A sandbox spawned after its session was taken from it: nobody supervises it, so it goes. */
   async discard(sandboxId: string): Promise<void> {
-    this.ctx.log.warn({ sandboxId }, 'a spawn reported after its session was given up; terminating the surplus sandbox');
-    await this.ctx.provider.terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs }).catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'terminate failed'));
+    this.ctx.log.warn(
+      { sandboxId },
+      'a spawn reported after its session was given up; terminating the surplus sandbox',
+    );
+    await this.ctx.provider
+      .terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs })
+      .catch((error: unknown) => this.ctx.log.warn({ err: error, sandboxId }, 'terminate failed'));
   }
 }

@@ -4,7 +4,11 @@ describe('workerEnvFor', () => {
   const base = { relayUrl: 'http://relay:18000', taskId: 'task-1', heartbeatIntervalMs: 15_000 };
 
   it('hands the worker its task, cadence and (for a replacement) the resume context', () => {
-    const env = workerEnvFor({ ...base, spec: { agent: 'shell', agent_id: 'a', plan: [{ run: 'npm test' }], prompt: 'fix it' }, context: 'resuming' });
+    const env = workerEnvFor({
+      ...base,
+      spec: { agent: 'shell', agent_id: 'a', plan: [{ run: 'npm test' }], prompt: 'fix it' },
+      context: 'resuming',
+    });
     expect(env).toEqual({
       RELAY_URL: 'http://relay:18000',
       CALLBACK_URL: 'http://relay:18000',
@@ -37,14 +41,25 @@ describe('workerEnvFor', () => {
         },
       },
     });
-    expect(env).toMatchObject({ POLL_INTERVAL_MS: '100', RELAY_URL: 'http://relay:18000', CALLBACK_URL: 'http://relay:18000', TASK_ID: 'task-1', HEARTBEAT_INTERVAL_MS: '15000', AGENT: 'claude' });
+    expect(env).toMatchObject({
+      POLL_INTERVAL_MS: '100',
+      RELAY_URL: 'http://relay:18000',
+      CALLBACK_URL: 'http://relay:18000',
+      TASK_ID: 'task-1',
+      HEARTBEAT_INTERVAL_MS: '15000',
+      AGENT: 'claude',
+    });
     expect(env.RELAY_TOKEN).toBeUndefined();
     expect(env.TASK_PLAN).toBeUndefined();
     expect(env.TASK_CONTEXT).toBeUndefined();
   });
 
   it("gives an original-system worker (which sends no credentials) its token in CALLBACK_URL's userinfo", () => {
-    const env = workerEnvFor({ ...base, spec: { agent: 'shell', agent_id: 'agent-7', plan: [] }, token: 'eyJ.a-b_c.d' });
+    const env = workerEnvFor({
+      ...base,
+      spec: { agent: 'shell', agent_id: 'agent-7', plan: [] },
+      token: 'eyJ.a-b_c.d',
+    });
     expect(env.RELAY_TOKEN).toBe('eyJ.a-b_c.d');
     expect(env.RELAY_URL).toBe('http://relay:18000');
     expect(env.CALLBACK_URL).toBe('http://sandbox:eyJ.a-b_c.d@relay:18000');

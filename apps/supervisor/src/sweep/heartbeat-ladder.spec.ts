@@ -1,4 +1,11 @@
-import { DEFAULT_HEARTBEAT_POLICY, HeartbeatLadder, ladderStep, livenessOf, missedIntervals, type SupervisedSession } from './heartbeat-ladder';
+import {
+  DEFAULT_HEARTBEAT_POLICY,
+  HeartbeatLadder,
+  ladderStep,
+  livenessOf,
+  missedIntervals,
+  type SupervisedSession,
+} from './heartbeat-ladder';
 import { ManualClock } from '../spec-support';
 
 const S = 1_000;
@@ -31,12 +38,25 @@ describe('missedIntervals', () => {
 
 describe('ladderStep', () => {
   it('maps misses onto the seed ladder', () => {
-    expect([0, 1, 2, 3, 7].map((missed) => ladderStep(missed, DEFAULT_HEARTBEAT_POLICY))).toEqual(['healthy', 'warning', 'degraded', 'restart', 'restart']);
+    expect([0, 1, 2, 3, 7].map((missed) => ladderStep(missed, DEFAULT_HEARTBEAT_POLICY))).toEqual([
+      'healthy',
+      'warning',
+      'degraded',
+      'restart',
+      'restart',
+    ]);
   });
 
   it('follows configured thresholds', () => {
     const policy = { warnAfterMisses: 2, degradeAfterMisses: 4, restartAfterMisses: 6 };
-    expect([1, 2, 3, 4, 5, 6].map((missed) => ladderStep(missed, policy))).toEqual(['healthy', 'warning', 'warning', 'degraded', 'degraded', 'restart']);
+    expect([1, 2, 3, 4, 5, 6].map((missed) => ladderStep(missed, policy))).toEqual([
+      'healthy',
+      'warning',
+      'warning',
+      'degraded',
+      'degraded',
+      'restart',
+    ]);
   });
 });
 
@@ -61,7 +81,12 @@ describe('HeartbeatLadder', () => {
   }
 
   it('uses the seed defaults: 15 s interval, 1/2/3 misses', () => {
-    expect(new HeartbeatLadder().policy).toMatchObject({ intervalMs: 15_000, warnAfterMisses: 1, degradeAfterMisses: 2, restartAfterMisses: 3 });
+    expect(new HeartbeatLadder().policy).toMatchObject({
+      intervalMs: 15_000,
+      warnAfterMisses: 1,
+      degradeAfterMisses: 2,
+      restartAfterMisses: 3,
+    });
   });
 
   it('walks a silent session up the ladder, acting once per step', () => {
@@ -84,7 +109,15 @@ describe('HeartbeatLadder', () => {
     const lastHeartbeatAt = clock.now();
     clock.advance(21 * S);
     expect(new HeartbeatLadder({}, clock.now).sweep([session({ lastHeartbeatAt })])).toEqual([
-      { kind: 'warn', sandboxId: 'sb-1', taskId: 'task-1', from: 'none', to: 'warning', missed: 1, lastSeenAt: lastHeartbeatAt },
+      {
+        kind: 'warn',
+        sandboxId: 'sb-1',
+        taskId: 'task-1',
+        from: 'none',
+        to: 'warning',
+        missed: 1,
+        lastSeenAt: lastHeartbeatAt,
+      },
     ]);
   });
 
@@ -108,7 +141,9 @@ describe('HeartbeatLadder', () => {
 
   it('warns afresh a degraded session that beat again and is one interval late', () => {
     const clock = new ManualClock();
-    const action = new HeartbeatLadder({}, clock.now).assess(session({ lastHeartbeatAt: clock.now() - 21 * S, escalation: 'degraded' }));
+    const action = new HeartbeatLadder({}, clock.now).assess(
+      session({ lastHeartbeatAt: clock.now() - 21 * S, escalation: 'degraded' }),
+    );
     expect(action).toMatchObject({ kind: 'warn', from: 'degraded', to: 'warning' });
   });
 
@@ -123,12 +158,15 @@ describe('HeartbeatLadder', () => {
   it('gives a session that has not beaten yet the startup grace (60 s by default) before its misses count', () => {
     const clock = new ManualClock();
     const ladder = new HeartbeatLadder({}, clock.now);
-    const booting = (startedAgoMs: number) => session({ lastHeartbeatAt: null, startedAt: clock.now() - startedAgoMs }, clock);
+    const booting = (startedAgoMs: number) =>
+      session({ lastHeartbeatAt: null, startedAt: clock.now() - startedAgoMs }, clock);
     expect(ladder.assess(booting(60 * S + 20 * S))).toBeNull();
     expect(ladder.assess(booting(60 * S + 20 * S + 1))).toMatchObject({ kind: 'warn', missed: 1 });
     expect(ladder.assess(booting(60 * S + 50 * S + 1))).toMatchObject({ kind: 'restart', missed: 3 });
     // Once it has beaten, the grace is spent: a later silence counts from the beat as for any session.
-    expect(ladder.assess(session({ lastHeartbeatAt: clock.now() - 21 * S, startedAt: clock.now() - 30 * S }))).toMatchObject({ kind: 'warn', missed: 1 });
+    expect(
+      ladder.assess(session({ lastHeartbeatAt: clock.now() - 21 * S, startedAt: clock.now() - 30 * S })),
+    ).toMatchObject({ kind: 'warn', missed: 1 });
   });
 
   it('jumps straight to restart after a long outage of the supervisor itself', () => {
@@ -154,8 +192,12 @@ describe('HeartbeatLadder', () => {
 
   it('honours configured intervals and thresholds (short ones for tests)', () => {
     const clock = new ManualClock();
-    const ladder = new HeartbeatLadder({ intervalMs: 100, graceMs: 0, warnAfterMisses: 2, degradeAfterMisses: 3, restartAfterMisses: 5 }, clock.now);
-    const at = (silentMs: number) => ladder.assess(session({ lastHeartbeatAt: clock.now() - silentMs }))?.kind ?? 'none';
+    const ladder = new HeartbeatLadder(
+      { intervalMs: 100, graceMs: 0, warnAfterMisses: 2, degradeAfterMisses: 3, restartAfterMisses: 5 },
+      clock.now,
+    );
+    const at = (silentMs: number) =>
+      ladder.assess(session({ lastHeartbeatAt: clock.now() - silentMs }))?.kind ?? 'none';
     expect([150, 250, 350, 450, 550].map(at)).toEqual(['none', 'warn', 'degrade', 'degrade', 'restart']);
   });
 
@@ -208,14 +250,17 @@ describe('the original worker (agent.heartbeat)', () => {
       // Just before the next beat is due, and a few seconds late (network, a slow poll).
       for (const now of [lastHeartbeatAt + 30 * S, lastHeartbeatAt + 34 * S]) {
         expect(ladder.assess(original({ lastHeartbeatAt }), now)).toBeNull();
-        expect(ladder.assess(original({ lastHeartbeatAt, lastHeartbeatType: 'heartbeat' }), now)).toMatchObject({ kind: 'warn' });
+        expect(ladder.assess(original({ lastHeartbeatAt, lastHeartbeatType: 'heartbeat' }), now)).toMatchObject({
+          kind: 'warn',
+        });
       }
     }
   });
 
   it('climbs the same rungs once it stops: warned after 35 s, degraded after 65 s, restarted after 95 s', () => {
     const ladder = new HeartbeatLadder({ startupGraceMs: 0 });
-    const at = (silentS: number) => ladder.assess(original({ lastHeartbeatAt: start }), start + silentS * S)?.kind ?? 'none';
+    const at = (silentS: number) =>
+      ladder.assess(original({ lastHeartbeatAt: start }), start + silentS * S)?.kind ?? 'none';
     expect([35, 36, 65, 66, 95, 96].map(at)).toEqual(['none', 'warn', 'warn', 'degrade', 'degrade', 'restart']);
   });
 
@@ -235,11 +280,19 @@ describe('the original worker (agent.heartbeat)', () => {
   it('measures a worker that never beat from its newest event past the startup grace, on the 30 s cadence', () => {
     const ladder = new HeartbeatLadder({ startupGraceMs: 60 * S });
     const firstTurn = original({ lastHeartbeatType: null, lastActivityAt: start + 200 * S });
-    expect(livenessOf(firstTurn, ladder.policy)).toEqual({ lastSeenAt: start + 200 * S, intervalMs: 30 * S, cadence: 'omoios' });
+    expect(livenessOf(firstTurn, ladder.policy)).toEqual({
+      lastSeenAt: start + 200 * S,
+      intervalMs: 30 * S,
+      cadence: 'omoios',
+    });
     expect(ladder.assess(firstTurn, start + 230 * S)).toBeNull();
     expect(ladder.assess(firstTurn, start + 296 * S)).toMatchObject({ kind: 'restart' });
     // Silent since the start: the relay's rule (startup grace, then 15 s intervals) as before.
-    expect(livenessOf(original({ lastHeartbeatType: null }), ladder.policy)).toEqual({ lastSeenAt: start + 60 * S, intervalMs: 15 * S, cadence: 'relay' });
+    expect(livenessOf(original({ lastHeartbeatType: null }), ladder.policy)).toEqual({
+      lastSeenAt: start + 60 * S,
+      intervalMs: 15 * S,
+      cadence: 'relay',
+    });
   });
 
   it('takes its cadence from the configuration', () => {

@@ -88,11 +88,19 @@ export interface Liveness {
  *   is later (the original's worker sends `agent.started`, then only turn events until its first turn
  *   ends), on `omoiosIntervalMs` once it has reported any event, else on `intervalMs`.
  */
-export function livenessOf(session: SupervisedSession, policy: Pick<HeartbeatPolicy, 'intervalMs' | 'omoiosIntervalMs' | 'startupGraceMs'>): Liveness {
+export function livenessOf(
+  session: SupervisedSession,
+  policy: Pick<HeartbeatPolicy, 'intervalMs' | 'omoiosIntervalMs' | 'startupGraceMs'>,
+): Liveness {
   const activity = session.lastActivityAt ?? null;
   if (session.lastHeartbeatAt !== null) {
-    if (session.lastHeartbeatType !== HEARTBEAT_EVENT_TYPES.OMOIOS) return { lastSeenAt: session.lastHeartbeatAt, intervalMs: policy.intervalMs, cadence: 'relay' };
-    return { lastSeenAt: Math.max(session.lastHeartbeatAt, activity ?? -Infinity), intervalMs: policy.omoiosIntervalMs, cadence: 'omoios' };
+    if (session.lastHeartbeatType !== HEARTBEAT_EVENT_TYPES.OMOIOS)
+      return { lastSeenAt: session.lastHeartbeatAt, intervalMs: policy.intervalMs, cadence: 'relay' };
+    return {
+      lastSeenAt: Math.max(session.lastHeartbeatAt, activity ?? -Infinity),
+      intervalMs: policy.omoiosIntervalMs,
+      cadence: 'omoios',
+    };
   }
   const graceEnds = session.startedAt + policy.startupGraceMs;
   if (activity === null) return { lastSeenAt: graceEnds, intervalMs: policy.intervalMs, cadence: 'relay' };
@@ -132,14 +140,21 @@ const KIND_OF_LEVEL: Record<EscalationLevel, LadderActionKind> = {
  * has passed since `lastSeenAt` (so 15 s + 5 s grace: 0 up to 20 s, 1 after 20 s, 2 after 35 s, 3 after
  * 50 s). A `lastSeenAt` in the future (clock skew between replicas) counts as no miss.
  */
-export function missedIntervals(lastSeenAt: Instant, now: Instant, policy: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'>): number {
+export function missedIntervals(
+  lastSeenAt: Instant,
+  now: Instant,
+  policy: Pick<HeartbeatPolicy, 'intervalMs' | 'graceMs'>,
+): number {
   const silentFor = now - lastSeenAt - policy.graceMs;
   if (silentFor <= 0) return 0;
   return Math.ceil(silentFor / policy.intervalMs) - 1;
 }
 
 /** The rung of the ladder a number of misses reaches. */
-export function ladderStep(missed: number, policy: Pick<HeartbeatPolicy, 'warnAfterMisses' | 'degradeAfterMisses' | 'restartAfterMisses'>): LadderStep {
+export function ladderStep(
+  missed: number,
+  policy: Pick<HeartbeatPolicy, 'warnAfterMisses' | 'degradeAfterMisses' | 'restartAfterMisses'>,
+): LadderStep {
   if (missed >= policy.restartAfterMisses) return 'restart';
   if (missed >= policy.degradeAfterMisses) return 'degraded';
   if (missed >= policy.warnAfterMisses) return 'warning';
@@ -167,7 +182,10 @@ export function validateHeartbeatPolicy(policy: HeartbeatPolicy): HeartbeatPolic
 export class HeartbeatLadder {
   readonly policy: HeartbeatPolicy;
 
-  constructor(policy: Partial<HeartbeatPolicy> = {}, private readonly clock: Clock = systemClock) {
+  constructor(
+    policy: Partial<HeartbeatPolicy> = {},
+    private readonly clock: Clock = systemClock,
+  ) {
     this.policy = validateHeartbeatPolicy({ ...DEFAULT_HEARTBEAT_POLICY, ...policy });
   }
 
@@ -188,12 +206,24 @@ export class HeartbeatLadder {
     if (session.lastHeartbeatStatus && this.policy.exemptStatuses.includes(session.lastHeartbeatStatus)) return null;
     const liveness = livenessOf(session, this.policy);
     // Reported as the last sign of life (the last beat, else the start), as before; the misses count from `liveness`.
-    const lastSeenAt = liveness.cadence === 'omoios' ? liveness.lastSeenAt : (session.lastHeartbeatAt ?? session.startedAt);
-    const missed = missedIntervals(liveness.lastSeenAt, now, { intervalMs: liveness.intervalMs, graceMs: this.policy.graceMs });
+    const lastSeenAt =
+      liveness.cadence === 'omoios' ? liveness.lastSeenAt : (session.lastHeartbeatAt ?? session.startedAt);
+    const missed = missedIntervals(liveness.lastSeenAt, now, {
+      intervalMs: liveness.intervalMs,
+      graceMs: this.policy.graceMs,
+    });
     const to = LEVEL_OF_STEP[ladderStep(missed, this.policy)];
     if (to === session.escalation) return null;
     // Any other change is reported, downward too: a degraded session that beat again and is now one
     // interval late is warned afresh rather than left looking degraded.
-    return { kind: KIND_OF_LEVEL[to], sandboxId: session.sandboxId, taskId: session.taskId, from: session.escalation, to, missed, lastSeenAt };
+    return {
+      kind: KIND_OF_LEVEL[to],
+      sandboxId: session.sandboxId,
+      taskId: session.taskId,
+      from: session.escalation,
+      to,
+      missed,
+      lastSeenAt,
+    };
   }
 }

@@ -6,7 +6,8 @@ const MIN = 60_000;
 describe('isActivityEvent', () => {
   it('counts every event but the heartbeat', () => {
     expect(isActivityEvent('heartbeat')).toBe(false);
-    for (const type of ['agent.tool_use', 'agent.message', 'agent.waiting', 'SANDBOX_MESSAGE_QUEUED']) expect(isActivityEvent(type)).toBe(true);
+    for (const type of ['agent.tool_use', 'agent.message', 'agent.waiting', 'SANDBOX_MESSAGE_QUEUED'])
+      expect(isActivityEvent(type)).toBe(true);
   });
 });
 
@@ -28,7 +29,12 @@ describe('IdleMonitor', () => {
 
   it('stops a sandbox without activity for idleAfterMs', () => {
     const monitor = new IdleMonitor({}, clock.now);
-    expect(monitor.assess(candidate())).toEqual({ sandboxId: 'sb-1', taskId: 'task-1', idleForMs: 20 * MIN, idleSince: clock.now() - 20 * MIN });
+    expect(monitor.assess(candidate())).toEqual({
+      sandboxId: 'sb-1',
+      taskId: 'task-1',
+      idleForMs: 20 * MIN,
+      idleSince: clock.now() - 20 * MIN,
+    });
   });
 
   it('stops exactly at the threshold, not before', () => {
@@ -39,7 +45,9 @@ describe('IdleMonitor', () => {
 
   it('never stops a sandbox whose agent is working', () => {
     const monitor = new IdleMonitor({}, clock.now);
-    expect(monitor.assess(candidate({ lastHeartbeatStatus: 'running', lastActivityAt: clock.now() - 5 * 60 * MIN }))).toBeNull();
+    expect(
+      monitor.assess(candidate({ lastHeartbeatStatus: 'running', lastActivityAt: clock.now() - 5 * 60 * MIN })),
+    ).toBeNull();
   });
 
   it('keeps a recently active sandbox', () => {
@@ -48,19 +56,25 @@ describe('IdleMonitor', () => {
 
   it('measures a sandbox that never reported activity from its start', () => {
     const monitor = new IdleMonitor({}, clock.now);
-    expect(monitor.assess(candidate({ lastActivityAt: null, startedAt: clock.now() - 16 * MIN, lastHeartbeatStatus: null }))).toMatchObject({ idleForMs: 16 * MIN });
+    expect(
+      monitor.assess(candidate({ lastActivityAt: null, startedAt: clock.now() - 16 * MIN, lastHeartbeatStatus: null })),
+    ).toMatchObject({ idleForMs: 16 * MIN });
     expect(monitor.assess(candidate({ lastActivityAt: null, startedAt: clock.now() - 2 * MIN }))).toBeNull();
   });
 
   it('gives a replacement sandbox its full allowance despite older inherited activity', () => {
     const monitor = new IdleMonitor({}, clock.now);
-    expect(monitor.assess(candidate({ startedAt: clock.now() - 5 * MIN, lastActivityAt: clock.now() - 50 * MIN }))).toBeNull();
+    expect(
+      monitor.assess(candidate({ startedAt: clock.now() - 5 * MIN, lastActivityAt: clock.now() - 50 * MIN })),
+    ).toBeNull();
   });
 
   it('follows a configured threshold and busy statuses', () => {
     const monitor = new IdleMonitor({ idleAfterMs: 100, busyStatuses: ['running', 'starting'] }, clock.now);
     expect(monitor.assess(candidate({ lastActivityAt: clock.now() - 100 }))).not.toBeNull();
-    expect(monitor.assess(candidate({ lastActivityAt: clock.now() - 100, lastHeartbeatStatus: 'starting' }))).toBeNull();
+    expect(
+      monitor.assess(candidate({ lastActivityAt: clock.now() - 100, lastHeartbeatStatus: 'starting' })),
+    ).toBeNull();
   });
 
   it('selects the idle sandboxes of a sweep in input order', () => {

@@ -57,7 +57,10 @@ export function validateIdlePolicy(policy: IdlePolicy): IdlePolicy {
 export class IdleMonitor {
   readonly policy: IdlePolicy;
 
-  constructor(policy: Partial<IdlePolicy> = {}, private readonly clock: Clock = systemClock) {
+  constructor(
+    policy: Partial<IdlePolicy> = {},
+    private readonly clock: Clock = systemClock,
+  ) {
     this.policy = validateIdlePolicy({ ...DEFAULT_IDLE_POLICY, ...policy });
   }
 
@@ -73,7 +76,8 @@ export class IdleMonitor {
 
   /** The stop one sandbox calls for at `now`, or null when it is busy or recently active. */
   assess(candidate: IdleCandidate, now: Instant = this.clock()): IdleStop | null {
-    if (candidate.lastHeartbeatStatus !== null && this.policy.busyStatuses.includes(candidate.lastHeartbeatStatus)) return null;
+    if (candidate.lastHeartbeatStatus !== null && this.policy.busyStatuses.includes(candidate.lastHeartbeatStatus))
+      return null;
     // Activity recorded before the start (a replacement inherits its predecessor's events) still
     // leaves the new sandbox its full allowance.
     const idleSince = Math.max(candidate.lastActivityAt ?? candidate.startedAt, candidate.startedAt);

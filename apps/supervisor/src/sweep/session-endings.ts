@@ -21,13 +21,27 @@ export class SessionEndings {
       // A task its worker finished (or reported failed) keeps that status: the idle stop ends only the sandbox.
       if (session.taskId) {
         await this.ctx.store.prisma.task.updateMany({
-          where: { id: session.taskId, sandboxId: session.sandboxId, status: { notIn: [...FINAL_TASK_STATUSES, 'failed'] } },
+          where: {
+            id: session.taskId,
+            sandboxId: session.sandboxId,
+            status: { notIn: [...FINAL_TASK_STATUSES, 'failed'] },
+          },
           data: { status: 'stopped' },
         });
       }
       await state.clearEscalation(session.sandboxId);
-      const data = { task_id: session.taskId, sandbox_id: session.sandboxId, idle_for_ms: idleForMs, idle_since: new Date(idleSince).toISOString() };
-      await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED, data, session.sandboxId, session.taskId ?? undefined);
+      const data = {
+        task_id: session.taskId,
+        sandbox_id: session.sandboxId,
+        idle_for_ms: idleForMs,
+        idle_since: new Date(idleSince).toISOString(),
+      };
+      await this.ctx.emitter.emit(
+        SUPERVISOR_EVENT_TYPES.SANDBOX_IDLE_STOPPED,
+        data,
+        session.sandboxId,
+        session.taskId ?? undefined,
+      );
       idleStops.inc();
       this.ctx.log.info(data, 'idle sandbox stopped');
     } finally {
@@ -53,12 +67,19 @@ export class SessionEndings {
       : true;
     await this.ctx.state.clearEscalation(session.sandboxId);
     if (moved) {
-      await this.ctx.emitter.emit(SUPERVISOR_EVENT_TYPES.TASK_COMPLETED, { task_id: session.taskId, sandbox_id: session.sandboxId }, session.sandboxId, session.taskId ?? undefined);
+      await this.ctx.emitter.emit(
+        SUPERVISOR_EVENT_TYPES.TASK_COMPLETED,
+        { task_id: session.taskId, sandbox_id: session.sandboxId },
+        session.sandboxId,
+        session.taskId ?? undefined,
+      );
     }
     return true;
   }
 
   async release(sandboxId: string): Promise<void> {
-    await this.ctx.provider.terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs }).catch((error: unknown) => this.ctx.log.warn({ err: error }, 'releasing a completed sandbox failed'));
+    await this.ctx.provider
+      .terminate(sandboxId, { graceMs: this.ctx.config.terminateGraceMs })
+      .catch((error: unknown) => this.ctx.log.warn({ err: error }, 'releasing a completed sandbox failed'));
   }
 }

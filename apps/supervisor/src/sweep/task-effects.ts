@@ -48,11 +48,21 @@ export function taskEffectOf(eventType: string, data: Record<string, unknown>): 
     case TASK_LIFECYCLE_EVENT_TYPES.COMPLETED:
       return { to: null, from: [], usage: usageOf(data), errorMessage: null };
     case TASK_LIFECYCLE_EVENT_TYPES.CONTINUOUS_COMPLETED:
-      return { to: data['validation_passed'] === true ? 'completed' : null, from: MOVABLE, usage: usageOf(data), errorMessage: null };
+      return {
+        to: data['validation_passed'] === true ? 'completed' : null,
+        from: MOVABLE,
+        usage: usageOf(data),
+        errorMessage: null,
+      };
     case TASK_LIFECYCLE_EVENT_TYPES.FAILED:
     case TASK_LIFECYCLE_EVENT_TYPES.ERROR:
       if (data['fatal'] === false) return null;
-      return { to: 'failed', from: FAIL_FROM, usage: null, errorMessage: text(data['error']) ?? text(data['message']) ?? DEFAULT_FAILURE_MESSAGE };
+      return {
+        to: 'failed',
+        from: FAIL_FROM,
+        usage: null,
+        errorMessage: text(data['error']) ?? text(data['message']) ?? DEFAULT_FAILURE_MESSAGE,
+      };
     default:
       return null;
   }
@@ -76,7 +86,8 @@ export function isFinalTaskStatus(status: string): boolean {
  * it carries none; a negative, fractional or non-numeric count is left out, not trusted.
  */
 export function usageOf(data: Record<string, unknown>): UsageDelta | null {
-  const usage = typeof data['usage'] === 'object' && data['usage'] !== null ? (data['usage'] as Record<string, unknown>) : {};
+  const usage =
+    typeof data['usage'] === 'object' && data['usage'] !== null ? (data['usage'] as Record<string, unknown>) : {};
   const delta: UsageDelta = {
     costUsd: amount(data['cost_usd']) ?? 0,
     inputTokens: count(data['input_tokens']) ?? count(usage['input_tokens']) ?? 0,
@@ -87,6 +98,9 @@ export function usageOf(data: Record<string, unknown>): UsageDelta | null {
   return Object.values(delta).some((value) => value > 0) ? delta : null;
 }
 
-const amount = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e9 ? value : null);
-const count = (value: unknown): number | null => (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null);
-const text = (value: unknown): string | null => (typeof value === 'string' && value.trim() !== '' ? clipUnits(value, 10_000, '') : null);
+const amount = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isFinite(value) && value >= 0 && value < 1e9 ? value : null;
+const count = (value: unknown): number | null =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : null;
+const text = (value: unknown): string | null =>
+  typeof value === 'string' && value.trim() !== '' ? clipUnits(value, 10_000, '') : null;

@@ -1,4 +1,10 @@
-import { NON_AGENT_EVENT_SOURCES, SUPERVISOR_EVENT_TYPES, TASK_LIFECYCLE_EVENT_TYPE_LIST, type TaskStatus, type TaskStatusMoveData } from '@sandbox-relay/contracts';
+import {
+  NON_AGENT_EVENT_SOURCES,
+  SUPERVISOR_EVENT_TYPES,
+  TASK_LIFECYCLE_EVENT_TYPE_LIST,
+  type TaskStatus,
+  type TaskStatusMoveData,
+} from '@sandbox-relay/contracts';
 import { withStoreErrors } from '@sandbox-relay/store';
 import type { PoolClient } from 'pg';
 import type { SweptSession } from '../session-store';
@@ -72,7 +78,10 @@ export class TaskEvents {
         // sandbox reports on its own task only.
         const named = event.data['task_id'];
         if (typeof named === 'string' && named !== '' && named !== session.taskId) {
-          this.ctx.log.warn({ sandboxId: session.sandboxId, taskId: session.taskId, named, eventId: event.id }, 'an event names another task than its sandbox\'s; ignored');
+          this.ctx.log.warn(
+            { sandboxId: session.sandboxId, taskId: session.taskId, named, eventId: event.id },
+            "an event names another task than its sandbox's; ignored",
+          );
           continue;
         }
         if (await this.applyEvent(session.taskId, session.sandboxId, event.id, event.event_type, effect)) applied++;
@@ -84,9 +93,18 @@ export class TaskEvents {
   }
 
   /** One stored event's effect, at most once (keyed by its id); emits the task's event when its status moved. */
-  async applyEvent(taskId: string, sandboxId: string, eventId: string, eventType: string, effect: TaskEffect): Promise<boolean> {
+  async applyEvent(
+    taskId: string,
+    sandboxId: string,
+    eventId: string,
+    eventType: string,
+    effect: TaskEffect,
+  ): Promise<boolean> {
     const outcome = await this.transaction(async (client) => {
-      const first = await client.query(`INSERT INTO task_event_effects (event_id, task_id, event_type) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING`, [eventId, taskId, eventType]);
+      const first = await client.query(
+        `INSERT INTO task_event_effects (event_id, task_id, event_type) VALUES ($1, $2, $3) ON CONFLICT (event_id) DO NOTHING`,
+        [eventId, taskId, eventType],
+      );
       if (first.rowCount === 0) return null;
       if (effect.usage) {
         const { costUsd, inputTokens, outputTokens, cacheReadTokens, cacheWriteTokens } = effect.usage;
@@ -99,7 +117,12 @@ export class TaskEvents {
       return { move: await moveStatus(client, taskId, sandboxId, effect, null) };
     });
     if (!outcome) return false;
-    if (outcome.move) await this.announce(taskId, sandboxId, outcome.move, { cause: eventType, event_id: eventId, error_message: effect.errorMessage });
+    if (outcome.move)
+      await this.announce(taskId, sandboxId, outcome.move, {
+        cause: eventType,
+        event_id: eventId,
+        error_message: effect.errorMessage,
+      });
     return true;
   }
 
@@ -107,15 +130,34 @@ export class TaskEvents {
    * A report not stored as an event (`task-complete`): the status by compare-and-set, plus what it
    * keeps on the task. Null when nothing moved (already there, or ended): repeating it is harmless.
    */
-  async applyReport(taskId: string, sandboxId: string, effect: TaskEffect, result: Record<string, unknown> | null): Promise<TaskMove | null> {
+  async applyReport(
+    taskId: string,
+    sandboxId: string,
+    effect: TaskEffect,
+    result: Record<string, unknown> | null,
+  ): Promise<TaskMove | null> {
     const move = await this.transaction((client) => moveStatus(client, taskId, sandboxId, effect, result));
-    if (move) await this.announce(taskId, sandboxId, move, { cause: 'task-complete', event_id: null, error_message: effect.errorMessage });
+    if (move)
+      await this.announce(taskId, sandboxId, move, {
+        cause: 'task-complete',
+        event_id: null,
+        error_message: effect.errorMessage,
+      });
     return move;
   }
 
-  private async announce(taskId: string, sandboxId: string, move: TaskMove, extra: Pick<TaskStatusMoveData, 'cause' | 'event_id' | 'error_message'>): Promise<void> {
+  private async announce(
+    taskId: string,
+    sandboxId: string,
+    move: TaskMove,
+    extra: Pick<TaskStatusMoveData, 'cause' | 'event_id' | 'error_message'>,
+  ): Promise<void> {
     const type =
-      move.to === 'completed' ? SUPERVISOR_EVENT_TYPES.TASK_COMPLETED : move.to === 'failed' ? SUPERVISOR_EVENT_TYPES.TASK_FAILED : SUPERVISOR_EVENT_TYPES.TASK_STATUS_CHANGED;
+      move.to === 'completed'
+        ? SUPERVISOR_EVENT_TYPES.TASK_COMPLETED
+        : move.to === 'failed'
+          ? SUPERVISOR_EVENT_TYPES.TASK_FAILED
+          : SUPERVISOR_EVENT_TYPES.TASK_STATUS_CHANGED;
     const data = { task_id: taskId, sandbox_id: sandboxId, from: move.from, to: move.to, ...extra };
     await this.ctx.emitter.emit(type, data, sandboxId, taskId);
     this.ctx.log.info(data, 'task status moved by its worker');
@@ -152,14 +194,29 @@ export class TaskEvents {
  * The task's status moved by compare-and-set under a row lock: only from `effect.from`, only while the
  * task's current sandbox is the reporting one (a replaced sandbox's late report moves nothing).
  */
-async function moveStatus(client: PoolClient, taskId: string, sandboxId: string, effect: TaskEffect, result: Record<string, unknown> | null): Promise<TaskMove | null> {
+async function moveStatus(
+  client: PoolClient,
+  taskId: string,
+  sandboxId: string,
+  effect: TaskEffect,
+  result: Record<string, unknown> | null,
+): Promise<TaskMove | null> {
   if (!effect.to) return null;
-  const { rows } = await client.query<{ status: TaskStatus; sandbox_id: string | null }>(`SELECT status, sandbox_id FROM tasks WHERE id = $1 FOR UPDATE`, [taskId]);
+  const { rows } = await client.query<{ status: TaskStatus; sandbox_id: string | null }>(
+    `SELECT status, sandbox_id FROM tasks WHERE id = $1 FOR UPDATE`,
+    [taskId],
+  );
   const task = rows[0];
-  if (!task || task.sandbox_id !== sandboxId || task.status === effect.to || !effect.from.includes(task.status)) return null;
+  if (!task || task.sandbox_id !== sandboxId || task.status === effect.to || !effect.from.includes(task.status))
+    return null;
   await client.query(
     `UPDATE tasks SET status = $2, error_message = $3, result = coalesce($4::jsonb, result), updated_at = now() AT TIME ZONE 'UTC' WHERE id = $1`,
-    [taskId, effect.to, effect.to === 'failed' ? effect.errorMessage : null, result === null ? null : JSON.stringify(result)],
+    [
+      taskId,
+      effect.to,
+      effect.to === 'failed' ? effect.errorMessage : null,
+      result === null ? null : JSON.stringify(result),
+    ],
   );
   return { from: task.status, to: effect.to };
 }

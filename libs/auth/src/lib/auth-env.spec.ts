@@ -17,14 +17,20 @@ describe('auth env', () => {
   });
 
   it('refuses to start open on a non-loopback address', () => {
-    expect(() => parseEnv(Env, { HOST: '0.0.0.0', AUTH_MODE: 'off' })).toThrow(/AUTH_MODE: auth may be off only on a loopback HOST/);
+    expect(() => parseEnv(Env, { HOST: '0.0.0.0', AUTH_MODE: 'off' })).toThrow(
+      /AUTH_MODE: auth may be off only on a loopback HOST/,
+    );
     expect(() => parseEnv(Env, { HOST: '10.1.2.3' })).toThrow(/AUTH_KEYS: is required when auth is on/);
   });
 
   it('needs keys when on, and a signing kid that names one of them', () => {
     expect(() => parseEnv(Env, { AUTH_MODE: 'on' })).toThrow(/AUTH_KEYS: is required/);
-    expect(() => parseEnv(Env, { AUTH_MODE: 'on', AUTH_KEYS: keys, AUTH_SIGNING_KID: 'nope' })).toThrow(/AUTH_SIGNING_KID: names no key/);
-    expect(() => parseEnv(Env, { AUTH_MODE: 'on', AUTH_KEYS: '[{"kty":"oct","kid":"a","k":"c2hvcnQ"}]' })).toThrow(/AUTH_KEYS/);
+    expect(() => parseEnv(Env, { AUTH_MODE: 'on', AUTH_KEYS: keys, AUTH_SIGNING_KID: 'nope' })).toThrow(
+      /AUTH_SIGNING_KID: names no key/,
+    );
+    expect(() => parseEnv(Env, { AUTH_MODE: 'on', AUTH_KEYS: '[{"kty":"oct","kid":"a","k":"c2hvcnQ"}]' })).toThrow(
+      /AUTH_KEYS/,
+    );
     const env = parseEnv(Env, { AUTH_MODE: 'on', AUTH_KEYS: keys, AUTH_SIGNING_KID: 'k2' });
     expect(authSettings(env)).toMatchObject({ mode: 'on', signingKid: 'k2' });
   });

@@ -23,7 +23,11 @@ export const AuthEnv = z.object({
   /** The key new tokens are signed with (only services that issue tokens need one). Default: the first key that can sign. */
   AUTH_SIGNING_KID: z.string().min(1).optional(),
   /** Oldest `iat` accepted whatever `exp` says, so a token minted with a huge expiry still dies. */
-  AUTH_MAX_TOKEN_AGE_S: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+  AUTH_MAX_TOKEN_AGE_S: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .default(30 * 24 * 3600),
 });
 export type AuthEnv = z.infer<typeof AuthEnv>;
 
@@ -56,7 +60,11 @@ export function refineAuthEnv(env: AuthEnvWithHost, ctx: z.RefinementCtx): void 
     });
   }
   if (mode === 'on' && (env.AUTH_KEYS === undefined || env.AUTH_KEYS.length === 0)) {
-    ctx.addIssue({ code: 'custom', path: ['AUTH_KEYS'], message: 'is required when auth is on (generate one with `npm run token -- keygen`)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['AUTH_KEYS'],
+      message: 'is required when auth is on (generate one with `npm run token -- keygen`)',
+    });
   }
   if (env.AUTH_SIGNING_KID !== undefined && !env.AUTH_KEYS?.some((key) => key.kid === env.AUTH_SIGNING_KID)) {
     ctx.addIssue({ code: 'custom', path: ['AUTH_SIGNING_KID'], message: `names no key in AUTH_KEYS` });
@@ -72,5 +80,10 @@ export interface AuthSettings {
 }
 
 export function authSettings(env: AuthEnvWithHost): AuthSettings {
-  return { mode: authMode(env), keys: env.AUTH_KEYS, signingKid: env.AUTH_SIGNING_KID, maxTokenAgeS: env.AUTH_MAX_TOKEN_AGE_S };
+  return {
+    mode: authMode(env),
+    keys: env.AUTH_KEYS,
+    signingKid: env.AUTH_SIGNING_KID,
+    maxTokenAgeS: env.AUTH_MAX_TOKEN_AGE_S,
+  };
 }

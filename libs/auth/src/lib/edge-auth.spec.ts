@@ -10,16 +10,28 @@ import { ACTIONS } from './permissions';
 describe('EdgeAuth', () => {
   let auth: EdgeAuth;
   beforeAll(async () => {
-    auth = await EdgeAuth.fromSettings({ mode: 'on', keys: [await generateRelayKey('hs256', 'k1')], maxTokenAgeS: 3600 });
+    auth = await EdgeAuth.fromSettings({
+      mode: 'on',
+      keys: [await generateRelayKey('hs256', 'k1')],
+      maxTokenAgeS: 3600,
+    });
   });
 
   const app = () => {
     const logger = testLogger();
     const http = createHttpApp({ logger, readiness: new Readiness(100) });
     const router = express.Router();
-    router.post('/s/:sandboxId/events', auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), (_req, res) => void res.json(principalOf(res).subject));
+    router.post(
+      '/s/:sandboxId/events',
+      auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }),
+      (_req, res) => void res.json(principalOf(res).subject),
+    );
     // A guard naming a parameter its route does not have (a wiring mistake) must fail closed.
-    router.post('/unscoped/events', auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }), (_req, res) => void res.json('open'));
+    router.post(
+      '/unscoped/events',
+      auth.require(ACTIONS.EVENTS_WRITE, { sandboxParam: 'sandboxId' }),
+      (_req, res) => void res.json('open'),
+    );
     router.use('/tasks', requireByMethod(auth, { read: ACTIONS.TASKS_READ, write: ACTIONS.TASKS_MANAGE }));
     router.all('/tasks', (req, res) => void res.json({ method: req.method }));
     http.use(router);
@@ -30,8 +42,13 @@ describe('EdgeAuth', () => {
     const missing = await request(app()).post('/s/a/events');
     expect(missing.status).toBe(401);
     expect(missing.headers['www-authenticate']).toBe('Bearer realm="sandbox-relay"');
-    expect(missing.body.error).toMatchObject({ code: 'unauthenticated', message: expect.stringContaining('missing bearer token') });
-    const noPassword = await request(app()).post('/s/a/events').set('authorization', `Basic ${Buffer.from('user').toString('base64')}`);
+    expect(missing.body.error).toMatchObject({
+      code: 'unauthenticated',
+      message: expect.stringContaining('missing bearer token'),
+    });
+    const noPassword = await request(app())
+      .post('/s/a/events')
+      .set('authorization', `Basic ${Buffer.from('user').toString('base64')}`);
     expect(noPassword.status).toBe(401);
     expect(noPassword.body.error.message).toMatch(/malformed Authorization header/);
     const notAToken = await request(app()).post('/s/a/events').set('authorization', 'Basic dXNlcjpwYXNz');
@@ -64,7 +81,9 @@ describe('EdgeAuth', () => {
 
   it('guards a prefix by method: reads and writes need different actions', async () => {
     const viewer = await auth.issuer!.issue({ kind: 'viewer', sandboxes: '*' }, { subject: 'v', ttlSeconds: 60 });
-    expect((await request(app()).get('/tasks').set('authorization', `Bearer ${viewer}`)).body).toEqual({ method: 'GET' });
+    expect((await request(app()).get('/tasks').set('authorization', `Bearer ${viewer}`)).body).toEqual({
+      method: 'GET',
+    });
     expect((await request(app()).post('/tasks').set('authorization', `Bearer ${viewer}`)).status).toBe(403);
   });
 
@@ -73,7 +92,12 @@ describe('EdgeAuth', () => {
     const first = await auth.authenticate(token);
     expect(await auth.authenticate(token)).toBe(first);
     // Past `exp` (and jose's 5 s clock tolerance) the token is checked again, and refused.
-    await waitFor(async () => (await auth.authenticate(token).catch((error: unknown) => error)) instanceof UnauthorizedError, 'the expired token to be refused', 15_000, 250);
+    await waitFor(
+      async () => (await auth.authenticate(token).catch((error: unknown) => error)) instanceof UnauthorizedError,
+      'the expired token to be refused',
+      15_000,
+      250,
+    );
   });
 
   it('lets everyone through as anonymous when off', async () => {

@@ -60,7 +60,11 @@ export class EdgeAuth {
     if (!settings.keys?.length) throw new Error('auth is on but AUTH_KEYS is empty');
     const ring = await KeyRing.load(settings.keys, settings.signingKid);
     logger?.info({ kids: ring.kids, signingKid: ring.signingKid ?? null }, 'authentication on');
-    return new EdgeAuth(true, new TokenVerifier(ring, { maxTokenAgeS: settings.maxTokenAgeS }), ring.signingKid ? new TokenIssuer(ring) : undefined);
+    return new EdgeAuth(
+      true,
+      new TokenVerifier(ring, { maxTokenAgeS: settings.maxTokenAgeS }),
+      ring.signingKid ? new TokenIssuer(ring) : undefined,
+    );
   }
 
   /** Verifies a bare token (the WebSocket auth frame). Throws UnauthorizedError; anonymous when off. */
@@ -91,7 +95,10 @@ export class EdgeAuth {
     if (!this.verifier) return ANONYMOUS;
     if (!header) throw new UnauthorizedError('missing bearer token (Authorization: Bearer <token>)');
     const token = BEARER.exec(header)?.[1] ?? basicPassword(header);
-    if (!token) throw new UnauthorizedError('malformed Authorization header; expected "Bearer <token>" (or Basic credentials whose password is the token)');
+    if (!token)
+      throw new UnauthorizedError(
+        'malformed Authorization header; expected "Bearer <token>" (or Basic credentials whose password is the token)',
+      );
     return this.verifyCached(token);
   }
 
@@ -106,7 +113,8 @@ export class EdgeAuth {
         const principal = await this.authenticateHeader(req.get('authorization'));
         const sandboxId = sandboxParam === undefined ? undefined : req.params[sandboxParam];
         // A guard that names a path parameter its route lacks must refuse, not check without a sandbox.
-        if (sandboxParam !== undefined && typeof sandboxId !== 'string') throw new ForbiddenError(`this route names no sandbox (:${sandboxParam})`);
+        if (sandboxParam !== undefined && typeof sandboxId !== 'string')
+          throw new ForbiddenError(`this route names no sandbox (:${sandboxParam})`);
         const decision = authorize(principal, action, typeof sandboxId === 'string' ? sandboxId : undefined);
         if (!decision.allowed) throw new ForbiddenError(decision.reason);
         res.locals.principal = principal;

@@ -18,8 +18,13 @@ export class ForbiddenError extends AppError {
 
 /** The sandbox sent more than its share; `retryAfterS` is also the `retry-after` header: 429. */
 export class RateLimitedError extends AppError {
-  constructor(readonly retryAfterS: number, what: string) {
-    super(429, 'rate_limited', `too many ${what} for this sandbox; retry after ${retryAfterS} s`, { retry_after_s: retryAfterS });
+  constructor(
+    readonly retryAfterS: number,
+    what: string,
+  ) {
+    super(429, 'rate_limited', `too many ${what} for this sandbox; retry after ${retryAfterS} s`, {
+      retry_after_s: retryAfterS,
+    });
     this.name = 'RateLimitedError';
   }
 }

@@ -57,13 +57,17 @@ interface RingKey {
 
 /** The relay's keys by id: one signs new tokens, all verify (rotation keeps old ones verifying). */
 export class KeyRing {
-  private constructor(private readonly keys: Map<string, RingKey>, readonly signingKid: string | undefined) {}
+  private constructor(
+    private readonly keys: Map<string, RingKey>,
+    readonly signingKid: string | undefined,
+  ) {}
 
   static async load(jwks: readonly RelayJwk[], signingKid?: string): Promise<KeyRing> {
     const keys = new Map<string, RingKey>();
     for (const jwk of jwks) keys.set(jwk.kid, await importRingKey(jwk));
     const signer = signingKid ?? jwks.find((jwk) => keys.get(jwk.kid)?.sign)?.kid;
-    if (signingKid !== undefined && !keys.get(signingKid)?.sign) throw new Error(`AUTH_SIGNING_KID ${signingKid} names no key that can sign`);
+    if (signingKid !== undefined && !keys.get(signingKid)?.sign)
+      throw new Error(`AUTH_SIGNING_KID ${signingKid} names no key that can sign`);
     return new KeyRing(keys, signer);
   }
 
@@ -80,7 +84,8 @@ export class KeyRing {
   /** The current signing key; throws when this ring can only verify. */
   signingKey(): { kid: string; alg: string; key: CryptoKey | Uint8Array } {
     const ring = this.signingKid === undefined ? undefined : this.keys.get(this.signingKid);
-    if (!ring?.sign) throw new Error('no key in AUTH_KEYS can sign (an HS256 key, or an Ed25519 key with its private part d)');
+    if (!ring?.sign)
+      throw new Error('no key in AUTH_KEYS can sign (an HS256 key, or an Ed25519 key with its private part d)');
     return { kid: ring.kid, alg: ring.sign.alg, key: ring.sign.key };
   }
 }
@@ -91,6 +96,9 @@ async function importRingKey(jwk: RelayJwk): Promise<RingKey> {
     return { kid: jwk.kid, algs: ['HS256'], verify: secret, sign: { alg: 'HS256', key: secret } };
   }
   const publicKey = (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x }, 'EdDSA')) as CryptoKey;
-  const sign = jwk.d === undefined ? undefined : { alg: 'EdDSA', key: (await importJWK({ ...jwk, alg: undefined }, 'EdDSA')) as CryptoKey };
+  const sign =
+    jwk.d === undefined
+      ? undefined
+      : { alg: 'EdDSA', key: (await importJWK({ ...jwk, alg: undefined }, 'EdDSA')) as CryptoKey };
   return { kid: jwk.kid, algs: ['EdDSA', 'Ed25519'], verify: publicKey, sign };
 }

@@ -8,7 +8,10 @@ import type { RelayJwk } from './key-ring';
  * tokens). `eddsa`: an Ed25519 pair; give verifying services the public half (`publicOnly`) and keep
  * the private half (`d`) where tokens are issued.
  */
-export async function generateRelayKey(kind: 'hs256' | 'eddsa', kid = `k-${randomUUID().slice(0, 8)}`): Promise<RelayJwk> {
+export async function generateRelayKey(
+  kind: 'hs256' | 'eddsa',
+  kid = `k-${randomUUID().slice(0, 8)}`,
+): Promise<RelayJwk> {
   if (kind === 'hs256') return { kty: 'oct', kid, alg: 'HS256', k: randomBytes(32).toString('base64url') };
   const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   const jwk = await exportJWK(privateKey);

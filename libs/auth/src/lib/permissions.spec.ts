@@ -14,7 +14,15 @@ describe('authorize', () => {
   it('grants each kind exactly its actions', () => {
     expect([...GRANTS.sandbox].sort()).toEqual(['events:write', 'messages:drain', 'task:report', 'token:renew']);
     expect([...GRANTS.viewer].sort()).toEqual(['events:read', 'tasks:read']);
-    expect([...GRANTS.operator].sort()).toEqual(['branches:manage', 'events:read', 'messages:drain', 'messages:send', 'task:report', 'tasks:manage', 'tasks:read']);
+    expect([...GRANTS.operator].sort()).toEqual([
+      'branches:manage',
+      'events:read',
+      'messages:drain',
+      'messages:send',
+      'task:report',
+      'tasks:manage',
+      'tasks:read',
+    ]);
     for (const action of everyAction) {
       expect(authorize(principal('sandbox', new Set(['a'])), action, 'a').allowed).toBe(GRANTS.sandbox.has(action));
       expect(authorize(principal('operator', '*'), action, 'a').allowed).toBe(GRANTS.operator.has(action));
@@ -23,11 +31,17 @@ describe('authorize', () => {
 
   it('confines every kind to its sandboxes', () => {
     const sandbox = principal('sandbox', new Set(['a']));
-    expect(authorize(sandbox, ACTIONS.EVENTS_WRITE, 'b')).toEqual({ allowed: false, reason: 'this sandbox token is not scoped to sandbox b' });
+    expect(authorize(sandbox, ACTIONS.EVENTS_WRITE, 'b')).toEqual({
+      allowed: false,
+      reason: 'this sandbox token is not scoped to sandbox b',
+    });
     expect(authorize(principal('viewer', new Set(['a'])), ACTIONS.EVENTS_READ, 'b').allowed).toBe(false);
     expect(authorize(principal('operator', new Set(['a'])), ACTIONS.MESSAGES_SEND, 'b').allowed).toBe(false);
     expect(authorize(principal('operator', '*'), ACTIONS.MESSAGES_SEND, 'anything').allowed).toBe(true);
-    expect(authorize(principal('viewer', '*'), ACTIONS.MESSAGES_SEND, 'a')).toEqual({ allowed: false, reason: 'a viewer token may not messages:send' });
+    expect(authorize(principal('viewer', '*'), ACTIONS.MESSAGES_SEND, 'a')).toEqual({
+      allowed: false,
+      reason: 'a viewer token may not messages:send',
+    });
     // Tasks and tickets name no sandbox: only an operator for every sandbox may touch them.
     expect(authorize(principal('operator', new Set(['a'])), ACTIONS.TASKS_MANAGE)).toEqual({
       allowed: false,
@@ -44,18 +58,39 @@ describe('authorize', () => {
 
 describe('narrowSubscription: a viewer never widens past its scope', () => {
   const viewer = principal('viewer', new Set(['a', 'b']));
-  const cases: Array<[string, { entityTypes: string[]; entityIds: string[] }, ReturnType<typeof narrowSubscription>]> = [
-    ['no filter → exactly its sandboxes', { entityTypes: [], entityIds: [] }, { allowed: true, entityTypes: ['sandbox'], entityIds: ['a', 'b'], sandboxes: ['a', 'b'] }],
-    ['ids outside the scope are dropped', { entityTypes: [], entityIds: ['a', 'zz'] }, { allowed: true, entityTypes: ['sandbox'], entityIds: ['a'], sandboxes: ['a'] }],
-    ['task entities are narrowed to sandbox', { entityTypes: ['sandbox', 'task'], entityIds: [] }, { allowed: true, entityTypes: ['sandbox'], entityIds: ['a', 'b'], sandboxes: ['a', 'b'] }],
-    ['only foreign ids → refused', { entityTypes: [], entityIds: ['zz'] }, { allowed: false, reason: 'this token may watch none of the requested sandboxes' }],
-    ['only other entity types → refused', { entityTypes: ['task'], entityIds: [] }, { allowed: false, reason: 'this token may watch sandbox entities only' }],
-  ];
+  const cases: Array<[string, { entityTypes: string[]; entityIds: string[] }, ReturnType<typeof narrowSubscription>]> =
+    [
+      [
+        'no filter → exactly its sandboxes',
+        { entityTypes: [], entityIds: [] },
+        { allowed: true, entityTypes: ['sandbox'], entityIds: ['a', 'b'], sandboxes: ['a', 'b'] },
+      ],
+      [
+        'ids outside the scope are dropped',
+        { entityTypes: [], entityIds: ['a', 'zz'] },
+        { allowed: true, entityTypes: ['sandbox'], entityIds: ['a'], sandboxes: ['a'] },
+      ],
+      [
+        'task entities are narrowed to sandbox',
+        { entityTypes: ['sandbox', 'task'], entityIds: [] },
+        { allowed: true, entityTypes: ['sandbox'], entityIds: ['a', 'b'], sandboxes: ['a', 'b'] },
+      ],
+      [
+        'only foreign ids → refused',
+        { entityTypes: [], entityIds: ['zz'] },
+        { allowed: false, reason: 'this token may watch none of the requested sandboxes' },
+      ],
+      [
+        'only other entity types → refused',
+        { entityTypes: ['task'], entityIds: [] },
+        { allowed: false, reason: 'this token may watch sandbox entities only' },
+      ],
+    ];
   it.each(cases)('%s', (_name, requested, expected) => {
     expect(narrowSubscription(viewer, requested)).toEqual(expected);
   });
 
-  it('leaves an unscoped viewer\'s filter alone and refuses a sandbox token outright', () => {
+  it("leaves an unscoped viewer's filter alone and refuses a sandbox token outright", () => {
     expect(narrowSubscription(principal('viewer', '*'), { entityTypes: ['task'], entityIds: [] })).toEqual({
       allowed: true,
       entityTypes: ['task'],

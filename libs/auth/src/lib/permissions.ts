@@ -58,7 +58,13 @@ export interface Principal {
   tokenId: string | null;
 }
 
-export const ANONYMOUS: Principal = Object.freeze({ kind: 'anonymous', subject: null, sandboxes: '*', expiresAt: null, tokenId: null });
+export const ANONYMOUS: Principal = Object.freeze({
+  kind: 'anonymous',
+  subject: null,
+  sandboxes: '*',
+  expiresAt: null,
+  tokenId: null,
+});
 
 /** Whether `principal` may see sandbox `sandboxId` at all. */
 export function inScope(principal: Principal, sandboxId: string): boolean {
@@ -79,7 +85,8 @@ const UNSCOPED_ONLY: ReadonlySet<Action> = new Set([ACTIONS.TASKS_READ, ACTIONS.
  */
 export function authorize(principal: Principal, action: Action, sandboxId?: string): Decision {
   if (principal.kind === 'anonymous') return { allowed: true };
-  if (!GRANTS[principal.kind].has(action)) return { allowed: false, reason: `a ${principal.kind} token may not ${action}` };
+  if (!GRANTS[principal.kind].has(action))
+    return { allowed: false, reason: `a ${principal.kind} token may not ${action}` };
   if (sandboxId !== undefined && !inScope(principal, sandboxId)) {
     return { allowed: false, reason: `this ${principal.kind} token is not scoped to sandbox ${sandboxId}` };
   }
@@ -103,11 +110,15 @@ export type NarrowedFilter =
  * a scoped viewer sees only `sandbox` entities among its sandboxes. No filter (everything) becomes
  * exactly its sandboxes; ids outside the scope are dropped; a request left with nothing is refused.
  */
-export function narrowSubscription(principal: Principal, requested: { entityTypes: string[]; entityIds: string[] }): NarrowedFilter {
+export function narrowSubscription(
+  principal: Principal,
+  requested: { entityTypes: string[]; entityIds: string[] },
+): NarrowedFilter {
   const decision = authorize(principal, ACTIONS.EVENTS_READ);
   if (!decision.allowed) return decision;
   const scope = principal.sandboxes;
-  if (scope === '*') return { allowed: true, ...requested, sandboxes: requested.entityIds.length > 0 ? requested.entityIds : '*' };
+  if (scope === '*')
+    return { allowed: true, ...requested, sandboxes: requested.entityIds.length > 0 ? requested.entityIds : '*' };
   if (requested.entityTypes.length > 0 && !requested.entityTypes.includes(ENTITY_TYPES.SANDBOX)) {
     return { allowed: false, reason: 'this token may watch sandbox entities only' };
   }

@@ -25,7 +25,14 @@ describe('per-sandbox rate limit (real Redis)', () => {
   afterAll(() => closeRedis(redis));
 
   it('answers 429 with retry-after past the budget, per sandbox, and recovers after the window', async () => {
-    const limiter = new SandboxRateLimiter({ redis, keyPrefix: uniqueId('rl'), points: 3, windowS: 1, what: 'event requests', logger });
+    const limiter = new SandboxRateLimiter({
+      redis,
+      keyPrefix: uniqueId('rl'),
+      points: 3,
+      windowS: 1,
+      what: 'event requests',
+      logger,
+    });
     const app = appWith(limiter);
     const [busy, quiet] = [uniqueId('sb'), uniqueId('sb')];
     for (let i = 0; i < 3; i += 1) expect((await request(app).post(`/s/${busy}`)).status).toBe(200);
@@ -37,12 +44,19 @@ describe('per-sandbox rate limit (real Redis)', () => {
     // Another sandbox has its own budget.
     expect((await request(app).post(`/s/${quiet}`)).status).toBe(200);
     // Recovery: once the window has passed the same sandbox is served again.
-    await waitFor(async () => (await request(app).post(`/s/${busy}`)).status === 200, 'the budget to refill', 10_000, 200);
+    await waitFor(
+      async () => (await request(app).post(`/s/${busy}`)).status === 200,
+      'the budget to refill',
+      10_000,
+      200,
+    );
   });
 
   it('shares one budget between replicas through Redis', async () => {
     const keyPrefix = uniqueId('rl');
-    const replicas = [0, 1].map(() => appWith(new SandboxRateLimiter({ redis, keyPrefix, points: 4, windowS: 60, what: 'x', logger })));
+    const replicas = [0, 1].map(() =>
+      appWith(new SandboxRateLimiter({ redis, keyPrefix, points: 4, windowS: 60, what: 'x', logger })),
+    );
     const sandbox = uniqueId('sb');
     const statuses: number[] = [];
     for (let i = 0; i < 6; i += 1) statuses.push((await request(replicas[i % 2]!).post(`/s/${sandbox}`)).status);
@@ -50,9 +64,15 @@ describe('per-sandbox rate limit (real Redis)', () => {
   });
 
   it('keeps limiting from memory while Redis is unreachable instead of failing requests', async () => {
-    const down = createRedisClient(`redis://127.0.0.1:${CLOSED_PORT}`, { name: 'ratelimit-down', role: 'publisher', logger });
+    const down = createRedisClient(`redis://127.0.0.1:${CLOSED_PORT}`, {
+      name: 'ratelimit-down',
+      role: 'publisher',
+      logger,
+    });
     try {
-      const app = appWith(new SandboxRateLimiter({ redis: down, keyPrefix: uniqueId('rl'), points: 2, windowS: 60, what: 'x', logger }));
+      const app = appWith(
+        new SandboxRateLimiter({ redis: down, keyPrefix: uniqueId('rl'), points: 2, windowS: 60, what: 'x', logger }),
+      );
       const sandbox = uniqueId('sb');
       const statuses: number[] = [];
       for (let i = 0; i < 3; i += 1) statuses.push((await request(app).post(`/s/${sandbox}`)).status);

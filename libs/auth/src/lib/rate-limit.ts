@@ -60,7 +60,10 @@ export class SandboxRateLimiter {
         throw new RateLimitedError(Math.max(1, Math.ceil(rejection.msBeforeNext / 1000)), this.options.what);
       }
       // Both stores failed: let the request through rather than turn a limiter fault into an outage.
-      this.options.logger.warn({ err: (rejection as Error)?.message, limit: this.options.keyPrefix }, 'rate limiter unavailable; request let through');
+      this.options.logger.warn(
+        { err: (rejection as Error)?.message, limit: this.options.keyPrefix },
+        'rate limiter unavailable; request let through',
+      );
     }
   }
 

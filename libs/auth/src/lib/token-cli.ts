@@ -30,7 +30,13 @@ export async function tokenCommand(argv: string[], env: Record<string, string | 
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { sub: { type: 'string' }, sandboxes: { type: 'string' }, ttl: { type: 'string' }, kid: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      sub: { type: 'string' },
+      sandboxes: { type: 'string' },
+      ttl: { type: 'string' },
+      kid: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   const [command, argument] = positionals;
   if (values.help || !command) return TOKEN_CLI_USAGE;
@@ -39,19 +45,29 @@ export async function tokenCommand(argv: string[], env: Record<string, string | 
     if (kind !== 'hs256' && kind !== 'eddsa') throw new Error(`keygen: expected hs256 or eddsa, got ${kind}`);
     const key = await generateRelayKey(kind, values.kid);
     const lines = [`# add to AUTH_KEYS (a JSON array) where tokens are issued:`, JSON.stringify(key)];
-    if (kind === 'eddsa') lines.push(`# and where tokens are only verified (without the private part d):`, JSON.stringify(publicOnly(key)));
+    if (kind === 'eddsa')
+      lines.push(`# and where tokens are only verified (without the private part d):`, JSON.stringify(publicOnly(key)));
     return lines.join('\n');
   }
   const kind = TokenKind.safeParse(command);
   if (!kind.success) throw new Error(`unknown command ${command}\n${TOKEN_CLI_USAGE}`);
   const auth = parseEnv(AuthEnv, env);
-  if (!auth.AUTH_KEYS) throw new Error('AUTH_KEYS is not set: the token must be signed with the relay\'s key (npm run token -- keygen makes one)');
+  if (!auth.AUTH_KEYS)
+    throw new Error(
+      "AUTH_KEYS is not set: the token must be signed with the relay's key (npm run token -- keygen makes one)",
+    );
   const issuer = new TokenIssuer(await KeyRing.load(auth.AUTH_KEYS, auth.AUTH_SIGNING_KID));
   if (kind.data === 'sandbox') {
     if (!argument) throw new Error('sandbox: name the sandbox id');
     return issuer.issueSandboxToken(argument, parseTtl(values.ttl ?? '24h'));
   }
-  const sandboxes = values.sandboxes === undefined || values.sandboxes === '*' ? '*' : values.sandboxes.split(',').map((id) => id.trim());
+  const sandboxes =
+    values.sandboxes === undefined || values.sandboxes === '*'
+      ? '*'
+      : values.sandboxes.split(',').map((id) => id.trim());
   const claims = { kind: kind.data, sandboxes } as TokenClaims;
-  return issuer.issue(claims, { subject: values.sub ?? env.USER ?? kind.data, ttlSeconds: parseTtl(values.ttl ?? '8h') });
+  return issuer.issue(claims, {
+    subject: values.sub ?? env.USER ?? kind.data,
+    ttlSeconds: parseTtl(values.ttl ?? '8h'),
+  });
 }

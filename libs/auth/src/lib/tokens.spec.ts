@@ -19,7 +19,11 @@ async function refusal(verifier: TokenVerifier, token: string): Promise<string> 
 }
 
 /** Signs arbitrary claims with a raw HS256 key, for tokens the issuer would never produce. */
-async function forge(key: Extract<RelayJwk, { kty: 'oct' }>, claims: Record<string, unknown>, edit: (jwt: SignJWT) => SignJWT = (j) => j) {
+async function forge(
+  key: Extract<RelayJwk, { kty: 'oct' }>,
+  claims: Record<string, unknown>,
+  edit: (jwt: SignJWT) => SignJWT = (j) => j,
+) {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256', kid: key.kid });
   return edit(jwt).sign(Buffer.from(key.k, 'base64url'));
 }
@@ -35,9 +39,13 @@ describe.each(['hs256', 'eddsa'] as const)('relay tokens (%s)', (alg) => {
     expect(sandbox.expiresAt!.getTime()).toBeGreaterThan(Date.now() + 590_000);
     expect(sandbox.expiresAt!.getTime()).toBeLessThanOrEqual(Date.now() + 600_000);
 
-    const viewer = await verifier.verify(await issuer.issue({ kind: 'viewer', sandboxes: ['a', 'b'] }, { subject: 'ann', ttlSeconds: 60 }));
+    const viewer = await verifier.verify(
+      await issuer.issue({ kind: 'viewer', sandboxes: ['a', 'b'] }, { subject: 'ann', ttlSeconds: 60 }),
+    );
     expect(viewer).toMatchObject({ kind: 'viewer', subject: 'ann', sandboxes: new Set(['a', 'b']) });
-    const operator = await verifier.verify(await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 }));
+    const operator = await verifier.verify(
+      await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'ops', ttlSeconds: 60 }),
+    );
     expect(operator).toMatchObject({ kind: 'operator', subject: 'ops', sandboxes: '*' });
     expect(operator.tokenId).toMatch(/^[0-9a-f-]{36}$/);
   });
@@ -48,7 +56,9 @@ describe.each(['hs256', 'eddsa'] as const)('relay tokens (%s)', (alg) => {
     const [header, payload, signature] = token.split('.');
     const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     const widened = Buffer.from(JSON.stringify({ ...claims, sandbox_id: 'sb-2' })).toString('base64url');
-    expect(await refusal(await verifierFor([key]), `${header}.${widened}.${signature}`)).toBe('token signature is invalid');
+    expect(await refusal(await verifierFor([key]), `${header}.${widened}.${signature}`)).toBe(
+      'token signature is invalid',
+    );
   });
 });
 
@@ -64,7 +74,11 @@ describe('token verification refuses', () => {
   const registered = (j: SignJWT) => j.setIssuer(TOKEN_ISSUER).setAudience(TOKEN_AUDIENCE).setSubject('sb-1');
 
   it('an expired token', async () => {
-    const token = await forge(key, valid, (j) => registered(j).setIssuedAt(now() - 120).setExpirationTime(now() - 60));
+    const token = await forge(key, valid, (j) =>
+      registered(j)
+        .setIssuedAt(now() - 120)
+        .setExpirationTime(now() - 60),
+    );
     expect(await refusal(verifier, token)).toBe('token expired');
   });
 
@@ -74,19 +88,27 @@ describe('token verification refuses', () => {
   });
 
   it('a token issued longer ago than the maximum age, whatever its expiry', async () => {
-    const token = await forge(key, valid, (j) => registered(j).setIssuedAt(now() - 7200).setExpirationTime(now() + 3600));
+    const token = await forge(key, valid, (j) =>
+      registered(j)
+        .setIssuedAt(now() - 7200)
+        .setExpirationTime(now() + 3600),
+    );
     // jose reports an iat past the maximum age as an expiry.
     expect(await refusal(verifier, token)).toBe('token expired');
   });
 
   it('a token for another audience or issuer', async () => {
-    const otherAudience = await forge(key, valid, (j) => j.setIssuer(TOKEN_ISSUER).setAudience('elsewhere').setSubject('x').setIssuedAt().setExpirationTime('1m'));
+    const otherAudience = await forge(key, valid, (j) =>
+      j.setIssuer(TOKEN_ISSUER).setAudience('elsewhere').setSubject('x').setIssuedAt().setExpirationTime('1m'),
+    );
     expect(await refusal(verifier, otherAudience)).toMatch(/claim aud/);
-    const otherIssuer = await forge(key, valid, (j) => j.setIssuer('elsewhere').setAudience(TOKEN_AUDIENCE).setSubject('x').setIssuedAt().setExpirationTime('1m'));
+    const otherIssuer = await forge(key, valid, (j) =>
+      j.setIssuer('elsewhere').setAudience(TOKEN_AUDIENCE).setSubject('x').setIssuedAt().setExpirationTime('1m'),
+    );
     expect(await refusal(verifier, otherIssuer)).toMatch(/claim iss/);
   });
 
-  it('claims that are not a relay token\'s (unknown kind, sandbox token without its sandbox)', async () => {
+  it("claims that are not a relay token's (unknown kind, sandbox token without its sandbox)", async () => {
     for (const claims of [{ kind: 'admin' }, { kind: 'sandbox' }, { kind: 'viewer', sandboxes: [] }]) {
       const token = await forge(key, claims, (j) => registered(j).setIssuedAt().setExpirationTime('1m'));
       expect(await refusal(verifier, token)).toMatch(/not a relay token/);
@@ -95,7 +117,9 @@ describe('token verification refuses', () => {
 
   it('an unsigned token (alg none) and garbage', async () => {
     const header = Buffer.from(JSON.stringify({ alg: 'none', kid: 'k1' })).toString('base64url');
-    const body = Buffer.from(JSON.stringify({ ...valid, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, sub: 'x', iat: now(), exp: now() + 60 })).toString('base64url');
+    const body = Buffer.from(
+      JSON.stringify({ ...valid, iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, sub: 'x', iat: now(), exp: now() + 60 }),
+    ).toString('base64url');
     expect(await refusal(verifier, `${header}.${body}.`)).toBe('token algorithm is not allowed');
     expect(await refusal(verifier, 'not-a-jwt')).toBe('token is malformed');
   });
@@ -117,7 +141,10 @@ describe('key rotation by kid', () => {
     const oldToken = await (await issuerFor([old])).issueSandboxToken('sb-1', 600);
     const rotated = await issuerFor([old, next], 'next');
     const newToken = await rotated.issueSandboxToken('sb-1', 600);
-    expect(JSON.parse(Buffer.from(newToken.split('.')[0]!, 'base64url').toString())).toMatchObject({ kid: 'next', alg: 'EdDSA' });
+    expect(JSON.parse(Buffer.from(newToken.split('.')[0]!, 'base64url').toString())).toMatchObject({
+      kid: 'next',
+      alg: 'EdDSA',
+    });
 
     const during = await verifierFor([old, publicOnly(next)]);
     await expect(during.verify(oldToken)).resolves.toMatchObject({ kind: 'sandbox' });
@@ -134,7 +161,9 @@ describe('key rotation by kid', () => {
     await expect(KeyRing.load([pub], 'p')).rejects.toThrow(/names no key that can sign/);
     const hs = await generateRelayKey('hs256', 'a');
     expect(KeyRingJson.safeParse(JSON.stringify([hs, hs])).success).toBe(false);
-    expect(KeyRingJson.safeParse(JSON.stringify([{ ...hs, k: Buffer.alloc(16).toString('base64url') }])).success).toBe(false);
+    expect(KeyRingJson.safeParse(JSON.stringify([{ ...hs, k: Buffer.alloc(16).toString('base64url') }])).success).toBe(
+      false,
+    );
     expect(KeyRingJson.safeParse('not json').success).toBe(false);
     expect(KeyRingJson.parse(JSON.stringify([hs, pub]))).toHaveLength(2);
   });

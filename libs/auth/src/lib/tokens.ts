@@ -49,7 +49,10 @@ export interface VerifierOptions {
 
 /** Checks a token's signature (by `kid`), issuer, audience, `exp`/`iat` and claims; answers a Principal or a 401. */
 export class TokenVerifier {
-  constructor(private readonly ring: KeyRing, private readonly options: VerifierOptions) {}
+  constructor(
+    private readonly ring: KeyRing,
+    private readonly options: VerifierOptions,
+  ) {}
 
   async verify(token: string): Promise<Principal> {
     let payload: Record<string, unknown>;
@@ -58,7 +61,8 @@ export class TokenVerifier {
         token,
         (header) => {
           const key = this.ring.verificationKey(header);
-          if (!key) throw new UnauthorizedError(`token signed with an unknown key or algorithm (kid ${String(header.kid)})`);
+          if (!key)
+            throw new UnauthorizedError(`token signed with an unknown key or algorithm (kid ${String(header.kid)})`);
           return key;
         },
         {
@@ -74,7 +78,7 @@ export class TokenVerifier {
       throw toUnauthorized(error);
     }
     const claims = TokenClaims.safeParse(payload);
-    if (!claims.success) throw new UnauthorizedError('token claims are not a relay token\'s');
+    if (!claims.success) throw new UnauthorizedError("token claims are not a relay token's");
     const c = claims.data;
     return {
       kind: c.kind,
@@ -90,8 +94,10 @@ export class TokenVerifier {
 function toUnauthorized(error: unknown): UnauthorizedError {
   if (error instanceof UnauthorizedError) return error;
   if (error instanceof errors.JWTExpired) return new UnauthorizedError('token expired');
-  if (error instanceof errors.JWSSignatureVerificationFailed) return new UnauthorizedError('token signature is invalid');
-  if (error instanceof errors.JWTClaimValidationFailed) return new UnauthorizedError(`token claim ${error.claim} is invalid: ${error.reason}`);
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return new UnauthorizedError('token signature is invalid');
+  if (error instanceof errors.JWTClaimValidationFailed)
+    return new UnauthorizedError(`token claim ${error.claim} is invalid: ${error.reason}`);
   if (error instanceof errors.JOSEAlgNotAllowed) return new UnauthorizedError('token algorithm is not allowed');
   return new UnauthorizedError('token is malformed');
 }

@@ -18,7 +18,10 @@ const reasonOf = (text: string) => Buffer.from(text).subarray(0, 123).toString()
  * another frame first, a bad/expired/tampered token) or when the client left. Tokens never travel in
  * the URL, where proxies and access logs would keep them.
  */
-export function awaitFirstFrameAuth(ws: WebSocket, { auth, timeoutMs }: FirstFrameAuthOptions): Promise<Principal | null> {
+export function awaitFirstFrameAuth(
+  ws: WebSocket,
+  { auth, timeoutMs }: FirstFrameAuthOptions,
+): Promise<Principal | null> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = (principal: Principal | null, refusal?: string) => {

@@ -84,7 +84,12 @@ describe('EventPublisher → EventSubscriber', () => {
     await publisherRedis.publish(eventChannel('sandbox', sandbox), 'not json');
     await publisherRedis.publish(eventChannel('sandbox', sandbox), JSON.stringify({ id: 'x' }));
     await new EventPublisher(publisherRedis, logger).publish([envelope(sandbox, '9')]);
-    const mine = await waitFor(() => received.filter((r) => r.event.entity_id === sandbox).length === 1 && received.filter((r) => r.event.entity_id === sandbox), 'the valid event');
+    const mine = await waitFor(
+      () =>
+        received.filter((r) => r.event.entity_id === sandbox).length === 1 &&
+        received.filter((r) => r.event.entity_id === sandbox),
+      'the valid event',
+    );
     expect(mine.map((r) => r.event.id)).toEqual(['9']);
   });
 

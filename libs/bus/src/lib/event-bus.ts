@@ -18,7 +18,10 @@ export class EventSubscriber {
   private readonly handlers = new Set<(received: ReceivedEvent) => void>();
   private started?: Promise<void>;
 
-  constructor(private readonly redis: Redis, private readonly logger: Logger) {}
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+  ) {}
 
   onEvent(handler: (received: ReceivedEvent) => void): () => void {
     this.handlers.add(handler);

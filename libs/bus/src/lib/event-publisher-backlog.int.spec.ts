@@ -7,7 +7,15 @@ const logger = testLogger();
 const { redisUrl } = testInfra();
 
 function envelope(entityId: string, id: string): EventEnvelope {
-  return { id, event_type: 'agent.tool_use', entity_type: 'sandbox', entity_id: entityId, payload: {}, source: 'agent', timestamp: new Date().toISOString() };
+  return {
+    id,
+    event_type: 'agent.tool_use',
+    entity_type: 'sandbox',
+    entity_id: entityId,
+    payload: {},
+    source: 'agent',
+    timestamp: new Date().toISOString(),
+  };
 }
 
 /**

@@ -9,7 +9,15 @@ const logger = testLogger();
 const { redisUrl } = testInfra();
 
 function envelope(entityId: string, id: string): EventEnvelope {
-  return { id, event_type: 'agent.tool_use', entity_type: 'sandbox', entity_id: entityId, payload: {}, source: 'agent', timestamp: new Date().toISOString() };
+  return {
+    id,
+    event_type: 'agent.tool_use',
+    entity_type: 'sandbox',
+    entity_id: entityId,
+    payload: {},
+    source: 'agent',
+    timestamp: new Date().toISOString(),
+  };
 }
 
 /** Length of the complete RESP command (an array of bulk strings) at the start of `buffer`, or -1 if it is not all there yet. */
@@ -53,7 +61,11 @@ class PipelineCuttingProxy {
       client.on('data', (chunk) => {
         if (state.cut === undefined) return void upstream.write(chunk);
         pending = Buffer.concat([pending, chunk]);
-        for (let length = commandLength(pending); length > 0 && forwarded < state.cut; length = commandLength(pending)) {
+        for (
+          let length = commandLength(pending);
+          length > 0 && forwarded < state.cut;
+          length = commandLength(pending)
+        ) {
           upstream.write(pending.subarray(0, length));
           pending = pending.subarray(length);
           forwarded += 1;
@@ -142,7 +154,10 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
       await waitFor(() => publisherRedis.status === 'ready', 'the publisher to reconnect');
       void publisher.publish([envelope(sandbox, '6')]);
       const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
-      await waitFor(() => ids().includes('6') && omoios.some((message) => message.id === '6'), 'the marker event on both channels');
+      await waitFor(
+        () => ids().includes('6') && omoios.some((message) => message.id === '6'),
+        'the marker event on both channels',
+      );
       expect(ids()).toEqual(['1', '2', '3', '4', '5', '6']);
       expect(omoios.map((message) => message.id)).toEqual(['1', '2', '3', '4', '5', '6']);
       expect(new Set(omoios.map((message) => message.event_type))).toEqual(new Set(['SANDBOX_agent.tool_use']));

@@ -38,7 +38,11 @@ interface Outgoing {
 
 /** Whether an event goes out on the original's bus too: not what came from there, not the canary's probes. */
 function forOmoiosBus(event: EventEnvelope): boolean {
-  return event.source !== RELAY_EVENT_SOURCES.OMOIOS_BUS && event.source !== RELAY_EVENT_SOURCES.CANARY && !isCanaryEvent(event);
+  return (
+    event.source !== RELAY_EVENT_SOURCES.OMOIOS_BUS &&
+    event.source !== RELAY_EVENT_SOURCES.CANARY &&
+    !isCanaryEvent(event)
+  );
 }
 
 /**
@@ -58,7 +62,11 @@ export class EventPublisher {
   private readonly maxBacklog: number;
   private readonly omoiosBus: boolean;
 
-  constructor(private readonly redis: Redis, private readonly logger: Logger, options: EventPublisherOptions = {}) {
+  constructor(
+    private readonly redis: Redis,
+    private readonly logger: Logger,
+    options: EventPublisherOptions = {},
+  ) {
     this.maxBacklog = options.maxBacklog ?? 10_000;
     this.omoiosBus = options.omoiosBus ?? true;
     redis.on('ready', () => void this.flush());
@@ -99,8 +107,11 @@ export class EventPublisher {
 
   private serialize(event: EventEnvelope): Outgoing {
     const payloadJson = JSON.stringify(event.payload);
-    const messages: Outgoing['messages'] = [[eventChannel(event.entity_type, event.entity_id), serializeEnvelope(event, payloadJson)]];
-    if (this.omoiosBus && forOmoiosBus(event)) messages.push([omoiosChannel(omoiosEventType(event)), serializeOmoiosEvent(event, payloadJson)]);
+    const messages: Outgoing['messages'] = [
+      [eventChannel(event.entity_type, event.entity_id), serializeEnvelope(event, payloadJson)],
+    ];
+    if (this.omoiosBus && forOmoiosBus(event))
+      messages.push([omoiosChannel(omoiosEventType(event)), serializeOmoiosEvent(event, payloadJson)]);
     return { event, messages, sent: 0 };
   }
 
@@ -147,7 +158,11 @@ export class EventPublisher {
     const excess = this.backlog.length - this.maxBacklog;
     if (excess <= 0) return;
     this.backlog.splice(0, excess);
-    if (this.droppedEvents === 0) this.logger.warn({ maxBacklog: this.maxBacklog }, 'live publish backlog full; dropping the oldest (subscribers resume from the store)');
+    if (this.droppedEvents === 0)
+      this.logger.warn(
+        { maxBacklog: this.maxBacklog },
+        'live publish backlog full; dropping the oldest (subscribers resume from the store)',
+      );
     this.droppedEvents += excess;
     eventsPublished.inc({ outcome: 'dropped' }, excess);
   }

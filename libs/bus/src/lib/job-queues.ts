@@ -25,11 +25,16 @@ const queueDepth = sampledGauge({
 
 /** Whether a failed attempt was the job's last: no attempts left, or an UnrecoverableError. */
 function finalFailure(job: Job, error: Error): boolean {
-  return error instanceof UnrecoverableError || error.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+  return (
+    error instanceof UnrecoverableError ||
+    error.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1)
+  );
 }
 
 function observeDuration(queue: string, job: Job): void {
-  if (job.processedOn && job.finishedOn) jobDuration.observe({ queue }, Math.max(0, job.finishedOn - job.processedOn) / 1000);
+  if (job.processedOn && job.finishedOn)
+    jobDuration.observe({ queue }, Math.max(0, job.finishedOn - job.processedOn) / 1000);
 }
 
 export type QueueKey = keyof QueuePayloads;
@@ -78,7 +83,11 @@ export class JobProducer {
   queue(name: QueueKey): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.options.connection, prefix: this.options.prefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue = new Queue(name, {
+        connection: this.options.connection,
+        prefix: this.options.prefix,
+        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+      });
       queue.on('error', (error) => this.options.logger.warn({ queue: name, err: error.message }, 'queue error'));
       this.queues.set(name, queue);
     }
@@ -111,7 +120,9 @@ export function createConsumer<N extends QueueKey>(
     async (job) => {
       const parsed = QUEUE_PAYLOADS[name].safeParse(job.data);
       if (!parsed.success) {
-        throw new UnrecoverableError(`invalid ${name} payload: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+        throw new UnrecoverableError(
+          `invalid ${name} payload: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`,
+        );
       }
       return handler(parsed.data as QueuePayloads[N], job);
     },
@@ -126,10 +137,13 @@ export function createConsumer<N extends QueueKey>(
   // Read at scrape time through a Queue on the same connection; gone once the worker closes.
   const counts = new Queue(name, { connection: options.connection, prefix: options.prefix });
   counts.on('error', () => undefined);
-  const stopCounting = queueDepth.add(async () => {
-    const jobs = await counts.getJobCounts('waiting', 'prioritized', 'delayed');
-    return (jobs['waiting'] ?? 0) + (jobs['prioritized'] ?? 0) + (jobs['delayed'] ?? 0);
-  }, { queue: name });
+  const stopCounting = queueDepth.add(
+    async () => {
+      const jobs = await counts.getJobCounts('waiting', 'prioritized', 'delayed');
+      return (jobs['waiting'] ?? 0) + (jobs['prioritized'] ?? 0) + (jobs['delayed'] ?? 0);
+    },
+    { queue: name },
+  );
   worker.on('closed', () => {
     stopCounting();
     void counts.close().catch(() => undefined);

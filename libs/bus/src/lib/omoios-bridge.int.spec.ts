@@ -12,11 +12,22 @@ type Outcomes = Record<'stored' | 'duplicate' | 'relay' | 'invalid' | 'failed', 
 async function outcomes(): Promise<Outcomes> {
   const text = await metricsRegistry.metrics();
   const read = (outcome: string) => metricValue(text, 'relay_omoios_bridge_messages_total', { outcome }) ?? 0;
-  return { stored: read('stored'), duplicate: read('duplicate'), relay: read('relay'), invalid: read('invalid'), failed: read('failed') };
+  return {
+    stored: read('stored'),
+    duplicate: read('duplicate'),
+    relay: read('relay'),
+    invalid: read('invalid'),
+    failed: read('failed'),
+  };
 }
 
 /** What pydantic's `SystemEvent.model_dump_json()` makes: compact JSON, fields in declaration order. */
-function systemEvent(eventType: string, entityType: string, entityId: string, payload: Record<string, unknown> = {}): string {
+function systemEvent(
+  eventType: string,
+  entityType: string,
+  entityId: string,
+  payload: Record<string, unknown> = {},
+): string {
   return JSON.stringify({ event_type: eventType, entity_type: entityType, entity_id: entityId, payload });
 }
 
@@ -55,10 +66,23 @@ describe("OmoiosBridge (the original's bus → the relay's log)", () => {
     await one.start();
     const task = uniqueId('task');
     const before = await outcomes();
-    const relayMessage = JSON.stringify({ event_type: 'TASK_CREATED', entity_type: 'task', entity_id: task, payload: {}, id: '17', timestamp: new Date().toISOString() });
+    const relayMessage = JSON.stringify({
+      event_type: 'TASK_CREATED',
+      entity_type: 'task',
+      entity_id: task,
+      payload: {},
+      id: '17',
+      timestamp: new Date().toISOString(),
+    });
     await publisher.publish(omoiosChannel('TASK_CREATED'), relayMessage);
-    await publisher.publish(omoiosChannel('TASK_COMPLETED'), systemEvent('TASK_COMPLETED', 'task', task, { result: { ok: true } }));
-    await publisher.publish(omoiosChannel('AGENT_RESTARTED'), JSON.stringify({ event_type: 'AGENT_RESTARTED', entity_type: 'task', entity_id: task }));
+    await publisher.publish(
+      omoiosChannel('TASK_COMPLETED'),
+      systemEvent('TASK_COMPLETED', 'task', task, { result: { ok: true } }),
+    );
+    await publisher.publish(
+      omoiosChannel('AGENT_RESTARTED'),
+      JSON.stringify({ event_type: 'AGENT_RESTARTED', entity_type: 'task', entity_id: task }),
+    );
     await waitFor(() => stored.filter((event) => event.entity_id === task).length === 2, 'the two events');
     expect(stored.filter((event) => event.entity_id === task)).toEqual([
       { event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: task, payload: { result: { ok: true } } },
@@ -114,7 +138,8 @@ describe("OmoiosBridge (the original's bus → the relay's log)", () => {
       return now.stored - before.stored + (now.duplicate - before.duplicate) === 2 * messages.length;
     }, 'both replicas to decide on every message');
     expect(mine()).toHaveLength(messages.length);
-    const count = (type: string, key: string, value: unknown) => mine().filter((event) => event.event_type === type && event.payload[key] === value).length;
+    const count = (type: string, key: string, value: unknown) =>
+      mine().filter((event) => event.event_type === type && event.payload[key] === value).length;
     expect(count('HEARTBEAT_MISSED', 'missed', 1)).toBe(3);
     expect(count('AGENT_STATUS_CHANGED', 'status', 'busy')).toBe(1);
     expect(count('AGENT_STATUS_CHANGED', 'status', 'idle')).toBe(1);
@@ -153,6 +178,15 @@ describe("OmoiosBridge (the original's bus → the relay's log)", () => {
   });
 
   it('refuses a claim that would outlive its occurrence window', () => {
-    expect(() => new OmoiosBridge({ subscriber: publisher, claims: publisher, store: async () => undefined, logger, options: { windowMs: 1000, claimTtlMs: 1000 } })).toThrow(/claimTtlMs < windowMs/);
+    expect(
+      () =>
+        new OmoiosBridge({
+          subscriber: publisher,
+          claims: publisher,
+          store: async () => undefined,
+          logger,
+          options: { windowMs: 1000, claimTtlMs: 1000 },
+        }),
+    ).toThrow(/claimTtlMs < windowMs/);
   });
 });

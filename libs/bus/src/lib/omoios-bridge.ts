@@ -9,7 +9,7 @@ const bridgeMessages = counter<'outcome'>({
   name: 'relay_omoios_bridge_messages_total',
   help:
     "Messages seen on the original's bus (events.*) by the bridge, by outcome: stored (taken into the event log), duplicate (another replica took it in), " +
-    "relay (published by a relay: never taken in), invalid (not a SystemEvent the relay can store), failed (the claim or the store failed: lost).",
+    'relay (published by a relay: never taken in), invalid (not a SystemEvent the relay can store), failed (the claim or the store failed: lost).',
   labelNames: ['outcome'],
 });
 
@@ -71,7 +71,8 @@ export class OmoiosBridge {
     this.windowMs = deps.options?.windowMs ?? 30_000;
     this.claimTtlMs = deps.options?.claimTtlMs ?? 15_000;
     this.keyPrefix = deps.options?.keyPrefix ?? 'relay:omoios-bridge:claim:';
-    if (!(this.claimTtlMs < this.windowMs)) throw new Error('the claim must expire before the occurrence window ends (claimTtlMs < windowMs)');
+    if (!(this.claimTtlMs < this.windowMs))
+      throw new Error('the claim must expire before the occurrence window ends (claimTtlMs < windowMs)');
     this.log = deps.logger;
   }
 
@@ -124,7 +125,11 @@ export class OmoiosBridge {
       return this.invalid(channel, { size: raw.length }, 'dropping a non-JSON message on the bus');
     }
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      return this.invalid(channel, { kind: Array.isArray(message) ? 'array' : typeof message }, 'dropping a bus message that is not a JSON object');
+      return this.invalid(
+        channel,
+        { kind: Array.isArray(message) ? 'array' : typeof message },
+        'dropping a bus message that is not a JSON object',
+      );
     }
     if (isRelayPublished(message as Record<string, unknown>)) {
       bridgeMessages.inc({ outcome: 'relay' });
@@ -132,7 +137,9 @@ export class OmoiosBridge {
     }
     const result = OmoiosForeignEvent.safeParse(message);
     if (!result.success) {
-      const issues = result.error.issues.slice(0, 3).map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+      const issues = result.error.issues
+        .slice(0, 3)
+        .map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
       return this.invalid(channel, { issues }, 'dropping a bus message that is not a SystemEvent the relay can store');
     }
     return result.data;
@@ -169,7 +176,10 @@ export class OmoiosBridge {
       won = (await this.deps.claims.set(key, this.replica, 'PX', this.claimTtlMs, 'NX')) === 'OK';
     } catch (error) {
       bridgeMessages.inc({ outcome: 'failed' });
-      this.log.warn({ err: (error as Error).message, eventType: event.event_type, entityId: event.entity_id }, 'could not claim a bus message; not taken in');
+      this.log.warn(
+        { err: (error as Error).message, eventType: event.event_type, entityId: event.entity_id },
+        'could not claim a bus message; not taken in',
+      );
       return;
     }
     if (!won) {
@@ -181,7 +191,10 @@ export class OmoiosBridge {
       bridgeMessages.inc({ outcome: 'stored' });
     } catch (error) {
       bridgeMessages.inc({ outcome: 'failed' });
-      this.log.error({ err: error, eventType: event.event_type, entityId: event.entity_id }, 'could not store a bus message; it is lost');
+      this.log.error(
+        { err: error, eventType: event.event_type, entityId: event.entity_id },
+        'could not store a bus message; it is lost',
+      );
     }
   }
 

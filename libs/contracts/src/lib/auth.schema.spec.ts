@@ -5,7 +5,10 @@ describe('auth wire shapes', () => {
   it('takes exactly the three token kinds, each with its scope', () => {
     expect(TokenClaims.parse({ kind: 'sandbox', sandbox_id: 'sb-1' })).toEqual({ kind: 'sandbox', sandbox_id: 'sb-1' });
     expect(TokenClaims.parse({ kind: 'viewer', sandboxes: '*' })).toEqual({ kind: 'viewer', sandboxes: '*' });
-    expect(TokenClaims.parse({ kind: 'operator', sandboxes: ['a', 'b'] })).toEqual({ kind: 'operator', sandboxes: ['a', 'b'] });
+    expect(TokenClaims.parse({ kind: 'operator', sandboxes: ['a', 'b'] })).toEqual({
+      kind: 'operator',
+      sandboxes: ['a', 'b'],
+    });
     for (const bad of [
       { kind: 'admin', sandboxes: '*' },
       { kind: 'sandbox' },
@@ -22,9 +25,17 @@ describe('auth wire shapes', () => {
     expect(WsAuthFrame.safeParse({ type: 'auth', token: 'x.y.z' }).success).toBe(true);
     expect(WsAuthFrame.safeParse({ type: 'auth', token: '' }).success).toBe(false);
     expect(WsAuthFrame.safeParse({ type: 'auth' }).success).toBe(false);
-    const ack: WsAuthAckFrame = { type: 'auth_ok', kind: 'viewer', subject: 'ann', sandboxes: ['a'], expires_at: '2026-01-01T00:00:00.000Z' };
+    const ack: WsAuthAckFrame = {
+      type: 'auth_ok',
+      kind: 'viewer',
+      subject: 'ann',
+      sandboxes: ['a'],
+      expires_at: '2026-01-01T00:00:00.000Z',
+    };
     expect(WsServerFrame.parse(ack)).toEqual(ack);
-    expect(WsAuthAckFrame.safeParse({ ...ack, kind: 'anonymous', subject: null, expires_at: null, sandboxes: '*' }).success).toBe(true);
+    expect(
+      WsAuthAckFrame.safeParse({ ...ack, kind: 'anonymous', subject: null, expires_at: null, sandboxes: '*' }).success,
+    ).toBe(true);
   });
 
   it('keeps the auth close codes in the application range next to the others', () => {

@@ -52,7 +52,10 @@ export const StartBranchJob = JobBase.extend({
   kind: BranchKind.optional(),
 });
 export const FinishBranchJob = JobBase.extend({ action: z.literal('finish'), summary: Summary.optional() });
-export const MergeBranchJob = JobBase.extend({ action: z.literal('merge'), merge_method: MergeMethodSchema.optional() });
+export const MergeBranchJob = JobBase.extend({
+  action: z.literal('merge'),
+  merge_method: MergeMethodSchema.optional(),
+});
 
 /** One step of a ticket's branch workflow, as a job. Job ids are `<action>-<ticket>`-derived, so a re-sent trigger is a no-op. */
 export const BranchWorkflowJob = z.discriminatedUnion('action', [StartBranchJob, FinishBranchJob, MergeBranchJob]);
@@ -103,7 +106,9 @@ export const BranchComparisonView = z.object({
   status: z.string(),
   ahead_by: z.number().int(),
   behind_by: z.number().int(),
-  files: z.array(z.object({ filename: z.string(), status: z.string(), additions: z.number().int(), deletions: z.number().int() })),
+  files: z.array(
+    z.object({ filename: z.string(), status: z.string(), additions: z.number().int(), deletions: z.number().int() }),
+  ),
 });
 export type BranchComparisonView = z.infer<typeof BranchComparisonView>;
 
@@ -191,7 +196,9 @@ export const OmoiosMergeWorkRequest = z.object({
   pr_number: z.number().int().positive(),
   ...OmoiosRepo,
   /** The relay always deletes a merged ticket's branch: `false` is refused rather than ignored. */
-  delete_branch_after: z.literal(true, { error: 'must be true: the relay always deletes a merged ticket\'s branch' }).default(true),
+  delete_branch_after: z
+    .literal(true, { error: "must be true: the relay always deletes a merged ticket's branch" })
+    .default(true),
   merge_method: MergeMethodSchema.optional(),
 });
 export type OmoiosMergeWorkRequest = z.infer<typeof OmoiosMergeWorkRequest>;

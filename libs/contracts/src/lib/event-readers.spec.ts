@@ -1,10 +1,20 @@
 import { HEARTBEAT_STATUSES } from './event-types';
-import { completionSummary, heartbeatStatus, isHeartbeatStatus, isSteeringMessage, messageText, toolCallOutcome, toolExitCode } from './event-readers';
+import {
+  completionSummary,
+  heartbeatStatus,
+  isHeartbeatStatus,
+  isSteeringMessage,
+  messageText,
+  toolCallOutcome,
+  toolExitCode,
+} from './event-readers';
 import { EVENT_PAYLOAD_SCHEMAS, isKnownEventType } from './payloads/event-payloads';
 
 describe('toolCallOutcome', () => {
   it('answers interrupted for a call an interrupt stopped, whatever else it says', () => {
-    expect(toolCallOutcome({ tool: 'bash', success: false, exit_code: 130, interrupted: true, error: 'interrupted' })).toBe('interrupted');
+    expect(
+      toolCallOutcome({ tool: 'bash', success: false, exit_code: 130, interrupted: true, error: 'interrupted' }),
+    ).toBe('interrupted');
     expect(toolCallOutcome({ interrupted: true })).toBe('interrupted');
   });
 
@@ -28,7 +38,8 @@ describe('toolCallOutcome', () => {
   it('answers unknown, never throws, for data that says nothing', () => {
     expect(toolCallOutcome({ tool: 'Read', output: 'text' })).toBe('unknown');
     expect(toolCallOutcome({ error: '   ' })).toBe('unknown');
-    for (const odd of [null, undefined, 'text', 42, [], { exit_code: Number.NaN }]) expect(toolCallOutcome(odd)).toBe('unknown');
+    for (const odd of [null, undefined, 'text', 42, [], { exit_code: Number.NaN }])
+      expect(toolCallOutcome(odd)).toBe('unknown');
   });
 
   it('reads a finite exit code only', () => {
@@ -74,7 +85,20 @@ describe('heartbeatStatus', () => {
 
 describe('EVENT_PAYLOAD_SCHEMAS', () => {
   it('accepts what the relay worker sends and keeps extra fields', () => {
-    const done = { tool: 'bash', call_id: 'c1', step: 0, success: false, exit_code: 130, signal: null, duration_ms: 5, stdout: '', stderr: '', interrupted: true, error: 'interrupted', extra: 1 };
+    const done = {
+      tool: 'bash',
+      call_id: 'c1',
+      step: 0,
+      success: false,
+      exit_code: 130,
+      signal: null,
+      duration_ms: 5,
+      stdout: '',
+      stderr: '',
+      interrupted: true,
+      error: 'interrupted',
+      extra: 1,
+    };
     expect(EVENT_PAYLOAD_SCHEMAS['agent.tool_completed'].parse(done)).toEqual(done);
     expect(EVENT_PAYLOAD_SCHEMAS['heartbeat'].safeParse({ status: 'busy' }).success).toBe(false);
   });

@@ -37,7 +37,8 @@ export function toolCallOutcome(payload: unknown): ToolCallOutcome {
   if (data.interrupted === true) return 'interrupted';
   if (typeof data.success === 'boolean') return data.success ? 'ok' : 'failed';
   if (typeof data.is_error === 'boolean') return data.is_error ? 'failed' : 'ok';
-  if (nonZeroExitCode(data.exit_code) || hasError(data.error) || isStatusIn(data.status, FAILURE_STATUSES)) return 'failed';
+  if (nonZeroExitCode(data.exit_code) || hasError(data.error) || isStatusIn(data.status, FAILURE_STATUSES))
+    return 'failed';
   if (isZeroExitCode(data.exit_code) || isStatusIn(data.status, OK_STATUSES)) return 'ok';
   return 'unknown';
 }

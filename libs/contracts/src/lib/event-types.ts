@@ -88,7 +88,8 @@ export const TASK_LIFECYCLE_EVENT_TYPES = {
   ERROR: AGENT_EVENT_TYPES.ERROR,
 } as const;
 export type TaskLifecycleEventType = (typeof TASK_LIFECYCLE_EVENT_TYPES)[keyof typeof TASK_LIFECYCLE_EVENT_TYPES];
-export const TASK_LIFECYCLE_EVENT_TYPE_LIST: readonly TaskLifecycleEventType[] = Object.values(TASK_LIFECYCLE_EVENT_TYPES);
+export const TASK_LIFECYCLE_EVENT_TYPE_LIST: readonly TaskLifecycleEventType[] =
+  Object.values(TASK_LIFECYCLE_EVENT_TYPES);
 
 /** Types the relay's own services emit. */
 export const SYSTEM_EVENT_TYPES = {

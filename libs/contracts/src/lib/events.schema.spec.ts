@@ -45,11 +45,15 @@ describe('EventBody', () => {
       for (let level = 1; level < levels; level += 1) inner = (inner.a = {}) as Record<string, unknown>;
       return data;
     };
-    expect(EventBody.safeParse({ event_type: 'a', event_data: nest(EVENT_LIMITS.EVENT_DATA_MAX_DEPTH) }).success).toBe(true);
+    expect(EventBody.safeParse({ event_type: 'a', event_data: nest(EVENT_LIMITS.EVENT_DATA_MAX_DEPTH) }).success).toBe(
+      true,
+    );
     const result = EventBody.safeParse({ event_type: 'a', event_data: nest(EVENT_LIMITS.EVENT_DATA_MAX_DEPTH + 1) });
     expect(result.error?.issues.map((issue) => issue.path.join('.'))).toEqual(['event_data']);
     const deepArrays = { a: JSON.parse(`${'['.repeat(10_000)}${']'.repeat(10_000)}`) as unknown };
-    expect(EventBody.safeParse({ event_type: 'a', event_data: deepArrays }).error?.issues[0]?.message).toMatch(/levels deep/);
+    expect(EventBody.safeParse({ event_type: 'a', event_data: deepArrays }).error?.issues[0]?.message).toMatch(
+      /levels deep/,
+    );
   });
 
   it('bounds the serialized size of event_data', () => {
@@ -82,7 +86,11 @@ describe('EventHistoryQuery', () => {
       limit: 10,
       event_type: ['a', 'b'],
     });
-    expect(EventHistoryQuery.parse({})).toEqual({ order: 'asc', limit: EVENT_LIMITS.HISTORY_LIMIT_DEFAULT, event_type: [] });
+    expect(EventHistoryQuery.parse({})).toEqual({
+      order: 'asc',
+      limit: EVENT_LIMITS.HISTORY_LIMIT_DEFAULT,
+      event_type: [],
+    });
     expect(EventHistoryQuery.parse({ order: 'desc', before: '7' })).toMatchObject({ order: 'desc', before: '7' });
     expect(EventHistoryQuery.safeParse({ order: 'newest' }).success).toBe(false);
     expect(EventHistoryQuery.safeParse({ before: 'x' }).success).toBe(false);

@@ -28,7 +28,9 @@ export const EVENT_LIMITS = {
 const UNSTORABLE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** Postgres text columns refuse NUL bytes; lone surrogates would be silently replaced by U+FFFD. */
-export const StorableString = z.string().refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
+export const StorableString = z
+  .string()
+  .refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
 
 /** Serialized `event_data` of validated bodies, so the edge serializes each event once. */
 const serializedData = new WeakMap<object, string>();
@@ -53,7 +55,10 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
  */
 export const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
   if (nestsDeeperThan(data, EVENT_LIMITS.EVENT_DATA_MAX_DEPTH)) {
-    ctx.addIssue({ code: 'custom', message: `must not nest objects or arrays more than ${EVENT_LIMITS.EVENT_DATA_MAX_DEPTH} levels deep` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `must not nest objects or arrays more than ${EVENT_LIMITS.EVENT_DATA_MAX_DEPTH} levels deep`,
+    });
     return;
   }
   const json = JSON.stringify(data);
@@ -79,7 +84,10 @@ export const EventBody = z.object({
     .max(EVENT_LIMITS.SOURCE_MAX)
     // The relay's own sources mark events its services emitted (and which it publishes to the original's
     // bus under their own name): a worker may not pass its events off as the relay's.
-    .refine((source) => !isRelayEventSource(source), `must not be one of the relay's own sources (${Object.values(RELAY_EVENT_SOURCES).join(', ')})`)
+    .refine(
+      (source) => !isRelayEventSource(source),
+      `must not be one of the relay's own sources (${Object.values(RELAY_EVENT_SOURCES).join(', ')})`,
+    )
     .optional(),
 });
 export type EventBody = z.infer<typeof EventBody>;
@@ -109,7 +117,10 @@ export type EventEnvelope = z.infer<typeof EventEnvelope>;
  * walking them, as `z.record` does, cannot fail and costs a pass over every payload at fan-out rates).
  */
 export const LiveEventEnvelope = EventEnvelope.extend({
-  payload: z.custom<Record<string, unknown>>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'must be an object'),
+  payload: z.custom<Record<string, unknown>>(
+    (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+    'must be an object',
+  ),
 });
 
 /**
@@ -135,7 +146,14 @@ export type EventBatchAccepted = z.infer<typeof EventBatchAccepted>;
 const CsvList = z
   .string()
   .optional()
-  .transform((raw) => (raw ? raw.split(',').map((part) => part.trim()).filter(Boolean) : []));
+  .transform((raw) =>
+    raw
+      ? raw
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean)
+      : [],
+  );
 
 /**
  * `GET /api/v1/sandboxes/:id/events` query: ids between the cursors (`after` < id < `before`), oldest

@@ -18,13 +18,23 @@ describe('matchesFilter', () => {
   });
 
   it('ANDs across kinds', () => {
-    expect(matchesFilter(filter({ entity_types: 'sandbox', entity_ids: 'sb-1', event_types: 'agent.tool_use' }), event)).toBe(true);
-    expect(matchesFilter(filter({ entity_types: 'sandbox', entity_ids: 'sb-1', event_types: 'heartbeat' }), event)).toBe(false);
+    expect(
+      matchesFilter(filter({ entity_types: 'sandbox', entity_ids: 'sb-1', event_types: 'agent.tool_use' }), event),
+    ).toBe(true);
+    expect(
+      matchesFilter(filter({ entity_types: 'sandbox', entity_ids: 'sb-1', event_types: 'heartbeat' }), event),
+    ).toBe(false);
     expect(matchesFilter(filter({ entity_types: 'task', entity_ids: 'sb-1' }), event)).toBe(false);
   });
 
   it('excludes other entity types (seed 0.1.2)', () => {
-    expect(matchesFilter(filter({ entity_types: 'sandbox' }), { entity_type: 'task', entity_id: 'task-456', event_type: 'TASK_COMPLETED' })).toBe(false);
+    expect(
+      matchesFilter(filter({ entity_types: 'sandbox' }), {
+        entity_type: 'task',
+        entity_id: 'task-456',
+        event_type: 'TASK_COMPLETED',
+      }),
+    ).toBe(false);
   });
 });
 

@@ -7,7 +7,11 @@ export interface EventFilter {
   eventTypes: ReadonlySet<string>;
 }
 
-export function createEventFilter(query: { entity_types: string[]; entity_ids: string[]; event_types: string[] }): EventFilter {
+export function createEventFilter(query: {
+  entity_types: string[];
+  entity_ids: string[];
+  event_types: string[];
+}): EventFilter {
   return {
     entityTypes: new Set(query.entity_types),
     entityIds: new Set(query.entity_ids),

@@ -7,7 +7,13 @@ import { isStorableText } from './text';
  * system's (OmoiOS) name for guardian steering, which its guardian sends; the relay's guardian sends
  * `guardian_intervention`, and the relay's worker handles both alike.
  */
-export const MESSAGE_TYPES = ['user_message', 'interrupt', 'guardian_intervention', 'guardian_nudge', 'system'] as const;
+export const MESSAGE_TYPES = [
+  'user_message',
+  'interrupt',
+  'guardian_intervention',
+  'guardian_nudge',
+  'system',
+] as const;
 export const MessageType = z.enum(MESSAGE_TYPES);
 export type MessageType = z.infer<typeof MessageType>;
 
@@ -36,7 +42,10 @@ export const DEFAULT_MESSAGE_TYPE: MessageType = 'user_message';
 const Content = z
   .string()
   .refine((value) => value.trim().length > 0, 'must not be empty')
-  .refine((value) => value.length <= MESSAGE_LIMITS.CONTENT_MAX_CHARS, `must be at most ${MESSAGE_LIMITS.CONTENT_MAX_CHARS} characters`)
+  .refine(
+    (value) => value.length <= MESSAGE_LIMITS.CONTENT_MAX_CHARS,
+    `must be at most ${MESSAGE_LIMITS.CONTENT_MAX_CHARS} characters`,
+  )
   .refine(isStorableText, 'must not contain NUL or unpaired surrogate characters');
 
 /** `POST /api/v1/sandboxes/:id/messages` body; `message_type` defaults to `user_message`, as in the original. */

@@ -29,13 +29,25 @@ describe('toOmoiosEvent', () => {
     expect(toOmoiosEvent(envelope({ source: null })).payload['source']).toBe('agent');
   });
 
-  it.each(Object.values(RELAY_EVENT_SOURCES))("keeps the name and payload of a sandbox event with the relay's source %s", (source) => {
-    const event = envelope({ event_type: 'SANDBOX_MESSAGE_QUEUED', payload: { message_id: 'm' }, source });
-    expect(toOmoiosEvent(event)).toEqual({ event_type: 'SANDBOX_MESSAGE_QUEUED', entity_type: 'sandbox', entity_id: 'sb-1', payload: { message_id: 'm' }, id: '42', timestamp: event.timestamp });
-  });
+  it.each(Object.values(RELAY_EVENT_SOURCES))(
+    "keeps the name and payload of a sandbox event with the relay's source %s",
+    (source) => {
+      const event = envelope({ event_type: 'SANDBOX_MESSAGE_QUEUED', payload: { message_id: 'm' }, source });
+      expect(toOmoiosEvent(event)).toEqual({
+        event_type: 'SANDBOX_MESSAGE_QUEUED',
+        entity_type: 'sandbox',
+        entity_id: 'sb-1',
+        payload: { message_id: 'm' },
+        id: '42',
+        timestamp: event.timestamp,
+      });
+    },
+  );
 
   it('keeps the name of an event about another entity whatever its source', () => {
-    expect(toOmoiosEvent(envelope({ entity_type: 'task', event_type: 'TASK_COMPLETED', source: 'system' })).event_type).toBe('TASK_COMPLETED');
+    expect(
+      toOmoiosEvent(envelope({ entity_type: 'task', event_type: 'TASK_COMPLETED', source: 'system' })).event_type,
+    ).toBe('TASK_COMPLETED');
   });
 });
 
@@ -43,10 +55,26 @@ describe('serializeOmoiosEvent', () => {
   it.each([
     ['a worker event', envelope()],
     ['a worker event without data', envelope({ payload: {} })],
-    ['a worker event whose data names source and original_event_type', envelope({ payload: { source: 'mine', original_event_type: 'x', n: 1 } })],
-    ['a relay event', envelope({ event_type: 'AGENT_RESTARTED', payload: { a: [1, { b: null }] }, source: RELAY_EVENT_SOURCES.SUPERVISOR })],
-    ['an event taken in from the bus', envelope({ entity_type: 'task', event_type: 'TASK_CREATED', source: RELAY_EVENT_SOURCES.OMOIOS_BUS })],
-    ['text that needs escaping', envelope({ event_type: 'a"b\\c', payload: { quote: '"\n\u2028', emoji: '😀' }, source: 'agent "x"' })],
+    [
+      'a worker event whose data names source and original_event_type',
+      envelope({ payload: { source: 'mine', original_event_type: 'x', n: 1 } }),
+    ],
+    [
+      'a relay event',
+      envelope({
+        event_type: 'AGENT_RESTARTED',
+        payload: { a: [1, { b: null }] },
+        source: RELAY_EVENT_SOURCES.SUPERVISOR,
+      }),
+    ],
+    [
+      'an event taken in from the bus',
+      envelope({ entity_type: 'task', event_type: 'TASK_CREATED', source: RELAY_EVENT_SOURCES.OMOIOS_BUS }),
+    ],
+    [
+      'text that needs escaping',
+      envelope({ event_type: 'a"b\\c', payload: { quote: '"\n\u2028', emoji: '😀' }, source: 'agent "x"' }),
+    ],
   ])('parses to exactly toOmoiosEvent for %s', (_name, event) => {
     const json = serializeOmoiosEvent(event);
     expect(JSON.parse(json)).toEqual(toOmoiosEvent(event));
@@ -61,7 +89,11 @@ describe('serializeOmoiosEvent', () => {
 
 describe('serializeEnvelope', () => {
   it('is JSON.stringify of the envelope', () => {
-    for (const event of [envelope(), envelope({ source: null, payload: {} }), envelope({ payload: { s: '"\\\u0001' } })]) {
+    for (const event of [
+      envelope(),
+      envelope({ source: null, payload: {} }),
+      envelope({ payload: { s: '"\\\u0001' } }),
+    ]) {
       expect(serializeEnvelope(event)).toBe(JSON.stringify(event));
     }
   });
@@ -82,7 +114,12 @@ describe('EventBody source', () => {
 
 describe('OmoiosForeignEvent', () => {
   it("accepts what the original's EventBusService publishes, payload defaulting to {}", () => {
-    const sent = { event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: '0b9d2c1e-5f0a-4c59-9a55-1a4f0c6e2d11', payload: { result: { ok: true } } };
+    const sent = {
+      event_type: 'TASK_COMPLETED',
+      entity_type: 'task',
+      entity_id: '0b9d2c1e-5f0a-4c59-9a55-1a4f0c6e2d11',
+      payload: { result: { ok: true } },
+    };
     expect(OmoiosForeignEvent.parse(sent)).toEqual(sent);
     expect(OmoiosForeignEvent.parse({ event_type: 'X', entity_type: 'agent', entity_id: 'a-1' }).payload).toEqual({});
   });
@@ -90,10 +127,22 @@ describe('OmoiosForeignEvent', () => {
   it.each([
     ['no event_type', { entity_type: 'task', entity_id: 't', payload: {} }, 'event_type'],
     ['a NUL in event_type', { event_type: 'a\u0000', entity_type: 'task', entity_id: 't' }, 'event_type'],
-    ['an entity id outside the channel alphabet', { event_type: 'X', entity_type: 'task', entity_id: 'a b' }, 'entity_id'],
+    [
+      'an entity id outside the channel alphabet',
+      { event_type: 'X', entity_type: 'task', entity_id: 'a b' },
+      'entity_id',
+    ],
     ['a payload that is a list', { event_type: 'X', entity_type: 'task', entity_id: 't', payload: [1] }, 'payload'],
-    ['a payload Postgres refuses', { event_type: 'X', entity_type: 'task', entity_id: 't', payload: { s: 'a\u0000' } }, 'payload'],
-    ['the canary sandbox', { event_type: 'relay.canary', entity_type: 'sandbox', entity_id: CANARY_SANDBOX_ID }, 'entity_id'],
+    [
+      'a payload Postgres refuses',
+      { event_type: 'X', entity_type: 'task', entity_id: 't', payload: { s: 'a\u0000' } },
+      'payload',
+    ],
+    [
+      'the canary sandbox',
+      { event_type: 'relay.canary', entity_type: 'sandbox', entity_id: CANARY_SANDBOX_ID },
+      'entity_id',
+    ],
   ])('refuses %s', (_name, message, field) => {
     const result = OmoiosForeignEvent.safeParse(message);
     expect(result.success).toBe(false);

@@ -74,7 +74,14 @@ export function omoiosEventType(event: Pick<EventEnvelope, 'event_type' | 'entit
  */
 export function toOmoiosEvent(event: EventEnvelope): RelayOmoiosEvent {
   if (!isWorkerReported(event)) {
-    return { event_type: event.event_type, entity_type: event.entity_type, entity_id: event.entity_id, payload: event.payload, id: event.id, timestamp: event.timestamp };
+    return {
+      event_type: event.event_type,
+      entity_type: event.entity_type,
+      entity_id: event.entity_id,
+      payload: event.payload,
+      id: event.id,
+      timestamp: event.timestamp,
+    };
   }
   return {
     event_type: `${OMOIOS_SANDBOX_EVENT_PREFIX}${event.event_type}`,
@@ -93,13 +100,17 @@ const quote = JSON.stringify;
  * which the publisher has already made for the relay's own channel) so that a payload is serialized
  * once however many wires it goes out on. Parses to exactly `toOmoiosEvent(event)`.
  */
-export function serializeOmoiosEvent(event: EventEnvelope, payloadJson: string = JSON.stringify(event.payload)): string {
+export function serializeOmoiosEvent(
+  event: EventEnvelope,
+  payloadJson: string = JSON.stringify(event.payload),
+): string {
   const tail = `,"id":${quote(event.id)},"timestamp":${quote(event.timestamp)}}`;
   const head = (eventType: string) =>
     `{"event_type":${quote(eventType)},"entity_type":${quote(event.entity_type)},"entity_id":${quote(event.entity_id)},"payload":`;
   if (!isWorkerReported(event)) return head(event.event_type) + payloadJson + tail;
   // The data names a key the mapping sets: splicing would repeat the key; let the mapping override it.
-  if (Object.hasOwn(event.payload, 'source') || Object.hasOwn(event.payload, 'original_event_type')) return JSON.stringify(toOmoiosEvent(event));
+  if (Object.hasOwn(event.payload, 'source') || Object.hasOwn(event.payload, 'original_event_type'))
+    return JSON.stringify(toOmoiosEvent(event));
   const added = `"source":${quote(event.source ?? 'agent')},"original_event_type":${quote(event.event_type)}}`;
   const payload = payloadJson === '{}' ? `{${added}` : `${payloadJson.slice(0, -1)},${added}`;
   return head(`${OMOIOS_SANDBOX_EVENT_PREFIX}${event.event_type}`) + payload + tail;

@@ -26,12 +26,20 @@ const emptyAsAbsent = (value: unknown) => (value === '' ? undefined : value);
 /** The relay's cursors and order mean nothing in the original's offset paging: refused, not ignored. */
 const notWithOffset = z
   .unknown()
-  .refine((value) => value === undefined, "cannot be combined with offset (offset asks for the original's answer; after, before and order for the relay's)")
+  .refine(
+    (value) => value === undefined,
+    "cannot be combined with offset (offset asks for the original's answer; after, before and order for the relay's)",
+  )
   .optional();
 
 /** `GET /api/v1/sandboxes/:id/events?limit=&offset=&event_type=` the original's way: newest first, skipping `offset`. */
 export const OmoiosEventListQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(OMOIOS_HISTORY_LIMITS.EVENTS_LIMIT_MAX).default(OMOIOS_HISTORY_LIMITS.EVENTS_LIMIT_DEFAULT),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(OMOIOS_HISTORY_LIMITS.EVENTS_LIMIT_MAX)
+    .default(OMOIOS_HISTORY_LIMITS.EVENTS_LIMIT_DEFAULT),
   // Digits only: an empty `offset=` is a mistake, not 0 (what a number coercion would make of it).
   offset: z
     .string()

@@ -2,11 +2,23 @@ import { looksLikePlan, parsePlan, parsePlanJson } from './shell-plan.schema';
 
 describe('shell plans', () => {
   it('accepts the array form with interactive defaults', () => {
-    const parsed = parsePlan([{ run: 'npm test' }, { write: { path: 'a.txt', content: 'x' } }, { say: 'hi' }, { think: 'hmm' }, { sleep_ms: 5 }]);
+    const parsed = parsePlan([
+      { run: 'npm test' },
+      { write: { path: 'a.txt', content: 'x' } },
+      { say: 'hi' },
+      { think: 'hmm' },
+      { sleep_ms: 5 },
+    ]);
     expect(parsed).toEqual({
       ok: true,
       plan: {
-        steps: [{ run: 'npm test' }, { write: { path: 'a.txt', content: 'x' } }, { say: 'hi' }, { think: 'hmm' }, { sleep_ms: 5 }],
+        steps: [
+          { run: 'npm test' },
+          { write: { path: 'a.txt', content: 'x' } },
+          { say: 'hi' },
+          { think: 'hmm' },
+          { sleep_ms: 5 },
+        ],
         complete_when_done: false,
         stop_on_failure: true,
       },
@@ -14,8 +26,13 @@ describe('shell plans', () => {
   });
 
   it('accepts the object form with options and argv commands', () => {
-    const parsed = parsePlanJson('{"steps": [{"run": ["node", "-v"], "timeout_ms": 500, "continue_on_error": true}], "complete_when_done": true}');
-    expect(parsed).toMatchObject({ ok: true, plan: { complete_when_done: true, stop_on_failure: true, steps: [{ run: ['node', '-v'], timeout_ms: 500 }] } });
+    const parsed = parsePlanJson(
+      '{"steps": [{"run": ["node", "-v"], "timeout_ms": 500, "continue_on_error": true}], "complete_when_done": true}',
+    );
+    expect(parsed).toMatchObject({
+      ok: true,
+      plan: { complete_when_done: true, stop_on_failure: true, steps: [{ run: ['node', '-v'], timeout_ms: 500 }] },
+    });
   });
 
   it.each([

@@ -38,7 +38,8 @@ const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
 
 export type RunStep = z.infer<typeof RunStep>;
 export type WriteStep = z.infer<typeof WriteStep>;
-export type ShellStep = RunStep | WriteStep | z.infer<typeof SayStep> | z.infer<typeof ThinkStep> | z.infer<typeof SleepStep>;
+export type ShellStep =
+  RunStep | WriteStep | z.infer<typeof SayStep> | z.infer<typeof ThinkStep> | z.infer<typeof SleepStep>;
 
 export interface ShellPlan {
   steps: ShellStep[];

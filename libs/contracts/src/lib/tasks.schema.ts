@@ -22,7 +22,17 @@ export { SUPERVISOR_EVENT_TYPES, type SupervisorEventType } from './event-types'
  * - `stopped`: stopped as idle, or through the edge's stop.
  * - `failed`: the provider could not spawn it.
  */
-export const SANDBOX_SESSION_STATUSES = ['starting', 'running', 'degraded', 'restarting', 'replaced', 'quarantined', 'completed', 'stopped', 'failed'] as const;
+export const SANDBOX_SESSION_STATUSES = [
+  'starting',
+  'running',
+  'degraded',
+  'restarting',
+  'replaced',
+  'quarantined',
+  'completed',
+  'stopped',
+  'failed',
+] as const;
 export const SandboxSessionStatus = z.enum(SANDBOX_SESSION_STATUSES);
 export type SandboxSessionStatus = z.infer<typeof SandboxSessionStatus>;
 
@@ -30,7 +40,16 @@ export type SandboxSessionStatus = z.infer<typeof SandboxSessionStatus>;
 export const LIVE_SESSION_STATUSES: readonly SandboxSessionStatus[] = ['running', 'degraded', 'restarting'];
 
 /** `Task.status` of tasks started through the supervisor. */
-export const TASK_STATUSES = ['pending', 'starting', 'running', 'restarting', 'quarantined', 'completed', 'stopped', 'failed'] as const;
+export const TASK_STATUSES = [
+  'pending',
+  'starting',
+  'running',
+  'restarting',
+  'quarantined',
+  'completed',
+  'stopped',
+  'failed',
+] as const;
 export const TaskStatus = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatus>;
 
@@ -53,7 +72,10 @@ export const CreateTaskBody = z
     description: z.string().max(10_000).optional(),
     /** The agent adapter inside the sandbox (the worker's `AGENT`). */
     agent: z.enum(['shell', 'claude']).default('shell'),
-    agent_id: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}').default('shell-agent'),
+    agent_id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}')
+      .default('shell-agent'),
     /** The task in words (the worker's `TASK_PROMPT`). */
     prompt: z.string().min(1).max(32_768).optional(),
     /** A plan for the shell agent (the worker's `TASK_PLAN`, as JSON): a list of steps or `{steps, …options}`.
@@ -61,15 +83,26 @@ export const CreateTaskBody = z
     plan: z.union([z.array(z.unknown()).min(1).max(1_000), z.record(z.string(), z.unknown())]).optional(),
     repository: z
       .object({
-        url: z.string().min(1).max(2_000).refine((url) => !url.startsWith('-'), 'must not start with "-"'),
-        branch: z.string().min(1).max(250).refine((branch) => !branch.startsWith('-'), 'must not start with "-"').optional(),
+        url: z
+          .string()
+          .min(1)
+          .max(2_000)
+          .refine((url) => !url.startsWith('-'), 'must not start with "-"'),
+        branch: z
+          .string()
+          .min(1)
+          .max(250)
+          .refine((branch) => !branch.startsWith('-'), 'must not start with "-"')
+          .optional(),
       })
       .optional(),
     /**
      * Extra worker settings (e.g. `POLL_INTERVAL_MS`). The supervisor's own variables (relay URL, ids,
      * task input, heartbeat cadence, context) cannot be overridden here.
      */
-    worker_env: z.record(z.string().regex(ENV_NAME, 'must be an upper-case env var name'), z.string().max(4_096)).optional(),
+    worker_env: z
+      .record(z.string().regex(ENV_NAME, 'must be an upper-case env var name'), z.string().max(4_096))
+      .optional(),
     /**
      * The ticket the task works on (`Task.ticketId`). The branch workflow then creates the ticket's
      * branch on `TASK_STARTED` and opens its pull request on completion, titled from the task's
@@ -77,11 +110,18 @@ export const CreateTaskBody = z
      */
     ticket_id: TicketId.optional(),
   })
-  .refine((body) => body.plan === undefined || body.agent === 'shell', { message: 'a plan runs only on the shell agent', path: ['plan'] })
-  .refine((body) => body.ticket_id === undefined || body.description !== undefined || (body.prompt ?? '').length <= 20_000, {
-    message: 'with a ticket and no description, the prompt stands in as the pull request\'s description: at most 20000 characters',
-    path: ['prompt'],
-  });
+  .refine((body) => body.plan === undefined || body.agent === 'shell', {
+    message: 'a plan runs only on the shell agent',
+    path: ['plan'],
+  })
+  .refine(
+    (body) => body.ticket_id === undefined || body.description !== undefined || (body.prompt ?? '').length <= 20_000,
+    {
+      message:
+        "with a ticket and no description, the prompt stands in as the pull request's description: at most 20000 characters",
+      path: ['prompt'],
+    },
+  );
 export type CreateTaskBody = z.infer<typeof CreateTaskBody>;
 
 /** What the supervisor stores in `Task.spec` and spawns every sandbox of the task from. */
@@ -136,7 +176,14 @@ export const TaskView = TaskUsage.extend({
   updated_at: z.string(),
   /** The task's sessions, newest first: the current sandbox, then the ones restarts replaced. */
   sessions: z.array(SessionView),
-  restarts: z.array(z.object({ old_sandbox_id: z.string(), new_sandbox_id: z.string().nullable(), reason: z.string(), created_at: z.string() })),
+  restarts: z.array(
+    z.object({
+      old_sandbox_id: z.string(),
+      new_sandbox_id: z.string().nullable(),
+      reason: z.string(),
+      created_at: z.string(),
+    }),
+  ),
   /** Why it failed, as its worker said (`agent.error`'s `error`, task-complete's `error_message`); null otherwise. */
   error_message: z.string().nullable(),
   /** What its worker reported with `success: true` to task-complete; null otherwise. */

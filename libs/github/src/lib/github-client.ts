@@ -83,7 +83,11 @@ export interface GitHubClient {
   /** The most recent pull request (open or closed) whose head is `branch` of this repository. */
   findPullRequestByHead(repo: RepoRef, branch: string): Promise<PullRequest | null>;
   /** Merges only if the head is still `expectedHeadSha` (`head_changed` otherwise). */
-  mergePullRequest(repo: RepoRef, number: number, options: { method: MergeMethod; expectedHeadSha: string; commitTitle?: string }): Promise<MergeOutcome>;
+  mergePullRequest(
+    repo: RepoRef,
+    number: number,
+    options: { method: MergeMethod; expectedHeadSha: string; commitTitle?: string },
+  ): Promise<MergeOutcome>;
   /** `base...head`: how far apart they are and the files head changed since they diverged. */
   compare(repo: RepoRef, base: string, head: string): Promise<Comparison>;
 }

@@ -50,8 +50,15 @@ interface OctokitLikeError {
 
 function githubMessage(error: OctokitLikeError): string {
   const data = error.response?.data as { message?: unknown; errors?: { message?: unknown }[] } | undefined;
-  const details = (data?.errors ?? []).map((item) => item?.message).filter((text): text is string => typeof text === 'string');
-  const main = typeof data?.message === 'string' ? data.message : typeof error.message === 'string' ? error.message : 'GitHub request failed';
+  const details = (data?.errors ?? [])
+    .map((item) => item?.message)
+    .filter((text): text is string => typeof text === 'string');
+  const main =
+    typeof data?.message === 'string'
+      ? data.message
+      : typeof error.message === 'string'
+        ? error.message
+        : 'GitHub request failed';
   return details.length > 0 ? `${main}: ${details.join('; ')}` : main;
 }
 
@@ -75,5 +82,10 @@ export function toGitHubError(error: unknown, action: string): GitHubError {
   const status = typeof raw.status === 'number' ? raw.status : 0;
   const message = githubMessage(raw);
   const retryAfter = Number(raw.response?.headers?.['retry-after']);
-  return new GitHubError(kindOf(status, message), status, `${action}: GitHub answered ${status || 'nothing'}: ${message}`, Number.isFinite(retryAfter) ? retryAfter : undefined);
+  return new GitHubError(
+    kindOf(status, message),
+    status,
+    `${action}: GitHub answered ${status || 'nothing'}: ${message}`,
+    Number.isFinite(retryAfter) ? retryAfter : undefined,
+  );
 }

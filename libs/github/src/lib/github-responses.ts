@@ -26,7 +26,9 @@ export const ComparisonBody = z.object({
   behind_by: z.number().int(),
   total_commits: z.number().int(),
   files: z
-    .array(z.object({ filename: z.string(), status: z.string(), additions: z.number().int(), deletions: z.number().int() }))
+    .array(
+      z.object({ filename: z.string(), status: z.string(), additions: z.number().int(), deletions: z.number().int() }),
+    )
     .optional(),
 });
 
@@ -51,6 +53,11 @@ export function toComparison(body: z.infer<typeof ComparisonBody>): Comparison {
     aheadBy: body.ahead_by,
     behindBy: body.behind_by,
     totalCommits: body.total_commits,
-    files: (body.files ?? []).map(({ filename, status, additions, deletions }) => ({ filename, status, additions, deletions })),
+    files: (body.files ?? []).map(({ filename, status, additions, deletions }) => ({
+      filename,
+      status,
+      additions,
+      deletions,
+    })),
   };
 }

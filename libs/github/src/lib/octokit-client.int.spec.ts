@@ -21,7 +21,15 @@ describe('OctokitGitHubClient against the fake GitHub REST API', () => {
   let github: FakeGitHubServer;
   let client: OctokitGitHubClient;
   const makeClient = (options: Partial<OctokitGitHubClientOptions> = {}) =>
-    new OctokitGitHubClient({ token: github.token, baseUrl: github.baseUrl, logger: testLogger(), writeIntervalMs: 0, notificationIntervalMs: 0, retryBaseMs: 20, ...options });
+    new OctokitGitHubClient({
+      token: github.token,
+      baseUrl: github.baseUrl,
+      logger: testLogger(),
+      writeIntervalMs: 0,
+      notificationIntervalMs: 0,
+      retryBaseMs: 20,
+      ...options,
+    });
 
   beforeEach(async () => {
     github = await FakeGitHubServer.start();
@@ -33,7 +41,10 @@ describe('OctokitGitHubClient against the fake GitHub REST API', () => {
   it('reads the default branch head and creates a branch from it; a taken name is 422 "Reference already exists"', async () => {
     const main = await client.getDefaultBranch(repo);
     expect(main).toEqual({ name: 'main', sha: github.branchSha(FULL, 'main') });
-    await expect(client.createBranch(repo, 'feature/T-1-auth', main.sha)).resolves.toEqual({ name: 'feature/T-1-auth', sha: main.sha });
+    await expect(client.createBranch(repo, 'feature/T-1-auth', main.sha)).resolves.toEqual({
+      name: 'feature/T-1-auth',
+      sha: main.sha,
+    });
     expect(github.branchSha(FULL, 'feature/T-1-auth')).toBe(main.sha);
     expect(await client.getBranchSha(repo, 'feature/T-1-auth')).toBe(main.sha);
     expect(await client.getBranchSha(repo, 'feature/none')).toBeNull();
@@ -61,8 +72,20 @@ describe('OctokitGitHubClient against the fake GitHub REST API', () => {
     const main = await client.getDefaultBranch(repo);
     await client.createBranch(repo, 'feature/T-3', main.sha);
     const head = github.push(FULL, 'feature/T-3', { 'src/a.ts': 'a\n' });
-    const pull = await client.createPullRequest(repo, { title: 'T-3', head: 'feature/T-3', base: 'main', body: 'body' });
-    expect(pull).toMatchObject({ number: 1, state: 'open', merged: false, headRef: 'feature/T-3', headSha: head, baseRef: 'main' });
+    const pull = await client.createPullRequest(repo, {
+      title: 'T-3',
+      head: 'feature/T-3',
+      base: 'main',
+      body: 'body',
+    });
+    expect(pull).toMatchObject({
+      number: 1,
+      state: 'open',
+      merged: false,
+      headRef: 'feature/T-3',
+      headSha: head,
+      baseRef: 'main',
+    });
     expect((await client.findPullRequestByHead(repo, 'feature/T-3'))?.number).toBe(1);
     expect(await client.findPullRequestByHead(repo, 'feature/other')).toBeNull();
     // GitHub computes mergeability in the background: the first read says null, a later one knows.
@@ -76,7 +99,11 @@ describe('OctokitGitHubClient against the fake GitHub REST API', () => {
     const merged = await client.mergePullRequest(repo, 1, { method: 'squash', expectedHeadSha: head });
     expect(merged.merged).toBe(true);
     expect(github.branchSha(FULL, 'main')).toBe(merged.sha);
-    expect(await client.getPullRequest(repo, 1)).toMatchObject({ merged: true, state: 'closed', mergeCommitSha: merged.sha });
+    expect(await client.getPullRequest(repo, 1)).toMatchObject({
+      merged: true,
+      state: 'closed',
+      mergeCommitSha: merged.sha,
+    });
 
     const again = await failure(client.mergePullRequest(repo, 1, { method: 'squash', expectedHeadSha: head }));
     expect(again).toMatchObject({ kind: 'not_mergeable', status: 405 });
@@ -88,21 +115,27 @@ describe('OctokitGitHubClient against the fake GitHub REST API', () => {
     expect(await client.deleteBranch(repo, 'feature/T-3')).toBe(false);
   });
 
-  it('maps GitHub\'s pull request validation answers (already exists, no commits) and conflicts', async () => {
+  it("maps GitHub's pull request validation answers (already exists, no commits) and conflicts", async () => {
     const main = await client.getDefaultBranch(repo);
     await client.createBranch(repo, 'feature/empty', main.sha);
-    const empty = await failure(client.createPullRequest(repo, { title: 'x', head: 'feature/empty', base: 'main', body: '' }));
+    const empty = await failure(
+      client.createPullRequest(repo, { title: 'x', head: 'feature/empty', base: 'main', body: '' }),
+    );
     expect(empty).toMatchObject({ kind: 'no_commits', status: 422 });
 
     await client.createBranch(repo, 'feature/c', main.sha);
     const head = github.push(FULL, 'feature/c', { 'README.md': '# ours\n' });
     await client.createPullRequest(repo, { title: 'c', head: 'feature/c', base: 'main', body: '' });
-    const duplicate = await failure(client.createPullRequest(repo, { title: 'c', head: 'feature/c', base: 'main', body: '' }));
+    const duplicate = await failure(
+      client.createPullRequest(repo, { title: 'c', head: 'feature/c', base: 'main', body: '' }),
+    );
     expect(duplicate).toMatchObject({ kind: 'already_exists', status: 422 });
     github.push(FULL, 'main', { 'README.md': '# theirs\n' });
     await client.getPullRequest(repo, 1);
     expect(await client.getPullRequest(repo, 1)).toMatchObject({ mergeable: false, mergeableState: 'dirty' });
-    expect(await failure(client.mergePullRequest(repo, 1, { method: 'squash', expectedHeadSha: head }))).toMatchObject({ kind: 'not_mergeable' });
+    expect(await failure(client.mergePullRequest(repo, 1, { method: 'squash', expectedHeadSha: head }))).toMatchObject({
+      kind: 'not_mergeable',
+    });
   });
 
   it('answers not_found for an unknown repository and unauthorized for a bad token, without retrying', async () => {

@@ -3,7 +3,16 @@ import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
 import Bottleneck from 'bottleneck';
 import type { Logger } from 'pino';
-import type { BranchHead, Comparison, GitHubClient, MergeMethod, MergeOutcome, NewPullRequest, PullRequest, RepoRef } from './github-client';
+import type {
+  BranchHead,
+  Comparison,
+  GitHubClient,
+  MergeMethod,
+  MergeOutcome,
+  NewPullRequest,
+  PullRequest,
+  RepoRef,
+} from './github-client';
 import { GitHubError, toGitHubError } from './github-errors';
 import { ComparisonBody, PullBody, RefBody, RepositoryBody, toComparison, toPullRequest } from './github-responses';
 
@@ -46,11 +55,16 @@ export class OctokitGitHubClient implements GitHubClient {
   constructor(options: OctokitGitHubClientOptions) {
     const log = options.logger;
     const rateLimitRetries = options.rateLimitRetries ?? 3;
-    const onLimit = (kind: string) => (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-      const retrying = retryCount < rateLimitRetries;
-      log.warn({ kind, retryAfter, method: request.method, url: request.url, retryCount, retrying }, 'GitHub rate limit hit');
-      return retrying;
-    };
+    const onLimit =
+      (kind: string) =>
+      (retryAfter: number, request: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+        const retrying = retryCount < rateLimitRetries;
+        log.warn(
+          { kind, retryAfter, method: request.method, url: request.url, retryCount, retrying },
+          'GitHub rate limit hit',
+        );
+        return retrying;
+      };
     const ThrottledOctokit = Octokit.plugin(retry, throttling);
     clients += 1;
     const id = `sandbox-relay-${process.pid}-${clients}`;
@@ -60,8 +74,17 @@ export class OctokitGitHubClient implements GitHubClient {
       userAgent: 'sandbox-relay-branch-workflow',
       request: { timeout: options.requestTimeoutMs ?? 30_000 },
       // Octokit logs through console by default; route its warnings to our logger.
-      log: { debug: () => undefined, info: () => undefined, warn: (message: string) => log.warn({ source: 'octokit' }, message), error: (message: string) => log.error({ source: 'octokit' }, message) },
-      retry: { doNotRetry: DO_NOT_RETRY, retries: options.serverErrorRetries ?? 3, retryAfterBaseValue: options.retryBaseMs ?? 1_000 },
+      log: {
+        debug: () => undefined,
+        info: () => undefined,
+        warn: (message: string) => log.warn({ source: 'octokit' }, message),
+        error: (message: string) => log.error({ source: 'octokit' }, message),
+      },
+      retry: {
+        doNotRetry: DO_NOT_RETRY,
+        retries: options.serverErrorRetries ?? 3,
+        retryAfterBaseValue: options.retryBaseMs ?? 1_000,
+      },
       throttle: {
         id,
         // The plugin's default groups are shared by every client of the process; our own keep the configured pace.
@@ -74,15 +97,24 @@ export class OctokitGitHubClient implements GitHubClient {
   }
 
   async getDefaultBranch(repo: RepoRef): Promise<BranchHead> {
-    const info = RepositoryBody.parse((await this.call('read repository', () => this.octokit.rest.repos.get({ ...repo }))).data);
+    const info = RepositoryBody.parse(
+      (await this.call('read repository', () => this.octokit.rest.repos.get({ ...repo }))).data,
+    );
     const sha = await this.getBranchSha(repo, info.default_branch);
-    if (!sha) throw new GitHubError('not_found', 404, `default branch ${info.default_branch} of ${repo.owner}/${repo.repo} has no head`);
+    if (!sha)
+      throw new GitHubError(
+        'not_found',
+        404,
+        `default branch ${info.default_branch} of ${repo.owner}/${repo.repo} has no head`,
+      );
     return { name: info.default_branch, sha };
   }
 
   async getBranchSha(repo: RepoRef, branch: string): Promise<string | null> {
     try {
-      const res = await this.call(`read ref heads/${branch}`, () => this.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` }));
+      const res = await this.call(`read ref heads/${branch}`, () =>
+        this.octokit.rest.git.getRef({ ...repo, ref: `heads/${branch}` }),
+      );
       return RefBody.parse(res.data).object.sha;
     } catch (error) {
       if (error instanceof GitHubError && error.kind === 'not_found') return null;
@@ -91,48 +123,79 @@ export class OctokitGitHubClient implements GitHubClient {
   }
 
   async createBranch(repo: RepoRef, branch: string, sha: string): Promise<BranchHead> {
-    const res = await this.call(`create branch ${branch}`, () => this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }));
+    const res = await this.call(`create branch ${branch}`, () =>
+      this.octokit.rest.git.createRef({ ...repo, ref: `refs/heads/${branch}`, sha }),
+    );
     return { name: branch, sha: RefBody.parse(res.data).object.sha };
   }
 
   async deleteBranch(repo: RepoRef, branch: string): Promise<boolean> {
     try {
-      await this.call(`delete branch ${branch}`, () => this.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${branch}` }));
+      await this.call(`delete branch ${branch}`, () =>
+        this.octokit.rest.git.deleteRef({ ...repo, ref: `heads/${branch}` }),
+      );
       return true;
     } catch (error) {
       // GitHub answers 422 "Reference does not exist" for a branch already gone (404 on some versions).
-      if (error instanceof GitHubError && (error.kind === 'not_found' || (error.status === 422 && /does not exist/i.test(error.message)))) return false;
+      if (
+        error instanceof GitHubError &&
+        (error.kind === 'not_found' || (error.status === 422 && /does not exist/i.test(error.message)))
+      )
+        return false;
       throw error;
     }
   }
 
   async createPullRequest(repo: RepoRef, pull: NewPullRequest): Promise<PullRequest> {
-    const res = await this.call(`open pull request ${pull.head} → ${pull.base}`, () => this.octokit.rest.pulls.create({ ...repo, ...pull }));
+    const res = await this.call(`open pull request ${pull.head} → ${pull.base}`, () =>
+      this.octokit.rest.pulls.create({ ...repo, ...pull }),
+    );
     return toPullRequest(PullBody.parse(res.data));
   }
 
   async getPullRequest(repo: RepoRef, number: number): Promise<PullRequest> {
-    const res = await this.call(`read pull request #${number}`, () => this.octokit.rest.pulls.get({ ...repo, pull_number: number }));
+    const res = await this.call(`read pull request #${number}`, () =>
+      this.octokit.rest.pulls.get({ ...repo, pull_number: number }),
+    );
     return toPullRequest(PullBody.parse(res.data));
   }
 
   async findPullRequestByHead(repo: RepoRef, branch: string): Promise<PullRequest | null> {
     const res = await this.call(`find pull request of ${branch}`, () =>
-      this.octokit.rest.pulls.list({ ...repo, head: `${repo.owner}:${branch}`, state: 'all', sort: 'created', direction: 'desc', per_page: 1 }),
+      this.octokit.rest.pulls.list({
+        ...repo,
+        head: `${repo.owner}:${branch}`,
+        state: 'all',
+        sort: 'created',
+        direction: 'desc',
+        per_page: 1,
+      }),
     );
     const first = (res.data as unknown[])[0];
     return first === undefined ? null : toPullRequest(PullBody.parse(first));
   }
 
-  async mergePullRequest(repo: RepoRef, number: number, options: { method: MergeMethod; expectedHeadSha: string; commitTitle?: string }): Promise<MergeOutcome> {
+  async mergePullRequest(
+    repo: RepoRef,
+    number: number,
+    options: { method: MergeMethod; expectedHeadSha: string; commitTitle?: string },
+  ): Promise<MergeOutcome> {
     const res = await this.call(`merge pull request #${number}`, () =>
-      this.octokit.rest.pulls.merge({ ...repo, pull_number: number, merge_method: options.method, sha: options.expectedHeadSha, commit_title: options.commitTitle }),
+      this.octokit.rest.pulls.merge({
+        ...repo,
+        pull_number: number,
+        merge_method: options.method,
+        sha: options.expectedHeadSha,
+        commit_title: options.commitTitle,
+      }),
     );
     return { sha: res.data.sha, merged: res.data.merged };
   }
 
   async compare(repo: RepoRef, base: string, head: string): Promise<Comparison> {
-    const res = await this.call(`compare ${base}...${head}`, () => this.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}` }));
+    const res = await this.call(`compare ${base}...${head}`, () =>
+      this.octokit.rest.repos.compareCommitsWithBasehead({ ...repo, basehead: `${base}...${head}` }),
+    );
     return toComparison(ComparisonBody.parse(res.data));
   }
 

@@ -46,9 +46,19 @@ export interface FakeGitHubContext {
 const DOCS = 'https://docs.github.com/rest';
 
 /** GitHub's error body: `{message, documentation_url, errors?, status}` (status as a string, as GitHub sends it). */
-export function githubError(res: Response, status: number, message: string, extra: { errors?: unknown[]; documentationUrl?: string; headers?: Record<string, string> } = {}): void {
+export function githubError(
+  res: Response,
+  status: number,
+  message: string,
+  extra: { errors?: unknown[]; documentationUrl?: string; headers?: Record<string, string> } = {},
+): void {
   for (const [name, value] of Object.entries(extra.headers ?? {})) res.set(name, value);
-  res.status(status).json({ message, documentation_url: extra.documentationUrl ?? DOCS, ...(extra.errors ? { errors: extra.errors } : {}), status: String(status) });
+  res.status(status).json({
+    message,
+    documentation_url: extra.documentationUrl ?? DOCS,
+    ...(extra.errors ? { errors: extra.errors } : {}),
+    status: String(status),
+  });
 }
 
 const decodedPath = (req: Request) => decodeURIComponent(req.path);
@@ -58,7 +68,12 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
   const app = express();
   app.use(express.json());
   app.use((req, _res, next) => {
-    ctx.requests.push({ method: req.method, path: decodedPath(req), authorization: req.get('authorization'), body: req.body });
+    ctx.requests.push({
+      method: req.method,
+      path: decodedPath(req),
+      authorization: req.get('authorization'),
+      body: req.body,
+    });
     next();
   });
   app.use((req, res, next) => {
@@ -67,13 +82,17 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
     githubError(res, 401, 'Bad credentials', { documentationUrl: 'https://docs.github.com/rest' });
   });
   app.use((req, _res, next) => {
-    const delay = ctx.delays.find((item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)));
+    const delay = ctx.delays.find(
+      (item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)),
+    );
     if (!delay) return next();
     delay.times -= 1;
     setTimeout(next, delay.ms);
   });
   app.use((req, res, next) => {
-    const failure = ctx.failures.find((item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)));
+    const failure = ctx.failures.find(
+      (item) => item.times > 0 && (!item.method || item.method === req.method) && item.path.test(decodedPath(req)),
+    );
     if (!failure) return next();
     failure.times -= 1;
     if (failure.afterApplying) {
@@ -90,7 +109,10 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
   app.use((req, res, next) => {
     const match = /^\/repos\/([^/]+)\/([^/]+)(\/.*)?$/.exec(decodedPath(req));
     const repo = match ? ctx.repos.get(`${match[1]}/${match[2]}`) : undefined;
-    if (!repo) return githubError(res, 404, 'Not Found', { documentationUrl: 'https://docs.github.com/rest/repos/repos#get-a-repository' });
+    if (!repo)
+      return githubError(res, 404, 'Not Found', {
+        documentationUrl: 'https://docs.github.com/rest/repos/repos#get-a-repository',
+      });
     res.locals.repo = repo;
     res.locals.rest = match![3] ?? '';
     next();
@@ -103,7 +125,10 @@ export function createFakeGitHubApp(ctx: FakeGitHubContext): Express {
 function route(req: Request, res: Response, ctx: FakeGitHubContext): void {
   const repo = res.locals.repo as FakeRepo;
   const rest = res.locals.rest as string;
-  const key = `${req.method} ${rest.replace(/^\/git\/refs?\/heads\/.+$/, '/git/ref/heads/*').replace(/^\/pulls\/\d+/, '/pulls/N').replace(/^\/compare\/.+$/, '/compare/*')}`;
+  const key = `${req.method} ${rest
+    .replace(/^\/git\/refs?\/heads\/.+$/, '/git/ref/heads/*')
+    .replace(/^\/pulls\/\d+/, '/pulls/N')
+    .replace(/^\/compare\/.+$/, '/compare/*')}`;
   switch (key) {
     case 'GET ':
       return void res.json(repositoryJson(repo, ctx));
@@ -132,23 +157,41 @@ const branchOf = (rest: string) => rest.replace(/^\/git\/refs?\/heads\//, '');
 
 function repositoryJson(repo: FakeRepo, ctx: FakeGitHubContext) {
   const fullName = `${repo.owner}/${repo.name}`;
-  return { id: 1, name: repo.name, full_name: fullName, private: true, owner: { login: repo.owner }, default_branch: repo.defaultBranch, html_url: `${ctx.origin()}/${fullName}` };
+  return {
+    id: 1,
+    name: repo.name,
+    full_name: fullName,
+    private: true,
+    owner: { login: repo.owner },
+    default_branch: repo.defaultBranch,
+    html_url: `${ctx.origin()}/${fullName}`,
+  };
 }
 
 function refJson(repo: FakeRepo, branch: string, ctx: FakeGitHubContext) {
   const sha = repo.refs.get(branch)!;
-  return { ref: `refs/heads/${branch}`, node_id: `REF_${sha.slice(0, 8)}`, url: `${ctx.origin()}/repos/${repo.owner}/${repo.name}/git/refs/heads/${branch}`, object: { sha, type: 'commit', url: `${ctx.origin()}/repos/${repo.owner}/${repo.name}/git/commits/${sha}` } };
+  return {
+    ref: `refs/heads/${branch}`,
+    node_id: `REF_${sha.slice(0, 8)}`,
+    url: `${ctx.origin()}/repos/${repo.owner}/${repo.name}/git/refs/heads/${branch}`,
+    object: { sha, type: 'commit', url: `${ctx.origin()}/repos/${repo.owner}/${repo.name}/git/commits/${sha}` },
+  };
 }
 
 function getRef(repo: FakeRepo, branch: string, res: Response, ctx: FakeGitHubContext): void {
-  if (!repo.refs.has(branch)) return githubError(res, 404, 'Not Found', { documentationUrl: 'https://docs.github.com/rest/git/refs#get-a-reference' });
+  if (!repo.refs.has(branch))
+    return githubError(res, 404, 'Not Found', {
+      documentationUrl: 'https://docs.github.com/rest/git/refs#get-a-reference',
+    });
   res.json(refJson(repo, branch, ctx));
 }
 
 function createRef(repo: FakeRepo, body: { ref?: string; sha?: string }, res: Response, ctx: FakeGitHubContext): void {
   const docs = { documentationUrl: 'https://docs.github.com/rest/git/refs#create-a-reference' };
-  if (typeof body.ref !== 'string' || !body.ref.startsWith('refs/') || body.ref.split('/').length < 3) return githubError(res, 422, 'Reference name must start with \'refs/\' and have at least two slashes.', docs);
-  if (typeof body.sha !== 'string' || !repo.commits.has(body.sha)) return githubError(res, 422, 'Object does not exist', docs);
+  if (typeof body.ref !== 'string' || !body.ref.startsWith('refs/') || body.ref.split('/').length < 3)
+    return githubError(res, 422, "Reference name must start with 'refs/' and have at least two slashes.", docs);
+  if (typeof body.sha !== 'string' || !repo.commits.has(body.sha))
+    return githubError(res, 422, 'Object does not exist', docs);
   const branch = body.ref.slice('refs/heads/'.length);
   if (repo.refs.has(branch)) return githubError(res, 422, 'Reference already exists', docs);
   repo.refs.set(branch, body.sha);
@@ -156,7 +199,10 @@ function createRef(repo: FakeRepo, body: { ref?: string; sha?: string }, res: Re
 }
 
 function deleteRef(repo: FakeRepo, branch: string, res: Response): void {
-  if (!repo.refs.delete(branch)) return githubError(res, 422, 'Reference does not exist', { documentationUrl: 'https://docs.github.com/rest/git/refs#delete-a-reference' });
+  if (!repo.refs.delete(branch))
+    return githubError(res, 422, 'Reference does not exist', {
+      documentationUrl: 'https://docs.github.com/rest/git/refs#delete-a-reference',
+    });
   res.status(204).end();
 }
 
@@ -164,15 +210,31 @@ function compare(repo: FakeRepo, basehead: string, res: Response): void {
   const [base, head] = basehead.split('...');
   const baseSha = base === undefined ? undefined : (repo.refs.get(base) ?? (repo.commits.has(base) ? base : undefined));
   const headSha = head === undefined ? undefined : (repo.refs.get(head) ?? (repo.commits.has(head) ? head : undefined));
-  if (!baseSha || !headSha) return githubError(res, 404, 'Not Found', { documentationUrl: 'https://docs.github.com/rest/commits/commits#compare-two-commits' });
+  if (!baseSha || !headSha)
+    return githubError(res, 404, 'Not Found', {
+      documentationUrl: 'https://docs.github.com/rest/commits/commits#compare-two-commits',
+    });
   const common = mergeBase(repo, baseSha, headSha) ?? baseSha;
   const fromBase = ancestors(repo, baseSha);
   const fromHead = ancestors(repo, headSha);
   const aheadBy = [...fromHead].filter((sha) => !fromBase.has(sha)).length;
   const behindBy = [...fromBase].filter((sha) => !fromHead.has(sha)).length;
-  const status = aheadBy === 0 && behindBy === 0 ? 'identical' : behindBy === 0 ? 'ahead' : aheadBy === 0 ? 'behind' : 'diverged';
-  const files = diffTrees(tree(repo, common), tree(repo, headSha)).map((change) => ({ sha: headSha, ...change, changes: change.additions + change.deletions }));
-  res.json({ status, ahead_by: aheadBy, behind_by: behindBy, total_commits: aheadBy, merge_base_commit: { sha: common }, commits: [], files });
+  const status =
+    aheadBy === 0 && behindBy === 0 ? 'identical' : behindBy === 0 ? 'ahead' : aheadBy === 0 ? 'behind' : 'diverged';
+  const files = diffTrees(tree(repo, common), tree(repo, headSha)).map((change) => ({
+    sha: headSha,
+    ...change,
+    changes: change.additions + change.deletions,
+  }));
+  res.json({
+    status,
+    ahead_by: aheadBy,
+    behind_by: behindBy,
+    total_commits: aheadBy,
+    merge_base_commit: { sha: common },
+    commits: [],
+    files,
+  });
 }
 
 function pullJson(repo: FakeRepo, pull: FakePull, ctx: FakeGitHubContext, withMergeability: boolean) {
@@ -194,7 +256,11 @@ function pullJson(repo: FakeRepo, pull: FakePull, ctx: FakeGitHubContext, withMe
     mergeable_state: mergeableState,
     merge_commit_sha: pull.mergeCommitSha,
     created_at: pull.createdAt,
-    head: { ref: pull.head, sha: repo.refs.get(pull.head) ?? pull.mergeCommitSha ?? '', label: `${repo.owner}:${pull.head}` },
+    head: {
+      ref: pull.head,
+      sha: repo.refs.get(pull.head) ?? pull.mergeCommitSha ?? '',
+      label: `${repo.owner}:${pull.head}`,
+    },
     base: { ref: pull.base, sha: repo.refs.get(pull.base) ?? '', label: `${repo.owner}:${pull.base}` },
   };
 }
@@ -202,28 +268,47 @@ function pullJson(repo: FakeRepo, pull: FakePull, ctx: FakeGitHubContext, withMe
 /** GitHub's limit on an issue's or pull request's title. */
 const PULL_TITLE_MAX_CHARS = 256;
 
-function createPull(repo: FakeRepo, body: Record<string, string | undefined>, res: Response, ctx: FakeGitHubContext): void {
+function createPull(
+  repo: FakeRepo,
+  body: Record<string, string | undefined>,
+  res: Response,
+  ctx: FakeGitHubContext,
+): void {
   const invalid = (field: string) =>
-    githubError(res, 422, 'Validation Failed', { errors: [{ resource: 'PullRequest', field, code: 'invalid' }], documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request' });
+    githubError(res, 422, 'Validation Failed', {
+      errors: [{ resource: 'PullRequest', field, code: 'invalid' }],
+      documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+    });
   const head = (body.head ?? '').replace(`${repo.owner}:`, '');
   const base = body.base ?? '';
   if (!body.title) return invalid('title');
   // GitHub counts characters, not bytes: "title is too long (maximum is 256 characters)".
   if ([...body.title].length > PULL_TITLE_MAX_CHARS) {
     return githubError(res, 422, 'Validation Failed', {
-      errors: [{ resource: 'Issue', code: 'custom', field: 'title', message: `title is too long (maximum is ${PULL_TITLE_MAX_CHARS} characters)` }],
+      errors: [
+        {
+          resource: 'Issue',
+          code: 'custom',
+          field: 'title',
+          message: `title is too long (maximum is ${PULL_TITLE_MAX_CHARS} characters)`,
+        },
+      ],
       documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
     });
   }
   if (!repo.refs.has(head)) return invalid('head');
   if (!repo.refs.has(base)) return invalid('base');
   const custom = (message: string) =>
-    githubError(res, 422, 'Validation Failed', { errors: [{ resource: 'PullRequest', code: 'custom', message }], documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request' });
+    githubError(res, 422, 'Validation Failed', {
+      errors: [{ resource: 'PullRequest', code: 'custom', message }],
+      documentationUrl: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+    });
   if ([...repo.pulls.values()].some((pull) => pull.state === 'open' && pull.head === head && pull.base === base)) {
     return custom(`A pull request already exists for ${repo.owner}:${head}.`);
   }
   const baseAncestry = ancestors(repo, repo.refs.get(base)!);
-  if ([...ancestors(repo, repo.refs.get(head)!)].every((sha) => baseAncestry.has(sha))) return custom(`No commits between ${base} and ${head}`);
+  if ([...ancestors(repo, repo.refs.get(head)!)].every((sha) => baseAncestry.has(sha)))
+    return custom(`No commits between ${base} and ${head}`);
   const pull: FakePull = {
     number: repo.nextNumber++,
     title: body.title,
@@ -240,7 +325,12 @@ function createPull(repo: FakeRepo, body: Record<string, string | undefined>, re
   res.status(201).json(pullJson(repo, pull, ctx, false));
 }
 
-function listPulls(repo: FakeRepo, query: Record<string, string | undefined>, res: Response, ctx: FakeGitHubContext): void {
+function listPulls(
+  repo: FakeRepo,
+  query: Record<string, string | undefined>,
+  res: Response,
+  ctx: FakeGitHubContext,
+): void {
   const head = query.head?.replace(`${repo.owner}:`, '');
   const state = query.state ?? 'open';
   const pulls = [...repo.pulls.values()]
@@ -252,7 +342,10 @@ function listPulls(repo: FakeRepo, query: Record<string, string | undefined>, re
 
 function getPull(repo: FakeRepo, number: number, res: Response, ctx: FakeGitHubContext): void {
   const pull = repo.pulls.get(number);
-  if (!pull) return githubError(res, 404, 'Not Found', { documentationUrl: 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request' });
+  if (!pull)
+    return githubError(res, 404, 'Not Found', {
+      documentationUrl: 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request',
+    });
   res.json(pullJson(repo, pull, ctx, true));
 }
 
@@ -264,7 +357,8 @@ function mergePull(repo: FakeRepo, number: number, body: Record<string, string |
   const headSha = repo.refs.get(pull.head);
   const baseSha = repo.refs.get(pull.base);
   if (!headSha || !baseSha) return githubError(res, 405, 'Pull Request is not mergeable', docs);
-  if (body.sha !== undefined && body.sha !== headSha) return githubError(res, 409, 'Head branch was modified. Review and try the merge again.', docs);
+  if (body.sha !== undefined && body.sha !== headSha)
+    return githubError(res, 409, 'Head branch was modified. Review and try the merge again.', docs);
   if (!mergeability(repo, pull).mergeable) return githubError(res, 405, 'Pull Request is not mergeable', docs);
   const method = body.merge_method ?? 'merge';
   const title = body.commit_title ?? `${pull.title} (#${pull.number})`;

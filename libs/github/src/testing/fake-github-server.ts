@@ -1,6 +1,11 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createFakeGitHubApp, type FakeGitHubContext, type InjectedFailure, type RecordedGitHubRequest } from './fake-github-routes';
+import {
+  createFakeGitHubApp,
+  type FakeGitHubContext,
+  type InjectedFailure,
+  type RecordedGitHubRequest,
+} from './fake-github-routes';
 import { addCommit, type FakePull, type FakeRepo } from './fake-github-state';
 
 export type { InjectedFailure, RecordedGitHubRequest } from './fake-github-routes';
@@ -26,7 +31,14 @@ export class FakeGitHubServer {
 
   static async start(options: FakeGitHubServerOptions = {}): Promise<FakeGitHubServer> {
     let origin = '';
-    const ctx: FakeGitHubContext = { token: options.token ?? 'fake-github-token', repos: new Map(), requests: [], failures: [], delays: [], origin: () => origin };
+    const ctx: FakeGitHubContext = {
+      token: options.token ?? 'fake-github-token',
+      repos: new Map(),
+      requests: [],
+      failures: [],
+      delays: [],
+      origin: () => origin,
+    };
     const server = createServer(createFakeGitHubApp(ctx));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -55,10 +67,24 @@ export class FakeGitHubServer {
   }
 
   /** Creates `owner/name` with one commit holding `files` on its default branch. */
-  createRepo(fullName: string, { defaultBranch = 'main', files = { 'README.md': '# project\n' } }: { defaultBranch?: string; files?: Record<string, string> } = {}): FakeRepo {
+  createRepo(
+    fullName: string,
+    {
+      defaultBranch = 'main',
+      files = { 'README.md': '# project\n' },
+    }: { defaultBranch?: string; files?: Record<string, string> } = {},
+  ): FakeRepo {
     const [owner, name] = fullName.split('/');
     if (!owner || !name) throw new Error(`not owner/name: ${fullName}`);
-    const repo: FakeRepo = { owner, name, defaultBranch, refs: new Map(), commits: new Map(), pulls: new Map(), nextNumber: 1 };
+    const repo: FakeRepo = {
+      owner,
+      name,
+      defaultBranch,
+      refs: new Map(),
+      commits: new Map(),
+      pulls: new Map(),
+      nextNumber: 1,
+    };
     const root = addCommit(repo, [], new Map(Object.entries(files)), 'Initial commit');
     repo.refs.set(defaultBranch, root.sha);
     this.ctx.repos.set(fullName, repo);
@@ -112,20 +138,42 @@ export class FakeGitHubServer {
   }
 
   /** 403 "You have exceeded a secondary rate limit…" with `retry-after`, as GitHub sends it. */
-  secondaryRateLimitNext({ method, path, retryAfterSeconds = 1, times = 1 }: { method?: string; path: RegExp; retryAfterSeconds?: number; times?: number }): void {
+  secondaryRateLimitNext({
+    method,
+    path,
+    retryAfterSeconds = 1,
+    times = 1,
+  }: {
+    method?: string;
+    path: RegExp;
+    retryAfterSeconds?: number;
+    times?: number;
+  }): void {
     this.failNext({
       method,
       path,
       times,
       status: 403,
-      message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
-      documentationUrl: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+      message:
+        'You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.',
+      documentationUrl:
+        'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
       headers: { 'retry-after': String(retryAfterSeconds) },
     });
   }
 
   /** 403 "API rate limit exceeded…" with `x-ratelimit-remaining: 0` and a reset `resetInSeconds` from now. */
-  primaryRateLimitNext({ method, path, resetInSeconds = 1, times = 1 }: { method?: string; path: RegExp; resetInSeconds?: number; times?: number }): void {
+  primaryRateLimitNext({
+    method,
+    path,
+    resetInSeconds = 1,
+    times = 1,
+  }: {
+    method?: string;
+    path: RegExp;
+    resetInSeconds?: number;
+    times?: number;
+  }): void {
     this.failNext({
       method,
       path,

@@ -79,7 +79,8 @@ export interface FileChange {
   deletions: number;
 }
 
-const lines = (text: string | undefined) => (text === undefined || text === '' ? [] : text.replace(/\n$/, '').split('\n'));
+const lines = (text: string | undefined) =>
+  text === undefined || text === '' ? [] : text.replace(/\n$/, '').split('\n');
 
 /** Files that differ between two trees, GitHub-style (a changed file counts its old lines removed, new ones added). */
 export function diffTrees(from: Map<string, string>, to: Map<string, string>): FileChange[] {

@@ -52,8 +52,15 @@ export type SandboxResources = z.infer<typeof SandboxResources>;
 
 export const SandboxRepository = z.object({
   /** Anything `git clone` accepts: https URL, ssh URL or (locally) a path. */
-  url: z.string().min(1).refine((url) => !url.startsWith('-'), 'must not start with "-"'),
-  branch: z.string().min(1).refine((branch) => !branch.startsWith('-'), 'must not start with "-"').optional(),
+  url: z
+    .string()
+    .min(1)
+    .refine((url) => !url.startsWith('-'), 'must not start with "-"'),
+  branch: z
+    .string()
+    .min(1)
+    .refine((branch) => !branch.startsWith('-'), 'must not start with "-"')
+    .optional(),
 });
 export type SandboxRepository = z.infer<typeof SandboxRepository>;
 
@@ -74,7 +81,10 @@ export const SandboxSpec = z.object({
    * A fresh id chosen by the caller instead of a generated one, so it can issue the worker's relay
    * token (scoped to exactly this sandbox) before the sandbox exists.
    */
-  sandboxId: z.string().regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}').optional(),
+  sandboxId: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,128}$/, 'must match [A-Za-z0-9._-]{1,128}')
+    .optional(),
 });
 export type SandboxSpec = z.infer<typeof SandboxSpec>;
 

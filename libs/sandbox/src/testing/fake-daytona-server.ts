@@ -2,7 +2,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SandboxState } from '@daytona/api-client';
 import { createFakeDaytonaApp } from './fake-daytona-routes';
-import { DEFAULT_BEHAVIOUR, FakeDaytonaStore, setState, type FakeDaytonaBehaviour, type FakeSandbox, type RecordedRequest } from './fake-daytona-state';
+import {
+  DEFAULT_BEHAVIOUR,
+  FakeDaytonaStore,
+  setState,
+  type FakeDaytonaBehaviour,
+  type FakeSandbox,
+  type RecordedRequest,
+} from './fake-daytona-state';
 
 export type { FakeDaytonaBehaviour, FakeSandbox, RecordedRequest } from './fake-daytona-state';
 
@@ -23,7 +30,10 @@ export class FakeDaytonaServer {
   ) {}
 
   static async start(options: FakeDaytonaServerOptions = {}): Promise<FakeDaytonaServer> {
-    const store = new FakeDaytonaStore(options.apiKey ?? 'fake-daytona-key', { ...DEFAULT_BEHAVIOUR, ...options.behaviour });
+    const store = new FakeDaytonaStore(options.apiKey ?? 'fake-daytona-key', {
+      ...DEFAULT_BEHAVIOUR,
+      ...options.behaviour,
+    });
     let origin = '';
     const server = createServer(createFakeDaytonaApp(store, () => origin));
     await new Promise<void>((resolve, reject) => {
@@ -74,7 +84,12 @@ export class FakeDaytonaServer {
   }
 
   reset(behaviour: Partial<FakeDaytonaBehaviour> = {}): void {
-    Object.assign(this.store.behaviour, DEFAULT_BEHAVIOUR, { createError: undefined, cloneError: undefined }, behaviour);
+    Object.assign(
+      this.store.behaviour,
+      DEFAULT_BEHAVIOUR,
+      { createError: undefined, cloneError: undefined },
+      behaviour,
+    );
     this.store.requests.length = 0;
   }
 

@@ -24,7 +24,13 @@ export interface FakeDaytonaBehaviour {
   workDir: string;
 }
 
-export const DEFAULT_BEHAVIOUR: FakeDaytonaBehaviour = { creatingPolls: 0, startOutcome: 'started', stop: 'ok', deleteConflicts: 0, workDir: '/home/daytona' };
+export const DEFAULT_BEHAVIOUR: FakeDaytonaBehaviour = {
+  creatingPolls: 0,
+  startOutcome: 'started',
+  stop: 'ok',
+  deleteConflicts: 0,
+  workDir: '/home/daytona',
+};
 
 export interface FakeCommand {
   id: string;
@@ -46,11 +52,19 @@ export interface FakeSandbox {
 }
 
 /** Daytona's `{statusCode, message, error}` error body (NestJS HttpException shape). */
-export function daytonaErrorBody(status: number, message: string, reason: string): { statusCode: number; message: string; error: string } {
+export function daytonaErrorBody(
+  status: number,
+  message: string,
+  reason: string,
+): { statusCode: number; message: string; error: string } {
   return { statusCode: status, message, error: reason };
 }
 
-export function newFakeSandbox(body: CreateSandbox, toolboxProxyUrl: string, behaviour: FakeDaytonaBehaviour): FakeSandbox {
+export function newFakeSandbox(
+  body: CreateSandbox,
+  toolboxProxyUrl: string,
+  behaviour: FakeDaytonaBehaviour,
+): FakeSandbox {
   const id = randomUUID();
   const now = new Date().toISOString();
   const dto: SandboxDto = {
@@ -77,7 +91,14 @@ export function newFakeSandbox(body: CreateSandbox, toolboxProxyUrl: string, beh
     updatedAt: now,
     toolboxProxyUrl,
   };
-  const sandbox: FakeSandbox = { dto, createBody: body, pollsUntilReady: behaviour.creatingPolls, uploads: new Map(), clones: [], sessions: new Map() };
+  const sandbox: FakeSandbox = {
+    dto,
+    createBody: body,
+    pollsUntilReady: behaviour.creatingPolls,
+    uploads: new Map(),
+    clones: [],
+    sessions: new Map(),
+  };
   advance(sandbox, behaviour);
   return sandbox;
 }
@@ -103,7 +124,8 @@ export function setState(sandbox: FakeSandbox, state: SandboxState): void {
  * default snapshot), sizing is rejected — the message is Daytona's, word for word.
  */
 export function createRejection(body: CreateSandbox): string | undefined {
-  if (!body.buildInfo && (body.cpu || body.gpu || body.memory || body.disk)) return 'Cannot specify Sandbox resources when using a snapshot';
+  if (!body.buildInfo && (body.cpu || body.gpu || body.memory || body.disk))
+    return 'Cannot specify Sandbox resources when using a snapshot';
   return undefined;
 }
 
@@ -112,13 +134,18 @@ export class FakeDaytonaStore {
   readonly sandboxes = new Map<string, FakeSandbox>();
   readonly requests: RecordedRequest[] = [];
 
-  constructor(readonly apiKey: string, readonly behaviour: FakeDaytonaBehaviour) {}
+  constructor(
+    readonly apiKey: string,
+    readonly behaviour: FakeDaytonaBehaviour,
+  ) {}
 
   /** Daytona resolves `{sandboxIdOrName}` path segments by id first, then by name. */
   find(idOrName: string): FakeSandbox | undefined {
     const byId = this.sandboxes.get(idOrName);
     if (byId) return byId;
-    return [...this.sandboxes.values()].find((sandbox) => sandbox.dto.name === idOrName && sandbox.dto.state !== 'destroyed');
+    return [...this.sandboxes.values()].find(
+      (sandbox) => sandbox.dto.name === idOrName && sandbox.dto.state !== 'destroyed',
+    );
   }
 }
 

@@ -18,7 +18,13 @@ describe('FakeSandboxProvider', () => {
 
   it('fails the next spawn on demand, once', async () => {
     const provider = new FakeSandboxProvider();
-    const failure = new SandboxProviderError({ code: 'upstream_unavailable', message: 'down', provider: 'daytona', operation: 'spawn', retryable: true });
+    const failure = new SandboxProviderError({
+      code: 'upstream_unavailable',
+      message: 'down',
+      provider: 'daytona',
+      operation: 'spawn',
+      retryable: true,
+    });
     provider.failNextSpawn(failure);
     await expect(provider.spawn(spec)).rejects.toBe(failure);
     await expect(provider.spawn(spec)).resolves.toMatchObject({ sandboxId: 'fake-1' });

@@ -1,5 +1,12 @@
 import { SandboxProviderError, parseSandboxSpec } from '../lib/sandbox-errors';
-import type { SandboxProvider, SandboxSpec, SandboxStatus, SpawnedSandbox, TerminateOptions, TerminateResult } from '../lib/sandbox-provider';
+import type {
+  SandboxProvider,
+  SandboxSpec,
+  SandboxStatus,
+  SpawnedSandbox,
+  TerminateOptions,
+  TerminateResult,
+} from '../lib/sandbox-provider';
 
 interface FakeEntry {
   spec: SandboxSpec;
@@ -46,7 +53,15 @@ export class FakeSandboxProvider implements SandboxProvider {
 
   async logs(sandboxId: string): Promise<string> {
     const entry = this.entries.get(sandboxId);
-    if (!entry) throw new SandboxProviderError({ code: 'not_found', message: `no fake sandbox ${sandboxId}`, provider: 'local', operation: 'logs', retryable: false, sandboxId });
+    if (!entry)
+      throw new SandboxProviderError({
+        code: 'not_found',
+        message: `no fake sandbox ${sandboxId}`,
+        provider: 'local',
+        operation: 'logs',
+        retryable: false,
+        sandboxId,
+      });
     return entry.logs;
   }
 

@@ -33,7 +33,10 @@ export const OmoiosBridgeEnv = z.object({
    * `on` (default) or `off`: off, nothing is published on `events.*` and nothing is taken in from it.
    * Exactly these two words: a typo must stop the service at start, not silently pick a side.
    */
-  OMOIOS_BRIDGE: z.enum(['on', 'off']).default('on').transform((value) => value === 'on'),
+  OMOIOS_BRIDGE: z
+    .enum(['on', 'off'])
+    .default('on')
+    .transform((value) => value === 'on'),
 });
 export type OmoiosBridgeEnv = z.infer<typeof OmoiosBridgeEnv>;
 

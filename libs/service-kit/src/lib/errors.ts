@@ -29,7 +29,10 @@ export class BadRequestError extends AppError {
 }
 
 export class ValidationError extends AppError {
-  constructor(readonly issues: FieldIssue[], status = 422) {
+  constructor(
+    readonly issues: FieldIssue[],
+    status = 422,
+  ) {
     super(status, 'validation_failed', `invalid ${issues.map((issue) => issue.field).join(', ')}`, issues);
     this.name = 'ValidationError';
   }

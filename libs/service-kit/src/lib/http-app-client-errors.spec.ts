@@ -16,14 +16,21 @@ describe('createHttpApp: client errors raised by express and body-parser', () =>
   app.get('/items/:id', (req, res) => void res.json({ id: req.params.id }));
   finishHttpApp(app);
 
-  it.each(['%', '%zz', '%C0%AE', 'a%E0%A4%A'])('answers 400 bad_request to a path parameter %s that does not decode', async (id) => {
-    const res = await request(app).get(`/items/${id}`);
-    expect(res.status).toBe(400);
-    expect(res.body.error).toMatchObject({ code: 'bad_request', message: 'malformed percent-encoding in the path' });
-  });
+  it.each(['%', '%zz', '%C0%AE', 'a%E0%A4%A'])(
+    'answers 400 bad_request to a path parameter %s that does not decode',
+    async (id) => {
+      const res = await request(app).get(`/items/${id}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'bad_request', message: 'malformed percent-encoding in the path' });
+    },
+  );
 
   it('answers 400 to a body that is not what its Content-Encoding says, and still inflates a real one', async () => {
-    const bad = await request(app).post('/items/a').set('content-type', 'application/json').set('content-encoding', 'gzip').send('{}');
+    const bad = await request(app)
+      .post('/items/a')
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send('{}');
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('bad_request');
     const server = app.listen(0, '127.0.0.1');

@@ -36,7 +36,9 @@ describe('createHttpApp', () => {
   });
 
   it('answers an oversize body with 413', async () => {
-    const res = await request(app).post('/items/abc').send({ name: 'x'.repeat(2000), count: 1 });
+    const res = await request(app)
+      .post('/items/abc')
+      .send({ name: 'x'.repeat(2000), count: 1 });
     expect(res.status).toBe(413);
     expect(res.body.error.code).toBe('payload_too_large');
   });
@@ -45,7 +47,10 @@ describe('createHttpApp', () => {
     const res = await request(app).post('/items/abc').send({ name: '', count: 'x' });
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('validation_failed');
-    expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual(['body.count', 'body.name']);
+    expect(res.body.error.details.map((issue: { field: string }) => issue.field).sort()).toEqual([
+      'body.count',
+      'body.name',
+    ]);
   });
 
   it('says a missing field "is required"', async () => {
@@ -54,8 +59,12 @@ describe('createHttpApp', () => {
   });
 
   it('says what type a field of the wrong type should have, not that it is required', async () => {
-    const res = await request(app).post('/items/abc').send({ name: ['a'], count: 1 });
-    expect(res.body.error.details).toEqual([{ field: 'body.name', message: 'Invalid input: expected string, received array' }]);
+    const res = await request(app)
+      .post('/items/abc')
+      .send({ name: ['a'], count: 1 });
+    expect(res.body.error.details).toEqual([
+      { field: 'body.name', message: 'Invalid input: expected string, received array' },
+    ]);
   });
 
   it('answers a bad path parameter with 400', async () => {

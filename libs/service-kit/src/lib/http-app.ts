@@ -35,7 +35,13 @@ const HEALTH_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
  * (Prometheus: process metrics, requests by route template, and every metric the service defines).
  * Add routes, then call `finishHttpApp` to install the JSON 404 and error handlers.
  */
-export function createHttpApp({ logger, readiness, version = '0.0.0', metrics = true, openapi }: HttpAppOptions): Express {
+export function createHttpApp({
+  logger,
+  readiness,
+  version = '0.0.0',
+  metrics = true,
+  openapi,
+}: HttpAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -82,7 +88,10 @@ function requestLogging(logger: Logger): RequestHandler {
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'debug';
       if (!logger.isLevelEnabled(level)) return;
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      logger[level]({ reqId: id, method: req.method, url: withoutToken(req.originalUrl), status: res.statusCode, ms }, 'request completed');
+      logger[level](
+        { reqId: id, method: req.method, url: withoutToken(req.originalUrl), status: res.statusCode, ms },
+        'request completed',
+      );
     });
     next();
   };
@@ -121,34 +130,45 @@ const BODY_PARSER_ERRORS: Record<string, { status: number; code: string; message
   'request.aborted': { status: 400, code: 'request_aborted', message: 'request aborted by the client' },
 };
 
-const errorHandler = (logger: Logger): ErrorRequestHandler => (error, req, res, next) => {
-  if (res.headersSent) return next(error);
-  const requestId = String(req.id ?? '');
-  const parserError = typeof error?.type === 'string' ? BODY_PARSER_ERRORS[error.type] : undefined;
-  if (parserError) {
-    const details = parserError.status === 413 ? { limit: error.limit } : undefined;
-    res.status(parserError.status).json({ error: { code: parserError.code, message: parserError.message, details, requestId } });
-    return;
-  }
-  if (error instanceof AppError) {
-    if (error.status >= 500) logger.error({ err: error, reqId: requestId }, error.message);
-    const message = error.expose ? error.message : 'internal error';
-    res.status(error.status).json({ error: { code: error.code, message, details: error.details, requestId } });
-    return;
-  }
-  // Other client errors express and body-parser raise carry their own 4xx status: a path whose
-  // percent-encoding does not decode (`/sandboxes/%zz`), a body that does not inflate as its
-  // Content-Encoding says. They are the client's mistake, never a 500.
-  const clientStatus = clientErrorStatus(error);
-  if (clientStatus !== undefined) {
-    const message = error instanceof URIError ? 'malformed percent-encoding in the path' : error?.expose && typeof error.message === 'string' ? error.message : 'bad request';
-    res.status(clientStatus).json({ error: { code: clientStatus === 400 ? 'bad_request' : 'client_error', message, requestId } });
-    return;
-  }
-  const errorId = randomUUID();
-  logger.error({ err: error, errorId, reqId: requestId }, 'unhandled error');
-  res.status(500).json({ error: { code: 'internal', message: 'internal error', errorId, requestId } });
-};
+const errorHandler =
+  (logger: Logger): ErrorRequestHandler =>
+  (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const requestId = String(req.id ?? '');
+    const parserError = typeof error?.type === 'string' ? BODY_PARSER_ERRORS[error.type] : undefined;
+    if (parserError) {
+      const details = parserError.status === 413 ? { limit: error.limit } : undefined;
+      res
+        .status(parserError.status)
+        .json({ error: { code: parserError.code, message: parserError.message, details, requestId } });
+      return;
+    }
+    if (error instanceof AppError) {
+      if (error.status >= 500) logger.error({ err: error, reqId: requestId }, error.message);
+      const message = error.expose ? error.message : 'internal error';
+      res.status(error.status).json({ error: { code: error.code, message, details: error.details, requestId } });
+      return;
+    }
+    // Other client errors express and body-parser raise carry their own 4xx status: a path whose
+    // percent-encoding does not decode (`/sandboxes/%zz`), a body that does not inflate as its
+    // Content-Encoding says. They are the client's mistake, never a 500.
+    const clientStatus = clientErrorStatus(error);
+    if (clientStatus !== undefined) {
+      const message =
+        error instanceof URIError
+          ? 'malformed percent-encoding in the path'
+          : error?.expose && typeof error.message === 'string'
+            ? error.message
+            : 'bad request';
+      res
+        .status(clientStatus)
+        .json({ error: { code: clientStatus === 400 ? 'bad_request' : 'client_error', message, requestId } });
+      return;
+    }
+    const errorId = randomUUID();
+    logger.error({ err: error, errorId, reqId: requestId }, 'unhandled error');
+    res.status(500).json({ error: { code: 'internal', message: 'internal error', errorId, requestId } });
+  };
 
 function clientErrorStatus(error: unknown): number | undefined {
   const { status, statusCode } = (error ?? {}) as { status?: unknown; statusCode?: unknown };

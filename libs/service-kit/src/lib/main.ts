@@ -15,5 +15,8 @@ export function runMain(main: () => Promise<void>): void {
 
 /** The first log line of every service: where it listens and what it talks to, credentials removed. */
 export function logStartup(logger: Logger, env: BaseEnv): void {
-  logger.info({ host: env.HOST, port: env.PORT, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) }, 'starting');
+  logger.info(
+    { host: env.HOST, port: env.PORT, database: redactUrl(env.DATABASE_URL), redis: redactUrl(env.REDIS_URL) },
+    'starting',
+  );
 }

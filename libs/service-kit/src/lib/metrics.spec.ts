@@ -41,11 +41,14 @@ describe('/metrics', () => {
 
   it('counts requests by route template and status, never by concrete path', async () => {
     const route = '/api/things/:thingId';
-    const before = metricValue(await scrape(app), 'relay_http_requests_total', { route, status: '200', method: 'GET' }) ?? 0;
+    const before =
+      metricValue(await scrape(app), 'relay_http_requests_total', { route, status: '200', method: 'GET' }) ?? 0;
     for (const id of ['a1', 'b2', 'c3']) expect((await request(app).get(`/api/things/${id}`)).status).toBe(200);
     const text = await scrape(app);
     expect(metricValue(text, 'relay_http_requests_total', { route, status: '200', method: 'GET' })).toBe(before + 3);
-    expect(metricValue(text, 'relay_http_request_duration_seconds_count', { route, status: '200' })).toBeGreaterThanOrEqual(3);
+    expect(
+      metricValue(text, 'relay_http_request_duration_seconds_count', { route, status: '200' }),
+    ).toBeGreaterThanOrEqual(3);
     const routes = metricLabelSets(text, 'relay_http_requests_total').map((labels) => labels['route']);
     expect(routes.some((value) => value?.includes('a1') || value?.includes('b2'))).toBe(false);
   });
@@ -54,7 +57,9 @@ describe('/metrics', () => {
     await request(app).get('/no/such/path/12345');
     await request(app).post('/boom');
     const text = await scrape(app);
-    expect(metricValue(text, 'relay_http_requests_total', { route: 'unmatched', status: '404' })).toBeGreaterThanOrEqual(1);
+    expect(
+      metricValue(text, 'relay_http_requests_total', { route: 'unmatched', status: '404' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(metricValue(text, 'relay_http_requests_total', { route: '/boom', status: '500', method: 'POST' })).toBe(1);
     expect(text).not.toContain('12345');
   });
@@ -63,7 +68,8 @@ describe('/metrics', () => {
     await request(app).get('/api/things/x');
     const text = await scrape(app);
     const methods = new Set(metricLabelSets(text, 'relay_http_requests_total').map((labels) => labels['method']));
-    for (const method of methods) expect(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'other']).toContain(method);
+    for (const method of methods)
+      expect(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'other']).toContain(method);
   });
 });
 

@@ -1,4 +1,13 @@
-import { Counter, Gauge, Histogram, collectDefaultMetrics, register, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration } from 'prom-client';
+import {
+  Counter,
+  Gauge,
+  Histogram,
+  collectDefaultMetrics,
+  register,
+  type CounterConfiguration,
+  type GaugeConfiguration,
+  type HistogramConfiguration,
+} from 'prom-client';
 import type { RequestHandler } from 'express';
 
 /**
@@ -24,15 +33,23 @@ export function collectProcessMetrics(): void {
  * in one process (two services in the standalone share a lib) must not register it twice.
  */
 export function counter<L extends string = string>(config: CounterConfiguration<L>): Counter<L> {
-  return (register.getSingleMetric(config.name) as Counter<L> | undefined) ?? new Counter({ ...config, registers: [register] });
+  return (
+    (register.getSingleMetric(config.name) as Counter<L> | undefined) ??
+    new Counter({ ...config, registers: [register] })
+  );
 }
 
 export function gauge<L extends string = string>(config: GaugeConfiguration<L>): Gauge<L> {
-  return (register.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge({ ...config, registers: [register] });
+  return (
+    (register.getSingleMetric(config.name) as Gauge<L> | undefined) ?? new Gauge({ ...config, registers: [register] })
+  );
 }
 
 export function histogram<L extends string = string>(config: HistogramConfiguration<L>): Histogram<L> {
-  return (register.getSingleMetric(config.name) as Histogram<L> | undefined) ?? new Histogram({ ...config, registers: [register] });
+  return (
+    (register.getSingleMetric(config.name) as Histogram<L> | undefined) ??
+    new Histogram({ ...config, registers: [register] })
+  );
 }
 
 /** A value read at scrape time; undefined (or a throw) means "no reading from this source now". */
@@ -61,13 +78,15 @@ export function sampledGauge(config: { name: string; help: string; labelNames?: 
     labelNames: config.labelNames ?? [],
     registers: [register],
     async collect() {
-      const readings = await Promise.all([...sources].map(async ([source, labels]) => {
-        try {
-          return { labels, value: await source() };
-        } catch {
-          return { labels, value: undefined };
-        }
-      }));
+      const readings = await Promise.all(
+        [...sources].map(async ([source, labels]) => {
+          try {
+            return { labels, value: await source() };
+          } catch {
+            return { labels, value: undefined };
+          }
+        }),
+      );
       this.reset();
       const sums = new Map<string, { labels: Record<string, string>; sum: number }>();
       for (const { labels, value } of readings) {
@@ -117,7 +136,11 @@ export function httpMetrics(): RequestHandler {
     res.once('finish', () => {
       const routePath = (req.route as { path?: unknown } | undefined)?.path;
       const route = typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : 'unmatched';
-      const labels = { method: KNOWN_METHODS.has(req.method) ? req.method : 'other', route, status: String(res.statusCode) };
+      const labels = {
+        method: KNOWN_METHODS.has(req.method) ? req.method : 'other',
+        route,
+        status: String(res.statusCode),
+      };
       httpRequests.inc(labels);
       httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });

@@ -10,7 +10,12 @@ async function scrapedReady(): Promise<number> {
 describe('relay_ready', () => {
   it('is 1 only while ready and the last probe passed: 0 starting, 0 after a failed check, 1 again, 0 draining', async () => {
     let healthy = true;
-    const readiness = new Readiness(100).add({ name: 'dep', check: async () => { if (!healthy) throw new Error('down'); } });
+    const readiness = new Readiness(100).add({
+      name: 'dep',
+      check: async () => {
+        if (!healthy) throw new Error('down');
+      },
+    });
     const base = await scrapedReady();
     expect(base).not.toBeNaN();
     readiness.markReady();

@@ -33,7 +33,10 @@ export class Readiness {
   /** Whether every check passed at the last report (a process no one has probed yet counts as healthy). */
   private lastChecksOk = true;
 
-  constructor(private readonly timeoutMs = 1000, private readonly logger?: Logger) {
+  constructor(
+    private readonly timeoutMs = 1000,
+    private readonly logger?: Logger,
+  ) {
     readyGauge.add(() => (this.state === 'ready' && this.lastChecksOk ? 1 : 0));
   }
 

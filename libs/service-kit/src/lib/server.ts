@@ -11,7 +11,10 @@ export interface ListenOptions {
  * Starts an HTTP server. `keepAliveTimeout` sits above common load-balancer idle timeouts (60 s) so the
  * balancer, not us, closes idle keep-alive connections and no request races a server-side close.
  */
-export async function listen(handler: RequestListener | http.Server, { host, port }: ListenOptions): Promise<http.Server> {
+export async function listen(
+  handler: RequestListener | http.Server,
+  { host, port }: ListenOptions,
+): Promise<http.Server> {
   const server = handler instanceof http.Server ? handler : http.createServer(handler);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

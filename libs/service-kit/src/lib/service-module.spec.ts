@@ -6,14 +6,25 @@ import { hostModules, type ServiceModule } from './service-module';
 
 const logger = pino({ level: 'silent' });
 
-function recordingModule(name: string, calls: string[], options: { path?: string; failing?: boolean } = {}): ServiceModule {
+function recordingModule(
+  name: string,
+  calls: string[],
+  options: { path?: string; failing?: boolean } = {},
+): ServiceModule {
   const router = express.Router();
   if (options.path) router.get(options.path, (_req, res) => void res.json({ from: name }));
   return {
     name,
     router,
     attach: () => void calls.push(`${name}:attach`),
-    readiness: [{ name: `${name}-check`, check: async () => { if (options.failing) throw new Error('down'); } }],
+    readiness: [
+      {
+        name: `${name}-check`,
+        check: async () => {
+          if (options.failing) throw new Error('down');
+        },
+      },
+    ],
     start: async () => void calls.push(`${name}:start`),
     shutdown: {
       beforeHttpClose: [{ name: `${name}:before`, run: () => void calls.push(`${name}:before`) }],
@@ -44,12 +55,27 @@ describe('hostModules', () => {
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { status: string; checks: Record<string, unknown> };
     expect(ready.status).toBe('ready');
     expect(Object.keys(ready.checks)).toEqual(['postgres', 'a-check', 'b-check']);
-    expect(calls).toEqual(['a:attach', 'b:attach', 'process:beforeListen', 'process:listening:true', 'a:start', 'b:start', 'process:afterStart']);
+    expect(calls).toEqual([
+      'a:attach',
+      'b:attach',
+      'process:beforeListen',
+      'process:listening:true',
+      'a:start',
+      'b:start',
+      'process:afterStart',
+    ]);
 
     calls.length = 0;
     expect(await close()).toBe(true);
     expect(readiness.draining).toBe(true);
-    expect(calls).toEqual(['a:before', 'b:before', 'process:before', 'a:after', 'b:after', 'process:after:http-open=false']);
+    expect(calls).toEqual([
+      'a:before',
+      'b:before',
+      'process:before',
+      'a:after',
+      'b:after',
+      'process:after:http-open=false',
+    ]);
   });
 
   it("is not ready while a module's check fails", async () => {

@@ -75,7 +75,10 @@ describe('EventLog (group commit against PostgreSQL)', () => {
   });
 
   it('rejects with ServiceUnavailableError when Postgres is unreachable', async () => {
-    const dead = createStore({ databaseUrl: `postgresql://postgres@127.0.0.1:${CLOSED_PORT}/x`, connectTimeoutMs: 500 });
+    const dead = createStore({
+      databaseUrl: `postgresql://postgres@127.0.0.1:${CLOSED_PORT}/x`,
+      connectTimeoutMs: 500,
+    });
     const log = new EventLog(new EventRepository(dead.pool));
     await expect(log.append([newEvent('sb-x')])).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(dead.ping()).rejects.toThrow();

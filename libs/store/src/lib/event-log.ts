@@ -40,7 +40,10 @@ export class EventLog {
   private readonly maxQueuedEvents: number;
   private queuedEvents = 0;
 
-  constructor(private readonly repository: EventRepository, private readonly options: EventLogOptions = {}) {
+  constructor(
+    private readonly repository: EventRepository,
+    private readonly options: EventLogOptions = {},
+  ) {
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
   }
@@ -53,7 +56,9 @@ export class EventLog {
   /** Stores `events` durably; resolves with their envelopes (ids assigned) once committed. */
   append(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
     if (this.queuedEvents > 0 && this.queuedEvents + events.length > this.maxQueuedEvents) {
-      return Promise.reject(new ServiceUnavailableError(`the event log is behind (${this.queuedEvents} events waiting); retry later`));
+      return Promise.reject(
+        new ServiceUnavailableError(`the event log is behind (${this.queuedEvents} events waiting); retry later`),
+      );
     }
     this.queuedEvents += events.length;
     return new Promise((resolve, reject) => {
@@ -113,7 +118,10 @@ export class EventLog {
       if (group.length > 1 && !isStoreUnavailable(error)) {
         // One writer's rows broke the statement (a value Postgres refuses that validation let through).
         // Write each append alone so the others are not failed with it.
-        this.options.logger?.warn({ err: (error as Error).message, appends: group.length }, 'group insert failed; retrying appends one by one');
+        this.options.logger?.warn(
+          { err: (error as Error).message, appends: group.length },
+          'group insert failed; retrying appends one by one',
+        );
         for (const pending of group) await this.flush([pending]);
         return;
       }

@@ -110,7 +110,9 @@ export class EventRepository {
 
   /** The newest stored event's id, or null for an empty log (one index probe). */
   async newestId(): Promise<string | null> {
-    const { rows } = await withStoreErrors(this.pool.query<{ id: string | null }>('SELECT max(id)::text AS id FROM sandbox_events'));
+    const { rows } = await withStoreErrors(
+      this.pool.query<{ id: string | null }>('SELECT max(id)::text AS id FROM sandbox_events'),
+    );
     return rows[0]?.id ?? null;
   }
 
@@ -200,7 +202,11 @@ export class EventRepository {
    */
   async deleteEntityEventsBefore(entityType: string, entityId: string, before: Date): Promise<number> {
     const { rowCount } = await withStoreErrors(
-      this.pool.query('DELETE FROM sandbox_events WHERE entity_id = $1 AND entity_type = $2 AND created_at < $3', [entityId, entityType, before]),
+      this.pool.query('DELETE FROM sandbox_events WHERE entity_id = $1 AND entity_type = $2 AND created_at < $3', [
+        entityId,
+        entityType,
+        before,
+      ]),
     );
     return rowCount ?? 0;
   }

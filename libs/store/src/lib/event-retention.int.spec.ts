@@ -18,10 +18,16 @@ describe('EventRepository.deleteEntityEventsBefore (against PostgreSQL)', () => 
 
   /** Moves the given events' created_at back by `ageMs`. */
   const age = async (ids: string[], ageMs: number) => {
-    await store.pool.query(`UPDATE sandbox_events SET created_at = created_at - $2 * interval '1 millisecond' WHERE id = ANY($1::bigint[])`, [ids, ageMs]);
+    await store.pool.query(
+      `UPDATE sandbox_events SET created_at = created_at - $2 * interval '1 millisecond' WHERE id = ANY($1::bigint[])`,
+      [ids, ageMs],
+    );
   };
   const remaining = async (entityId: string) =>
-    (await repository.list({ entityIds: [entityId], limit: 100 })).map((event) => ({ type: event.entity_type, seq: event.payload['seq'] }));
+    (await repository.list({ entityIds: [entityId], limit: 100 })).map((event) => ({
+      type: event.entity_type,
+      seq: event.payload['seq'],
+    }));
 
   it("deletes only that entity's rows older than the bound, and counts them", async () => {
     const target = uniqueId('retention');

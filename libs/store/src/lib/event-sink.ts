@@ -34,14 +34,29 @@ export interface EmitOptions {
  * the event for each target in one statement, then publishes them. Resolves with the stored envelopes.
  */
 export class EventSink {
-  constructor(private readonly log: Pick<EventLog, 'append' | 'whenIdle'>, private readonly source: RelayEventSource) {}
+  constructor(
+    private readonly log: Pick<EventLog, 'append' | 'whenIdle'>,
+    private readonly source: RelayEventSource,
+  ) {}
 
-  async emit<T extends KnownEventType>(type: T, target: EventTarget | readonly EventTarget[], data: EventPayloads[T], options: EmitOptions = {}): Promise<EventEnvelope[]> {
+  async emit<T extends KnownEventType>(
+    type: T,
+    target: EventTarget | readonly EventTarget[],
+    data: EventPayloads[T],
+    options: EmitOptions = {},
+  ): Promise<EventEnvelope[]> {
     const targets: readonly EventTarget[] = isTargetList(target) ? target : [target];
     const payload = data as Record<string, unknown>;
     const dataJson = JSON.stringify(payload);
     const source = options.source ?? this.source;
-    const rows: NewEvent[] = targets.map(({ entityType, entityId }) => ({ entityType, entityId, eventType: type, data: payload, dataJson, source }));
+    const rows: NewEvent[] = targets.map(({ entityType, entityId }) => ({
+      entityType,
+      entityId,
+      eventType: type,
+      data: payload,
+      dataJson,
+      source,
+    }));
     return this.log.append(rows);
   }
 

@@ -64,16 +64,26 @@ export class MessageRepository {
 
   /** Stores a message; `duplicate` when its idempotency key was used before (the first message is answered). */
   async enqueue(message: NewMessage): Promise<{ message: DrainedMessage; duplicate: boolean }> {
-    const { rows } = await withStoreErrors(this.pool.query<MessageRow>(
-      `INSERT INTO sandbox_messages (sandbox_id, message_type, content, priority, idempotency_key)
+    const { rows } = await withStoreErrors(
+      this.pool.query<MessageRow>(
+        `INSERT INTO sandbox_messages (sandbox_id, message_type, content, priority, idempotency_key)
        VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (idempotency_key) DO NOTHING
        RETURNING ${COLUMNS}`,
-      [message.sandboxId, message.messageType, message.content, MESSAGE_PRIORITY[message.messageType], message.idempotencyKey ?? null],
-    ));
+        [
+          message.sandboxId,
+          message.messageType,
+          message.content,
+          MESSAGE_PRIORITY[message.messageType],
+          message.idempotencyKey ?? null,
+        ],
+      ),
+    );
     if (rows[0]) return { message: toMessage(rows[0]), duplicate: false };
     const existing = await withStoreErrors(
-      this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM sandbox_messages WHERE idempotency_key = $1`, [message.idempotencyKey]),
+      this.pool.query<MessageRow>(`SELECT ${COLUMNS} FROM sandbox_messages WHERE idempotency_key = $1`, [
+        message.idempotencyKey,
+      ]),
     );
     if (!existing.rows[0]) throw new Error('idempotent insert conflicted but no row holds the key');
     return { message: toMessage(existing.rows[0]), duplicate: true };
@@ -81,7 +91,9 @@ export class MessageRepository {
 
   /** Hands out up to `limit` undelivered messages (interrupts first, then oldest first) and marks them delivered. */
   async drain(sandboxId: string, limit: number): Promise<DrainedMessage[]> {
-    const { rows } = await withStoreErrors(this.pool.query<MessageRow & { priority: number }>(DRAIN_SQL, [sandboxId, limit]));
+    const { rows } = await withStoreErrors(
+      this.pool.query<MessageRow & { priority: number }>(DRAIN_SQL, [sandboxId, limit]),
+    );
     // UPDATE … RETURNING has no order of its own.
     rows.sort((a, b) => b.priority - a.priority || Number(BigInt(a.id) - BigInt(b.id)));
     return rows.map(toMessage);

@@ -21,7 +21,9 @@ describe('persistence through the Prisma client (seed phase 4)', () => {
   it('persists a sandbox session with its task', async () => {
     const sandboxId = uniqueId('persist');
     const task = await writer.prisma.task.create({ data: { title: 'persist test', sandboxId } });
-    await writer.prisma.sandboxSession.create({ data: { sandboxId, taskId: task.id, agentId: 'agent-789', status: 'running' } });
+    await writer.prisma.sandboxSession.create({
+      data: { sandboxId, taskId: task.id, agentId: 'agent-789', status: 'running' },
+    });
 
     const session = await reader.prisma.sandboxSession.findUnique({ where: { sandboxId }, include: { task: true } });
     expect(session).toMatchObject({ sandboxId, agentId: 'agent-789', status: 'running', restartCount: 0 });
@@ -51,12 +53,23 @@ describe('a write that times out', () => {
       // Another writer holds the sandbox's append lock (as a stuck replica would).
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`sandbox:${sandboxId}`]);
-      const append = new EventRepository(store.pool).appendMany([{ entityType: 'sandbox', entityId: sandboxId, eventType: 'agent.message', data: {}, dataJson: '{}', source: 'agent' }]);
+      const append = new EventRepository(store.pool).appendMany([
+        {
+          entityType: 'sandbox',
+          entityId: sandboxId,
+          eventType: 'agent.message',
+          data: {},
+          dataJson: '{}',
+          source: 'agent',
+        },
+      ]);
       await expect(withStoreErrors(append)).rejects.toBeInstanceOf(ServiceUnavailableError);
       await holder.query('COMMIT');
       // The lock is free now: a statement still running in Postgres would insert the row at this point.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const { rows } = await holder.query('SELECT count(*)::int AS n FROM sandbox_events WHERE entity_id = $1', [sandboxId]);
+      const { rows } = await holder.query('SELECT count(*)::int AS n FROM sandbox_events WHERE entity_id = $1', [
+        sandboxId,
+      ]);
       expect(rows[0].n).toBe(0);
     } finally {
       holder.release();

@@ -18,13 +18,16 @@ describe('store error vocabulary', () => {
     expect(toStoreError(error)).toBeInstanceOf(ServiceUnavailableError);
   });
 
-  it.each([withCode('22P05', 'unsupported Unicode escape sequence'), withCode('23505'), new Error('syntax error'), 'text', null])(
-    'leaves %s as it is',
-    (error) => {
-      expect(isStoreUnavailable(error)).toBe(false);
-      expect(toStoreError(error)).toBe(error);
-    },
-  );
+  it.each([
+    withCode('22P05', 'unsupported Unicode escape sequence'),
+    withCode('23505'),
+    new Error('syntax error'),
+    'text',
+    null,
+  ])('leaves %s as it is', (error) => {
+    expect(isStoreUnavailable(error)).toBe(false);
+    expect(toStoreError(error)).toBe(error);
+  });
 
   it('recognises unique violations from Prisma and from pg', () => {
     expect(isUniqueViolation({ code: 'P2002' })).toBe(true);

@@ -1,7 +1,15 @@
 import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 
 /** Network-level failures of the pg driver: the database is unreachable, not the query wrong. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EPIPE', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'EAI_AGAIN',
+]);
 
 /**
  * Prisma's codes for the same: P1001 can't reach the server, P1002 reached but timed out, P1008
@@ -21,14 +29,27 @@ export function isStoreUnavailable(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string') {
     // 57014: cancelled by statement_timeout (the server gave up, and rolled back, before the client did).
-    if (NETWORK_CODES.has(code) || PRISMA_UNAVAILABLE_CODES.has(code) || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '57014' || code === '53300') return true;
+    if (
+      NETWORK_CODES.has(code) ||
+      PRISMA_UNAVAILABLE_CODES.has(code) ||
+      code.startsWith('08') ||
+      /^57P0[1-3]$/.test(code) ||
+      code === '57014' ||
+      code === '53300'
+    )
+      return true;
   }
-  return typeof message === 'string' && /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message);
+  return (
+    typeof message === 'string' &&
+    /timeout exceeded when trying to connect|Connection terminated|Query read timeout/i.test(message)
+  );
 }
 
 /** Maps "unavailable" errors to 503 and leaves every other error as it is. */
 export function toStoreError(error: unknown): unknown {
-  return isStoreUnavailable(error) ? new ServiceUnavailableError('the event store is unavailable; retry later', error) : error;
+  return isStoreUnavailable(error)
+    ? new ServiceUnavailableError('the event store is unavailable; retry later', error)
+    : error;
 }
 
 /** Runs a repository's query so that an unreachable database surfaces as 503, whoever the caller is. */

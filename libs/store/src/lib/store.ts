@@ -34,7 +34,12 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export function createStore({ databaseUrl, poolSize = 10, connectTimeoutMs = 3_000, queryTimeoutMs = 15_000 }: StoreOptions): Store {
+export function createStore({
+  databaseUrl,
+  poolSize = 10,
+  connectTimeoutMs = 3_000,
+  queryTimeoutMs = 15_000,
+}: StoreOptions): Store {
   const url = new URL(databaseUrl);
   const schema = url.searchParams.get('schema') ?? undefined;
   url.searchParams.delete('schema');
@@ -45,7 +50,10 @@ export function createStore({ databaseUrl, poolSize = 10, connectTimeoutMs = 3_0
     idleTimeoutMillis: 30_000,
     // A query stuck behind a dead connection must not hold an HTTP request forever.
     query_timeout: queryTimeoutMs,
-    options: [`-c statement_timeout=${statementTimeoutFor(queryTimeoutMs)}`, ...(schema ? [`-c search_path="${schema.replace(/"/g, '')}"`] : [])].join(' '),
+    options: [
+      `-c statement_timeout=${statementTimeoutFor(queryTimeoutMs)}`,
+      ...(schema ? [`-c search_path="${schema.replace(/"/g, '')}"`] : []),
+    ].join(' '),
   });
   // An idle client's connection dying (Postgres restart) emits 'error' on the pool; without a listener
   // it would crash the process. The next checkout simply opens a new connection.

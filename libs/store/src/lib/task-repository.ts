@@ -16,7 +16,16 @@ export interface TaskRecord {
   ticketId: string | null;
 }
 
-const TASK_FIELDS = { id: true, title: true, description: true, status: true, sandboxId: true, agentId: true, conversationDir: true, ticketId: true } as const;
+const TASK_FIELDS = {
+  id: true,
+  title: true,
+  description: true,
+  status: true,
+  sandboxId: true,
+  agentId: true,
+  conversationDir: true,
+  ticketId: true,
+} as const;
 
 /**
  * The shared reads of the `tasks` table (the supervisor, which owns its writes, keeps its own
@@ -31,6 +40,8 @@ export class TaskRepository {
   }
 
   bySandboxId(sandboxId: string): Promise<TaskRecord | null> {
-    return withStoreErrors(this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS }));
+    return withStoreErrors(
+      this.prisma.task.findFirst({ where: { sandboxId }, orderBy: { updatedAt: 'desc' }, select: TASK_FIELDS }),
+    );
   }
 }

@@ -32,12 +32,16 @@ export type FakeReply =
 export type FakeResponder = (request: AnthropicRequestBody, index: number) => FakeReply;
 
 /** The last `user` message (Claude Code may append a `system` message after it). */
-function lastUserMessage(request: AnthropicRequestBody): NonNullable<AnthropicRequestBody['messages']>[number] | undefined {
+function lastUserMessage(
+  request: AnthropicRequestBody,
+): NonNullable<AnthropicRequestBody['messages']>[number] | undefined {
   return [...(request.messages ?? [])].reverse().find((message) => message.role === 'user');
 }
 
 /** The tool_result blocks of the last user message of a request (the answer to our previous tool_use). */
-export function lastToolResults(request: AnthropicRequestBody): { tool_use_id: string; content: unknown; is_error?: boolean }[] {
+export function lastToolResults(
+  request: AnthropicRequestBody,
+): { tool_use_id: string; content: unknown; is_error?: boolean }[] {
   const last = lastUserMessage(request);
   if (!last || typeof last.content === 'string') return [];
   return last.content.filter((block) => block.type === 'tool_result') as never;
@@ -82,7 +86,9 @@ export class FakeAnthropicServer {
 
   /** The `POST /v1/messages` calls only. */
   get messageRequests(): AnthropicRequestBody[] {
-    return this.requests.filter((request) => request.path === '/v1/messages' && request.body !== null).map((request) => request.body as AnthropicRequestBody);
+    return this.requests
+      .filter((request) => request.path === '/v1/messages' && request.body !== null)
+      .map((request) => request.body as AnthropicRequestBody);
   }
 
   async start(): Promise<void> {
@@ -156,21 +162,53 @@ export class FakeAnthropicServer {
       const content =
         'text' in reply
           ? [{ type: 'text', text: reply.text }]
-          : [{ type: 'tool_use', id: reply.toolUse.id ?? `toolu_fake_${this.messageCalls}`, name: reply.toolUse.name, input: reply.toolUse.input }];
+          : [
+              {
+                type: 'tool_use',
+                id: reply.toolUse.id ?? `toolu_fake_${this.messageCalls}`,
+                name: reply.toolUse.name,
+                input: reply.toolUse.input,
+              },
+            ];
       const stopReason = 'text' in reply ? 'end_turn' : 'tool_use';
-      json(res, 200, { id, type: 'message', role: 'assistant', model, content, stop_reason: stopReason, stop_sequence: null, usage: { input_tokens: 100, output_tokens: 5 } });
+      json(res, 200, {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: stopReason,
+        stop_sequence: null,
+        usage: { input_tokens: 100, output_tokens: 5 },
+      });
       return;
     }
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': `req_${id}` });
-    const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    const send = (type: string, data: Record<string, unknown>) =>
+      res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
     send('message_start', {
-      message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 100, output_tokens: 1 } },
+      message: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: [],
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: 100, output_tokens: 1 },
+      },
     });
     let stopReason = 'end_turn';
     if ('toolUse' in reply) {
       const { name, input, id: toolId } = reply.toolUse;
-      send('content_block_start', { index: 0, content_block: { type: 'tool_use', id: toolId ?? `toolu_fake_${this.messageCalls}`, name, input: {} } });
-      send('content_block_delta', { index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) } });
+      send('content_block_start', {
+        index: 0,
+        content_block: { type: 'tool_use', id: toolId ?? `toolu_fake_${this.messageCalls}`, name, input: {} },
+      });
+      send('content_block_delta', {
+        index: 0,
+        delta: { type: 'input_json_delta', partial_json: JSON.stringify(input) },
+      });
       send('content_block_stop', { index: 0 });
       stopReason = 'tool_use';
     } else {

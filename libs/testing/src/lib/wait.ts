@@ -1,7 +1,12 @@
 type Truthy<T> = Exclude<T, false | null | undefined | 0 | ''>;
 
 /** Polls `probe` until it returns a truthy value (which it resolves with) or the deadline passes (then throws with `what`). */
-export async function waitFor<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 5_000, intervalMs = 20): Promise<Truthy<T>> {
+export async function waitFor<T>(
+  probe: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 5_000,
+  intervalMs = 20,
+): Promise<Truthy<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -47,7 +47,11 @@ export class WsProbe {
 
   /** Resolves with the first `count` event frames, or throws after `timeoutMs`. */
   async events(count: number, timeoutMs = 5_000): Promise<ProbeFrame[]> {
-    await this.until(() => this.frames.length >= count, `${count} event frames (have ${this.frames.length})`, timeoutMs);
+    await this.until(
+      () => this.frames.length >= count,
+      `${count} event frames (have ${this.frames.length})`,
+      timeoutMs,
+    );
     return this.frames.slice(0, count);
   }
 

@@ -45,7 +45,8 @@ describe('runWorker against a real HTTP relay', () => {
     let running: Promise<unknown> | undefined;
     try {
       // The follow-up request may carry the first task's text too (merged user messages): match the newest.
-      anthropic.respond = (request) => (lastUserText(request).includes('follow-up') ? { text: 'Done with the follow-up.' } : { hang: partial });
+      anthropic.respond = (request) =>
+        lastUserText(request).includes('follow-up') ? { text: 'Done with the follow-up.' } : { hang: partial };
       const config = parseWorkerEnv({
         RELAY_URL: server.url,
         SANDBOX_ID: server.sandboxId,
@@ -58,23 +59,39 @@ describe('runWorker against a real HTTP relay', () => {
         POLL_INTERVAL_MS: '20',
         KILL_GRACE_MS: '2000',
       });
-      running = runWorker(config, { logger: testLogger(), commandEnv: { PATH: process.env.PATH, HOME: home }, stopSignal: stop.signal });
+      running = runWorker(config, {
+        logger: testLogger(),
+        commandEnv: { PATH: process.env.PATH, HOME: home },
+        stopSignal: stop.signal,
+      });
       const storedTypes = () => server.events.map((event) => event.event_type).filter((type) => type !== 'heartbeat');
 
       await anthropic.waitForHang();
       server.queueMessage('interrupt', 'enough');
       await waitFor(() => storedTypes().includes('agent.waiting'), 'the interrupt to be obeyed');
       server.queueMessage('user_message', 'Now the follow-up.');
-      await waitFor(() => storedTypes().filter((type) => type === 'agent.waiting').length === 2, 'the follow-up turn to end');
+      await waitFor(
+        () => storedTypes().filter((type) => type === 'agent.waiting').length === 2,
+        'the follow-up turn to end',
+      );
       stop.abort();
       await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });
 
       // Text Claude Code had already received when interrupted may come as a partial assistant message.
-      const messages = server.events.filter((event) => event.event_type === 'agent.message').map((event) => event.event_data['content']);
+      const messages = server.events
+        .filter((event) => event.event_type === 'agent.message')
+        .map((event) => event.event_data['content']);
       expect(messages.filter((content) => content !== partial)).toEqual(['Done with the follow-up.']);
-      expect(storedTypes().filter((type) => type !== 'agent.message')).toEqual(['agent.started', 'agent.interrupted', 'agent.waiting', 'agent.waiting']);
+      expect(storedTypes().filter((type) => type !== 'agent.message')).toEqual([
+        'agent.started',
+        'agent.interrupted',
+        'agent.waiting',
+        'agent.waiting',
+      ]);
       expect(storedTypes().at(-2)).toBe('agent.message');
-      expect(server.events.find((event) => event.event_type === 'agent.started')?.event_data).toMatchObject({ agent: 'claude' });
+      expect(server.events.find((event) => event.event_type === 'agent.started')?.event_data).toMatchObject({
+        agent: 'claude',
+      });
     } finally {
       // A failed expectation must not leave the worker and its Claude Code process running (jest would never exit).
       stop.abort();
@@ -102,7 +119,12 @@ describe('runWorker against a real HTTP relay', () => {
       outbox: { backoffBaseMs: 5, backoffCapMs: 50 },
     });
     const stop = new AbortController();
-    const running = runWorker(config, { logger: testLogger(), relay, commandEnv: { PATH: process.env.PATH }, stopSignal: stop.signal });
+    const running = runWorker(config, {
+      logger: testLogger(),
+      relay,
+      commandEnv: { PATH: process.env.PATH },
+      stopSignal: stop.signal,
+    });
     const storedTypes = () => server.events.map((event) => event.event_type);
 
     await waitFor(() => storedTypes().includes('agent.tool_use'), 'the long command to start');
@@ -128,7 +150,9 @@ describe('runWorker against a real HTTP relay', () => {
       'agent.file_edited',
       'agent.waiting',
     ]);
-    expect(server.requests.some((request) => request.path.endsWith('/events/batch') && request.status === 200)).toBe(true);
+    expect(server.requests.some((request) => request.path.endsWith('/events/batch') && request.status === 200)).toBe(
+      true,
+    );
   });
 
   it('on SIGTERM flushes and returns without waiting for a message poll the relay sits on', async () => {
@@ -142,9 +166,19 @@ describe('runWorker against a real HTTP relay', () => {
       KILL_GRACE_MS: '200',
     });
     // A poll deadline far beyond any stop grace: only the stop itself may end the wait.
-    const relay = new RelayClient({ baseUrl: config.RELAY_URL, sandboxId: config.SANDBOX_ID, logger: testLogger(), messagesTimeoutMs: 600_000 });
+    const relay = new RelayClient({
+      baseUrl: config.RELAY_URL,
+      sandboxId: config.SANDBOX_ID,
+      logger: testLogger(),
+      messagesTimeoutMs: 600_000,
+    });
     const stop = new AbortController();
-    const running = runWorker(config, { logger: testLogger(), relay, commandEnv: { PATH: process.env.PATH }, stopSignal: stop.signal });
+    const running = runWorker(config, {
+      logger: testLogger(),
+      relay,
+      commandEnv: { PATH: process.env.PATH },
+      stopSignal: stop.signal,
+    });
     try {
       await waitFor(() => server.eventsOfType('agent.tool_use').length === 1, 'the long command to start');
       server.holdDrains = true;
@@ -153,7 +187,9 @@ describe('runWorker against a real HTTP relay', () => {
       stop.abort();
       await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });
       expect(server.held).toBe(1);
-      expect(server.eventsOfType('agent.tool_completed').map((event) => event.event_data)).toEqual([expect.objectContaining({ interrupted: true })]);
+      expect(server.eventsOfType('agent.tool_completed').map((event) => event.event_data)).toEqual([
+        expect.objectContaining({ interrupted: true }),
+      ]);
       expect(server.eventsOfType('heartbeat').at(-1)?.event_data).toMatchObject({ status: 'stopping' });
     } finally {
       stop.abort();

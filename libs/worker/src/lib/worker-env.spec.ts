@@ -54,11 +54,16 @@ describe('parseWorkerEnv', () => {
 
   it('refuses AGENT=claude without an API key, and selects the Claude adapter with one', () => {
     expect(problemsOf({ ...required, AGENT: 'claude' })).toEqual(['ANTHROPIC_API_KEY: is required when AGENT=claude']);
-    expect(problemsOf({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'ftp://x' })).toEqual([
-      'ANTHROPIC_BASE_URL: must be an http:// or https:// URL',
-    ]);
+    expect(
+      problemsOf({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_BASE_URL: 'ftp://x' }),
+    ).toEqual(['ANTHROPIC_BASE_URL: must be an http:// or https:// URL']);
     const deps = { logger: { debug() {}, info() {}, warn() {}, error() {} }, commandEnv: {} };
-    const claude = parseWorkerEnv({ ...required, AGENT: 'claude', ANTHROPIC_API_KEY: 'sk-test', ANTHROPIC_MODEL: 'claude-sonnet-4-5' });
+    const claude = parseWorkerEnv({
+      ...required,
+      AGENT: 'claude',
+      ANTHROPIC_API_KEY: 'sk-test',
+      ANTHROPIC_MODEL: 'claude-sonnet-4-5',
+    });
     // Constructing it loads nothing: the SDK is imported when the first turn starts.
     expect(createAgent(claude, deps).kind).toBe('claude');
     expect(createAgent(parseWorkerEnv({ ...required, ANTHROPIC_API_KEY: 'sk-test' }), deps).kind).toBe('shell');

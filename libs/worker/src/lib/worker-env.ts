@@ -56,7 +56,11 @@ export const WorkerEnv = z
       }),
     ),
     /** Where the agent works; relative paths resolve against the worker's cwd. */
-    WORKSPACE_DIR: z.string().min(1).default('.').transform((value) => path.resolve(value)),
+    WORKSPACE_DIR: z
+      .string()
+      .min(1)
+      .default('.')
+      .transform((value) => path.resolve(value)),
     /** Cadence of the `heartbeat` event (the supervisor counts missed intervals of 15 s). */
     HEARTBEAT_INTERVAL_MS: Millis(15_000, 10),
     /** How often messages are polled, idle and during a turn: the upper bound on interrupt latency. */

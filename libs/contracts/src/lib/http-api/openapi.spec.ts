@@ -9,7 +9,10 @@ import { HTTP_ROUTES } from './routes';
 type Json = Record<string, any>;
 
 // The validator is ESM-only; its own CLI runs it on the document as a file, as CI or a person would.
-const VALIDATOR = path.resolve(__dirname, '../../../../../node_modules/@seriousme/openapi-schema-validator/bin/validate-api-cli.js');
+const VALIDATOR = path.resolve(
+  __dirname,
+  '../../../../../node_modules/@seriousme/openapi-schema-validator/bin/validate-api-cli.js',
+);
 
 function validate(document: unknown): { valid: boolean; errors?: unknown } {
   const dir = mkdtempSync(path.join(tmpdir(), 'openapi-'));
@@ -51,13 +54,20 @@ describe('the OpenAPI document', () => {
     expect(validate(broken).valid).toBe(false);
   });
 
-  it.each(['ingest', 'message-queue', 'gateway', 'supervisor', 'branch-workflow', 'guardian'] as const)('%s: its own part is valid and holds only its routes and every app\'s', (service) => {
-    const part = buildOpenApiDocument({ services: [service] }) as Json;
-    expect(validate(part)).toEqual({ valid: true });
-    const operations = Object.values(part.paths).flatMap((item: any) => Object.values(item)) as Json[];
-    expect(operations.every((op) => op['x-relay-service'] === service || op['x-relay-service'] === 'every')).toBe(true);
-    expect(operations.map((op) => op.operationId)).toEqual(expect.arrayContaining(['getHealth', 'getReadiness', 'getMetrics', 'getOpenApi']));
-  });
+  it.each(['ingest', 'message-queue', 'gateway', 'supervisor', 'branch-workflow', 'guardian'] as const)(
+    "%s: its own part is valid and holds only its routes and every app's",
+    (service) => {
+      const part = buildOpenApiDocument({ services: [service] }) as Json;
+      expect(validate(part)).toEqual({ valid: true });
+      const operations = Object.values(part.paths).flatMap((item: any) => Object.values(item)) as Json[];
+      expect(operations.every((op) => op['x-relay-service'] === service || op['x-relay-service'] === 'every')).toBe(
+        true,
+      );
+      expect(operations.map((op) => op.operationId)).toEqual(
+        expect.arrayContaining(['getHealth', 'getReadiness', 'getMetrics', 'getOpenApi']),
+      );
+    },
+  );
 
   it('documents every route of the registry once, with its auth and the error answer on every error status', () => {
     const operations = Object.values(document.paths).flatMap((item: any) => Object.values(item)) as Json[];
@@ -76,11 +86,16 @@ describe('the OpenAPI document', () => {
       expect(op.responses['500']['x-error-codes']).toContain('internal');
       for (const [status, codes] of Object.entries(route.errors)) {
         if (route.answers[Number(status)]) continue;
-        expect(op.responses[status].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/ErrorAnswer' });
+        expect(op.responses[status].content['application/json'].schema).toEqual({
+          $ref: '#/components/schemas/ErrorAnswer',
+        });
         expect(op.responses[status]['x-error-codes']).toEqual(codes);
       }
     }
-    expect(document.components.securitySchemes).toMatchObject({ bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, basicAuth: { type: 'http', scheme: 'basic' } });
+    expect(document.components.securitySchemes).toMatchObject({
+      bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+      basicAuth: { type: 'http', scheme: 'basic' },
+    });
   });
 
   it('every documented example matches the document: request bodies their schema, answers the schema of their status', () => {
@@ -92,12 +107,18 @@ describe('the OpenAPI document', () => {
         expect(op.responses[String(example.status)]).toBeDefined();
         const answerSchema = op.responses[String(example.status)].content['application/json']?.schema;
         if (example.response !== undefined) {
-          expect({ example: `${route.operationId} ${example.name}`, errors: check(answerSchema, example.response) }).toEqual({ example: `${route.operationId} ${example.name}`, errors: null });
+          expect({
+            example: `${route.operationId} ${example.name}`,
+            errors: check(answerSchema, example.response),
+          }).toEqual({ example: `${route.operationId} ${example.name}`, errors: null });
           checked++;
         }
         // Examples of refusals carry bodies the schema refuses on purpose; the accepted ones must pass it.
         if (example.body !== undefined && example.status < 400) {
-          expect({ example: `${route.operationId} ${example.name}`, errors: check(op.requestBody.content['application/json'].schema, example.body) }).toEqual({
+          expect({
+            example: `${route.operationId} ${example.name}`,
+            errors: check(op.requestBody.content['application/json'].schema, example.body),
+          }).toEqual({
             example: `${route.operationId} ${example.name}`,
             errors: null,
           });
@@ -111,8 +132,19 @@ describe('the OpenAPI document', () => {
     const body = document.components.schemas.EventBody;
     expect(body.required).toEqual(['event_type']);
     expect(body.properties.event_type).toMatchObject({ type: 'string', minLength: 1, maxLength: 200 });
-    expect(document.components.schemas.EventBatchBody).toMatchObject({ type: 'array', minItems: 1, maxItems: 1000, items: { $ref: '#/components/schemas/EventBody' } });
-    const limit = document.paths['/api/v1/sandboxes/{sandboxId}/events'].get.parameters.find((p: Json) => p.name === 'limit');
-    expect(limit).toMatchObject({ in: 'query', required: false, schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } });
+    expect(document.components.schemas.EventBatchBody).toMatchObject({
+      type: 'array',
+      minItems: 1,
+      maxItems: 1000,
+      items: { $ref: '#/components/schemas/EventBody' },
+    });
+    const limit = document.paths['/api/v1/sandboxes/{sandboxId}/events'].get.parameters.find(
+      (p: Json) => p.name === 'limit',
+    );
+    expect(limit).toMatchObject({
+      in: 'query',
+      required: false,
+      schema: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+    });
   });
 });

@@ -25,7 +25,11 @@ function namedSchemas(routes: readonly HttpRoute[]) {
   for (const route of routes) {
     if (route.body) bodies.set(route, name(input, route.body.schema, `${pascal(route.operationId)}Body`));
     for (const [status, answer] of Object.entries(route.answers)) {
-      if (answer.schema) answers.set(`${route.operationId} ${status}`, name(output, answer.schema, `${pascal(route.operationId)}Answer`));
+      if (answer.schema)
+        answers.set(
+          `${route.operationId} ${status}`,
+          name(output, answer.schema, `${pascal(route.operationId)}Answer`),
+        );
     }
   }
   name(output, ErrorAnswer, 'ErrorAnswer');
@@ -34,7 +38,9 @@ function namedSchemas(routes: readonly HttpRoute[]) {
 
 const pascal = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-const COMPONENT_NAMES = new Map<z.ZodType, string>(Object.entries(HTTP_COMPONENT_NAMES).map(([name, schema]) => [schema, name]));
+const COMPONENT_NAMES = new Map<z.ZodType, string>(
+  Object.entries(HTTP_COMPONENT_NAMES).map(([name, schema]) => [schema, name]),
+);
 
 function convert(registry: z.core.$ZodRegistry<{ id: string }>, io: 'input' | 'output'): Record<string, Json> {
   const { schemas } = z.toJSONSchema(registry, {
@@ -86,7 +92,12 @@ function operation(route: HttpRoute, names: ReturnType<typeof namedSchemas>): Js
   for (const [status, answer] of Object.entries(route.answers)) {
     const examples = exampleMap(route, Number(status));
     const content = answer.schema
-      ? { 'application/json': { schema: { $ref: `${SCHEMA_REF}${names.answers.get(`${route.operationId} ${status}`)}` }, ...(examples ? { examples } : {}) } }
+      ? {
+          'application/json': {
+            schema: { $ref: `${SCHEMA_REF}${names.answers.get(`${route.operationId} ${status}`)}` },
+            ...(examples ? { examples } : {}),
+          },
+        }
       : { [answer.contentType ?? 'text/plain']: { schema: { type: 'string' } } };
     responses[status] = { description: answer.description, content };
   }
@@ -96,20 +107,34 @@ function operation(route: HttpRoute, names: ReturnType<typeof namedSchemas>): Js
     const examples = exampleMap(route, Number(status));
     responses[status] = {
       description: `${STATUS_TEXT[Number(status)] ?? 'Error'}: ${codes.map((code) => `\`${code}\``).join(', ')}`,
-      ...(Number(status) === 401 ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: '`Bearer`' } } } : {}),
-      content: { 'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorAnswer` }, ...(examples ? { examples } : {}) } },
+      ...(Number(status) === 401
+        ? { headers: { 'WWW-Authenticate': { schema: { type: 'string' }, description: '`Bearer`' } } }
+        : {}),
+      content: {
+        'application/json': { schema: { $ref: `${SCHEMA_REF}ErrorAnswer` }, ...(examples ? { examples } : {}) },
+      },
       'x-error-codes': codes,
     };
   }
-  const requestExamples = Object.fromEntries(route.examples.filter((example) => example.body !== undefined).map((example) => [example.name, { summary: example.summary, value: example.body }]));
+  const requestExamples = Object.fromEntries(
+    route.examples
+      .filter((example) => example.body !== undefined)
+      .map((example) => [example.name, { summary: example.summary, value: example.body }]),
+  );
   return {
     operationId: route.operationId,
     tags: [route.tag],
     summary: route.summary,
     ...(route.description ? { description: route.description } : {}),
     'x-relay-service': route.service,
-    ...(route.auth ? { 'x-relay-auth-action': route.auth, security: [{ bearerAuth: [] }, { basicAuth: [] }] } : { security: [] }),
-    parameters: [...parameters('path', route.params ? [route.params] : undefined), ...parameters('query', route.query), ...parameters('header', route.headers ? [route.headers] : undefined)],
+    ...(route.auth
+      ? { 'x-relay-auth-action': route.auth, security: [{ bearerAuth: [] }, { basicAuth: [] }] }
+      : { security: [] }),
+    parameters: [
+      ...parameters('path', route.params ? [route.params] : undefined),
+      ...parameters('query', route.query),
+      ...parameters('header', route.headers ? [route.headers] : undefined),
+    ],
     ...(route.body
       ? {
           requestBody: {
@@ -131,7 +156,9 @@ function operation(route: HttpRoute, names: ReturnType<typeof namedSchemas>): Js
 function exampleMap(route: HttpRoute, status: number): Json | undefined {
   const matching = route.examples.filter((example) => example.status === status && example.response !== undefined);
   if (matching.length === 0) return undefined;
-  return Object.fromEntries(matching.map((example) => [example.name, { summary: example.summary, value: example.response }]));
+  return Object.fromEntries(
+    matching.map((example) => [example.name, { summary: example.summary, value: example.response }]),
+  );
 }
 
 export interface OpenApiOptions {
@@ -148,10 +175,13 @@ export function buildOpenApiDocument({ services, version = '1.0.0' }: OpenApiOpt
   const key = `${services ? [...services].sort().join(',') : '*'}@${version}`;
   const cached = built.get(key);
   if (cached) return cached;
-  const routes = HTTP_ROUTES.filter((route) => !services || route.service === 'every' || services.includes(route.service));
+  const routes = HTTP_ROUTES.filter(
+    (route) => !services || route.service === 'every' || services.includes(route.service),
+  );
   const names = namedSchemas(routes);
   const paths: Record<string, Json> = {};
-  for (const route of routes) paths[route.path] = { ...(paths[route.path] ?? {}), [route.method]: operation(route, names) };
+  for (const route of routes)
+    paths[route.path] = { ...(paths[route.path] ?? {}), [route.method]: operation(route, names) };
   const document: Json = {
     openapi: '3.1.0',
     info: {
@@ -170,11 +200,17 @@ export function buildOpenApiDocument({ services, version = '1.0.0' }: OpenApiOpt
     components: {
       schemas: { ...convert(names.input, 'input'), ...convert(names.output, 'output') },
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A relay token (sandbox, viewer or operator).' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A relay token (sandbox, viewer or operator).',
+        },
         basicAuth: {
           type: 'http',
           scheme: 'basic',
-          description: "A relay token as the Basic password (any user name): what a sandbox's CALLBACK_URL userinfo (`https://sandbox:<token>@host`) sends.",
+          description:
+            "A relay token as the Basic password (any user name): what a sandbox's CALLBACK_URL userinfo (`https://sandbox:<token>@host`) sends.",
         },
       },
     },

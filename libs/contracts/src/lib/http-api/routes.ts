@@ -21,16 +21,38 @@ import {
   StartBranchRequest,
   TicketId,
 } from '../branch-workflow.schema';
-import { EventAccepted, EventBatchAccepted, EventBatchBody, EventBody, EventHistoryPage, EventHistoryQuery } from '../events.schema';
+import {
+  EventAccepted,
+  EventBatchAccepted,
+  EventBatchBody,
+  EventBody,
+  EventHistoryPage,
+  EventHistoryQuery,
+} from '../events.schema';
 import { SandboxId } from '../ids';
 import { DrainedMessage, IdempotencyKey, MessageBody, MessageDrainQuery, MessageQueued } from '../messages.schema';
 import { OmoiosEventList, OmoiosEventListQuery, TrajectoryQuery, TrajectorySummary } from '../sandbox-history.schema';
 import { SandboxList, SandboxListQuery, SandboxSummary } from '../sandboxes.schema';
-import { CreateTaskBody, SandboxTaskView, StopTaskBody, TaskCompleteAnswer, TaskCompleteBody, TaskId, TaskView } from '../tasks.schema';
+import {
+  CreateTaskBody,
+  SandboxTaskView,
+  StopTaskBody,
+  TaskCompleteAnswer,
+  TaskCompleteBody,
+  TaskId,
+  TaskView,
+} from '../tasks.schema';
 import { ErrorAnswer, HealthAnswer, OPENAPI_PATH, ReadinessAnswer } from './edge.schema';
 
 /** The apps that serve HTTP in a deployment (the standalone serves every route on one port). */
-export const HTTP_SERVICES = ['ingest', 'message-queue', 'gateway', 'supervisor', 'branch-workflow', 'guardian'] as const;
+export const HTTP_SERVICES = [
+  'ingest',
+  'message-queue',
+  'gateway',
+  'supervisor',
+  'branch-workflow',
+  'guardian',
+] as const;
 export type HttpService = (typeof HTTP_SERVICES)[number];
 
 /** A documented request and the answer it gets; the contract test sends exactly this and checks the status and the answer's shape. */
@@ -86,17 +108,27 @@ const MetricsText = { description: 'Prometheus text exposition', contentType: 't
 const ERRORS = {
   auth: { 401: ['unauthenticated'], 403: ['forbidden'] },
   sandboxPath: { 400: ['validation_failed', 'bad_request'] },
-  body: { 400: ['malformed_json', 'bad_request', 'request_aborted'], 413: ['payload_too_large'], 415: ['unsupported_encoding', 'unsupported_charset'], 422: ['validation_failed'] },
+  body: {
+    400: ['malformed_json', 'bad_request', 'request_aborted'],
+    413: ['payload_too_large'],
+    415: ['unsupported_encoding', 'unsupported_charset'],
+    422: ['validation_failed'],
+  },
   query: { 422: ['validation_failed'] },
   store: { 503: ['service_unavailable'] },
   rateLimited: { 429: ['rate_limited'] },
-  github: { 409: ['ref_exists', 'not_mergeable', 'head_changed', 'pull_request_exists', 'no_commits'], 502: ['github_not_found', 'github_unauthorized', 'github_rejected'], 503: ['github_rate_limited', 'github_unavailable', 'github_not_configured'] },
+  github: {
+    409: ['ref_exists', 'not_mergeable', 'head_changed', 'pull_request_exists', 'no_commits'],
+    502: ['github_not_found', 'github_unauthorized', 'github_rejected'],
+    503: ['github_rate_limited', 'github_unavailable', 'github_not_configured'],
+  },
 } satisfies Record<string, Record<number, string[]>>;
 
 function errorsOf(...groups: Array<Record<number, string[]>>): Record<number, string[]> {
   const merged: Record<number, string[]> = {};
   for (const group of groups) {
-    for (const [status, codes] of Object.entries(group)) merged[Number(status)] = [...new Set([...(merged[Number(status)] ?? []), ...codes])];
+    for (const [status, codes] of Object.entries(group))
+      merged[Number(status)] = [...new Set([...(merged[Number(status)] ?? []), ...codes])];
   }
   return merged;
 }
@@ -161,7 +193,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         params: { sandboxId: EXAMPLE_SANDBOX },
         body: { event_data: {} },
         status: 422,
-        response: { error: { code: 'validation_failed', message: 'invalid body.event_type', details: [{ field: 'body.event_type', message: 'is required' }], requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'validation_failed',
+            message: 'invalid body.event_type',
+            details: [{ field: 'body.event_type', message: 'is required' }],
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -200,7 +239,12 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     auth: 'events:read',
     params: SandboxParams,
     query: [EventHistoryQuery, OmoiosEventListQuery],
-    answers: { 200: { description: "a page of history (the relay's shape, or the original's with `offset`)", schema: z.union([EventHistoryPage, OmoiosEventList]) } },
+    answers: {
+      200: {
+        description: "a page of history (the relay's shape, or the original's with `offset`)",
+        schema: z.union([EventHistoryPage, OmoiosEventList]),
+      },
+    },
     errors: errorsOf(ERRORS.auth, ERRORS.sandboxPath, ERRORS.query, ERRORS.store),
     examples: [
       {
@@ -218,7 +262,16 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         query: { offset: '0', limit: '10' },
         status: 200,
         response: {
-          events: [{ id: '42', sandbox_id: EXAMPLE_SANDBOX, event_type: 'agent.tool_completed', event_data: { tool: 'bash' }, source: 'agent', created_at: '2026-11-24T10:00:00.000Z' }],
+          events: [
+            {
+              id: '42',
+              sandbox_id: EXAMPLE_SANDBOX,
+              event_type: 'agent.tool_completed',
+              event_data: { tool: 'bash' },
+              source: 'agent',
+              created_at: '2026-11-24T10:00:00.000Z',
+            },
+          ],
           total_count: 1,
           sandbox_id: EXAMPLE_SANDBOX,
         },
@@ -229,7 +282,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         params: { sandboxId: EXAMPLE_SANDBOX },
         query: { limit: '0' },
         status: 422,
-        response: { error: { code: 'validation_failed', message: 'invalid query.limit', details: [{ field: 'query.limit', message: 'Too small: expected number to be >=1' }], requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'validation_failed',
+            message: 'invalid query.limit',
+            details: [{ field: 'query.limit', message: 'Too small: expected number to be >=1' }],
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -255,7 +315,11 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         response: {
           sandbox_id: EXAMPLE_SANDBOX,
           events: [],
-          heartbeat_summary: { count: 1, first_heartbeat: '2026-11-24T10:00:00.000Z', last_heartbeat: '2026-11-24T10:00:00.000Z' },
+          heartbeat_summary: {
+            count: 1,
+            first_heartbeat: '2026-11-24T10:00:00.000Z',
+            last_heartbeat: '2026-11-24T10:00:00.000Z',
+          },
           total_events: 1,
           trajectory_events: 0,
           next_cursor: null,
@@ -287,7 +351,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         headers: { 'idempotency-key': 'example-key-1' },
         body: { content: 'Please also run the tests.', message_type: 'user_message' },
         status: 200,
-        response: { status: 'queued', message_id: '7', sandbox_id: EXAMPLE_SANDBOX, message_type: 'user_message', created_at: '2026-11-24T10:00:01.000Z', duplicate: false },
+        response: {
+          status: 'queued',
+          message_id: '7',
+          sandbox_id: EXAMPLE_SANDBOX,
+          message_type: 'user_message',
+          created_at: '2026-11-24T10:00:01.000Z',
+          duplicate: false,
+        },
       },
     ],
   },
@@ -301,7 +372,9 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     auth: 'messages:drain',
     params: SandboxParams,
     query: [MessageDrainQuery],
-    answers: { 200: { description: 'the messages, interrupts first; `[]` when none', schema: z.array(DrainedMessage) } },
+    answers: {
+      200: { description: 'the messages, interrupts first; `[]` when none', schema: z.array(DrainedMessage) },
+    },
     errors: errorsOf(ERRORS.auth, ERRORS.sandboxPath, ERRORS.query, ERRORS.store),
     examples: [
       {
@@ -337,7 +410,15 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     query: [SandboxListQuery],
     answers: { 200: { description: 'the list', schema: SandboxList } },
     errors: errorsOf(ERRORS.auth, ERRORS.query, ERRORS.store),
-    examples: [{ name: 'recent', summary: 'the ten most recently active', query: { limit: '10' }, status: 200, response: { sandboxes: [], generated_at: '2026-11-24T10:00:00.000Z' } }],
+    examples: [
+      {
+        name: 'recent',
+        summary: 'the ten most recently active',
+        query: { limit: '10' },
+        status: 200,
+        response: { sandboxes: [], generated_at: '2026-11-24T10:00:00.000Z' },
+      },
+    ],
   },
   {
     operationId: 'getSandbox',
@@ -351,7 +432,13 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     answers: { 200: { description: 'the summary', schema: SandboxSummary } },
     errors: errorsOf(ERRORS.auth, ERRORS.sandboxPath, { 404: ['not_found'] }, ERRORS.store),
     examples: [
-      { name: 'unknown', summary: 'a sandbox with neither a session nor an event', params: { sandboxId: 'sandbox-example-unknown' }, status: 404, response: notFound('no sandbox sandbox-example-unknown: no session and no events') },
+      {
+        name: 'unknown',
+        summary: 'a sandbox with neither a session nor an event',
+        params: { sandboxId: 'sandbox-example-unknown' },
+        status: 404,
+        response: notFound('no sandbox sandbox-example-unknown: no session and no events'),
+      },
     ],
   },
   {
@@ -379,7 +466,17 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     answers: { 201: { description: 'the task', schema: TaskView } },
     // The sandbox provider failing: its code (libs/sandbox SANDBOX_ERROR_CODES) at 502 when a retry would not help, 503 when it may.
     errors: errorsOf(ERRORS.auth, ERRORS.body, ERRORS.store, {
-      502: ['invalid_spec', 'unauthorized', 'not_found', 'upstream_rejected', 'invalid_response', 'sandbox_failed', 'worker_bundle_missing', 'repository_clone_failed', 'worker_start_failed'],
+      502: [
+        'invalid_spec',
+        'unauthorized',
+        'not_found',
+        'upstream_rejected',
+        'invalid_response',
+        'sandbox_failed',
+        'worker_bundle_missing',
+        'repository_clone_failed',
+        'worker_start_failed',
+      ],
       503: ['upstream_unavailable', 'timeout'],
     }),
     examples: [
@@ -388,7 +485,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         summary: 'a plan the shell agent would refuse',
         body: { title: 'Example', plan: { steps: 'not a list' } },
         status: 422,
-        response: { error: { code: 'validation_failed', message: 'invalid body.plan', details: [{ field: 'body.plan', message: 'plan.steps must be a list' }], requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'validation_failed',
+            message: 'invalid body.plan',
+            details: [{ field: 'body.plan', message: 'plan.steps must be a list' }],
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -403,7 +507,15 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: TaskParams,
     answers: { 200: { description: 'the task', schema: TaskView } },
     errors: errorsOf(ERRORS.auth, { 400: ['validation_failed', 'bad_request'], 404: ['not_found'] }, ERRORS.store),
-    examples: [{ name: 'unknown', summary: 'no such task', params: { taskId: EXAMPLE_TASK_ID }, status: 404, response: notFound(`task ${EXAMPLE_TASK_ID} not found`) }],
+    examples: [
+      {
+        name: 'unknown',
+        summary: 'no such task',
+        params: { taskId: EXAMPLE_TASK_ID },
+        status: 404,
+        response: notFound(`task ${EXAMPLE_TASK_ID} not found`),
+      },
+    ],
   },
   {
     operationId: 'stopTask',
@@ -416,8 +528,22 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: TaskParams,
     body: { schema: StopTaskBody, required: false },
     answers: { 200: { description: 'the task, stopped (or unchanged when it no longer runs)', schema: TaskView } },
-    errors: errorsOf(ERRORS.auth, ERRORS.body, { 400: ['validation_failed'], 404: ['not_found'], 409: ['conflict'] }, ERRORS.store),
-    examples: [{ name: 'unknown', summary: 'no such task', params: { taskId: EXAMPLE_TASK_ID }, body: { reason: 'no longer needed' }, status: 404, response: notFound(`task ${EXAMPLE_TASK_ID} not found`) }],
+    errors: errorsOf(
+      ERRORS.auth,
+      ERRORS.body,
+      { 400: ['validation_failed'], 404: ['not_found'], 409: ['conflict'] },
+      ERRORS.store,
+    ),
+    examples: [
+      {
+        name: 'unknown',
+        summary: 'no such task',
+        params: { taskId: EXAMPLE_TASK_ID },
+        body: { reason: 'no longer needed' },
+        status: 404,
+        response: notFound(`task ${EXAMPLE_TASK_ID} not found`),
+      },
+    ],
   },
   {
     operationId: 'renewSandboxToken',
@@ -436,7 +562,9 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         summary: 'a relay running without auth issues no tokens',
         params: { sandboxId: EXAMPLE_SANDBOX },
         status: 409,
-        response: { error: { code: 'auth_off', message: 'auth is off: there are no tokens to renew', requestId: 'req-1' } },
+        response: {
+          error: { code: 'auth_off', message: 'auth is off: there are no tokens to renew', requestId: 'req-1' },
+        },
       },
     ],
   },
@@ -451,7 +579,15 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: SandboxParams,
     answers: { 200: { description: 'the task', schema: SandboxTaskView } },
     errors: errorsOf(ERRORS.auth, ERRORS.sandboxPath, { 404: ['not_found'] }, ERRORS.store),
-    examples: [{ name: 'noTask', summary: 'a sandbox without a task', params: { sandboxId: EXAMPLE_SANDBOX }, status: 404, response: notFound(`sandbox ${EXAMPLE_SANDBOX} has no task`) }],
+    examples: [
+      {
+        name: 'noTask',
+        summary: 'a sandbox without a task',
+        params: { sandboxId: EXAMPLE_SANDBOX },
+        status: 404,
+        response: notFound(`sandbox ${EXAMPLE_SANDBOX} has no task`),
+      },
+    ],
   },
   {
     operationId: 'completeSandboxTask',
@@ -464,7 +600,13 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: SandboxParams,
     body: { schema: TaskCompleteBody, required: true },
     answers: { 200: { description: 'accepted', schema: TaskCompleteAnswer } },
-    errors: errorsOf(ERRORS.auth, ERRORS.sandboxPath, ERRORS.body, { 404: ['not_found'], 409: ['task_not_on_sandbox', 'sandbox_replaced', 'task_restarting'] }, ERRORS.store),
+    errors: errorsOf(
+      ERRORS.auth,
+      ERRORS.sandboxPath,
+      ERRORS.body,
+      { 404: ['not_found'], 409: ['task_not_on_sandbox', 'sandbox_replaced', 'task_restarting'] },
+      ERRORS.store,
+    ),
     examples: [
       {
         name: 'unknownSandbox',
@@ -487,10 +629,20 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     auth: 'branches:manage',
     params: TicketParams,
     body: { schema: StartBranchRequest, required: true },
-    answers: { 200: { description: 'the ticket already had its branch', schema: BranchWorkView }, 201: { description: 'the branch was created', schema: BranchWorkView } },
+    answers: {
+      200: { description: 'the ticket already had its branch', schema: BranchWorkView },
+      201: { description: 'the branch was created', schema: BranchWorkView },
+    },
     errors: errorsOf(ERRORS.auth, ERRORS.body, { 400: ['validation_failed'] }, ERRORS.github, ERRORS.store),
     examples: [
-      { name: 'start', summary: 'a new ticket', params: { ticketId: 'T-example-1' }, body: { title: 'Add password reset', kind: 'feature' }, status: 201, response: EXAMPLE_BRANCH_WORK },
+      {
+        name: 'start',
+        summary: 'a new ticket',
+        params: { ticketId: 'T-example-1' },
+        body: { title: 'Add password reset', kind: 'feature' },
+        status: 201,
+        response: EXAMPLE_BRANCH_WORK,
+      },
     ],
   },
   {
@@ -504,7 +656,15 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: TicketParams,
     answers: { 200: { description: 'the branch work', schema: BranchWorkView } },
     errors: errorsOf(ERRORS.auth, { 400: ['validation_failed'], 404: ['not_found'] }, ERRORS.store),
-    examples: [{ name: 'current', summary: 'after the start', params: { ticketId: 'T-example-1' }, status: 200, response: { ...EXAMPLE_BRANCH_WORK, changed: false } }],
+    examples: [
+      {
+        name: 'current',
+        summary: 'after the start',
+        params: { ticketId: 'T-example-1' },
+        status: 200,
+        response: { ...EXAMPLE_BRANCH_WORK, changed: false },
+      },
+    ],
   },
   {
     operationId: 'compareTicketBranch',
@@ -523,7 +683,15 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         summary: 'a branch without commits',
         params: { ticketId: 'T-example-1' },
         status: 200,
-        response: { ticket_id: 'T-example-1', branch_name: EXAMPLE_BRANCH_WORK.branch_name, base_branch: 'main', status: 'identical', ahead_by: 0, behind_by: 0, files: [] },
+        response: {
+          ticket_id: 'T-example-1',
+          branch_name: EXAMPLE_BRANCH_WORK.branch_name,
+          base_branch: 'main',
+          status: 'identical',
+          ahead_by: 0,
+          behind_by: 0,
+          files: [],
+        },
       },
     ],
   },
@@ -537,8 +705,17 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     auth: 'branches:manage',
     params: TicketParams,
     body: { schema: OpenPullRequestRequest, required: false },
-    answers: { 200: { description: 'already open', schema: BranchWorkView }, 201: { description: 'opened', schema: BranchWorkView } },
-    errors: errorsOf(ERRORS.auth, ERRORS.body, { 400: ['validation_failed'], 404: ['not_found'] }, ERRORS.github, ERRORS.store),
+    answers: {
+      200: { description: 'already open', schema: BranchWorkView },
+      201: { description: 'opened', schema: BranchWorkView },
+    },
+    errors: errorsOf(
+      ERRORS.auth,
+      ERRORS.body,
+      { 400: ['validation_failed'], 404: ['not_found'] },
+      ERRORS.github,
+      ERRORS.store,
+    ),
     examples: [
       {
         name: 'noCommits',
@@ -546,7 +723,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         params: { ticketId: 'T-example-1' },
         body: { summary: 'Adds the reset flow.' },
         status: 409,
-        response: { error: { code: 'no_commits', message: 'the branch has no commits', details: { github_status: 422 }, requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'no_commits',
+            message: 'the branch has no commits',
+            details: { github_status: 422 },
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -561,7 +745,13 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     params: TicketParams,
     body: { schema: MergeRequest, required: false },
     answers: { 200: { description: 'merged (`state: "completed"`)', schema: BranchWorkView } },
-    errors: errorsOf(ERRORS.auth, ERRORS.body, { 400: ['validation_failed'], 404: ['not_found'] }, ERRORS.github, ERRORS.store),
+    errors: errorsOf(
+      ERRORS.auth,
+      ERRORS.body,
+      { 400: ['validation_failed'], 404: ['not_found'] },
+      ERRORS.github,
+      ERRORS.store,
+    ),
     examples: [],
   },
   {
@@ -581,14 +771,26 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         summary: 'a feature ticket',
         body: { ticket_id: 'T-example-2', ticket_title: 'Fix login', ...OMOIOS_REPO, ticket_type: 'bug' },
         status: 200,
-        response: { success: true, branch_name: 'fix/t-example-2-fix-login', sha: '3f786850e387550fdab836ed7e6dc881de23001b', error: null },
+        response: {
+          success: true,
+          branch_name: 'fix/t-example-2-fix-login',
+          sha: '3f786850e387550fdab836ed7e6dc881de23001b',
+          error: null,
+        },
       },
       {
         name: 'otherRepository',
         summary: 'a repository this relay does not serve',
         body: { ticket_id: 'T-example-2', ticket_title: 'Fix login', repo_owner: 'someone', repo_name: 'else' },
         status: 422,
-        response: { error: { code: 'validation_failed', message: 'invalid body.repo_owner, body.repo_name', details: [{ field: 'body.repo_owner', message: 'this relay serves example/relay only' }], requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'validation_failed',
+            message: 'invalid body.repo_owner, body.repo_name',
+            details: [{ field: 'body.repo_owner', message: 'this relay serves example/relay only' }],
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -604,7 +806,13 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     answers: { 200: { description: 'the status', schema: OmoiosBranchStatusResponse } },
     errors: errorsOf(ERRORS.auth, ERRORS.body, ERRORS.github, ERRORS.store),
     examples: [
-      { name: 'status', summary: 'the base branch itself', body: { branch_name: 'main', ...OMOIOS_REPO }, status: 200, response: { success: true, ahead_by: 0, behind_by: 0, has_conflicts: false, error: null } },
+      {
+        name: 'status',
+        summary: 'the base branch itself',
+        body: { branch_name: 'main', ...OMOIOS_REPO },
+        status: 200,
+        response: { success: true, ahead_by: 0, behind_by: 0, has_conflicts: false, error: null },
+      },
     ],
   },
   {
@@ -624,7 +832,14 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         summary: "a branch that is not the ticket's",
         body: { ticket_id: 'T-example-2', ticket_title: 'Fix login', branch_name: 'fix/other', ...OMOIOS_REPO },
         status: 409,
-        response: { error: { code: 'branch_mismatch', message: 'ticket T-example-2 works on fix/t-example-2-fix-login, not fix/other', details: { branch_name: 'fix/t-example-2-fix-login' }, requestId: 'req-1' } },
+        response: {
+          error: {
+            code: 'branch_mismatch',
+            message: 'ticket T-example-2 works on fix/t-example-2-fix-login, not fix/other',
+            details: { branch_name: 'fix/t-example-2-fix-login' },
+            requestId: 'req-1',
+          },
+        },
       },
     ],
   },
@@ -662,10 +877,23 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
     tag: 'operations',
     summary: 'Dependencies reachable and not draining (503 with the same shape otherwise)',
     auth: null,
-    answers: { 200: { description: 'ready', schema: ReadinessAnswer }, 503: { description: 'not ready', schema: ReadinessAnswer } },
+    answers: {
+      200: { description: 'ready', schema: ReadinessAnswer },
+      503: { description: 'not ready', schema: ReadinessAnswer },
+    },
     errors: {},
     examples: [
-      { name: 'ready', summary: 'ready', status: 200, response: { ready: true, status: 'ready', checks: { postgres: { ok: true, ms: 2 }, redis: { ok: true, ms: 1 } }, version: '0.0.0' } },
+      {
+        name: 'ready',
+        summary: 'ready',
+        status: 200,
+        response: {
+          ready: true,
+          status: 'ready',
+          checks: { postgres: { ok: true, ms: 2 }, redis: { ok: true, ms: 1 } },
+          version: '0.0.0',
+        },
+      },
     ],
   },
   {

@@ -88,18 +88,31 @@ export const AgentCompletedData = z.looseObject({
 });
 export type AgentCompletedData = z.infer<typeof AgentCompletedData>;
 
-export const AgentErrorData = z.looseObject({ message: z.string().optional(), error: z.string().optional(), fatal: z.boolean().optional() });
+export const AgentErrorData = z.looseObject({
+  message: z.string().optional(),
+  error: z.string().optional(),
+  fatal: z.boolean().optional(),
+});
 export type AgentErrorData = z.infer<typeof AgentErrorData>;
 
 export const AgentInterruptedData = z.looseObject({ reason: z.string().optional(), during: z.string().optional() });
 export type AgentInterruptedData = z.infer<typeof AgentInterruptedData>;
 
-export const AgentSubagentStartedData = z.looseObject({ subagent_type: z.string().optional(), description: z.string().optional() });
+export const AgentSubagentStartedData = z.looseObject({
+  subagent_type: z.string().optional(),
+  description: z.string().optional(),
+});
 export const AgentSubagentCompletedData = z.looseObject({ result: z.string().optional() });
 
 /** The relay worker's heartbeat, every 15 s from its own timer (libs/worker, heartbeat.ts). */
 export const RelayHeartbeatData = z.looseObject({
-  status: z.enum([HEARTBEAT_STATUSES.STARTING, HEARTBEAT_STATUSES.RUNNING, HEARTBEAT_STATUSES.IDLE, HEARTBEAT_STATUSES.COMPLETED, HEARTBEAT_STATUSES.STOPPING]),
+  status: z.enum([
+    HEARTBEAT_STATUSES.STARTING,
+    HEARTBEAT_STATUSES.RUNNING,
+    HEARTBEAT_STATUSES.IDLE,
+    HEARTBEAT_STATUSES.COMPLETED,
+    HEARTBEAT_STATUSES.STOPPING,
+  ]),
   timestamp: z.string(),
   current_action: z.string().nullable(),
   memory_rss_bytes: z.number(),
@@ -123,10 +136,18 @@ export const OmoiosHeartbeatData = z.looseObject({
 export type OmoiosHeartbeatData = z.infer<typeof OmoiosHeartbeatData>;
 
 /** A message the original's worker injected into the conversation (read by `messageText`). */
-export const OmoiosMessageInjectedData = z.looseObject({ message_id: z.string().optional(), content: z.string().optional(), message_type: z.string().optional() });
+export const OmoiosMessageInjectedData = z.looseObject({
+  message_id: z.string().optional(),
+  content: z.string().optional(),
+  message_type: z.string().optional(),
+});
 
 /** The original's name for a tool's result (read by `toolCallOutcome`, as `agent.tool_completed`). */
-export const OmoiosToolResultData = z.looseObject({ tool: z.string().optional(), success: z.boolean().optional(), error: z.string().optional() });
+export const OmoiosToolResultData = z.looseObject({
+  tool: z.string().optional(),
+  success: z.boolean().optional(),
+  error: z.string().optional(),
+});
 
 /** The original's task failure: moves the task to `failed` (supervisor, task-effects.ts). */
 export const AgentFailedData = z.looseObject({ error: z.string().optional(), message: z.string().optional() });

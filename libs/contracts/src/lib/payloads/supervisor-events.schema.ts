@@ -39,7 +39,12 @@ export const AgentRestartedData = z.object({
 });
 export type AgentRestartedData = z.infer<typeof AgentRestartedData>;
 
-export const RestartFailedData = z.object({ task_id: TaskRef, old_sandbox_id: z.string(), reason: z.string(), error: z.string() });
+export const RestartFailedData = z.object({
+  task_id: TaskRef,
+  old_sandbox_id: z.string(),
+  reason: z.string(),
+  error: z.string(),
+});
 export type RestartFailedData = z.infer<typeof RestartFailedData>;
 
 export const TaskQuarantinedData = z.object({
@@ -53,7 +58,12 @@ export const TaskQuarantinedData = z.object({
 });
 export type TaskQuarantinedData = z.infer<typeof TaskQuarantinedData>;
 
-export const SandboxIdleStoppedData = z.object({ task_id: TaskRef, sandbox_id: z.string(), idle_for_ms: z.number(), idle_since: z.string() });
+export const SandboxIdleStoppedData = z.object({
+  task_id: TaskRef,
+  sandbox_id: z.string(),
+  idle_for_ms: z.number(),
+  idle_since: z.string(),
+});
 export type SandboxIdleStoppedData = z.infer<typeof SandboxIdleStoppedData>;
 
 export const TaskStoppedData = z.object({ task_id: z.string(), sandbox_id: z.string(), reason: z.string() });
@@ -76,5 +86,10 @@ export type TaskStatusMoveData = z.infer<typeof TaskStatusMoveData>;
 export const TaskCompletedData = z.union([TaskStatusMoveData, z.object({ task_id: TaskRef, sandbox_id: z.string() })]);
 export type TaskCompletedData = z.infer<typeof TaskCompletedData>;
 
-export const SandboxReleasedData = z.object({ task_id: TaskRef, sandbox_id: z.string(), task_status: z.string(), reason: z.string() });
+export const SandboxReleasedData = z.object({
+  task_id: TaskRef,
+  sandbox_id: z.string(),
+  task_status: z.string(),
+  reason: z.string(),
+});
 export type SandboxReleasedData = z.infer<typeof SandboxReleasedData>;

@@ -18,23 +18,40 @@ function codeForStatus(status: number): SandboxErrorCode {
  * body (`{statusCode, message, error}`) into `DaytonaError.message` and `.statusCode`; we keep
  * both and decide retryability once, here.
  */
-export function toSandboxProviderError(error: unknown, operation: SandboxOperation, sandboxId?: string): SandboxProviderError {
+export function toSandboxProviderError(
+  error: unknown,
+  operation: SandboxOperation,
+  sandboxId?: string,
+): SandboxProviderError {
   if (error instanceof SandboxProviderError) return error;
   const base = { provider: 'daytona' as const, operation, sandboxId, cause: error };
   if (!(error instanceof DaytonaError)) {
     // The SDK wraps every HTTP failure in a DaytonaError; anything else is the SDK tripping over
     // an answer it did not expect (a TypeError on a missing field), which a retry will not fix.
     const message = error instanceof Error ? error.message : String(error);
-    return new SandboxProviderError({ ...base, code: 'invalid_response', retryable: false, message: `daytona ${operation} failed: ${message}` });
+    return new SandboxProviderError({
+      ...base,
+      code: 'invalid_response',
+      retryable: false,
+      message: `daytona ${operation} failed: ${message}`,
+    });
   }
   const status = error.statusCode;
   const message = `daytona ${operation} failed: ${error.message}`;
   if (status !== undefined) {
-    return new SandboxProviderError({ ...base, code: codeForStatus(status), retryable: isRetryableStatus(status), upstreamStatus: status, message });
+    return new SandboxProviderError({
+      ...base,
+      code: codeForStatus(status),
+      retryable: isRetryableStatus(status),
+      upstreamStatus: status,
+      message,
+    });
   }
   // Checked before DaytonaConnectionError: a connect timeout is both, and "timeout" says more.
-  if (error instanceof DaytonaTimeoutError) return new SandboxProviderError({ ...base, code: 'timeout', retryable: true, message });
-  if (error instanceof DaytonaConnectionError) return new SandboxProviderError({ ...base, code: 'upstream_unavailable', retryable: true, message });
+  if (error instanceof DaytonaTimeoutError)
+    return new SandboxProviderError({ ...base, code: 'timeout', retryable: true, message });
+  if (error instanceof DaytonaConnectionError)
+    return new SandboxProviderError({ ...base, code: 'upstream_unavailable', retryable: true, message });
   // No HTTP status and no transport failure: the SDK itself gave up, e.g. the sandbox reached the
   // `error` state while starting. A fresh sandbox may well start, so the caller may retry.
   return new SandboxProviderError({ ...base, code: 'sandbox_failed', retryable: true, message });

@@ -26,17 +26,33 @@ describe('toSandboxProviderError', () => {
     [502, 'upstream_unavailable', true],
   ] as const)('maps HTTP %i to %s (retryable %s)', (status, code, retryable) => {
     const mapped = toSandboxProviderError(new DaytonaError('upstream said no', status), 'spawn', 'relay-1');
-    expect(mapped).toMatchObject({ code, retryable, upstreamStatus: status, sandboxId: 'relay-1', provider: 'daytona' });
+    expect(mapped).toMatchObject({
+      code,
+      retryable,
+      upstreamStatus: status,
+      sandboxId: 'relay-1',
+      provider: 'daytona',
+    });
     expect(mapped.message).toContain('upstream said no');
   });
 
   it('treats transport failures and timeouts as retryable', () => {
-    expect(toSandboxProviderError(new DaytonaConnectionError('ECONNREFUSED'), 'status')).toMatchObject({ code: 'upstream_unavailable', retryable: true });
-    expect(toSandboxProviderError(new DaytonaConnectionTimeoutError('timed out'), 'status')).toMatchObject({ code: 'timeout', retryable: true });
+    expect(toSandboxProviderError(new DaytonaConnectionError('ECONNREFUSED'), 'status')).toMatchObject({
+      code: 'upstream_unavailable',
+      retryable: true,
+    });
+    expect(toSandboxProviderError(new DaytonaConnectionTimeoutError('timed out'), 'status')).toMatchObject({
+      code: 'timeout',
+      retryable: true,
+    });
   });
 
   it('treats a sandbox that failed to start as retryable and SDK crashes as not', () => {
-    expect(toSandboxProviderError(new DaytonaError('Sandbox x failed to start with status: error'), 'spawn')).toMatchObject({ code: 'sandbox_failed', retryable: true });
-    expect(toSandboxProviderError(new TypeError("Cannot read properties of undefined (reading 'id')"), 'spawn')).toMatchObject({ code: 'invalid_response', retryable: false });
+    expect(
+      toSandboxProviderError(new DaytonaError('Sandbox x failed to start with status: error'), 'spawn'),
+    ).toMatchObject({ code: 'sandbox_failed', retryable: true });
+    expect(
+      toSandboxProviderError(new TypeError("Cannot read properties of undefined (reading 'id')"), 'spawn'),
+    ).toMatchObject({ code: 'invalid_response', retryable: false });
   });
 });

@@ -32,23 +32,39 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
   });
 
   function provider(overrides: Partial<DaytonaProviderOptions> = {}): DaytonaProvider {
-    const created = new DaytonaProvider({ apiKey: fake.apiKey, apiUrl: fake.apiUrl, target: 'us', workerBundlePath: bundlePath, ...overrides });
+    const created = new DaytonaProvider({
+      apiKey: fake.apiKey,
+      apiUrl: fake.apiUrl,
+      target: 'us',
+      workerBundlePath: bundlePath,
+      ...overrides,
+    });
     providers.push(created);
     return created;
   }
 
   function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
-    return { taskId: 'task-1', agentId: 'agent-1', env: { RELAY_URL: 'http://relay.test:8080', TASK_PROMPT: 'fix the bug' }, ...overrides };
+    return {
+      taskId: 'task-1',
+      agentId: 'agent-1',
+      env: { RELAY_URL: 'http://relay.test:8080', TASK_PROMPT: 'fix the bug' },
+      ...overrides,
+    };
   }
 
   async function expectProviderError(promise: Promise<unknown>): Promise<SandboxProviderError> {
-    const error = await promise.then(() => undefined, (caught: unknown) => caught);
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(SandboxProviderError);
     return error as SandboxProviderError;
   }
 
   it('spawns from the snapshot: env with SANDBOX_ID, labels, clone, upload, worker started async', async () => {
-    const spawned = await provider().spawn(spec({ repository: { url: 'https://github.com/acme/app.git', branch: 'dev' }, labels: { team: 'core' } }));
+    const spawned = await provider().spawn(
+      spec({ repository: { url: 'https://github.com/acme/app.git', branch: 'dev' }, labels: { team: 'core' } }),
+    );
 
     expect(spawned.sandboxId).toMatch(SANDBOX_ID_PATTERN);
     expect(spawned).toMatchObject({ provider: 'daytona', workspaceDir: '/home/daytona/workspace' });
@@ -58,19 +74,31 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
       snapshot: 'ai-agent-dev-light',
       target: 'us',
       autoStopInterval: 30,
-      env: { RELAY_URL: 'http://relay.test:8080', TASK_PROMPT: 'fix the bug', TASK_ID: 'task-1', SANDBOX_ID: spawned.sandboxId },
+      env: {
+        RELAY_URL: 'http://relay.test:8080',
+        TASK_PROMPT: 'fix the bug',
+        TASK_ID: 'task-1',
+        SANDBOX_ID: spawned.sandboxId,
+      },
       labels: { 'sandbox-relay': 'worker', 'task-id': 'task-1', 'agent-id': 'agent-1', team: 'core' },
     });
     // Daytona rejects sizing next to a snapshot, so none may be sent.
     expect(create?.body).not.toHaveProperty('cpu');
     const sandbox = fake.sandbox(spawned.sandboxId)!;
     expect(spawned.externalId).toBe(sandbox.dto.id);
-    expect(sandbox.clones).toEqual([expect.objectContaining({ url: 'https://github.com/acme/app.git', branch: 'dev', path: '/home/daytona/workspace' })]);
+    expect(sandbox.clones).toEqual([
+      expect.objectContaining({
+        url: 'https://github.com/acme/app.git',
+        branch: 'dev',
+        path: '/home/daytona/workspace',
+      }),
+    ]);
     expect(sandbox.uploads.get('/home/daytona/sandbox-relay-worker.js')?.toString()).toBe(BUNDLE);
     const [command] = sandbox.sessions.get(WORKER_SESSION_ID) ?? [];
     expect(command).toMatchObject({
       runAsync: true,
-      command: "cd '/home/daytona/workspace' && WORKSPACE_DIR='/home/daytona/workspace' node '/home/daytona/sandbox-relay-worker.js'",
+      command:
+        "cd '/home/daytona/workspace' && WORKSPACE_DIR='/home/daytona/workspace' node '/home/daytona/sandbox-relay-worker.js'",
     });
     expect(new Set(fake.requests.map((request) => request.authorization))).toEqual(new Set(['Bearer test-key']));
   });
@@ -84,7 +112,12 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
   it('in image mode sends the default 2 CPU / 4 GiB / 8 GiB and the spec overrides', async () => {
     await provider({ image: 'node:22-slim' }).spawn(spec({ resources: { cpu: 4 } }));
     const [create] = fake.requestsTo('POST', /^\/api\/sandbox$/);
-    expect(create?.body).toMatchObject({ cpu: 4, memory: 4, disk: 8, buildInfo: { dockerfileContent: 'FROM node:22-slim\n' } });
+    expect(create?.body).toMatchObject({
+      cpu: 4,
+      memory: 4,
+      disk: 8,
+      buildInfo: { dockerfileContent: 'FROM node:22-slim\n' },
+    });
     expect(create?.body).not.toHaveProperty('snapshot');
   });
 
@@ -98,7 +131,12 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
     fake.reset({ creatingPolls: 6 });
     const subject = provider();
     const spawning = subject.spawn(spec());
-    const created = await waitFor(() => fake.requestsTo('POST', /^\/api\/sandbox$/).length === 1 && fake.sandbox(String((fake.requests[0]?.body as { name: string }).name)), 'the create request');
+    const created = await waitFor(
+      () =>
+        fake.requestsTo('POST', /^\/api\/sandbox$/).length === 1 &&
+        fake.sandbox(String((fake.requests[0]?.body as { name: string }).name)),
+      'the create request',
+    );
     expect(await subject.status(created.dto.name)).toBe('starting');
     const spawned = await spawning;
     expect(await subject.status(spawned.sandboxId)).toBe('running');
@@ -109,12 +147,15 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
     [400, 'upstream_rejected', false, 'Snapshot ai-agent-dev-light not found'],
     [500, 'upstream_unavailable', true, 'Internal server error'],
     [503, 'upstream_unavailable', true, 'No available runners'],
-  ] as const)('surfaces a %i create error as %s (retryable: %s) with the upstream message', async (status, code, retryable, message) => {
-    fake.reset({ createError: { status, message } });
-    const error = await expectProviderError(provider().spawn(spec()));
-    expect(error).toMatchObject({ code, retryable, upstreamStatus: status, provider: 'daytona', operation: 'spawn' });
-    expect(error.message).toContain(message);
-  });
+  ] as const)(
+    'surfaces a %i create error as %s (retryable: %s) with the upstream message',
+    async (status, code, retryable, message) => {
+      fake.reset({ createError: { status, message } });
+      const error = await expectProviderError(provider().spawn(spec()));
+      expect(error).toMatchObject({ code, retryable, upstreamStatus: status, provider: 'daytona', operation: 'spawn' });
+      expect(error.message).toContain(message);
+    },
+  );
 
   it('deletes a sandbox that failed to start and reports a retryable failure', async () => {
     fake.reset({ startOutcome: 'error' });
@@ -126,7 +167,9 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
 
   it('reports a failed clone as repository_clone_failed and deletes the sandbox', async () => {
     fake.reset({ cloneError: { status: 404, message: 'repository not found' } });
-    const error = await expectProviderError(provider().spawn(spec({ repository: { url: 'https://github.com/acme/missing.git' } })));
+    const error = await expectProviderError(
+      provider().spawn(spec({ repository: { url: 'https://github.com/acme/missing.git' } })),
+    );
     expect(error).toMatchObject({ code: 'repository_clone_failed', retryable: false, upstreamStatus: 404 });
     expect(error.message).toContain('repository not found');
     expect(fake.requestsTo('DELETE', /^\/api\/sandbox\//)).toHaveLength(1);
@@ -140,7 +183,9 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
   });
 
   it('maps an unreachable API to a retryable error', async () => {
-    const error = await expectProviderError(provider({ apiUrl: `http://127.0.0.1:${CLOSED_PORT}/api` }).status('relay-x'));
+    const error = await expectProviderError(
+      provider({ apiUrl: `http://127.0.0.1:${CLOSED_PORT}/api` }).status('relay-x'),
+    );
     expect(error).toMatchObject({ code: 'upstream_unavailable', retryable: true, upstreamStatus: undefined });
   });
 
@@ -153,7 +198,10 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
   it('terminates gracefully: stop, then delete', async () => {
     const subject = provider();
     const { sandboxId } = await subject.spawn(spec());
-    await expect(subject.terminate(sandboxId, { graceMs: 2_000 })).resolves.toEqual({ forced: false, alreadyGone: false });
+    await expect(subject.terminate(sandboxId, { graceMs: 2_000 })).resolves.toEqual({
+      forced: false,
+      alreadyGone: false,
+    });
     expect(fake.requestsTo('POST', /\/stop$/)).toHaveLength(1);
     expect(fake.sandbox(sandboxId)?.dto.state ?? 'destroyed').toBe('destroyed');
     await expect(subject.terminate(sandboxId)).resolves.toEqual({ forced: false, alreadyGone: true });
@@ -183,7 +231,13 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
     const { sandboxId } = await subject.spawn(spec());
     fake.reset({ stop: 'stuck', deleteConflicts: 1_000 });
     const error = await expectProviderError(subject.terminate(sandboxId, { graceMs: 300 }));
-    expect(error).toMatchObject({ code: 'upstream_unavailable', retryable: true, upstreamStatus: 409, operation: 'terminate', sandboxId });
+    expect(error).toMatchObject({
+      code: 'upstream_unavailable',
+      retryable: true,
+      upstreamStatus: 409,
+      operation: 'terminate',
+      sandboxId,
+    });
     expect(error.message).toContain('state change in progress');
     expect(fake.requestsTo('DELETE', /^\/api\/sandbox\//).length).toBeGreaterThan(1);
   });
@@ -195,7 +249,14 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
   it('maps Daytona states to provider statuses', async () => {
     const subject = provider();
     const { sandboxId } = await subject.spawn(spec());
-    const cases = [['started', 'running'], ['stopping', 'stopped'], ['archived', 'stopped'], ['error', 'failed'], ['build_failed', 'failed'], ['restoring', 'starting']] as const;
+    const cases = [
+      ['started', 'running'],
+      ['stopping', 'stopped'],
+      ['archived', 'stopped'],
+      ['error', 'failed'],
+      ['build_failed', 'failed'],
+      ['restoring', 'starting'],
+    ] as const;
     for (const [state, status] of cases) {
       fake.setState(sandboxId, state);
       expect(await subject.status(sandboxId)).toBe(status);
@@ -209,7 +270,9 @@ describe('DaytonaProvider against a fake Daytona API (real SDK, real sockets)', 
     expect(await subject.logs(sandboxId)).toBe('');
     fake.writeOutput(sandboxId, WORKER_SESSION_ID, 'agent.started\nheartbeat\n');
     expect(await subject.logs(sandboxId)).toBe('agent.started\nheartbeat\n');
-    expect(fake.requestsTo('GET', new RegExp(`/process/session/${WORKER_SESSION_ID}/command/[^/]+/logs$`))).toHaveLength(2);
+    expect(
+      fake.requestsTo('GET', new RegExp(`/process/session/${WORKER_SESSION_ID}/command/[^/]+/logs$`)),
+    ).toHaveLength(2);
     const error = await expectProviderError(subject.logs('relay-unknown'));
     expect(error).toMatchObject({ code: 'not_found', retryable: false });
   });

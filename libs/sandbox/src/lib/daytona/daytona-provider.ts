@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { posix } from 'node:path';
-import { Daytona, type CreateSandboxFromImageParams, type CreateSandboxFromSnapshotParams, type Sandbox } from '@daytonaio/sdk';
+import {
+  Daytona,
+  type CreateSandboxFromImageParams,
+  type CreateSandboxFromSnapshotParams,
+  type Sandbox,
+} from '@daytonaio/sdk';
 import { OutputRing } from '../output-ring';
 import { SandboxProviderError, parseSandboxSpec, workerBundleMissing } from '../sandbox-errors';
 import {
@@ -17,7 +22,14 @@ import {
   type TerminateResult,
 } from '../sandbox-provider';
 import { isDaytonaNotFound, isDaytonaStateChangeInProgress, toSandboxProviderError } from './daytona-errors';
-import { AsyncCommand, CommandLogs, CreatedSandbox, WorkDir, WorkerSession, validateUpstream } from './daytona-responses';
+import {
+  AsyncCommand,
+  CommandLogs,
+  CreatedSandbox,
+  WorkDir,
+  WorkerSession,
+  validateUpstream,
+} from './daytona-responses';
 import { statusFromDaytonaState } from './daytona-state';
 
 export interface DaytonaProviderOptions {
@@ -75,7 +87,8 @@ export class DaytonaProvider implements SandboxProvider {
   private readonly client: Daytona;
 
   constructor(private readonly options: DaytonaProviderOptions) {
-    if (options.image && options.snapshot) throw new Error('DaytonaProvider: give either `image` or `snapshot`, not both');
+    if (options.image && options.snapshot)
+      throw new Error('DaytonaProvider: give either `image` or `snapshot`, not both');
     this.client = new Daytona({
       apiKey: options.apiKey,
       apiUrl: options.apiUrl,
@@ -90,7 +103,8 @@ export class DaytonaProvider implements SandboxProvider {
     if (spec.resources && !this.options.image) {
       throw new SandboxProviderError({
         code: 'invalid_spec',
-        message: 'sandboxes created from a snapshot take its sizing; Daytona rejects explicit resources (configure `image` to size them)',
+        message:
+          'sandboxes created from a snapshot take its sizing; Daytona rejects explicit resources (configure `image` to size them)',
         provider: 'daytona',
         operation: 'spawn',
         retryable: false,
@@ -102,7 +116,9 @@ export class DaytonaProvider implements SandboxProvider {
     const sandboxId = spec.sandboxId ?? `relay-${randomBytes(8).toString('hex')}`;
     let created = false;
     try {
-      const sandbox = await this.client.create(this.createParams(spec, sandboxId), { timeout: this.options.startTimeoutSeconds ?? 120 });
+      const sandbox = await this.client.create(this.createParams(spec, sandboxId), {
+        timeout: this.options.startTimeoutSeconds ?? 120,
+      });
       created = true;
       validateUpstream(CreatedSandbox, { id: sandbox.id, state: sandbox.state }, 'create', 'spawn', sandboxId);
       const workDir = validateUpstream(WorkDir, await sandbox.getWorkDir(), 'GET /work-dir', 'spawn', sandboxId);
@@ -120,8 +136,10 @@ export class DaytonaProvider implements SandboxProvider {
 
   async terminate(sandboxId: string, options: TerminateOptions = {}): Promise<TerminateResult> {
     const sandbox = await this.find(sandboxId, 'terminate');
-    if (!sandbox || sandbox.state === 'destroyed' || sandbox.state === 'destroying') return { forced: false, alreadyGone: true };
-    const stopped = sandbox.state === 'stopped' || (await this.stopWithin(sandbox, options.graceMs ?? DEFAULT_GRACE_MS));
+    if (!sandbox || sandbox.state === 'destroyed' || sandbox.state === 'destroying')
+      return { forced: false, alreadyGone: true };
+    const stopped =
+      sandbox.state === 'stopped' || (await this.stopWithin(sandbox, options.graceMs ?? DEFAULT_GRACE_MS));
     // Deleting a sandbox that did not stop in time is the force: Daytona kills it regardless of state.
     await this.deleteOnceSettled(sandbox, sandboxId);
     return { forced: !stopped, alreadyGone: false };
@@ -135,13 +153,32 @@ export class DaytonaProvider implements SandboxProvider {
   async logs(sandboxId: string): Promise<string> {
     const sandbox = await this.find(sandboxId, 'logs');
     if (!sandbox) {
-      throw new SandboxProviderError({ code: 'not_found', message: `no daytona sandbox ${sandboxId}`, provider: 'daytona', operation: 'logs', retryable: false, sandboxId });
+      throw new SandboxProviderError({
+        code: 'not_found',
+        message: `no daytona sandbox ${sandboxId}`,
+        provider: 'daytona',
+        operation: 'logs',
+        retryable: false,
+        sandboxId,
+      });
     }
     try {
-      const session = validateUpstream(WorkerSession, await sandbox.process.getSession(WORKER_SESSION_ID), 'GET session', 'logs', sandboxId);
+      const session = validateUpstream(
+        WorkerSession,
+        await sandbox.process.getSession(WORKER_SESSION_ID),
+        'GET session',
+        'logs',
+        sandboxId,
+      );
       const worker = session.commands?.at(-1);
       if (!worker) return '';
-      const logs = validateUpstream(CommandLogs, await sandbox.process.getSessionCommandLogs(WORKER_SESSION_ID, worker.id), 'GET command logs', 'logs', sandboxId);
+      const logs = validateUpstream(
+        CommandLogs,
+        await sandbox.process.getSessionCommandLogs(WORKER_SESSION_ID, worker.id),
+        'GET command logs',
+        'logs',
+        sandboxId,
+      );
       const tail = new OutputRing(this.options.logLimitBytes ?? 1024 * 1024);
       tail.write(logs.output);
       return tail.toString();
@@ -155,17 +192,29 @@ export class DaytonaProvider implements SandboxProvider {
     await this.client[Symbol.asyncDispose]();
   }
 
-  private createParams(spec: SandboxSpec, sandboxId: string): CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams {
+  private createParams(
+    spec: SandboxSpec,
+    sandboxId: string,
+  ): CreateSandboxFromSnapshotParams | CreateSandboxFromImageParams {
     const common = {
       name: sandboxId,
       language: 'javascript',
       envVars: { ...spec.env, [PROVIDER_ENV.sandboxId]: sandboxId, [PROVIDER_ENV.taskId]: spec.taskId },
-      labels: { ...spec.labels, [DAYTONA_LABELS.relay]: 'worker', [DAYTONA_LABELS.taskId]: spec.taskId, [DAYTONA_LABELS.agentId]: spec.agentId },
+      labels: {
+        ...spec.labels,
+        [DAYTONA_LABELS.relay]: 'worker',
+        [DAYTONA_LABELS.taskId]: spec.taskId,
+        [DAYTONA_LABELS.agentId]: spec.agentId,
+      },
       autoStopInterval: spec.autoStopMinutes ?? this.options.autoStopMinutes ?? 30,
     };
     if (!this.options.image) return { ...common, snapshot: this.options.snapshot ?? DEFAULT_DAYTONA_SNAPSHOT };
     const size = { ...DEFAULT_DAYTONA_RESOURCES, ...this.options.resources, ...spec.resources };
-    return { ...common, image: this.options.image, resources: { cpu: size.cpu, memory: size.memoryGiB, disk: size.diskGiB } };
+    return {
+      ...common,
+      image: this.options.image,
+      resources: { cpu: size.cpu, memory: size.memoryGiB, disk: size.diskGiB },
+    };
   }
 
   /** Clones the repository (when given) and returns the worker's working directory. */
@@ -191,7 +240,13 @@ export class DaytonaProvider implements SandboxProvider {
     return repositoryDir;
   }
 
-  private async startWorker(sandbox: Sandbox, bundle: Buffer, workDir: string, workspaceDir: string, sandboxId: string): Promise<void> {
+  private async startWorker(
+    sandbox: Sandbox,
+    bundle: Buffer,
+    workDir: string,
+    workspaceDir: string,
+    sandboxId: string,
+  ): Promise<void> {
     const workerPath = posix.join(workDir, WORKER_FILE);
     await sandbox.fs.uploadFile(bundle, workerPath, UPLOAD_TIMEOUT_SECONDS);
     await sandbox.process.createSession(WORKER_SESSION_ID);
@@ -238,7 +293,16 @@ export class DaytonaProvider implements SandboxProvider {
         if (!isDaytonaStateChangeInProgress(error)) throw failure;
         if (Date.now() + STATE_CHANGE_POLL_MS > deadline) {
           const { message, upstreamStatus } = failure;
-          throw new SandboxProviderError({ code: 'upstream_unavailable', message, provider: 'daytona', operation: 'terminate', retryable: true, upstreamStatus, sandboxId, cause: error });
+          throw new SandboxProviderError({
+            code: 'upstream_unavailable',
+            message,
+            provider: 'daytona',
+            operation: 'terminate',
+            retryable: true,
+            upstreamStatus,
+            sandboxId,
+            cause: error,
+          });
         }
       }
       await sleep(STATE_CHANGE_POLL_MS);

@@ -25,7 +25,13 @@ export const WorkerSession = z.object({
 /** `GET /process/session/{id}/command/{cmd}/logs`; the SDK defaults missing fields to ''. */
 export const CommandLogs = z.object({ output: z.string(), stdout: z.string(), stderr: z.string() });
 
-export function validateUpstream<T>(schema: z.ZodType<T>, value: unknown, what: string, operation: SandboxOperation, sandboxId?: string): T {
+export function validateUpstream<T>(
+  schema: z.ZodType<T>,
+  value: unknown,
+  what: string,
+  operation: SandboxOperation,
+  sandboxId?: string,
+): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issues = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`).join('; ');

@@ -22,7 +22,12 @@ interface ProcessOutcome {
 }
 
 /** Runs a short-lived command to completion with a hard deadline (SIGKILL once it passes). */
-function runToCompletion(command: string, args: string[], env: Record<string, string>, timeoutMs: number): Promise<ProcessOutcome> {
+function runToCompletion(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ProcessOutcome> {
   return new Promise((resolve) => {
     const output = new OutputRing(16 * 1024);
     const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -56,9 +61,16 @@ export async function gitClone(options: GitCloneOptions): Promise<void> {
   if (outcome.code === 0) return;
   const base = { provider: 'local' as const, operation: 'spawn' as const, sandboxId };
   if (outcome.timedOut) {
-    throw new SandboxProviderError({ ...base, code: 'timeout', retryable: true, message: `git clone of ${repository.url} took longer than ${timeoutMs} ms` });
+    throw new SandboxProviderError({
+      ...base,
+      code: 'timeout',
+      retryable: true,
+      message: `git clone of ${repository.url} took longer than ${timeoutMs} ms`,
+    });
   }
-  const reason = outcome.spawnError ? outcome.spawnError.message : `exit ${outcome.code ?? outcome.signal}: ${outcome.output.trim()}`;
+  const reason = outcome.spawnError
+    ? outcome.spawnError.message
+    : `exit ${outcome.code ?? outcome.signal}: ${outcome.output.trim()}`;
   throw new SandboxProviderError({
     ...base,
     code: 'repository_clone_failed',

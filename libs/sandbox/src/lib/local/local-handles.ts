@@ -75,7 +75,8 @@ export async function stopAdopted(handle: LocalHandle, graceMs: number): Promise
   }
   signal(-handle.pid, 'SIGKILL');
   killLeftovers(handle);
-  if (!(await waitGone(handle, KILL_REAP_MS))) throw new Error(`adopted worker pid ${handle.pid} survived SIGKILL for ${KILL_REAP_MS} ms`);
+  if (!(await waitGone(handle, KILL_REAP_MS)))
+    throw new Error(`adopted worker pid ${handle.pid} survived SIGKILL for ${KILL_REAP_MS} ms`);
   return { forced: true };
 }
 

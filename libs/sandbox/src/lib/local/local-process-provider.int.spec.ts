@@ -24,20 +24,36 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function provider(script: FakeWorkerScriptOptions = {}, overrides: Partial<LocalProcessProviderOptions> = {}): Promise<LocalProcessProvider> {
+  async function provider(
+    script: FakeWorkerScriptOptions = {},
+    overrides: Partial<LocalProcessProviderOptions> = {},
+  ): Promise<LocalProcessProvider> {
     const workerScript = await writeFakeWorkerScript(dir, script);
-    const created = new LocalProcessProvider({ workerScript, baseEnv: { PATH: process.env['PATH'] }, workspaceRoot: dir, ...overrides });
+    const created = new LocalProcessProvider({
+      workerScript,
+      baseEnv: { PATH: process.env['PATH'] },
+      workspaceRoot: dir,
+      ...overrides,
+    });
     providers.push(created);
     return created;
   }
 
   function spec(overrides: Partial<SandboxSpec> = {}): SandboxSpec {
     // A stale SANDBOX_ID (e.g. copied from the previous sandbox on restart) must be overridden.
-    return { taskId: 'task-1', agentId: 'agent-1', env: { RELAY_URL: 'http://127.0.0.1:9999', SANDBOX_ID: 'stale' }, ...overrides };
+    return {
+      taskId: 'task-1',
+      agentId: 'agent-1',
+      env: { RELAY_URL: 'http://127.0.0.1:9999', SANDBOX_ID: 'stale' },
+      ...overrides,
+    };
   }
 
   async function workerEnv(subject: LocalProcessProvider, sandboxId: string): Promise<Record<string, string>> {
-    const line = await waitFor(async () => (await subject.logs(sandboxId)).split('\n').find((text) => text.startsWith('ENV ')), 'the ENV line');
+    const line = await waitFor(
+      async () => (await subject.logs(sandboxId)).split('\n').find((text) => text.startsWith('ENV ')),
+      'the ENV line',
+    );
     return JSON.parse(line.slice('ENV '.length)) as Record<string, string>;
   }
 
@@ -49,7 +65,10 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     }, 'READY and the stderr line');
 
   async function expectProviderError(promise: Promise<unknown>): Promise<SandboxProviderError> {
-    const error = await promise.then(() => undefined, (caught: unknown) => caught);
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(SandboxProviderError);
     return error as SandboxProviderError;
   }
@@ -64,7 +83,13 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     expect(existsSync(spawned.workspaceDir)).toBe(true);
     await ready(subject, spawned.sandboxId);
     const env = await workerEnv(subject, spawned.sandboxId);
-    expect(env).toMatchObject({ RELAY_URL: 'http://127.0.0.1:9999', SANDBOX_ID: spawned.sandboxId, TASK_ID: 'task-1', WORKSPACE_DIR: spawned.workspaceDir, PATH: process.env['PATH'] });
+    expect(env).toMatchObject({
+      RELAY_URL: 'http://127.0.0.1:9999',
+      SANDBOX_ID: spawned.sandboxId,
+      TASK_ID: 'task-1',
+      WORKSPACE_DIR: spawned.workspaceDir,
+      PATH: process.env['PATH'],
+    });
     const logs = await subject.logs(spawned.sandboxId);
     expect(logs).toContain(`CWD ${spawned.workspaceDir}`);
     expect(logs).toContain('STDERR hello from the worker');
@@ -76,7 +101,10 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     const { sandboxId, workspaceDir } = await subject.spawn(spec());
     await ready(subject, sandboxId);
 
-    await expect(subject.terminate(sandboxId, { graceMs: 5_000 })).resolves.toEqual({ forced: false, alreadyGone: false });
+    await expect(subject.terminate(sandboxId, { graceMs: 5_000 })).resolves.toEqual({
+      forced: false,
+      alreadyGone: false,
+    });
     expect(await subject.logs(sandboxId)).toContain('GOT SIGTERM');
     expect(await subject.status(sandboxId)).toBe('stopped');
     expect(existsSync(workspaceDir)).toBe(false);
@@ -132,7 +160,10 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     const subject = await provider({ exitCode });
     const { sandboxId } = await subject.spawn(spec());
     await waitFor(async () => (await subject.status(sandboxId)) === status, `status ${status}`);
-    await waitFor(async () => (await subject.logs(sandboxId)).includes(`worker exited (code ${exitCode}`), 'the exit marker');
+    await waitFor(
+      async () => (await subject.logs(sandboxId)).includes(`worker exited (code ${exitCode}`),
+      'the exit marker',
+    );
     await expect(subject.terminate(sandboxId)).resolves.toEqual({ forced: false, alreadyGone: true });
   });
 
@@ -159,7 +190,9 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     const bare = createBareRepository(join(dir, 'origin-2.git'), { 'a.txt': 'a\n' });
     const workspaceRoot = await mkdtemp(join(dir, 'workspaces-'));
     const subject = await provider({}, { workspaceRoot });
-    const error = await expectProviderError(subject.spawn(spec({ repository: { url: bare, branch: 'no-such-branch' } })));
+    const error = await expectProviderError(
+      subject.spawn(spec({ repository: { url: bare, branch: 'no-such-branch' } })),
+    );
     expect(error).toMatchObject({ code: 'repository_clone_failed', retryable: false, provider: 'local' });
     expect(error.message).toContain('no-such-branch');
     expect(readdirSync(workspaceRoot)).toEqual([]);
@@ -171,7 +204,11 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     expect(invalid).toMatchObject({ code: 'invalid_spec', retryable: false, status: 400 });
     expect(invalid.message).toContain('taskId');
 
-    const missing = new LocalProcessProvider({ workerScript: join(dir, 'missing.js'), baseEnv: {}, workspaceRoot: dir });
+    const missing = new LocalProcessProvider({
+      workerScript: join(dir, 'missing.js'),
+      baseEnv: {},
+      workspaceRoot: dir,
+    });
     await expect(expectProviderError(missing.spawn(spec()))).resolves.toMatchObject({ code: 'worker_bundle_missing' });
   });
 
@@ -182,7 +219,10 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     // A relay restarted after a crash: a new provider that never spawned this worker.
     const after = new LocalProcessProvider({ workerScript: join(dir, 'unused.js'), baseEnv: {}, workspaceRoot: dir });
     expect(await after.status(sandboxId)).toBe('running');
-    await expect(after.terminate(sandboxId, { graceMs: 5_000 })).resolves.toEqual({ forced: false, alreadyGone: false });
+    await expect(after.terminate(sandboxId, { graceMs: 5_000 })).resolves.toEqual({
+      forced: false,
+      alreadyGone: false,
+    });
     expect(isGone(Number(externalId))).toBe(true);
     await waitFor(async () => (await before.logs(sandboxId)).includes('GOT SIGTERM'), 'the worker to get SIGTERM');
     expect(existsSync(workspaceDir)).toBe(false);
@@ -201,7 +241,10 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
 
     // A handle whose pid now belongs to another process (here: this test's own) is not a live worker.
     const handles = join(dir, '.sandbox-relay-handles');
-    writeFileSync(join(handles, 'local-reused.json'), JSON.stringify({ pid: process.pid, startTime: '1', workspaceDir: join(dir, 'sandbox-relay-x') }));
+    writeFileSync(
+      join(handles, 'local-reused.json'),
+      JSON.stringify({ pid: process.pid, startTime: '1', workspaceDir: join(dir, 'sandbox-relay-x') }),
+    );
     expect(await after.status('local-reused')).toBe('unknown');
     await expect(after.terminate('local-reused')).resolves.toEqual({ forced: false, alreadyGone: true });
     expect(existsSync(join(handles, 'local-reused.json'))).toBe(false);
@@ -215,13 +258,24 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     const exited = await exitedBefore.spawn(spec());
     await waitFor(async () => (await exitedBefore.status(exited.sandboxId)) === 'stopped', 'the worker to exit');
     const commands = await Promise.all(
-      [[forcedBefore, forced.sandboxId], [exitedBefore, exited.sandboxId]].map(async ([before, id]) => Number(/GRANDCHILD (\d+)/.exec(await (before as LocalProcessProvider).logs(id as string))?.[1])),
+      [
+        [forcedBefore, forced.sandboxId],
+        [exitedBefore, exited.sandboxId],
+      ].map(async ([before, id]) =>
+        Number(/GRANDCHILD (\d+)/.exec(await (before as LocalProcessProvider).logs(id as string))?.[1]),
+      ),
     );
     expect(commands.filter((pid) => !isGone(pid))).toEqual(commands);
 
     const after = new LocalProcessProvider({ workerScript: join(dir, 'unused.js'), baseEnv: {}, workspaceRoot: dir });
-    await expect(after.terminate(forced.sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: true, alreadyGone: false });
-    await expect(after.terminate(exited.sandboxId, { graceMs: 300 })).resolves.toEqual({ forced: false, alreadyGone: true });
+    await expect(after.terminate(forced.sandboxId, { graceMs: 300 })).resolves.toEqual({
+      forced: true,
+      alreadyGone: false,
+    });
+    await expect(after.terminate(exited.sandboxId, { graceMs: 300 })).resolves.toEqual({
+      forced: false,
+      alreadyGone: true,
+    });
     await waitFor(() => commands.every(isGone), `commands ${commands.join(', ')} to die`, 2_000);
   });
 
@@ -229,14 +283,21 @@ describe('LocalProcessProvider (real child processes, real git)', () => {
     const subject = await provider();
     expect(await subject.status('local-unknown')).toBe('unknown');
     await expect(subject.terminate('local-unknown')).resolves.toEqual({ forced: false, alreadyGone: true });
-    await expect(expectProviderError(subject.logs('local-unknown'))).resolves.toMatchObject({ code: 'not_found', status: 404 });
+    await expect(expectProviderError(subject.logs('local-unknown'))).resolves.toMatchObject({
+      code: 'not_found',
+      status: 404,
+    });
   });
 });
 
 /** A bare repository with one commit on `main`, built with the real git binary. */
 function createBareRepository(barePath: string, files: Record<string, string>): string {
   const work = `${barePath}-work`;
-  const git = (cwd: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=spec', '-c', 'user.email=spec@example.test', ...args], { cwd, stdio: 'pipe' });
+  const git = (cwd: string, ...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=spec', '-c', 'user.email=spec@example.test', ...args], {
+      cwd,
+      stdio: 'pipe',
+    });
   execFileSync('git', ['init', '--quiet', '-b', 'main', work]);
   for (const [name, content] of Object.entries(files)) writeFileSync(join(work, name), content);
   git(work, 'add', '.');

@@ -62,7 +62,9 @@ const LOCAL_ID_PREFIX = 'local-';
 export class LocalProcessProvider implements SandboxProvider {
   readonly kind = 'local' as const;
   private readonly sandboxes = new Map<string, LocalSandbox>();
-  private readonly settings: Required<Omit<LocalProcessProviderOptions, 'baseEnv'>> & { baseEnv: Record<string, string> };
+  private readonly settings: Required<Omit<LocalProcessProviderOptions, 'baseEnv'>> & {
+    baseEnv: Record<string, string>;
+  };
   private readonly handles: LocalHandles;
 
   constructor(options: LocalProcessProviderOptions) {
@@ -101,7 +103,11 @@ export class LocalProcessProvider implements SandboxProvider {
       this.sandboxes.set(sandboxId, { worker, workspaceDir, terminated: false });
       // Best effort: without its handle the worker runs as before, it just cannot be adopted after a restart.
       if (worker.pid !== undefined) {
-        await this.handles.write(sandboxId, worker.pid, workspaceDir, worker.mark).catch((error: unknown) => worker.output.write(`[sandbox-relay] could not record the worker's handle: ${(error as Error).message}\n`));
+        await this.handles
+          .write(sandboxId, worker.pid, workspaceDir, worker.mark)
+          .catch((error: unknown) =>
+            worker.output.write(`[sandbox-relay] could not record the worker's handle: ${(error as Error).message}\n`),
+          );
       }
       return { sandboxId, provider: 'local', workspaceDir, externalId: String(worker.pid) };
     } catch (error) {
@@ -132,7 +138,14 @@ export class LocalProcessProvider implements SandboxProvider {
   async logs(sandboxId: string): Promise<string> {
     const sandbox = this.sandboxes.get(sandboxId);
     if (!sandbox) {
-      throw new SandboxProviderError({ code: 'not_found', message: `no local sandbox ${sandboxId}`, provider: 'local', operation: 'logs', retryable: false, sandboxId });
+      throw new SandboxProviderError({
+        code: 'not_found',
+        message: `no local sandbox ${sandboxId}`,
+        provider: 'local',
+        operation: 'logs',
+        retryable: false,
+        sandboxId,
+      });
     }
     return sandbox.worker.output.toString();
   }
@@ -155,7 +168,9 @@ export class LocalProcessProvider implements SandboxProvider {
     }
     const { forced } = await stopAdopted(handle, options.graceMs ?? DEFAULT_GRACE_MS);
     // Only a workspace this provider would have made (a handle file names it; never trust it further).
-    const ours = dirname(handle.workspaceDir) === this.settings.workspaceRoot && basename(handle.workspaceDir).startsWith('sandbox-relay-');
+    const ours =
+      dirname(handle.workspaceDir) === this.settings.workspaceRoot &&
+      basename(handle.workspaceDir).startsWith('sandbox-relay-');
     if (!this.settings.keepWorkspaces && ours) await rm(handle.workspaceDir, { recursive: true, force: true });
     return { forced, alreadyGone: false };
   }
@@ -180,10 +195,25 @@ export class LocalProcessProvider implements SandboxProvider {
     };
     const args = [...this.settings.nodeArgs, this.settings.workerScript];
     try {
-      return await LocalWorker.start({ nodePath: this.settings.nodePath, args, cwd: workspaceDir, env, logLimitBytes: this.settings.logLimitBytes, mark });
+      return await LocalWorker.start({
+        nodePath: this.settings.nodePath,
+        args,
+        cwd: workspaceDir,
+        env,
+        logLimitBytes: this.settings.logLimitBytes,
+        mark,
+      });
     } catch (error) {
       const message = `could not start ${this.settings.nodePath}: ${(error as Error).message}`;
-      throw new SandboxProviderError({ code: 'worker_start_failed', message, provider: 'local', operation: 'spawn', retryable: false, sandboxId, cause: error });
+      throw new SandboxProviderError({
+        code: 'worker_start_failed',
+        message,
+        provider: 'local',
+        operation: 'spawn',
+        retryable: false,
+        sandboxId,
+        cause: error,
+      });
     }
   }
 

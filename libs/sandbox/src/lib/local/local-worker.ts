@@ -99,7 +99,8 @@ export class LocalWorker {
       }
     }
     this.killGroup();
-    if (!(await this.waitForExit(KILL_REAP_MS))) throw new Error(`worker pid ${this.pid} survived SIGKILL for ${KILL_REAP_MS} ms`);
+    if (!(await this.waitForExit(KILL_REAP_MS)))
+      throw new Error(`worker pid ${this.pid} survived SIGKILL for ${KILL_REAP_MS} ms`);
     return { forced: true, alreadyGone: false };
   }
 

@@ -50,7 +50,11 @@ describe('ClaudeAgent (real SDK against a fake Messages API)', () => {
     rmSync(home, { recursive: true, force: true });
   });
 
-  const contextFor = (signal = new AbortController().signal, turn = 1): TurnContext => ({ signal, turn, emit: (type, data) => emitted.push({ type, data }) });
+  const contextFor = (signal = new AbortController().signal, turn = 1): TurnContext => ({
+    signal,
+    turn,
+    emit: (type, data) => emitted.push({ type, data }),
+  });
   const ofType = (type: AgentEmittedType) => emitted.filter((event) => event.type === type).map((event) => event.data);
 
   it('runs a text turn: the user input goes to the Messages API, the answer comes back as agent.message', async () => {
@@ -68,13 +72,26 @@ describe('ClaudeAgent (real SDK against a fake Messages API)', () => {
   });
 
   it('runs a tool_use turn: Bash runs for real and is reported as agent.tool_use / agent.tool_completed', async () => {
-    fake.respond = (request, index) => (index === 0 ? { toolUse: { id: 'toolu_echo', name: 'Bash', input: { command: 'echo hi', description: 'Print hi' } } } : { text: 'The command printed hi.' });
+    fake.respond = (request, index) =>
+      index === 0
+        ? { toolUse: { id: 'toolu_echo', name: 'Bash', input: { command: 'echo hi', description: 'Print hi' } } }
+        : { text: 'The command printed hi.' };
 
     await agent.runTurn({ source: 'user_message', content: 'Run echo hi.', messageId: '7' }, contextFor());
 
-    expect(ofType('agent.tool_use')).toEqual([{ tool: 'Bash', input: { command: 'echo hi', description: 'Print hi' }, call_id: 'toolu_echo', step: 0 }]);
+    expect(ofType('agent.tool_use')).toEqual([
+      { tool: 'Bash', input: { command: 'echo hi', description: 'Print hi' }, call_id: 'toolu_echo', step: 0 },
+    ]);
     expect(ofType('agent.tool_completed')).toEqual([
-      expect.objectContaining({ tool: 'Bash', call_id: 'toolu_echo', step: 0, success: true, stdout: 'hi', stderr: '', duration_ms: expect.any(Number) }),
+      expect.objectContaining({
+        tool: 'Bash',
+        call_id: 'toolu_echo',
+        step: 0,
+        success: true,
+        stdout: 'hi',
+        stderr: '',
+        duration_ms: expect.any(Number),
+      }),
     ]);
     expect(ofType('agent.message')).toEqual([{ role: 'assistant', content: 'The command printed hi.', step: 1 }]);
     expect(emitted.map((event) => event.type)).toEqual(['agent.tool_use', 'agent.tool_completed', 'agent.message']);
@@ -86,13 +103,18 @@ describe('ClaudeAgent (real SDK against a fake Messages API)', () => {
 
   it('reports a Write as agent.file_edited with a unified diff', async () => {
     const target = path.join(workspace, 'notes', 'hello.txt');
-    fake.respond = (request, index) => (index === 0 ? { toolUse: { name: 'Write', input: { file_path: target, content: 'hello\nworld\n' } } } : { text: 'Written.' });
+    fake.respond = (request, index) =>
+      index === 0
+        ? { toolUse: { name: 'Write', input: { file_path: target, content: 'hello\nworld\n' } } }
+        : { text: 'Written.' };
 
     await agent.runTurn({ source: 'task', content: 'Write the file.' }, contextFor());
 
     expect(readFileSync(target, 'utf8')).toBe('hello\nworld\n');
     const [edit] = ofType('agent.file_edited');
-    expect(edit).toEqual(expect.objectContaining({ path: 'notes/hello.txt', created: true, additions: 2, deletions: 0, bytes: 12 }));
+    expect(edit).toEqual(
+      expect.objectContaining({ path: 'notes/hello.txt', created: true, additions: 2, deletions: 0, bytes: 12 }),
+    );
     expect(applyPatch('', String(edit?.['diff']))).toBe('hello\nworld\n');
     expect(ofType('agent.tool_completed')).toEqual([expect.objectContaining({ tool: 'Write', success: true })]);
   });
@@ -110,11 +132,16 @@ describe('ClaudeAgent (real SDK against a fake Messages API)', () => {
     expect(Date.now() - abortedAt).toBeLessThan(1_500);
     expect(ofType('agent.error')).toEqual([]);
     // Text Claude Code had already received may be reported as a partial assistant message; nothing else.
-    expect(ofType('agent.message').every((data) => data['content'] === 'Let me think about this for a very long')).toBe(true);
+    expect(ofType('agent.message').every((data) => data['content'] === 'Let me think about this for a very long')).toBe(
+      true,
+    );
 
     fake.respond = () => ({ text: 'Back again.' });
     emitted = [];
-    await agent.runTurn({ source: 'user_message', content: 'Are you there?', messageId: '9' }, contextFor(undefined, 2));
+    await agent.runTurn(
+      { source: 'user_message', content: 'Are you there?', messageId: '9' },
+      contextFor(undefined, 2),
+    );
     expect(ofType('agent.message')).toEqual([{ role: 'assistant', content: 'Back again.', step: 0 }]);
     // Same conversation: the interrupted exchange is in the history the model receives.
     const last = fake.messageRequests.at(-1);
@@ -136,7 +163,9 @@ describe('ClaudeAgent (real SDK against a fake Messages API)', () => {
   it('throws when the API refuses the request', async () => {
     fake.respond = () => ({ error: { status: 400, type: 'invalid_request_error', message: 'prompt is too long' } });
 
-    await expect(agent.runTurn({ source: 'task', content: 'Anything.' }, contextFor())).rejects.toThrow(/^Claude turn failed: Prompt is too long/);
+    await expect(agent.runTurn({ source: 'task', content: 'Anything.' }, contextFor())).rejects.toThrow(
+      /^Claude turn failed: Prompt is too long/,
+    );
     // Claude Code's synthetic "assistant" text for the failure is not reported as something the model said.
     expect(ofType('agent.message')).toEqual([]);
   });

@@ -155,9 +155,18 @@ export class ClaudeAgent implements Agent {
 
   private userMessage(input: TurnInput): SDKUserMessage {
     const notes = this.notes.splice(0);
-    const steering = notes.map((note) => `[Steering from the guardian, ${note.receivedAt}; it takes priority over the request below]\n${note.content}\n\n`).join('');
+    const steering = notes
+      .map(
+        (note) =>
+          `[Steering from the guardian, ${note.receivedAt}; it takes priority over the request below]\n${note.content}\n\n`,
+      )
+      .join('');
     const resume = input.context ? `[Context from the previous run of this task]\n${input.context}\n\n[Request]\n` : '';
-    return { type: 'user', message: { role: 'user', content: `${steering}${resume}${input.content}` }, parent_tool_use_id: null };
+    return {
+      type: 'user',
+      message: { role: 'user', content: `${steering}${resume}${input.content}` },
+      parent_tool_use_id: null,
+    };
   }
 
   private async ensureSession(): Promise<Session> {
@@ -206,7 +215,10 @@ export class ClaudeAgent implements Agent {
     const turn = this.active;
     if (!turn) return;
     if (turn.interrupted) turn.resolve();
-    else turn.reject(new Error(`Claude Code ended the session mid-turn: ${failure ? failure.message : 'its message stream closed'}`));
+    else
+      turn.reject(
+        new Error(`Claude Code ended the session mid-turn: ${failure ? failure.message : 'its message stream closed'}`),
+      );
   }
 
   private closeSession(session: Session): void {
@@ -216,18 +228,23 @@ export class ClaudeAgent implements Agent {
   }
 
   private dispatch(message: SDKMessage): void {
-    if ('session_id' in message && typeof message.session_id === 'string' && message.session_id) this.sessionId = message.session_id;
+    if ('session_id' in message && typeof message.session_id === 'string' && message.session_id)
+      this.sessionId = message.session_id;
     const turn = this.active;
     if (!turn) return;
     // An API failure comes as a synthetic assistant message with `error` set, then an error result: it is
     // reported once, as the turn's thrown error, not also as something the model said.
     if (message.type === 'assistant') {
-      if (message.error === undefined) this.onAssistant(turn, message.message.content as unknown as ContentBlock[], message.parent_tool_use_id);
-    }
-    else if (message.type === 'user') this.onUser(turn, message.message.content as unknown as string | ContentBlock[], message.tool_use_result);
+      if (message.error === undefined)
+        this.onAssistant(turn, message.message.content as unknown as ContentBlock[], message.parent_tool_use_id);
+    } else if (message.type === 'user')
+      this.onUser(turn, message.message.content as unknown as string | ContentBlock[], message.tool_use_result);
     else if (message.type === 'result') {
       if (turn.interrupted || (message.subtype === 'success' && !message.is_error)) return turn.resolve();
-      const detail = message.subtype === 'success' ? message.result : `${message.subtype}${message.errors.length > 0 ? `: ${message.errors.join('; ')}` : ''}`;
+      const detail =
+        message.subtype === 'success'
+          ? message.result
+          : `${message.subtype}${message.errors.length > 0 ? `: ${message.errors.join('; ')}` : ''}`;
       turn.reject(new Error(`Claude turn failed: ${detail}`));
     }
   }
@@ -287,7 +304,10 @@ export class ClaudeAgent implements Agent {
     let after: string | undefined;
     if (typeof output['content'] === 'string') after = output['content'];
     else if (before !== null && typeof output['oldString'] === 'string' && typeof output['newString'] === 'string') {
-      after = output['replaceAll'] === true ? before.split(output['oldString']).join(output['newString']) : before.replace(output['oldString'], () => output['newString'] as string);
+      after =
+        output['replaceAll'] === true
+          ? before.split(output['oldString']).join(output['newString'])
+          : before.replace(output['oldString'], () => output['newString'] as string);
     }
     // An update whose previous content Claude Code did not keep (too large) has no honest diff.
     if (after === undefined || (before === null && output['type'] !== 'create')) return;
@@ -316,7 +336,10 @@ function resultText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .filter((block): block is { type: 'text'; text: string } => isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string')
+    .filter(
+      (block): block is { type: 'text'; text: string } =>
+        isRecord(block) && block['type'] === 'text' && typeof block['text'] === 'string',
+    )
     .map((block) => block.text)
     .join('\n');
 }

@@ -39,10 +39,15 @@ export class WorkspacePathError extends Error {
  * Resolves a plan path inside the workspace; a plan may not write over the worker or the system.
  * `allowRoot` admits the workspace itself (a command's cwd), never a file write.
  */
-export function resolveInWorkspace(workspace: string, relative: string, allowRoot = false): { absolute: string; relative: string } {
+export function resolveInWorkspace(
+  workspace: string,
+  relative: string,
+  allowRoot = false,
+): { absolute: string; relative: string } {
   const absolute = path.resolve(workspace, relative);
   const inside = path.relative(workspace, absolute);
-  if ((inside === '' && !allowRoot) || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside)) throw new WorkspacePathError(relative);
+  if ((inside === '' && !allowRoot) || inside === '..' || inside.startsWith(`..${path.sep}`) || path.isAbsolute(inside))
+    throw new WorkspacePathError(relative);
   return { absolute, relative: inside.split(path.sep).join('/') };
 }
 
@@ -67,16 +72,29 @@ function countChanges(diff: string): { additions: number; deletions: number } {
 
 /** The unified diff between two versions of a file, in git's `a/` `b/` naming (`/dev/null` when created). */
 export function unifiedDiff(relative: string, before: string | null, after: string): string | undefined {
-  return createTwoFilesPatch(before === null ? '/dev/null' : `a/${relative}`, `b/${relative}`, before ?? '', after, undefined, undefined, {
-    context: 3,
-    headerOptions: FILE_HEADERS_ONLY,
-    timeout: DIFF_TIMEOUT_MS,
-  });
+  return createTwoFilesPatch(
+    before === null ? '/dev/null' : `a/${relative}`,
+    `b/${relative}`,
+    before ?? '',
+    after,
+    undefined,
+    undefined,
+    {
+      context: 3,
+      headerOptions: FILE_HEADERS_ONLY,
+      timeout: DIFF_TIMEOUT_MS,
+    },
+  );
 }
 
-function diffOf(relative: string, before: Buffer | null, after: string): Pick<FileEdit, 'diff' | 'diff_omitted' | 'diff_truncated'> {
+function diffOf(
+  relative: string,
+  before: Buffer | null,
+  after: string,
+): Pick<FileEdit, 'diff' | 'diff_omitted' | 'diff_truncated'> {
   if (before !== null && before.includes(0)) return { diff: null, diff_omitted: 'binary' };
-  if ((before?.length ?? 0) > MAX_DIFFED_BYTES || Buffer.byteLength(after) > MAX_DIFFED_BYTES) return { diff: null, diff_omitted: 'too_large' };
+  if ((before?.length ?? 0) > MAX_DIFFED_BYTES || Buffer.byteLength(after) > MAX_DIFFED_BYTES)
+    return { diff: null, diff_omitted: 'too_large' };
   const diff = unifiedDiff(relative, before === null ? null : before.toString('utf8'), after);
   if (diff === undefined) return { diff: null, diff_omitted: 'timeout' };
   const storable = storableText(diff);

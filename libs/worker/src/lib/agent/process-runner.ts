@@ -135,7 +135,15 @@ export function runProcess(spec: ProcessSpec): Promise<ProcessResult> {
       spec.signal.removeEventListener('abort', onAbort);
       child?.stdout?.destroy();
       child?.stderr?.destroy();
-      const result: ProcessResult = { exitCode, signal, stdout: stdout.read(), stderr: stderr.read(), durationMs: Date.now() - startedAt, timedOut, aborted };
+      const result: ProcessResult = {
+        exitCode,
+        signal,
+        stdout: stdout.read(),
+        stderr: stderr.read(),
+        durationMs: Date.now() - startedAt,
+        timedOut,
+        aborted,
+      };
       resolve(spawnError === undefined ? result : { ...result, spawnError });
     };
     const stop = () => {

@@ -1,4 +1,11 @@
-import { AGENT_EVENT_TYPES, looksLikePlan, parsePlanJson, stepKind, type RunStep, type ShellStep } from '@sandbox-relay/contracts';
+import {
+  AGENT_EVENT_TYPES,
+  looksLikePlan,
+  parsePlanJson,
+  stepKind,
+  type RunStep,
+  type ShellStep,
+} from '@sandbox-relay/contracts';
 import type { Agent, SteeringNote, TurnContext, TurnInput, TurnResult } from './agent';
 import { resolveInWorkspace, writeWorkspaceFile } from './file-edit';
 import { runProcess } from './process-runner';
@@ -45,7 +52,8 @@ export class ShellAgent implements Agent {
     if (!looksLikePlan(input.content)) {
       context.emit(AGENT_EVENT_TYPES.MESSAGE, {
         role: 'assistant',
-        content: 'The shell agent runs JSON plans only (e.g. [{"run": "npm test"}]); this text was noted, nothing was run.',
+        content:
+          'The shell agent runs JSON plans only (e.g. [{"run": "npm test"}]); this text was noted, nothing was run.',
         received: preview(input.content, 500),
         in_reply_to: input.messageId ?? null,
       });
@@ -53,7 +61,11 @@ export class ShellAgent implements Agent {
     }
     const parsed = parsePlanJson(input.content);
     if (!parsed.ok) {
-      context.emit(AGENT_EVENT_TYPES.ERROR, { message: `invalid plan: ${parsed.error}`, fatal: false, in_reply_to: input.messageId ?? null });
+      context.emit(AGENT_EVENT_TYPES.ERROR, {
+        message: `invalid plan: ${parsed.error}`,
+        fatal: false,
+        in_reply_to: input.messageId ?? null,
+      });
       return {};
     }
     const { steps, stop_on_failure, complete_when_done } = parsed.plan;
@@ -91,7 +103,13 @@ export class ShellAgent implements Agent {
     try {
       cwd = resolveInWorkspace(this.options.workspaceDir, step.cwd ?? '.', true).absolute;
     } catch (error) {
-      context.emit(AGENT_EVENT_TYPES.TOOL_COMPLETED, { tool, call_id: callId, step: index, success: false, error: errorMessage(error) });
+      context.emit(AGENT_EVENT_TYPES.TOOL_COMPLETED, {
+        tool,
+        call_id: callId,
+        step: index,
+        success: false,
+        error: errorMessage(error),
+      });
       return false;
     }
     const result = await runProcess({
@@ -104,7 +122,9 @@ export class ShellAgent implements Agent {
       tailBytes: this.tailBytes,
     });
     const success = result.exitCode === 0 && !result.timedOut && !result.aborted && result.spawnError === undefined;
-    const error = result.spawnError ?? (result.timedOut ? `timed out after ${step.timeout_ms} ms` : result.aborted ? 'interrupted' : undefined);
+    const error =
+      result.spawnError ??
+      (result.timedOut ? `timed out after ${step.timeout_ms} ms` : result.aborted ? 'interrupted' : undefined);
     context.emit(AGENT_EVENT_TYPES.TOOL_COMPLETED, {
       tool,
       call_id: callId,
@@ -130,7 +150,11 @@ export class ShellAgent implements Agent {
       context.emit(AGENT_EVENT_TYPES.FILE_EDITED, { ...edit, step: index });
       return true;
     } catch (error) {
-      context.emit(AGENT_EVENT_TYPES.ERROR, { message: `write ${path} failed: ${errorMessage(error)}`, fatal: false, step: index });
+      context.emit(AGENT_EVENT_TYPES.ERROR, {
+        message: `write ${path} failed: ${errorMessage(error)}`,
+        fatal: false,
+        step: index,
+      });
       return false;
     }
   }

@@ -13,7 +13,14 @@ describe('heartbeat', () => {
   it('beats at once, then every interval from its own timer, until stopped', () => {
     const clock = new FakeClock();
     const relay = new MemoryRelay();
-    const heartbeat = startHeartbeat({ relay, clock, intervalMs: 15_000, taskId: 't', memoryRss: () => 1, snapshot: () => ({ status: 'idle', currentAction: null, turn: 0 }) });
+    const heartbeat = startHeartbeat({
+      relay,
+      clock,
+      intervalMs: 15_000,
+      taskId: 't',
+      memoryRss: () => 1,
+      snapshot: () => ({ status: 'idle', currentAction: null, turn: 0 }),
+    });
     expect(relay.ofType('heartbeat')).toHaveLength(1);
     clock.advance(14_999);
     expect(relay.ofType('heartbeat')).toHaveLength(1);
@@ -31,7 +38,14 @@ describe('heartbeat', () => {
     const clock = new FakeClock(Date.UTC(2025, 0, 1, 12));
     const relay = new BackloggedRelay();
     let status: WorkerStatus = 'running';
-    startHeartbeat({ relay, clock, intervalMs: 1_000, taskId: 'task-9', memoryRss: () => 123_456, snapshot: () => ({ status, currentAction: 'bash: npm test', turn: 2 }) });
+    startHeartbeat({
+      relay,
+      clock,
+      intervalMs: 1_000,
+      taskId: 'task-9',
+      memoryRss: () => 123_456,
+      snapshot: () => ({ status, currentAction: 'bash: npm test', turn: 2 }),
+    });
     status = 'idle';
     clock.advance(1_000);
     expect(relay.ofType('heartbeat').map((event) => event.event_data)).toEqual([

@@ -53,7 +53,8 @@ export interface HeartbeatHandle {
  */
 export function startHeartbeat(options: HeartbeatOptions): HeartbeatHandle {
   const startedAt = options.clock.now();
-  const beat = () => options.relay.emit(AGENT_EVENT_TYPES.HEARTBEAT, heartbeatData(options, startedAt), EVENT_SOURCES.WORKER);
+  const beat = () =>
+    options.relay.emit(AGENT_EVENT_TYPES.HEARTBEAT, heartbeatData(options, startedAt), EVENT_SOURCES.WORKER);
   beat();
   return { beat, stop: options.clock.every(options.intervalMs, beat) };
 }

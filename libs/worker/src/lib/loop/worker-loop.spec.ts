@@ -54,13 +54,27 @@ describe('the worker loop', () => {
       ...env,
     });
   const recordingFactory: AgentFactory = (cfg, deps) => {
-    agent = new RecordingAgent(new ShellAgent({ workspaceDir: cfg.WORKSPACE_DIR, env: deps.commandEnv, killGraceMs: cfg.KILL_GRACE_MS }));
+    agent = new RecordingAgent(
+      new ShellAgent({ workspaceDir: cfg.WORKSPACE_DIR, env: deps.commandEnv, killGraceMs: cfg.KILL_GRACE_MS }),
+    );
     return agent;
   };
-  const start = (env: Record<string, string> = {}, factory: AgentFactory = recordingFactory, turnAbortSlackMs?: number) =>
-    runWorker(config(env), { logger: testLogger(), relay, agentFactory: factory, commandEnv: { PATH: process.env.PATH }, stopSignal: stop.signal, turnAbortSlackMs });
+  const start = (
+    env: Record<string, string> = {},
+    factory: AgentFactory = recordingFactory,
+    turnAbortSlackMs?: number,
+  ) =>
+    runWorker(config(env), {
+      logger: testLogger(),
+      relay,
+      agentFactory: factory,
+      commandEnv: { PATH: process.env.PATH },
+      stopSignal: stop.signal,
+      turnAbortSlackMs,
+    });
   const plan = (steps: unknown) => JSON.stringify(steps);
-  const waitForStory = (predicate: (story: string[]) => boolean, what: string) => waitFor(() => predicate(relay.story()), what);
+  const waitForStory = (predicate: (story: string[]) => boolean, what: string) =>
+    waitFor(() => predicate(relay.story()), what);
   const count = (type: string) => relay.ofType(type).length;
 
   it('keeps previews storable when an emoji straddles the cut (heartbeat current_action, interrupt reason)', async () => {
@@ -68,12 +82,24 @@ describe('the worker loop', () => {
     const command = `sleep 30 # ${'x'.repeat(199 - 'bash: sleep 30 # '.length - 1)}🎉 done`;
     const reason = `${'y'.repeat(498)}🎉 enough`;
     const running = start({ TASK_PLAN: JSON.stringify([{ run: command }]) });
-    await waitFor(() => relay.events.some((event) => event.event_type === 'heartbeat' && String(event.event_data['current_action']).startsWith('bash: sleep')), 'a heartbeat during the command');
+    await waitFor(
+      () =>
+        relay.events.some(
+          (event) =>
+            event.event_type === 'heartbeat' && String(event.event_data['current_action']).startsWith('bash: sleep'),
+        ),
+      'a heartbeat during the command',
+    );
     relay.queue('interrupt', reason);
-    await waitFor(() => relay.events.some((event) => event.event_type === 'agent.interrupted'), 'the interrupt to be obeyed');
+    await waitFor(
+      () => relay.events.some((event) => event.event_type === 'agent.interrupted'),
+      'the interrupt to be obeyed',
+    );
     stop.abort();
     await running;
-    const refused = relay.events.filter((event) => !EventBody.safeParse(event).success).map((event) => event.event_type);
+    const refused = relay.events
+      .filter((event) => !EventBody.safeParse(event).success)
+      .map((event) => event.event_type);
     expect(refused).toEqual([]);
   });
 
@@ -81,9 +107,19 @@ describe('the worker loop', () => {
     const running = start({ TASK_PLAN: plan([{ run: 'echo hi' }]) });
     await waitForStory((story) => story.includes('agent.waiting'), 'the plan to finish');
     expect(relay.story()).toEqual(['agent.started', 'agent.tool_use', 'agent.tool_completed', 'agent.waiting']);
-    expect(relay.ofType('agent.started')[0]).toMatchObject({ source: 'worker', event_data: { task_id: 'task-loop', agent: 'shell', has_plan: true } });
-    expect(relay.ofType('agent.tool_completed')[0]).toMatchObject({ source: 'agent', event_data: { stdout: 'hi\n', exit_code: 0 } });
-    expect(relay.ofType('agent.waiting')[0]?.event_data).toEqual({ reason: 'turn_finished', turn: 1, pending_messages: 0 });
+    expect(relay.ofType('agent.started')[0]).toMatchObject({
+      source: 'worker',
+      event_data: { task_id: 'task-loop', agent: 'shell', has_plan: true },
+    });
+    expect(relay.ofType('agent.tool_completed')[0]).toMatchObject({
+      source: 'agent',
+      event_data: { stdout: 'hi\n', exit_code: 0 },
+    });
+    expect(relay.ofType('agent.waiting')[0]?.event_data).toEqual({
+      reason: 'turn_finished',
+      turn: 1,
+      pending_messages: 0,
+    });
     const polls = relay.polls;
     await waitFor(() => relay.polls > polls + 2, 'idle polling');
     stop.abort();
@@ -95,8 +131,16 @@ describe('the worker loop', () => {
   it("hands a replacement worker's TASK_CONTEXT to its first turn only, and says so in agent.started", async () => {
     const inputs: TurnInput[] = [];
     const capturing: AgentFactory = (cfg, deps) => {
-      const inner = new ShellAgent({ workspaceDir: cfg.WORKSPACE_DIR, env: deps.commandEnv, killGraceMs: cfg.KILL_GRACE_MS });
-      return { kind: 'shell', runTurn: (input, context) => (inputs.push(input), inner.runTurn(input, context)), steer: (note) => inner.steer(note) };
+      const inner = new ShellAgent({
+        workspaceDir: cfg.WORKSPACE_DIR,
+        env: deps.commandEnv,
+        killGraceMs: cfg.KILL_GRACE_MS,
+      });
+      return {
+        kind: 'shell',
+        runTurn: (input, context) => (inputs.push(input), inner.runTurn(input, context)),
+        steer: (note) => inner.steer(note),
+      };
     };
     const context = 'You are resuming task task-loop.\n- ran `npm test` → exit 1';
     const running = start({ TASK_PLAN: plan([{ run: 'echo again' }]), TASK_CONTEXT: context }, capturing);
@@ -106,7 +150,10 @@ describe('the worker loop', () => {
     expect(inputs[0]).toMatchObject({ source: 'task', content: plan([{ run: 'echo again' }]), context });
     expect(inputs[1]).toMatchObject({ source: 'user_message' });
     expect(inputs[1]!.context).toBeUndefined();
-    expect(relay.ofType('agent.started')[0]?.event_data).toMatchObject({ resumed: true, context_bytes: Buffer.byteLength(context) });
+    expect(relay.ofType('agent.started')[0]?.event_data).toMatchObject({
+      resumed: true,
+      context_bytes: Buffer.byteLength(context),
+    });
     stop.abort();
     await running;
   });
@@ -125,13 +172,27 @@ describe('the worker loop', () => {
     const interrupt = relay.queue('interrupt', 'stop that');
     await waitForStory((story) => story.includes('agent.waiting'), 'the interrupt to be obeyed');
     expect(Date.now() - interruptedAt).toBeLessThan(1_000);
-    expect(relay.story()).toEqual(['agent.started', 'agent.tool_use', 'agent.tool_completed', 'agent.interrupted', 'agent.waiting']);
+    expect(relay.story()).toEqual([
+      'agent.started',
+      'agent.tool_use',
+      'agent.tool_completed',
+      'agent.interrupted',
+      'agent.waiting',
+    ]);
     expect(relay.ofType('agent.tool_completed')[0]?.event_data).toMatchObject({ interrupted: true, success: false });
-    expect(relay.ofType('agent.interrupted')[0]?.event_data).toEqual({ turn: 1, during: 'turn', message_id: interrupt.message_id, reason: 'stop that' });
+    expect(relay.ofType('agent.interrupted')[0]?.event_data).toEqual({
+      turn: 1,
+      during: 'turn',
+      message_id: interrupt.message_id,
+      reason: 'stop that',
+    });
     expect(relay.ofType('agent.waiting')[0]?.event_data).toMatchObject({ reason: 'interrupted' });
 
     relay.queue('user_message', plan([{ say: 'still here' }]));
-    await waitFor(() => relay.ofType('agent.message').some((event) => event.event_data.content === 'still here'), 'the next turn');
+    await waitFor(
+      () => relay.ofType('agent.message').some((event) => event.event_data.content === 'still here'),
+      'the next turn',
+    );
     stop.abort();
     await running;
   });
@@ -140,15 +201,25 @@ describe('the worker loop', () => {
     const running = start();
     await waitForStory((story) => story.includes('agent.waiting'), 'the idle start');
     expect(relay.ofType('agent.waiting')[0]?.event_data).toMatchObject({ reason: 'no_task_input', turn: 0 });
-    const message = relay.queue('user_message', plan([{ write: { path: 'a.txt', content: 'x\n' } }, { run: 'cat a.txt' }]));
+    const message = relay.queue(
+      'user_message',
+      plan([{ write: { path: 'a.txt', content: 'x\n' } }, { run: 'cat a.txt' }]),
+    );
     relay.queue('user_message', 'thanks!');
     await waitFor(() => count('agent.waiting') === 2, 'both turns');
-    expect(agent?.calls).toEqual([`turn:user_message:${message.message_id}`, `turn:user_message:${Number(message.message_id) + 1}`]);
+    expect(agent?.calls).toEqual([
+      `turn:user_message:${message.message_id}`,
+      `turn:user_message:${Number(message.message_id) + 1}`,
+    ]);
     expect(relay.ofType('agent.file_edited')[0]?.event_data).toMatchObject({ path: 'a.txt', created: true });
     expect(relay.ofType('agent.tool_completed')[0]?.event_data).toMatchObject({ stdout: 'x\n' });
     expect(relay.ofType('agent.message')[0]?.event_data).toMatchObject({ role: 'assistant', received: 'thanks!' });
     // Queued behind the first turn, the second ran without a waiting in between.
-    expect(relay.ofType('agent.waiting')[1]?.event_data).toEqual({ reason: 'turn_finished', turn: 2, pending_messages: 0 });
+    expect(relay.ofType('agent.waiting')[1]?.event_data).toEqual({
+      reason: 'turn_finished',
+      turn: 2,
+      pending_messages: 0,
+    });
     stop.abort();
     await running;
   });
@@ -159,11 +230,20 @@ describe('the worker loop', () => {
     const user = relay.queue('user_message', plan([{ say: 'user turn' }]));
     const guardian = relay.queue('guardian_intervention', 'You ran the same command 3 times; try something else.');
     const system = relay.queue('system', 'sandbox will stop in 10 minutes');
-    await waitFor(() => relay.ofType('agent.message').some((event) => event.event_data.content === 'user turn'), 'the user turn');
+    await waitFor(
+      () => relay.ofType('agent.message').some((event) => event.event_data.content === 'user turn'),
+      'the user turn',
+    );
     expect(agent?.calls).toEqual([`steer:${guardian.message_id}`, `turn:user_message:${user.message_id}`]);
     const messages = relay.ofType('agent.message').map((event) => event.event_data);
     expect(messages).toEqual([
-      { role: 'system', kind: 'steering', from: 'guardian', content: guardian.content, message_id: guardian.message_id },
+      {
+        role: 'system',
+        kind: 'steering',
+        from: 'guardian',
+        content: guardian.content,
+        message_id: guardian.message_id,
+      },
       { role: 'system', content: system.content, message_id: system.message_id },
       { role: 'assistant', content: 'user turn', step: 0 },
     ]);
@@ -177,9 +257,18 @@ describe('the worker loop', () => {
     await waitForStory((story) => story.includes('agent.waiting'), 'the idle start');
     const user = relay.queue('user_message', plan([{ say: 'user turn' }]));
     const nudge = relay.queue('guardian_nudge', '[GUARDIAN INTERVENTION - guidance] Run the failing test alone first.');
-    await waitFor(() => relay.ofType('agent.message').some((event) => event.event_data.content === 'user turn'), 'the user turn');
+    await waitFor(
+      () => relay.ofType('agent.message').some((event) => event.event_data.content === 'user turn'),
+      'the user turn',
+    );
     expect(agent?.calls).toEqual([`steer:${nudge.message_id}`, `turn:user_message:${user.message_id}`]);
-    expect(relay.ofType('agent.message')[0]?.event_data).toEqual({ role: 'system', kind: 'steering', from: 'guardian', content: nudge.content, message_id: nudge.message_id });
+    expect(relay.ofType('agent.message')[0]?.event_data).toEqual({
+      role: 'system',
+      kind: 'steering',
+      from: 'guardian',
+      content: nudge.content,
+      message_id: nudge.message_id,
+    });
     stop.abort();
     await running;
   });
@@ -199,13 +288,21 @@ describe('the worker loop', () => {
     expect(relay.ofType('agent.waiting')[0]?.event_data).toMatchObject({ reason: 'turn_failed' });
     relay.queue('interrupt', 'halt');
     await waitFor(() => count('agent.waiting') === 2, 'the idle interrupt answer');
-    expect(relay.ofType('agent.interrupted')[0]?.event_data).toMatchObject({ turn: null, during: 'idle', reason: 'halt' });
+    expect(relay.ofType('agent.interrupted')[0]?.event_data).toMatchObject({
+      turn: null,
+      during: 'idle',
+      reason: 'halt',
+    });
     stop.abort();
     await expect(running).resolves.toMatchObject({ reason: 'stopped' });
   });
 
   it('moves on when an agent ignores the interrupt', async () => {
-    const stubborn: AgentFactory = () => ({ kind: 'stub', steer: () => undefined, runTurn: () => new Promise(() => undefined) });
+    const stubborn: AgentFactory = () => ({
+      kind: 'stub',
+      steer: () => undefined,
+      runTurn: () => new Promise(() => undefined),
+    });
     const running = start({ TASK_PROMPT: 'go', KILL_GRACE_MS: '0' }, stubborn, 50);
     await waitFor(() => relay.polls > 1, 'the turn to be under way');
     relay.queue('interrupt', 'stop');
@@ -218,10 +315,15 @@ describe('the worker loop', () => {
   it('keeps beating during a long turn and stops it promptly on the stop signal', async () => {
     const running = start({ TASK_PLAN: plan([{ run: 'sleep 30' }]) });
     await waitFor(
-      () => relay.ofType('heartbeat').filter((event) => event.event_data.current_action === 'bash: sleep 30').length >= 2,
+      () =>
+        relay.ofType('heartbeat').filter((event) => event.event_data.current_action === 'bash: sleep 30').length >= 2,
       'heartbeats during the command',
     );
-    expect(relay.ofType('heartbeat').at(-1)?.event_data).toMatchObject({ status: 'running', task_id: 'task-loop', turn: 1 });
+    expect(relay.ofType('heartbeat').at(-1)?.event_data).toMatchObject({
+      status: 'running',
+      task_id: 'task-loop',
+      turn: 1,
+    });
     const stoppedAt = Date.now();
     stop.abort();
     await expect(running).resolves.toEqual({ reason: 'stopped', flushed: true });

@@ -31,7 +31,6 @@ export interface WorkerOutcome {
 
 type TurnEnd = 'done' | 'complete' | 'interrupted' | 'failed' | 'stopped';
 
-
 /**
  * The worker's main loop: one turn at a time, messages polled on their own cadence during turns
  * and while idle. An `interrupt` aborts the running turn; guardian steering (`guardian_intervention`,
@@ -121,7 +120,8 @@ export class WorkerLoop {
         this.report(AGENT_EVENT_TYPES.COMPLETED, { task_id: this.deps.config.TASK_ID, turns: this.turn });
         return true;
       }
-      if (end === 'interrupted' || this.pending.length === 0) this.reportWaiting(end === 'done' ? 'turn_finished' : end === 'failed' ? 'turn_failed' : end);
+      if (end === 'interrupted' || this.pending.length === 0)
+        this.reportWaiting(end === 'done' ? 'turn_finished' : end === 'failed' ? 'turn_failed' : end);
       // The checklist's "poll after each agent turn": do not wait out the poll interval.
       this.pollNow.abort();
     }
@@ -137,7 +137,10 @@ export class WorkerLoop {
     const active: { controller: AbortController; interrupt?: SandboxMessage } = { controller };
     this.active = active;
     try {
-      const result = await this.untilSettledOrAbandoned(this.deps.agent.runTurn(input, { signal: controller.signal, emit: this.agentEmit(turn), turn }), controller.signal);
+      const result = await this.untilSettledOrAbandoned(
+        this.deps.agent.runTurn(input, { signal: controller.signal, emit: this.agentEmit(turn), turn }),
+        controller.signal,
+      );
       if (!controller.signal.aborted) return result?.taskComplete ? 'complete' : 'done';
     } catch (error) {
       if (!controller.signal.aborted) {
@@ -215,7 +218,10 @@ export class WorkerLoop {
   private handleMessages(messages: SandboxMessage[]): void {
     if (this.stopping.signal.aborted) {
       // Drained but unhandled: the relay marked them delivered. Rare (a poll racing a SIGTERM); logged.
-      this.deps.logger.warn({ messageIds: messages.map((m) => m.message_id) }, 'messages arrived while stopping; not handled');
+      this.deps.logger.warn(
+        { messageIds: messages.map((m) => m.message_id) },
+        'messages arrived while stopping; not handled',
+      );
       return;
     }
     for (const message of orderForHandling(messages)) {
@@ -223,7 +229,11 @@ export class WorkerLoop {
       if (message.message_type === 'interrupt') this.interrupt(message);
       else if (isSteering(message.message_type)) this.steer(message);
       else if (message.message_type === 'system') {
-        this.report(AGENT_EVENT_TYPES.MESSAGE, { role: 'system', content: message.content, message_id: message.message_id });
+        this.report(AGENT_EVENT_TYPES.MESSAGE, {
+          role: 'system',
+          content: message.content,
+          message_id: message.message_id,
+        });
       } else {
         this.pending.push({ source: 'user_message', content: message.content, messageId: message.message_id });
         this.work.notify();
@@ -238,13 +248,28 @@ export class WorkerLoop {
       return;
     }
     // Nothing to stop; still answered, so whoever sent it sees the worker obeyed.
-    this.report(AGENT_EVENT_TYPES.INTERRUPTED, { turn: null, during: 'idle', message_id: message.message_id, reason: preview(message.content, 500) });
+    this.report(AGENT_EVENT_TYPES.INTERRUPTED, {
+      turn: null,
+      during: 'idle',
+      message_id: message.message_id,
+      reason: preview(message.content, 500),
+    });
     this.reportWaiting('interrupted');
   }
 
   private steer(message: SandboxMessage): void {
-    this.report(AGENT_EVENT_TYPES.MESSAGE, { role: 'system', kind: 'steering', from: 'guardian', content: message.content, message_id: message.message_id });
-    this.deps.agent.steer({ content: message.content, messageId: message.message_id, receivedAt: new Date(this.deps.clock.now()).toISOString() });
+    this.report(AGENT_EVENT_TYPES.MESSAGE, {
+      role: 'system',
+      kind: 'steering',
+      from: 'guardian',
+      content: message.content,
+      message_id: message.message_id,
+    });
+    this.deps.agent.steer({
+      content: message.content,
+      messageId: message.message_id,
+      receivedAt: new Date(this.deps.clock.now()).toISOString(),
+    });
   }
 
   private reportStarted(): void {

@@ -2,7 +2,11 @@ import { testLogger, waitFor } from '@sandbox-relay/testing';
 import { EventOutbox, type EventSender } from './event-outbox';
 import type { OutboundEvent, SendOutcome } from './relay-http';
 
-const event = (n: number, type = 'agent.message'): OutboundEvent => ({ event_type: type, event_data: { n }, source: 'agent' });
+const event = (n: number, type = 'agent.message'): OutboundEvent => ({
+  event_type: type,
+  event_data: { n },
+  source: 'agent',
+});
 const numbers = (events: readonly OutboundEvent[]) => events.map((e) => e.event_data.n);
 /** Waits for the outbox to empty on its own (`flush` would cut a backoff short, which these tests measure). */
 const drained = (outbox: EventOutbox) => waitFor(() => outbox.stats().queued === 0, 'the outbox to drain');
@@ -28,7 +32,9 @@ function recordingSleep() {
 
 describe('EventOutbox', () => {
   it('keeps order across failed attempts and sends the backlog as batches', async () => {
-    const sender = new ScriptedSender((_events, call) => (call <= 3 ? { kind: 'retry', reason: 'ECONNREFUSED' } : { kind: 'ok' }));
+    const sender = new ScriptedSender((_events, call) =>
+      call <= 3 ? { kind: 'retry', reason: 'ECONNREFUSED' } : { kind: 'ok' },
+    );
     const { sleep } = recordingSleep();
     const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), sleep, maxBatch: 4 });
     for (let n = 1; n <= 10; n += 1) outbox.push(event(n));
@@ -43,7 +49,12 @@ describe('EventOutbox', () => {
   it('bounds a batch by bytes too, so a backlog of big diffs does not hit the relay body limit', async () => {
     let open = false;
     const sender = new ScriptedSender(() => (open ? { kind: 'ok' } : { kind: 'retry', reason: 'down' }));
-    const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), maxBatchBytes: 250, sleep: async () => void (open = true) });
+    const outbox = new EventOutbox({
+      send: sender.send,
+      logger: testLogger(),
+      maxBatchBytes: 250,
+      sleep: async () => void (open = true),
+    });
     for (let n = 1; n <= 5; n += 1) outbox.push(event(n), 100);
     await drained(outbox);
     expect(sender.requests.slice(1).map(numbers)).toEqual([[1, 2], [3, 4], [5]]);
@@ -51,7 +62,12 @@ describe('EventOutbox', () => {
 
   it('bounds the bytes held as well as the count', async () => {
     const sender = new ScriptedSender(() => ({ kind: 'retry', reason: 'down' }));
-    const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), maxBytes: 300, sleep: () => new Promise(() => undefined) });
+    const outbox = new EventOutbox({
+      send: sender.send,
+      logger: testLogger(),
+      maxBytes: 300,
+      sleep: () => new Promise(() => undefined),
+    });
     outbox.push(event(1), 100);
     await waitFor(() => sender.requests.length === 1, 'the first attempt');
     outbox.push(event(2, 'heartbeat'), 100);
@@ -64,13 +80,27 @@ describe('EventOutbox', () => {
   });
 
   it('backs off exponentially with jitter, capped', async () => {
-    const sender = new ScriptedSender((_events, call) => (call <= 8 ? { kind: 'retry', reason: '503' } : { kind: 'ok' }));
+    const sender = new ScriptedSender((_events, call) =>
+      call <= 8 ? { kind: 'retry', reason: '503' } : { kind: 'ok' },
+    );
     const { waits, sleep } = recordingSleep();
-    const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), sleep, random: () => 1, backoffBaseMs: 100, backoffCapMs: 5_000 });
+    const outbox = new EventOutbox({
+      send: sender.send,
+      logger: testLogger(),
+      sleep,
+      random: () => 1,
+      backoffBaseMs: 100,
+      backoffCapMs: 5_000,
+    });
     outbox.push(event(1));
     await drained(outbox);
     expect(waits).toEqual([100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000]);
-    const low = new EventOutbox({ send: new ScriptedSender((_e, call) => (call === 1 ? { kind: 'retry', reason: 'x' } : { kind: 'ok' })).send, logger: testLogger(), sleep, random: () => 0 });
+    const low = new EventOutbox({
+      send: new ScriptedSender((_e, call) => (call === 1 ? { kind: 'retry', reason: 'x' } : { kind: 'ok' })).send,
+      logger: testLogger(),
+      sleep,
+      random: () => 0,
+    });
     waits.length = 0;
     low.push(event(1));
     await drained(low);
@@ -78,7 +108,9 @@ describe('EventOutbox', () => {
   });
 
   it('drops a single event the relay refuses with a 4xx instead of retrying it', async () => {
-    const sender = new ScriptedSender((events) => (events[0]?.event_data.n === 2 ? { kind: 'reject', status: 422, reason: 'bad' } : { kind: 'ok' }));
+    const sender = new ScriptedSender((events) =>
+      events[0]?.event_data.n === 2 ? { kind: 'reject', status: 422, reason: 'bad' } : { kind: 'ok' },
+    );
     const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), sleep: async () => undefined });
     outbox.push(event(1));
     await drained(outbox);
@@ -127,7 +159,12 @@ describe('EventOutbox', () => {
   it('flush cuts a pending backoff short, so a relay that is back is tried at once', async () => {
     let open = false;
     const sender = new ScriptedSender(() => (open ? { kind: 'ok' } : { kind: 'retry', reason: 'down' }));
-    const outbox = new EventOutbox({ send: sender.send, logger: testLogger(), backoffBaseMs: 60_000, backoffCapMs: 60_000 });
+    const outbox = new EventOutbox({
+      send: sender.send,
+      logger: testLogger(),
+      backoffBaseMs: 60_000,
+      backoffCapMs: 60_000,
+    });
     outbox.push(event(1));
     await waitFor(() => sender.requests.length === 1, 'the first attempt');
     open = true;

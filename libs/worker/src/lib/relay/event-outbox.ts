@@ -105,7 +105,10 @@ export class EventOutbox {
     const deadline = new AbortController();
     const drained = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
-    await Promise.race([drained, new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve()))]);
+    await Promise.race([
+      drained,
+      new Promise<void>((resolve) => deadline.signal.addEventListener('abort', () => resolve())),
+    ]);
     clearTimeout(timer);
     return this.queue.length === 0;
   }
@@ -118,14 +121,19 @@ export class EventOutbox {
 
   /** Makes room: the oldest heartbeat outside the request in flight, else the oldest such event. */
   private dropOne(): boolean {
-    let index = this.queue.findIndex((held, at) => at >= this.inFlight && held.event.event_type === AGENT_EVENT_TYPES.HEARTBEAT);
+    let index = this.queue.findIndex(
+      (held, at) => at >= this.inFlight && held.event.event_type === AGENT_EVENT_TYPES.HEARTBEAT,
+    );
     if (index < 0) index = this.inFlight;
     if (index >= this.queue.length) return false;
     const [dropped] = this.queue.splice(index, 1);
     this.heldBytes -= dropped?.bytes ?? 0;
     this.counts.dropped += 1;
     if (dropped && dropped.event.event_type !== AGENT_EVENT_TYPES.HEARTBEAT) {
-      this.options.logger.warn({ eventType: dropped.event.event_type, dropped: this.counts.dropped }, 'outbox full: dropped the oldest event');
+      this.options.logger.warn(
+        { eventType: dropped.event.event_type, dropped: this.counts.dropped },
+        'outbox full: dropped the oldest event',
+      );
     }
     return true;
   }
@@ -156,21 +164,26 @@ export class EventOutbox {
       while (this.queue.length > 0 && !this.closed) {
         const count = this.singlesLeft > 0 ? 1 : this.nextBatchSize();
         this.inFlight = count;
-        const outcome = await this.options.send(this.queue.slice(0, count).map((held) => held.event)).catch(
-          (error: unknown): SendOutcome => ({ kind: 'retry', reason: String(error) }),
-        );
+        const outcome = await this.options
+          .send(this.queue.slice(0, count).map((held) => held.event))
+          .catch((error: unknown): SendOutcome => ({ kind: 'retry', reason: String(error) }));
         this.inFlight = 0;
         if (outcome.kind === 'retry') {
           attempt += 1;
           const waitMs = this.backoffMs(attempt);
           // The first failure of an outage is worth a warning; the next hundred are not.
           const log = attempt === 1 ? this.options.logger.warn : this.options.logger.debug;
-          log.call(this.options.logger, { attempt, waitMs, reason: outcome.reason, queued: this.queue.length }, 'relay unavailable; retrying');
+          log.call(
+            this.options.logger,
+            { attempt, waitMs, reason: outcome.reason, queued: this.queue.length },
+            'relay unavailable; retrying',
+          );
           if (this.wakeUp.signal.aborted) this.wakeUp = new AbortController();
           else await this.sleep(waitMs, this.wakeUp.signal);
           continue;
         }
-        if (attempt > 0) this.options.logger.info({ attempts: attempt, queued: this.queue.length }, 'relay reachable again');
+        if (attempt > 0)
+          this.options.logger.info({ attempts: attempt, queued: this.queue.length }, 'relay reachable again');
         attempt = 0;
         this.settle(count, outcome);
       }
@@ -197,6 +210,9 @@ export class EventOutbox {
       return;
     }
     this.counts.rejected += 1;
-    this.options.logger.error({ eventType: event?.event_type, status: outcome.status, reason: outcome.reason }, 'relay rejected an event; dropped');
+    this.options.logger.error(
+      { eventType: event?.event_type, status: outcome.status, reason: outcome.reason },
+      'relay rejected an event; dropped',
+    );
   }
 }

@@ -43,7 +43,9 @@ describe('RelayClient against a real HTTP server', () => {
     expect(await client.flush(5_000)).toBe(true);
 
     expect(storedNumbers()).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
-    const batches = server.requests.filter((request) => request.path.endsWith('/events/batch') && request.status === 200);
+    const batches = server.requests.filter(
+      (request) => request.path.endsWith('/events/batch') && request.status === 200,
+    );
     expect(batches.length).toBeGreaterThan(0);
     expect(batches.reduce((sum, request) => sum + request.events, 0)).toBeGreaterThanOrEqual(30);
     expect(server.requests.every((request) => request.authorization === 'Bearer tok-1')).toBe(true);
@@ -75,7 +77,12 @@ describe('RelayClient against a real HTTP server', () => {
   it('shrinks event data the relay would refuse for its size instead of losing the event', async () => {
     client.emit('agent.tool_completed', { tool: 'bash', exit_code: 0, stdout: 'x'.repeat(300 * 1024) }, 'agent');
     expect(await client.flush(2_000)).toBe(true);
-    expect(server.events[0]?.event_data).toMatchObject({ tool: 'bash', exit_code: 0, truncated: true, omitted_keys: ['stdout'] });
+    expect(server.events[0]?.event_data).toMatchObject({
+      tool: 'bash',
+      exit_code: 0,
+      truncated: true,
+      omitted_keys: ['stdout'],
+    });
     expect(fitEventData({ small: 'data' })).toEqual({ small: 'data' });
   });
 

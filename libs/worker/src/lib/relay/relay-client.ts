@@ -43,7 +43,12 @@ function fitted(data: Record<string, unknown>): { data: Record<string, unknown>;
     const short = typeof value !== 'string' || value.length <= KEPT_SCALAR_CHARS;
     if (short && (value === null || ['string', 'number', 'boolean'].includes(typeof value))) kept[key] = value;
   }
-  const standIn = { ...kept, truncated: true, original_bytes: bytes, omitted_keys: Object.keys(data).filter((key) => !(key in kept)) };
+  const standIn = {
+    ...kept,
+    truncated: true,
+    original_bytes: bytes,
+    omitted_keys: Object.keys(data).filter((key) => !(key in kept)),
+  };
   return { data: standIn, bytes: Buffer.byteLength(JSON.stringify(standIn)) };
 }
 
@@ -63,9 +68,18 @@ export class RelayClient implements WorkerRelay {
 
   constructor(private readonly options: RelayClientOptions) {
     this.http = new RelayHttp(options);
-    this.outbox = new EventOutbox({ ...options.outbox, logger: options.logger, send: (events) => this.http.postEvents(events) });
+    this.outbox = new EventOutbox({
+      ...options.outbox,
+      logger: options.logger,
+      send: (events) => this.http.postEvents(events),
+    });
     this.renewal = options.token
-      ? new TokenRenewal({ token: options.token, renew: () => this.http.renewToken(), onRenewed: (token) => this.http.setToken(token), logger: options.logger })
+      ? new TokenRenewal({
+          token: options.token,
+          renew: () => this.http.renewToken(),
+          onRenewed: (token) => this.http.setToken(token),
+          logger: options.logger,
+        })
       : null;
     this.renewal?.start();
   }
@@ -91,8 +105,11 @@ export class RelayClient implements WorkerRelay {
     if (this.failedPolls > 0) this.options.logger.info({ failedPolls: this.failedPolls }, 'message polling recovered');
     this.failedPolls = 0;
     const unreadable = (reread?.ok ? reread.unreadable : 0) + drained.unreadable;
-    if (unreadable > 0) this.options.logger.warn({ unreadable }, 'skipped messages that do not match the message contract');
-    return [...(reread?.ok ? reread.messages : []), ...drained.messages].filter((message) => this.firstSight(message.message_id));
+    if (unreadable > 0)
+      this.options.logger.warn({ unreadable }, 'skipped messages that do not match the message contract');
+    return [...(reread?.ok ? reread.messages : []), ...drained.messages].filter((message) =>
+      this.firstSight(message.message_id),
+    );
   }
 
   flush(timeoutMs: number): Promise<boolean> {
@@ -112,7 +129,11 @@ export class RelayClient implements WorkerRelay {
     this.recover = true;
     this.failedPolls += 1;
     const log = this.failedPolls === 1 ? this.options.logger.warn : this.options.logger.debug;
-    log.call(this.options.logger, { reason, failedPolls: this.failedPolls }, 'message poll failed; retrying at the next poll');
+    log.call(
+      this.options.logger,
+      { reason, failedPolls: this.failedPolls },
+      'message poll failed; retrying at the next poll',
+    );
     return null;
   }
 

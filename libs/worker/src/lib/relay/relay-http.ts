@@ -17,14 +17,11 @@ export interface OutboundEvent {
  * sending it again can only fail again.
  */
 export type SendOutcome =
-  | { kind: 'ok' }
-  | { kind: 'retry'; reason: string }
-  | { kind: 'reject'; status: number; reason: string };
+  { kind: 'ok' } | { kind: 'retry'; reason: string } | { kind: 'reject'; status: number; reason: string };
 
 /** How a GET of messages ended; unreadable items are dropped and counted, not fatal. */
 export type MessagesOutcome =
-  | { ok: true; messages: SandboxMessage[]; unreadable: number }
-  | { ok: false; reason: string };
+  { ok: true; messages: SandboxMessage[]; unreadable: number } | { ok: false; reason: string };
 
 export interface RelayHttpOptions {
   /** The relay's base URL without a trailing slash. */
@@ -90,13 +87,20 @@ export class RelayHttp {
     let response: Response;
     let text: string;
     try {
-      response = await this.fetch(`${this.sandboxPath}/token`, { method: 'POST', headers: this.headers(false), signal: AbortSignal.timeout(this.messagesTimeoutMs) });
+      response = await this.fetch(`${this.sandboxPath}/token`, {
+        method: 'POST',
+        headers: this.headers(false),
+        signal: AbortSignal.timeout(this.messagesTimeoutMs),
+      });
       text = await response.text();
     } catch (error) {
       return { kind: 'retry', reason: errorMessage(error) };
     }
     const reason = `HTTP ${response.status}: ${preview(text, 500)}`;
-    if (!response.ok) return response.status === 408 || response.status === 429 || response.status >= 500 ? { kind: 'retry', reason } : { kind: 'refused', status: response.status, reason };
+    if (!response.ok)
+      return response.status === 408 || response.status === 429 || response.status >= 500
+        ? { kind: 'retry', reason }
+        : { kind: 'refused', status: response.status, reason };
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -104,7 +108,8 @@ export class RelayHttp {
       return { kind: 'retry', reason: `answer is not JSON: ${preview(text, 200)}` };
     }
     const renewal = SandboxTokenRenewal.safeParse(body);
-    if (!renewal.success || renewal.data.sandbox_id !== this.options.sandboxId) return { kind: 'retry', reason: 'answer is not a token renewal for this sandbox' };
+    if (!renewal.success || renewal.data.sandbox_id !== this.options.sandboxId)
+      return { kind: 'retry', reason: 'answer is not a token renewal for this sandbox' };
     return { kind: 'renewed', token: renewal.data.token, expiresAt: renewal.data.expires_at };
   }
 
@@ -128,7 +133,9 @@ export class RelayHttp {
     }
     if (response.ok) return { kind: 'ok' };
     const reason = `HTTP ${response.status}: ${preview(text, 500)}`;
-    return isRetryable(response.status) ? { kind: 'retry', reason } : { kind: 'reject', status: response.status, reason };
+    return isRetryable(response.status)
+      ? { kind: 'retry', reason }
+      : { kind: 'reject', status: response.status, reason };
   }
 
   /**
@@ -136,10 +143,16 @@ export class RelayHttp {
    * messages already handed out with a larger id, for a drain whose answer never arrived.
    */
   async getMessages(since?: string): Promise<MessagesOutcome> {
-    const url = since === undefined ? `${this.sandboxPath}/messages` : `${this.sandboxPath}/messages?since=${encodeURIComponent(since)}`;
+    const url =
+      since === undefined
+        ? `${this.sandboxPath}/messages`
+        : `${this.sandboxPath}/messages?since=${encodeURIComponent(since)}`;
     let body: unknown;
     try {
-      const response = await this.fetch(url, { headers: this.headers(false), signal: AbortSignal.timeout(this.messagesTimeoutMs) });
+      const response = await this.fetch(url, {
+        headers: this.headers(false),
+        signal: AbortSignal.timeout(this.messagesTimeoutMs),
+      });
       const text = await response.text();
       if (!response.ok) return { ok: false, reason: `HTTP ${response.status}: ${preview(text, 500)}` };
       body = JSON.parse(text);

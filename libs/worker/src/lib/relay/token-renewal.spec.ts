@@ -41,9 +41,11 @@ describe('TokenRenewal', () => {
     expect(tokenTimes('a.%%%.c')).toBeNull();
   });
 
-  it('trades a token two thirds through its life for a fresh one, then waits for that one\'s turn', async () => {
+  it("trades a token two thirds through its life for a fresh one, then waits for that one's turn", async () => {
     const next = fresh(1);
-    const { calls, renewed } = renewal(due(), [{ kind: 'renewed', token: next, expiresAt: new Date(Date.now() + 3_600_000).toISOString() }]);
+    const { calls, renewed } = renewal(due(), [
+      { kind: 'renewed', token: next, expiresAt: new Date(Date.now() + 3_600_000).toISOString() },
+    ]);
     await waitFor(() => renewed.length === 1, 'the renewal');
     expect(renewed).toEqual([next]);
     await new Promise((resolve) => setTimeout(resolve, 200));

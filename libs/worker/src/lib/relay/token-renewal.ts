@@ -81,7 +81,10 @@ export class TokenRenewal {
         this.scheduleFor(outcome.token);
         return;
       case 'refused':
-        log.warn({ status: outcome.status, reason: outcome.reason }, 'the relay refused to renew the sandbox token; it is kept until it expires');
+        log.warn(
+          { status: outcome.status, reason: outcome.reason },
+          'the relay refused to renew the sandbox token; it is kept until it expires',
+        );
         return;
       case 'retry': {
         const left = expiresAtMs - this.now();

@@ -91,7 +91,8 @@ export class FakeRelayServer {
     const url = new URL(req.url ?? '/', this.url);
     const base = `/api/v1/sandboxes/${this.sandboxId}`;
     const authorization = req.headers.authorization;
-    const record = (status: number, events = 0) => this.requests.push({ method: req.method ?? '', path: url.pathname, events, status, authorization });
+    const record = (status: number, events = 0) =>
+      this.requests.push({ method: req.method ?? '', path: url.pathname, events, status, authorization });
     const answer = (status: number, body: unknown, events = 0) => {
       record(status, events);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
@@ -121,15 +122,23 @@ export class FakeRelayServer {
     const parsed = (single ? EventBody : EventBatchBody).safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
     if (!parsed.success) return answer(422, { error: { code: 'validation_failed', message: parsed.error.message } });
     const batch: EventBody[] = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
-    if (batch.some((event) => this.refuse(event))) return answer(422, { error: { code: 'validation_failed', message: 'refused' } }, batch.length);
+    if (batch.some((event) => this.refuse(event)))
+      return answer(422, { error: { code: 'validation_failed', message: 'refused' } }, batch.length);
     this.events.push(...batch);
-    return answer(200, single ? { id: String(this.events.length) } : { count: batch.length, ids: batch.map(() => '0') }, batch.length);
+    return answer(
+      200,
+      single ? { id: String(this.events.length) } : { count: batch.length, ids: batch.map(() => '0') },
+      batch.length,
+    );
   }
 
   /** Interrupts first, then the rest oldest first; `since` re-reads delivered messages, like the relay. */
   private drain(since: string | null): SandboxMessage[] {
     if (since !== null) return this.delivered.filter((message) => BigInt(message.message_id) > BigInt(since));
-    const out = [...this.queued.filter((m) => m.message_type === 'interrupt'), ...this.queued.filter((m) => m.message_type !== 'interrupt')];
+    const out = [
+      ...this.queued.filter((m) => m.message_type === 'interrupt'),
+      ...this.queued.filter((m) => m.message_type !== 'interrupt'),
+    ];
     this.queued.length = 0;
     const deliveredAt = new Date().toISOString();
     const marked = out.map((message) => ({ ...message, delivered_at: deliveredAt }));
