@@ -1,15 +1,38 @@
 import path from 'node:path';
 import WebSocket from 'ws';
 import { containersOf, renderKustomization } from '../src/kustomize';
-import { APPS, App, ENGINE, ROOT, TARGETS, composeKeys, engine, engineOk, eventually, operatorToken, readyInside, sandboxToken, stopWithin, tool } from './support';
+import {
+  APPS,
+  App,
+  ENGINE,
+  ROOT,
+  TARGETS,
+  composeKeys,
+  engine,
+  engineOk,
+  eventually,
+  operatorToken,
+  readyInside,
+  sandboxToken,
+  stopWithin,
+  tool,
+} from './support';
 
 // `npm run images` then `npm run compose`, exercised for real: what a user gets from the Dockerfile
 // and docker/compose.yaml, checked through the edge the way the README uses it.
 const EDGE_PORT = process.env['EDGE_PORT'] ?? '18000';
 const EDGE = `http://127.0.0.1:${EDGE_PORT}`;
-const container = (service: string) => (ENGINE === 'docker' ? `sandbox-relay-${service}-1` : `sandbox-relay_${service}_1`);
-const deployments = renderKustomization(path.join(ROOT, 'deploy', 'k8s', 'overlays', 'local')).filter((o) => o.kind === 'Deployment');
-const podSpec = (app: string) => (deployments.find((d) => d.metadata.name === app) as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+const container = (service: string) =>
+  ENGINE === 'docker' ? `sandbox-relay-${service}-1` : `sandbox-relay_${service}_1`;
+const deployments = renderKustomization(path.join(ROOT, 'deploy', 'k8s', 'overlays', 'local')).filter(
+  (o) => o.kind === 'Deployment',
+);
+const podSpec = (app: string) =>
+  (
+    deployments.find((d) => d.metadata.name === app) as unknown as {
+      spec: { template: { spec: Record<string, unknown> } };
+    }
+  ).spec.template.spec;
 const SERVICES = Object.keys(APPS) as App[];
 const MB = 1e6;
 
@@ -30,10 +53,19 @@ afterAll(() => {
   }
 }, 6 * 60_000);
 
-async function call(method: string, url: string, body?: unknown, bearer: string | undefined = token): Promise<{ status: number; json: any }> {
+async function call(
+  method: string,
+  url: string,
+  body?: unknown,
+  bearer: string | undefined = token,
+): Promise<{ status: number; json: any }> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (bearer) headers['authorization'] = `Bearer ${bearer}`;
-  const response = await fetch(`${EDGE}${url}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(`${EDGE}${url}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, json: text ? JSON.parse(text) : undefined };
 }
@@ -51,13 +83,24 @@ describe('the images', () => {
     expect(base).toBeLessThan(650 * MB);
   });
 
-  it.each(SERVICES.filter((app) => app !== 'supervisor'))('%s: carries neither the Claude Code binary nor the Prisma CLI or TypeScript', (app) => {
-    const listing = engineOk(['run', '--rm', '--entrypoint', 'ls', `sandbox-relay/${app}`, 'node_modules', 'node_modules/@anthropic-ai']);
-    expect(listing.split(/\s+/)).not.toEqual(expect.arrayContaining(['claude-agent-sdk-linux-x64']));
-    expect(listing.split(/\s+/)).not.toContain('claude-agent-sdk');
-    expect(listing.split(/\s+/)).not.toContain('prisma');
-    expect(listing.split(/\s+/)).not.toContain('typescript');
-  });
+  it.each(SERVICES.filter((app) => app !== 'supervisor'))(
+    '%s: carries neither the Claude Code binary nor the Prisma CLI or TypeScript',
+    (app) => {
+      const listing = engineOk([
+        'run',
+        '--rm',
+        '--entrypoint',
+        'ls',
+        `sandbox-relay/${app}`,
+        'node_modules',
+        'node_modules/@anthropic-ai',
+      ]);
+      expect(listing.split(/\s+/)).not.toEqual(expect.arrayContaining(['claude-agent-sdk-linux-x64']));
+      expect(listing.split(/\s+/)).not.toContain('claude-agent-sdk');
+      expect(listing.split(/\s+/)).not.toContain('prisma');
+      expect(listing.split(/\s+/)).not.toContain('typescript');
+    },
+  );
 });
 
 describe('npm run compose', () => {
@@ -73,7 +116,9 @@ describe('npm run compose', () => {
 
   it('an event posted to the edge reaches a WebSocket watching that sandbox through the edge', async () => {
     const sandbox = `ct-ws-${Date.now()}`;
-    const ws = new WebSocket(`${EDGE.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`);
+    const ws = new WebSocket(
+      `${EDGE.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`,
+    );
     const frames: string[] = [];
     ws.on('message', (data) => frames.push(String(data)));
     await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
@@ -82,12 +127,21 @@ describe('npm run compose', () => {
     const worker = sandboxToken(composeKeys(), sandbox);
     try {
       // Posted until it arrives: the subscription is live once the auth frame is processed.
-      await eventually('the event on the WebSocket', async () => {
-        const posted = await call('POST', `/api/v1/sandboxes/${sandbox}/events`, { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'echo ws' }, source: 'agent' }, worker);
-        expect(posted.status).toBeLessThan(300);
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        return frames.some((frame) => frame.includes('agent.tool_use') && frame.includes(sandbox));
-      }, 30_000);
+      await eventually(
+        'the event on the WebSocket',
+        async () => {
+          const posted = await call(
+            'POST',
+            `/api/v1/sandboxes/${sandbox}/events`,
+            { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'echo ws' }, source: 'agent' },
+            worker,
+          );
+          expect(posted.status).toBeLessThan(300);
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          return frames.some((frame) => frame.includes('agent.tool_use') && frame.includes(sandbox));
+        },
+        30_000,
+      );
     } finally {
       ws.close();
     }
@@ -95,7 +149,10 @@ describe('npm run compose', () => {
 
   it('a message to a sandbox is queued and listed through the edge', async () => {
     const sandbox = `ct-msg-${Date.now()}`;
-    const posted = await call('POST', `/api/v1/sandboxes/${sandbox}/messages`, { message_type: 'user_message', content: 'hello from the container tier' });
+    const posted = await call('POST', `/api/v1/sandboxes/${sandbox}/messages`, {
+      message_type: 'user_message',
+      content: 'hello from the container tier',
+    });
     expect(posted.status).toBeLessThan(300);
     const listed = await call('GET', `/api/v1/sandboxes/${sandbox}/messages`);
     expect(listed.status).toBe(200);
@@ -107,33 +164,71 @@ describe('npm run compose', () => {
     const task = await call('POST', '/api/v1/tasks', { title: 'container tier', plan });
     expect(task.status).toBeLessThan(300);
     const sandbox = task.json.sandbox_id as string;
-    await eventually('the worker\'s command output in the sandbox history', async () => {
-      const history = await call('GET', `/api/v1/sandboxes/${sandbox}/events?limit=200`);
-      return JSON.stringify(history.json).includes('container-tier-42');
-    }, 90_000);
+    await eventually(
+      "the worker's command output in the sandbox history",
+      async () => {
+        const history = await call('GET', `/api/v1/sandboxes/${sandbox}/events?limit=200`);
+        return JSON.stringify(history.json).includes('container-tier-42');
+      },
+      90_000,
+    );
   });
 
-  it.each(SERVICES)('%s: the image runs with the manifests\' read-only root, non-root user and no capabilities, and drains on SIGTERM (143 within the grace period)', async (app) => {
-    const spec = podSpec(app);
-    const securityContext = (containersOf({ kind: 'Deployment', metadata: { name: app }, spec: { template: { spec } } } as never)[0]!['securityContext'] ?? {}) as Record<string, unknown>;
-    expect(securityContext['readOnlyRootFilesystem']).toBe(true);
-    const grace = spec['terminationGracePeriodSeconds'] as number;
-    // The compose container's own environment (its connections, key ring, port), on compose's network.
-    const env = (JSON.parse(engineOk(['inspect', '--format', '{{json .Config.Env}}', container(app)])) as string[]).filter((pair) => !/^(HOSTNAME|container)=/.test(pair));
-    const network = Object.keys(JSON.parse(engineOk(['inspect', '--format', '{{json .NetworkSettings.Networks}}', container(app)])) as Record<string, unknown>)[0]!;
-    const name = `sandbox-relay-ro-${app}`;
-    engine(['rm', '-f', name]);
-    engineOk(['run', '-d', '--name', name, '--network', network, '--read-only', '--tmpfs', '/tmp', '--user', '1000:1000', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges', ...env.flatMap((pair) => ['-e', pair]), `sandbox-relay/${app}`]);
-    try {
-      await eventually(`${app} /readyz (read-only)`, () => readyInside(name, APPS[app]), 60_000);
-      const stopped = stopWithin(name, grace);
-      process.stderr.write(`[containers] ${app}: SIGTERM → exit ${stopped.code} in ${stopped.seconds.toFixed(1)} s (grace ${grace} s)\n`);
-      expect(stopped.code).toBe(143);
-      expect(stopped.seconds).toBeLessThan(grace);
-    } finally {
+  it.each(SERVICES)(
+    "%s: the image runs with the manifests' read-only root, non-root user and no capabilities, and drains on SIGTERM (143 within the grace period)",
+    async (app) => {
+      const spec = podSpec(app);
+      const securityContext = (containersOf({
+        kind: 'Deployment',
+        metadata: { name: app },
+        spec: { template: { spec } },
+      } as never)[0]!['securityContext'] ?? {}) as Record<string, unknown>;
+      expect(securityContext['readOnlyRootFilesystem']).toBe(true);
+      const grace = spec['terminationGracePeriodSeconds'] as number;
+      // The compose container's own environment (its connections, key ring, port), on compose's network.
+      const env = (
+        JSON.parse(engineOk(['inspect', '--format', '{{json .Config.Env}}', container(app)])) as string[]
+      ).filter((pair) => !/^(HOSTNAME|container)=/.test(pair));
+      const network = Object.keys(
+        JSON.parse(engineOk(['inspect', '--format', '{{json .NetworkSettings.Networks}}', container(app)])) as Record<
+          string,
+          unknown
+        >,
+      )[0]!;
+      const name = `sandbox-relay-ro-${app}`;
       engine(['rm', '-f', name]);
-    }
-  });
+      engineOk([
+        'run',
+        '-d',
+        '--name',
+        name,
+        '--network',
+        network,
+        '--read-only',
+        '--tmpfs',
+        '/tmp',
+        '--user',
+        '1000:1000',
+        '--cap-drop',
+        'ALL',
+        '--security-opt',
+        'no-new-privileges',
+        ...env.flatMap((pair) => ['-e', pair]),
+        `sandbox-relay/${app}`,
+      ]);
+      try {
+        await eventually(`${app} /readyz (read-only)`, () => readyInside(name, APPS[app]), 60_000);
+        const stopped = stopWithin(name, grace);
+        process.stderr.write(
+          `[containers] ${app}: SIGTERM → exit ${stopped.code} in ${stopped.seconds.toFixed(1)} s (grace ${grace} s)\n`,
+        );
+        expect(stopped.code).toBe(143);
+        expect(stopped.seconds).toBeLessThan(grace);
+      } finally {
+        engine(['rm', '-f', name]);
+      }
+    },
+  );
 
   it.each(SERVICES)('%s: the compose container drains on SIGTERM too (exit 143)', (app) => {
     const stopped = stopWithin(container(app), 40);

@@ -3,7 +3,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '../..');
-export const APPS = { ingest: 8081, gateway: 8082, 'message-queue': 8083, guardian: 8084, supervisor: 8085, 'branch-workflow': 8086 } as const;
+export const APPS = {
+  ingest: 8081,
+  gateway: 8082,
+  'message-queue': 8083,
+  guardian: 8084,
+  supervisor: 8085,
+  'branch-workflow': 8086,
+} as const;
 export type App = keyof typeof APPS;
 export const TARGETS = [...(Object.keys(APPS) as App[]), 'migrate'] as const;
 
@@ -15,7 +22,8 @@ export const ENGINE: 'docker' | 'podman' =
 /** The environment every engine call runs with (the containers.conf the tools write, for podman). */
 export function engineEnv(): NodeJS.ProcessEnv {
   const conf = path.join(ROOT, 'tmp', 'containers', 'containers.conf');
-  if (ENGINE === 'podman' && !process.env['CONTAINERS_CONF'] && existsSync(conf)) return { ...process.env, CONTAINERS_CONF: conf };
+  if (ENGINE === 'podman' && !process.env['CONTAINERS_CONF'] && existsSync(conf))
+    return { ...process.env, CONTAINERS_CONF: conf };
   return process.env;
 }
 
@@ -26,7 +34,8 @@ export function engine(args: string[], timeout = 120_000): { code: number | null
 
 export function engineOk(args: string[], timeout?: number): string {
   const result = engine(args, timeout);
-  if (result.code !== 0) throw new Error(`${ENGINE} ${args.join(' ')} → exit ${result.code}: ${result.err || result.out}`);
+  if (result.code !== 0)
+    throw new Error(`${ENGINE} ${args.join(' ')} → exit ${result.code}: ${result.err || result.out}`);
   return result.out;
 }
 
@@ -45,7 +54,10 @@ export function tool(script: string, args: string[] = [], env: NodeJS.ProcessEnv
 
 /** The key ring `npm run compose` uses (AUTH_KEYS, else the one it keeps in tmp/). */
 export function composeKeys(): string {
-  return process.env['AUTH_KEYS'] ?? readFileSync(path.join(ROOT, 'tmp', 'containers', 'compose-auth-keys.json'), 'utf8').trim();
+  return (
+    process.env['AUTH_KEYS'] ??
+    readFileSync(path.join(ROOT, 'tmp', 'containers', 'compose-auth-keys.json'), 'utf8').trim()
+  );
 }
 
 /** An operator token signed with a key ring (`npm run token -- operator`). */
@@ -74,7 +86,11 @@ export function readyInside(container: string, port: number): boolean {
   return engine(['exec', container, 'node', '-e', probe], 15_000).code === 0;
 }
 
-export async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {

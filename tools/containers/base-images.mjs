@@ -31,7 +31,9 @@ function debianMirror() {
   for (const file of ['/etc/apt/sources.list.d/debian.sources', '/etc/apt/sources.list']) {
     if (!existsSync(file)) continue;
     const text = readFileSync(file, 'utf8');
-    const uri = /^URIs:\s*(\S+\/debian)\s*$/m.exec(text)?.[1] ?? /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text)?.[1];
+    const uri =
+      /^URIs:\s*(\S+\/debian)\s*$/m.exec(text)?.[1] ??
+      /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\s+bookworm\b/m.exec(text)?.[1];
     if (uri) return uri;
   }
   return 'http://deb.debian.org/debian';
@@ -44,10 +46,21 @@ function debootstrapImage(image, packages) {
   mkdirSync(WORK, { recursive: true });
   const tarball = path.join(WORK, `${image.replace(/[^\w.-]+/g, '_')}.tar`);
   log(`building ${image} with mmdebstrap (${packages.join(', ')})…`);
-  run(['--variant=minbase', `--include=${packages.join(',')}`, '--aptopt=Apt::Install-Recommends "false"', '--dpkgopt=path-exclude=/usr/share/{doc,man,locale}/*', 'bookworm', tarball, debianMirror()], {
-    command: 'mmdebstrap',
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  run(
+    [
+      '--variant=minbase',
+      `--include=${packages.join(',')}`,
+      '--aptopt=Apt::Install-Recommends "false"',
+      '--dpkgopt=path-exclude=/usr/share/{doc,man,locale}/*',
+      'bookworm',
+      tarball,
+      debianMirror(),
+    ],
+    {
+      command: 'mmdebstrap',
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   run(['import', tarball, image]);
   rmSync(tarball, { force: true });
 }
@@ -61,18 +74,42 @@ function buildLocalNode() {
   rmSync(context, { recursive: true, force: true });
   mkdirSync(context, { recursive: true });
   cpSync(process.execPath, path.join(context, 'node'));
-  const npmDir = [path.resolve(path.dirname(process.execPath), '../lib/node_modules/npm'), '/usr/lib/node_modules/npm', '/usr/local/lib/node_modules/npm'].find((dir) => existsSync(path.join(dir, 'package.json')));
+  const npmDir = [
+    path.resolve(path.dirname(process.execPath), '../lib/node_modules/npm'),
+    '/usr/lib/node_modules/npm',
+    '/usr/local/lib/node_modules/npm',
+  ].find((dir) => existsSync(path.join(dir, 'package.json')));
   if (!npmDir) throw new Error(`cannot find npm next to ${process.execPath}`);
   cpSync(npmDir, path.join(context, 'npm'), { recursive: true, dereference: true });
   log(`building ${LOCAL.NODE_IMAGE} from the host's node ${process.version}…`);
-  run(['build', '-q', '--build-arg', `DEBIAN_IMAGE=${LOCAL.debian}`, '-f', path.join(LOCAL_BASE_DIR, 'node.Containerfile'), '-t', LOCAL.NODE_IMAGE, context]);
+  run([
+    'build',
+    '-q',
+    '--build-arg',
+    `DEBIAN_IMAGE=${LOCAL.debian}`,
+    '-f',
+    path.join(LOCAL_BASE_DIR, 'node.Containerfile'),
+    '-t',
+    LOCAL.NODE_IMAGE,
+    context,
+  ]);
   rmSync(context, { recursive: true, force: true });
 }
 
 function buildLocalInfra(name) {
   debootstrapImage(LOCAL.infra, ['ca-certificates', 'redis-server', 'postgresql-15', 'nginx-light']);
   log(`building ${LOCAL[name]}…`);
-  run(['build', '-q', '--build-arg', `INFRA_IMAGE=${LOCAL.infra}`, '-f', path.join(LOCAL_BASE_DIR, `${CONTAINERFILES[name]}.Containerfile`), '-t', LOCAL[name], LOCAL_BASE_DIR]);
+  run([
+    'build',
+    '-q',
+    '--build-arg',
+    `INFRA_IMAGE=${LOCAL.infra}`,
+    '-f',
+    path.join(LOCAL_BASE_DIR, `${CONTAINERFILES[name]}.Containerfile`),
+    '-t',
+    LOCAL[name],
+    LOCAL_BASE_DIR,
+  ]);
 }
 
 /**

@@ -18,7 +18,14 @@ import { ROOT, engine, ensureDebianPackages, log, run } from './engine.mjs';
 import { buildImages } from './images.mjs';
 
 export const PROJECT = 'sandbox-relay';
-export const APPS = { ingest: 8081, gateway: 8082, 'message-queue': 8083, guardian: 8084, supervisor: 8085, 'branch-workflow': 8086 };
+export const APPS = {
+  ingest: 8081,
+  gateway: 8082,
+  'message-queue': 8083,
+  guardian: 8084,
+  supervisor: 8085,
+  'branch-workflow': 8086,
+};
 const COMPOSE_FILE = path.join(ROOT, 'docker', 'compose.yaml');
 const KEYS_FILE = path.join(ROOT, 'tmp', 'containers', 'compose-auth-keys.json');
 
@@ -27,7 +34,11 @@ export function composeAuthKeys() {
   if (process.env.AUTH_KEYS) return process.env.AUTH_KEYS;
   if (!existsSync(KEYS_FILE)) {
     mkdirSync(path.dirname(KEYS_FILE), { recursive: true });
-    const key = { kty: 'oct', kid: `compose-${randomBytes(4).toString('hex')}`, k: randomBytes(32).toString('base64url') };
+    const key = {
+      kty: 'oct',
+      kid: `compose-${randomBytes(4).toString('hex')}`,
+      k: randomBytes(32).toString('base64url'),
+    };
     writeFileSync(KEYS_FILE, JSON.stringify([key]), { mode: 0o600 });
   }
   return readFileSync(KEYS_FILE, 'utf8').trim();
@@ -87,7 +98,9 @@ export async function composeUp({ build = true } = {}) {
   } else {
     compose(['up', '-d', '--no-build', 'redis', 'postgres'], env);
     await waitFor('redis', () => execOk(containerOf('redis'), ['redis-cli', 'ping']));
-    await waitFor('postgres', () => execOk(containerOf('postgres'), ['pg_isready', '-U', 'relay', '-d', 'sandbox_relay']));
+    await waitFor('postgres', () =>
+      execOk(containerOf('postgres'), ['pg_isready', '-U', 'relay', '-d', 'sandbox_relay']),
+    );
     compose(['up', '-d', '--no-build', '--no-deps', 'migrate'], env);
     const code = run(['wait', containerOf('migrate')], { timeout: 120_000 }).trim();
     if (code !== '0') throw new Error(`the migration exited ${code}:\n${run(['logs', containerOf('migrate')])}`);

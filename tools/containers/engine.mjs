@@ -50,19 +50,26 @@ export function ensureDebianPackages(commands) {
   if (missing.length === 0) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root) {
-    throw new Error(`missing ${missing.join(', ')}; install them: sudo apt-get install --no-install-recommends ${missing.join(' ')}`);
+    throw new Error(
+      `missing ${missing.join(', ')}; install them: sudo apt-get install --no-install-recommends ${missing.join(' ')}`,
+    );
   }
   log(`installing Debian's ${missing.join(', ')} (apt-get)…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', ...missing]]) {
     const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
-    if (result.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install ${missing.join(' ')} by hand`);
+    if (result.status !== 0)
+      throw new Error(
+        `apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install ${missing.join(' ')} by hand`,
+      );
   }
 }
 
 function dockerAnswers() {
   if (!has('docker')) return false;
-  return spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 15_000 }).status === 0;
+  return (
+    spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 15_000 }).status === 0
+  );
 }
 
 let chosen;
@@ -74,7 +81,8 @@ let chosen;
 export function engine() {
   if (chosen) return chosen;
   const wanted = process.env.CONTAINER_ENGINE;
-  if (wanted && wanted !== 'docker' && wanted !== 'podman') throw new Error(`CONTAINER_ENGINE must be docker or podman, got ${JSON.stringify(wanted)}`);
+  if (wanted && wanted !== 'docker' && wanted !== 'podman')
+    throw new Error(`CONTAINER_ENGINE must be docker or podman, got ${JSON.stringify(wanted)}`);
   const name = wanted ?? (dockerAnswers() ? 'docker' : 'podman');
   if (name === 'podman') {
     ensureDebianPackages(['podman', 'runc', '/usr/lib/podman/netavark', '/usr/lib/podman/aardvark-dns']);
@@ -101,7 +109,9 @@ export function run(args, { command = engine(), input, stdio, timeout, env } = {
   });
   if (result.status !== 0) {
     const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n');
-    throw new Error(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})${output ? `:\n${output}` : ''}`);
+    throw new Error(
+      `${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})${output ? `:\n${output}` : ''}`,
+    );
   }
   return result.stdout ?? '';
 }

@@ -33,7 +33,11 @@ export function imageSize(image) {
 function snapshotContext() {
   const context = path.join(ROOT, 'tmp', 'containers', 'context');
   rmSync(context, { recursive: true, force: true });
-  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (listed.status !== 0) return ROOT; // not a git checkout: the tree itself (docker/Dockerfile.dockerignore still applies)
   for (const file of listed.stdout.split('\0').filter(Boolean)) {
     const source = path.join(ROOT, file);
@@ -48,7 +52,8 @@ function buildArgs(nodeImage, context) {
   const args = ['build', '-f', path.join(context, 'docker', 'Dockerfile')];
   // --network host: the build's RUN steps resolve names as the host does (measured here: on podman's
   // bridge the registry's lookups began failing with EAI_AGAIN mid-install and npm ci retried forever).
-  if (engine() === 'podman') args.push('--layers', '--network', 'host', '--ignorefile', path.join(context, 'docker', 'Dockerfile.dockerignore'));
+  if (engine() === 'podman')
+    args.push('--layers', '--network', 'host', '--ignorefile', path.join(context, 'docker', 'Dockerfile.dockerignore'));
   // The Dockerfile's default stays the image for anyone who can pull it.
   if (nodeImage !== DEFAULT_IMAGES.NODE_IMAGE) args.push('--build-arg', `NODE_IMAGE=${nodeImage}`);
   const ca = process.env.NODE_EXTRA_CA_CERTS;
@@ -71,13 +76,20 @@ export function buildImages(targets = TARGETS) {
       env: engine() === 'docker' ? { ...process.env, DOCKER_BUILDKIT: '1' } : process.env,
       stdio: ['ignore', process.env.IMAGES_VERBOSE ? 'inherit' : 'pipe', 'pipe'],
     });
-    results.push({ target, image: imageName(target), seconds: (Date.now() - started) / 1000, bytes: imageSize(imageName(target)) });
+    results.push({
+      target,
+      image: imageName(target),
+      seconds: (Date.now() - started) / 1000,
+      bytes: imageSize(imageName(target)),
+    });
   }
   return results;
 }
 
 export function formatResults(results) {
-  const lines = results.map((r) => `  ${r.image.padEnd(32)} ${(r.bytes / 1e6).toFixed(0).padStart(5)} MB   built in ${r.seconds.toFixed(1)} s`);
+  const lines = results.map(
+    (r) => `  ${r.image.padEnd(32)} ${(r.bytes / 1e6).toFixed(0).padStart(5)} MB   built in ${r.seconds.toFixed(1)} s`,
+  );
   return `images (${engine()}):\n${lines.join('\n')}\n`;
 }
 
