@@ -42,7 +42,6 @@ import {
   BENCH_DATABASE_URL,
   cpuPercent,
   fmt1,
-  fmt2,
   fmtInt,
   machineCpu,
   machineCpuPercent,
@@ -57,30 +56,42 @@ import {
   type ServerChild,
   benchOption,
   runBenchmark,
+  writeFigures,
+  medianOf,
+  type FigureResult,
 } from './lib/common';
 
+/** Idle sockets (memory figure; they stay open through the other scenarios) and latency viewers: 1,000 each. */
 const CLIENTS = benchOption('CLIENTS', 1000, 100);
+/** Broadcast: BROADCAST_CLIENTS sockets each watching the same BROADCAST_IDS sandboxes, WINDOW posters in a closed loop. */
+const BROADCAST_CLIENTS = benchOption('BROADCAST_CLIENTS', 200, 50);
+const BROADCAST_IDS = benchOption('BROADCAST_IDS', 20, 5);
 const SENTINELS = benchOption('SENTINELS', 50, 10);
-const WINDOW = Number(process.env.BENCH_WINDOW ?? 32);
-const ROUNDS = benchOption('ROUNDS', 2, 1);
-const ROUND_S = benchOption('ROUND_S', 4, 1);
+const WINDOW = benchOption('WINDOW', 8, 8);
+const ROUNDS = benchOption('ROUNDS', 3, 1);
+const ROUND_S = benchOption('ROUND_S', 3, 1);
 const THROUGHPUT_WARMUP_S = 1;
-const LATENCY_S = benchOption('LATENCY_S', 8, 1);
-const LATENCY_WARMUP_S = benchOption('LATENCY_WARMUP_S', 2, 1);
+/** Latency runs (alternating product, bare), each a warm-up and LATENCY_S s measured. */
+const LATENCY_RUNS = benchOption('LATENCY_RUNS', 3, 1);
+const LATENCY_S = benchOption('LATENCY_S', 5, 1);
+const LATENCY_WARMUP_S = benchOption('LATENCY_WARMUP_S', 1, 1);
 const LATENCY_RATE = benchOption('LATENCY_RATE', 2000, 2000);
-const LATENCY_SANDBOXES = 100;
+/** One viewer per sandbox: 2,000 events/s spread over 1,000 sandboxes. */
+const LATENCY_SANDBOXES = CLIENTS;
 const CONNECT_CONCURRENCY = 100;
 const WS_PATH = '/api/v1/events/ws/events';
 
-const TARGET_RATIO = 0.7;
-const TARGET_P99_MS = 25;
-const TARGET_BYTES_PER_SOCKET = 20 * 1024;
+/** Issue 16's targets. */
+const TARGET_RATIO = 0.8;
+const TARGET_P99_PLUS_MS = 10;
+const TARGET_BYTES_PER_SOCKET = 10 * 1024;
 
 const runId = `bench-fanout-${Date.now().toString(36)}`;
 const runIdBytes = Buffer.from(runId);
-const hotId = `${runId}-hot`;
+const idleId = `${runId}-idle`;
+const broadcastIds = Array.from({ length: BROADCAST_IDS }, (_, i) => `${runId}-b${i}`);
 const latencyIds = Array.from({ length: LATENCY_SANDBOXES }, (_, i) => `${runId}-s${i}`);
-const allIds = [hotId, ...latencyIds];
+const allIds = [...broadcastIds, ...latencyIds];
 
 // ---------------------------------------------------------------------------------------------------------
 // Clients (this process)
@@ -132,7 +143,12 @@ function openSocket(url: string, sentinel: boolean): Promise<WebSocket> {
 }
 
 /** Opens `count` sockets, CONNECT_CONCURRENCY at a time, in index order; the last SENTINELS are the sentinels. */
-async function openPool(server: ServerChild, count: number, query: (index: number) => string): Promise<Pool> {
+async function openPool(
+  server: ServerChild,
+  count: number,
+  query: (index: number) => string,
+  alreadyOpen = 0,
+): Promise<Pool> {
   const wsBase = server.url.replace(/^http/, 'ws');
   const sockets: WebSocket[] = [];
   for (let start = 0; start < count; start += CONNECT_CONCURRENCY) {
@@ -142,7 +158,7 @@ async function openPool(server: ServerChild, count: number, query: (index: numbe
     }
     sockets.push(...(await Promise.all(batch)));
   }
-  await waitForServerSockets(server, count);
+  await waitForServerSockets(server, alreadyOpen + count);
   return {
     async close() {
       await Promise.all(
@@ -155,7 +171,7 @@ async function openPool(server: ServerChild, count: number, query: (index: numbe
             }),
         ),
       );
-      await waitForServerSockets(server, 0);
+      await waitForServerSockets(server, alreadyOpen);
     },
   };
 }
@@ -256,12 +272,13 @@ const perSocket = (r: MemoryResult) => Math.max(r.rssPerSocket, r.jsPerSocket);
 async function measureMemory(
   target: Target,
   query: (index: number) => string,
+  count: number,
 ): Promise<{ result: MemoryResult; pool: Pool }> {
   const warm = await openPool(target.server, 10, query);
   await warm.close();
   await sleep(300);
   const before = await target.server.stats();
-  const pool = await openPool(target.server, CLIENTS, query);
+  const pool = await openPool(target.server, count, query);
   await sleep(1000);
   const after = await target.server.stats();
   const result = {
@@ -294,7 +311,7 @@ interface RoundTotals {
 /** Closed loop with WINDOW events outstanding: warm-up, a measured window, then a drain of what is outstanding. */
 async function throughputRound(
   target: Target,
-  entityId: string,
+  entityIds: string[],
   warmupS: number,
   measureS: number,
 ): Promise<RoundTotals> {
@@ -312,7 +329,7 @@ async function throughputRound(
       const seq = nextSeq++;
       published += 1;
       outstanding.set(seq, { left: SENTINELS, at: performance.now() });
-      void target.publish(seq, entityId, performance.now()).then((status) => {
+      void target.publish(seq, entityIds[seq % entityIds.length]!, performance.now()).then((status) => {
         if (status === 200) return void (acknowledged += 1);
         failedPosts += 1;
         outstanding.delete(seq);
@@ -406,7 +423,7 @@ function summarize(rounds: RoundTotals[]): ThroughputResult {
     cpuServer: weighted((r) => r.cpuServerPct),
     cpuClients: weighted((r) => r.cpuClientsPct),
     cpuMachine: weighted((r) => r.cpuMachinePct),
-    delivered: total((r) => r.allFrames) / (total((r) => r.acknowledged) * CLIENTS),
+    delivered: total((r) => r.allFrames) / (total((r) => r.acknowledged) * BROADCAST_CLIENTS),
     lostOrFailed: total((r) => r.lost + r.failedPosts),
     meanFrameBytes:
       total((r) => r.allBytes) /
@@ -420,13 +437,13 @@ function summarize(rounds: RoundTotals[]): ThroughputResult {
 /** Both targets have their 1,000 clients connected; rounds alternate between them (A B, B A, ...). */
 async function throughputScenario(
   targets: [Target, Target],
-  entityId: string,
+  entityIds: string[],
 ): Promise<[ThroughputResult, ThroughputResult]> {
   const rounds: [RoundTotals[], RoundTotals[]] = [[], []];
-  for (const target of targets) await throughputRound(target, entityId, THROUGHPUT_WARMUP_S, 0);
+  for (const target of targets) await throughputRound(target, entityIds, THROUGHPUT_WARMUP_S, 0);
   for (let r = 0; r < ROUNDS; r += 1) {
     const order = r % 2 === 0 ? [0, 1] : [1, 0];
-    for (const i of order) rounds[i]!.push(await throughputRound(targets[i]!, entityId, 0.5, ROUND_S));
+    for (const i of order) rounds[i]!.push(await throughputRound(targets[i]!, entityIds, 0.5, ROUND_S));
   }
   return [summarize(rounds[0]), summarize(rounds[1])];
 }
@@ -559,10 +576,11 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 async function run(_redis: BenchRedis): Promise<number> {
   console.log(
-    `setup:   servers in child processes; ${fmtInt(CLIENTS)} ws clients per server + the publisher in the bench process; ` +
-      `throughput: closed loop, ${WINDOW} events outstanding, ${ROUNDS} alternating rounds × ${ROUND_S} s per server; ` +
-      `latency: ${fmtInt(LATENCY_RATE)} events/s over ${LATENCY_SANDBOXES} sandboxes × ${CLIENTS / LATENCY_SANDBOXES} viewers, ` +
-      `${LATENCY_WARMUP_S} s warm-up + ${LATENCY_S} s`,
+    `setup:   servers in child processes; clients + the publisher in the bench process; ` +
+      `${fmtInt(CLIENTS)} idle sockets per server, open from the memory figure to the end; ` +
+      `broadcast: ${BROADCAST_CLIENTS} sockets × the same ${BROADCAST_IDS} sandboxes, closed loop, ${WINDOW} events outstanding, ` +
+      `${ROUNDS} alternating rounds × ${ROUND_S} s; latency: ${fmtInt(LATENCY_RATE)} events/s over ${LATENCY_SANDBOXES} sandboxes × 1 viewer, ` +
+      `${LATENCY_RUNS} alternating runs × (${LATENCY_WARMUP_S} s warm-up + ${LATENCY_S} s)`,
   );
   console.log('');
 
@@ -572,32 +590,34 @@ async function run(_redis: BenchRedis): Promise<number> {
   const bare: Target = { label: 'bare ws', server: bareServer, publish: publishToBare(bareServer.url) };
   const targets: [Target, Target] = [product, bare];
 
-  log('(c) memory of 1,000 idle sockets: standalone, then bare ws ...');
-  const singleQuery = () => `entity_types=sandbox&entity_ids=${hotId}`;
-  const productMemory = await measureMemory(product, singleQuery);
-  const bareMemory = await measureMemory(bare, singleQuery);
+  log(`(c) memory of ${fmtInt(CLIENTS)} idle sockets: standalone, then bare ws ...`);
+  const idleQuery = () => `entity_types=sandbox&entity_ids=${idleId}`;
+  const productMemory = await measureMemory(product, idleQuery, CLIENTS);
+  const bareMemory = await measureMemory(bare, idleQuery, CLIENTS);
 
-  log('(a) fan-out to 1,000 clients on one id ...');
-  const [productSingle, bareSingle] = await throughputScenario(targets, hotId);
-  await Promise.all([productMemory.pool.close(), bareMemory.pool.close()]);
-
-  log('(a) fan-out to 1,000 unfiltered clients (entity_types=sandbox) ...');
-  const unfilteredPools = [
-    await openPool(productServer, CLIENTS, () => 'entity_types=sandbox'),
-    await openPool(bareServer, CLIENTS, () => 'entity_types=sandbox'),
+  log(`(a) broadcast to ${BROADCAST_CLIENTS} sockets watching the same ${BROADCAST_IDS} sandboxes ...`);
+  const broadcastQuery = () => `entity_types=sandbox&entity_ids=${broadcastIds.join(',')}`;
+  const broadcastPools = [
+    await openPool(productServer, BROADCAST_CLIENTS, broadcastQuery, CLIENTS),
+    await openPool(bareServer, BROADCAST_CLIENTS, broadcastQuery, CLIENTS),
   ];
-  const [productUnfiltered, bareUnfiltered] = await throughputScenario(targets, hotId);
-  await Promise.all(unfilteredPools.map((pool) => pool.close()));
+  const [productBroadcast, bareBroadcast] = await throughputScenario(targets, broadcastIds);
+  await Promise.all(broadcastPools.map((pool) => pool.close()));
 
   const latencyQuery = (i: number) => `entity_types=sandbox&entity_ids=${latencyIds[i % LATENCY_SANDBOXES]}`;
-  log(`(b) latency at ${fmtInt(LATENCY_RATE)} events/s: standalone ...`);
-  let pool = await openPool(productServer, CLIENTS, latencyQuery);
-  const productLatency = await measureLatency(product);
-  await pool.close();
-  log(`(b) latency at ${fmtInt(LATENCY_RATE)} events/s: bare ws ...`);
-  pool = await openPool(bareServer, CLIENTS, latencyQuery);
-  const bareLatency = await measureLatency(bare);
-  await pool.close();
+  const latencyPools = [
+    await openPool(productServer, CLIENTS, latencyQuery, CLIENTS),
+    await openPool(bareServer, CLIENTS, latencyQuery, CLIENTS),
+  ];
+  const latency: [LatencyResult[], LatencyResult[]] = [[], []];
+  for (let r = 0; r < LATENCY_RUNS; r += 1) {
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      log(`(b) latency at ${fmtInt(LATENCY_RATE)} events/s, run ${r + 1}: ${targets[i]!.label} ...`);
+      latency[i]!.push(await measureLatency(targets[i]!));
+    }
+  }
+  await Promise.all(latencyPools.map((pool) => pool.close()));
+  await Promise.all([productMemory.pool.close(), bareMemory.pool.close()]);
 
   await productServer.close();
   await bareServer.close();
@@ -615,11 +635,11 @@ async function run(_redis: BenchRedis): Promise<number> {
     fmtInt(r.lostOrFailed),
     `${fmtInt(r.cpuServer)} / ${fmtInt(r.cpuClients)} / ${fmtInt(r.cpuMachine)}`,
   ];
-  console.log(`(a) fan-out throughput to ${fmtInt(CLIENTS)} clients`);
+  console.log(`(a) broadcast to ${BROADCAST_CLIENTS} sockets × ${BROADCAST_IDS} sandboxes`);
   console.log(
     table(
       [
-        'server, subscription',
+        'server',
         'frames/s',
         'per round',
         'events/s',
@@ -628,12 +648,7 @@ async function run(_redis: BenchRedis): Promise<number> {
         'lost+failed',
         'CPU % server / clients / machine',
       ],
-      [
-        throughputRow('standalone, entity_ids=<one id>', productSingle),
-        throughputRow('bare ws, one id', bareSingle),
-        throughputRow('standalone, entity_types=sandbox', productUnfiltered),
-        throughputRow('bare ws, unfiltered', bareUnfiltered),
-      ],
+      [throughputRow('standalone', productBroadcast), throughputRow('bare ws', bareBroadcast)],
     ),
   );
   console.log('');
@@ -652,12 +667,12 @@ async function run(_redis: BenchRedis): Promise<number> {
     `${fmtInt(r.cpuServer)} / ${fmtInt(r.cpuClients)} / ${fmtInt(r.cpuMachine)}`,
   ];
   console.log(
-    `(b) POST → frame latency in ms, ${fmtInt(LATENCY_RATE)} events/s, ${LATENCY_SANDBOXES} sandboxes × ${CLIENTS / LATENCY_SANDBOXES} viewers`,
+    `(b) POST → frame latency in ms, ${fmtInt(LATENCY_RATE)} events/s, ${LATENCY_SANDBOXES} sandboxes × 1 viewer, ${fmtInt(CLIENTS)} more idle sockets open`,
   );
   console.log(
     table(
       [
-        'server',
+        'server, run',
         'events/s',
         'p50',
         'p90',
@@ -669,7 +684,7 @@ async function run(_redis: BenchRedis): Promise<number> {
         'loop delay p99 / max',
         'CPU % server / clients / machine',
       ],
-      [latencyRow('standalone', productLatency), latencyRow('bare ws', bareLatency)],
+      latency.flatMap((runs, i) => runs.map((r, n) => latencyRow(`${targets[i]!.label} ${n + 1}`, r))),
     ),
   );
   console.log('');
@@ -708,44 +723,59 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log('');
 
-  const ratioSingle = productSingle.framesPerS / bareSingle.framesPerS;
-  const ratioUnfiltered = productUnfiltered.framesPerS / bareUnfiltered.framesPerS;
   const clean = (r: ThroughputResult) => r.lostOrFailed === 0 && r.delivered > 0.999;
+  const broadcastRatios = productBroadcast.perRound.map((v, i) => v / bareBroadcast.perRound[i]!);
+  const p99s = latency.map((runs) => runs.map((r) => r.p99)) as [number[], number[]];
+  const latencyMet =
+    medianOf(p99s[0]) <= medianOf(p99s[1]) + TARGET_P99_PLUS_MS && latency[0].every((r) => r.samples === r.expected);
   const productMem = productMemory.result;
   const bareMem = bareMemory.result;
+  const figures: FigureResult[] = [
+    {
+      figure: `broadcast frames/s to ${BROADCAST_CLIENTS} sockets × ${BROADCAST_IDS} sandboxes (standalone)`,
+      unit: 'frames/s',
+      ours: productBroadcast.perRound,
+      baseline: bareBroadcast.perRound,
+      baselineLabel: 'bare ws',
+      compare: 'ratio',
+      target: `≥ ${TARGET_RATIO}× bare`,
+      met: medianOf(broadcastRatios) >= TARGET_RATIO && clean(productBroadcast),
+      note: `delivered ${(productBroadcast.delivered * 100).toFixed(2)} %`,
+    },
+    {
+      figure: `POST→frame p99 at ${fmtInt(LATENCY_RATE)} ev/s, ${LATENCY_SANDBOXES} sandboxes, +${fmtInt(CLIENTS)} idle (standalone)`,
+      unit: 'ms',
+      ours: p99s[0],
+      baseline: p99s[1],
+      baselineLabel: 'bare ws p99',
+      compare: 'diff',
+      target: `≤ bare + ${TARGET_P99_PLUS_MS} ms`,
+      met: latencyMet,
+      note: `p50 ${fmt1(medianOf(latency[0].map((r) => r.p50)))} ms; POST answer p99 ${fmt1(medianOf(latency[0].map((r) => r.ackP99)))} ms; frames ${latency[0].map((r) => `${r.samples}/${r.expected}`).join(', ')}`,
+    },
+    {
+      figure: 'memory per idle socket (standalone)',
+      unit: 'KB',
+      ours: [perSocket(productMem) / 1024],
+      baseline: [perSocket(bareMem) / 1024],
+      baselineLabel: 'bare ws',
+      compare: 'ratio',
+      target: `≤ ${TARGET_BYTES_PER_SOCKET / 1024} KB`,
+      met: perSocket(productMem) <= TARGET_BYTES_PER_SOCKET,
+      note: `RSS Δ ${kb(productMem.rssPerSocket)}, JS Δ ${kb(productMem.jsPerSocket)}`,
+    },
+  ];
+  writeFigures(figures);
   console.log(
     table(
-      ['figure', 'measured', 'baseline (bare ws)', 'target', 'result'],
-      [
-        [
-          '(a) frames/s, one id',
-          `${fmtInt(productSingle.framesPerS)} (${fmt2(ratioSingle)}×)`,
-          fmtInt(bareSingle.framesPerS),
-          `≥ ${TARGET_RATIO}× bare`,
-          verdict(ratioSingle >= TARGET_RATIO && clean(productSingle)),
-        ],
-        [
-          '(a) frames/s, unfiltered',
-          `${fmtInt(productUnfiltered.framesPerS)} (${fmt2(ratioUnfiltered)}×)`,
-          fmtInt(bareUnfiltered.framesPerS),
-          `≥ ${TARGET_RATIO}× bare`,
-          verdict(ratioUnfiltered >= TARGET_RATIO && clean(productUnfiltered)),
-        ],
-        [
-          `(b) p50 / p99 at ${fmtInt(LATENCY_RATE)} ev/s`,
-          `${fmt1(productLatency.p50)} / ${fmt1(productLatency.p99)} ms (p99 ${fmt2(productLatency.p99 / bareLatency.p99)}× bare)`,
-          `${fmt1(bareLatency.p50)} / ${fmt1(bareLatency.p99)} ms`,
-          `p99 ≤ ${TARGET_P99_MS} ms`,
-          verdict(productLatency.p99 <= TARGET_P99_MS && productLatency.samples === productLatency.expected),
-        ],
-        [
-          '(c) memory per idle socket',
-          `${kb(perSocket(productMem))} (${fmt2(perSocket(productMem) / perSocket(bareMem))}× bare; RSS Δ ${kb(productMem.rssPerSocket)}, JS Δ ${kb(productMem.jsPerSocket)})`,
-          `${kb(perSocket(bareMem))} (RSS Δ ${kb(bareMem.rssPerSocket)}, JS Δ ${kb(bareMem.jsPerSocket)})`,
-          `≤ ${TARGET_BYTES_PER_SOCKET / 1024} KB`,
-          verdict(perSocket(productMem) <= TARGET_BYTES_PER_SOCKET),
-        ],
-      ],
+      ['figure', 'measured (median of runs)', 'baseline (median)', 'target', 'result'],
+      figures.map((f) => [
+        f.figure,
+        `${fmt1(medianOf(f.ours))} ${f.unit}`,
+        `${fmt1(medianOf(f.baseline))} ${f.unit}`,
+        f.target,
+        verdict(f.met),
+      ]),
     ),
   );
   // 1006 = our own terminate() at the end of a phase; 1001 = a server stopping. Anything else (4008: slow consumer) matters.

@@ -44,6 +44,8 @@ import {
   type ServerChild,
   benchOption,
   runBenchmark,
+  writeFigures,
+  medianOf,
 } from './lib/common';
 
 /** What is measured: the standalone (every app in one process, the default) or the ingest service alone (`BENCH_PRODUCT=ingest`). */
@@ -53,10 +55,11 @@ const ROUND_S = benchOption('ROUND_S', 5, 1);
 const WARMUP_S = benchOption('WARMUP_S', 2, 1);
 const CONNECTIONS = benchOption('CONNECTIONS', 100, 10);
 const BATCH_CONNECTIONS = benchOption('BATCH_CONNECTIONS', 100, 10);
-const SANDBOXES = 50;
+const SANDBOXES = benchOption('SANDBOXES', 50, 10);
 const BATCH_SIZE = 100;
-const TARGET_RATIO = 0.6;
-const TARGET_BATCH_EVENTS_PER_S = 50_000;
+/** Issue 16's targets: ≥ 0.8× bare express for single events; batches ≥ 50k/s through the standalone, ≥ 100k/s ingest alone. */
+const TARGET_RATIO = 0.8;
+const TARGET_BATCH_EVENTS_PER_S = PRODUCT === 'ingest' ? 100_000 : 50_000;
 
 const runId = `bench-ingest-${Date.now().toString(36)}`;
 const sandboxIds = Array.from({ length: SANDBOXES }, (_, i) => `${runId}-s${i}`);
@@ -291,6 +294,43 @@ async function run(_redis: BenchRedis): Promise<number> {
       ],
     ),
   );
+  const perRound = (s: Series) => s.rounds.map((r) => roundEventsPerS(s, r));
+  const where = PRODUCT === 'ingest' ? 'ingest alone' : 'standalone';
+  writeFigures([
+    {
+      figure: `single-event durable POST (${where})`,
+      unit: 'events/s',
+      ours: perRound(series.single),
+      baseline: perRound(series.bareSingle),
+      baselineLabel: 'bare express POST',
+      compare: 'ratio',
+      target: `≥ ${TARGET_RATIO}× bare`,
+      met:
+        medianOf(perRound(series.single).map((v, i) => v / perRound(series.bareSingle)[i]!)) >= TARGET_RATIO &&
+        failures(series.single) === 0,
+      note: `p99 ${fmt1(Math.max(...series.single.rounds.map((r) => r.p99)))} ms; non-2xx ${failures(series.single)}`,
+    },
+    {
+      figure: `batch ×${BATCH_SIZE} durable events/s (${where})`,
+      unit: 'events/s',
+      ours: perRound(series.batch),
+      baseline: perRound(series.bareBatch),
+      baselineLabel: 'bare express, same bodies',
+      compare: 'ratio',
+      target: `≥ ${fmtInt(TARGET_BATCH_EVENTS_PER_S)}/s`,
+      met: medianOf(perRound(series.batch)) >= TARGET_BATCH_EVENTS_PER_S && failures(series.batch) === 0,
+    },
+    {
+      figure: `acknowledged events lost (${where})`,
+      unit: 'events',
+      ours: [Math.max(0, acknowledged - stored)],
+      baseline: [],
+      baselineLabel: `${fmtInt(acknowledged)} acked, ${fmtInt(stored)} stored`,
+      compare: 'none',
+      target: '0',
+      met: stored >= acknowledged,
+    },
+  ]);
   if (stored < acknowledged) {
     console.error(
       `\nFAIL: ${fmtInt(acknowledged - stored)} acknowledged events are missing from sandbox_events (run ${runId}).`,

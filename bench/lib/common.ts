@@ -1,5 +1,6 @@
 /* Shared plumbing for the benchmarks: spawning a server child, machine info, tables. Not product code. */
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -318,3 +319,32 @@ export function runBenchmark(title: string, run: (redis: BenchRedis) => Promise<
     },
   );
 }
+
+/** One figure of a benchmark for `npm run bench`'s summary table: one value per run (or round) of each side. */
+export interface FigureResult {
+  figure: string;
+  unit: string;
+  /** The system's value in each run/round. */
+  ours: number[];
+  /** The bare baseline's value in each run/round (same order), empty when the figure has none. */
+  baseline: number[];
+  baselineLabel: string;
+  /** How ours compares with the baseline in each run: 'ratio' (ours ÷ bare) or 'diff' (ours − bare). */
+  compare: 'ratio' | 'diff' | 'none';
+  target: string;
+  met: boolean;
+  note?: string;
+}
+
+/** Appends figures (one JSON line each) to BENCH_RESULT_FILE, which `npm run bench` (bench/all.ts) reads. */
+export function writeFigures(figures: FigureResult[]): void {
+  const file = process.env.BENCH_RESULT_FILE;
+  if (!file) return;
+  for (const figure of figures) appendFileSync(file, `${JSON.stringify(figure)}\n`);
+}
+
+export const medianOf = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};

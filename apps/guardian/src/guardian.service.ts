@@ -5,6 +5,7 @@ import { createEventSink, EventRepository, type Store } from '@sandbox-relay/sto
 import { TaskRepository } from '@sandbox-relay/store';
 import { EventInterventionRecorder, QueueSandboxMessageSink, RedisCooldownGate } from './guardian.adapters';
 import { Guardian, type GuardianConfig } from './guardian';
+import { eventLag } from './guardian.metrics';
 import { ConversationFileSink } from './steering/legacy-conversation-sink';
 import { InterventionRouter } from './steering/routing';
 
@@ -66,7 +67,12 @@ export function createGuardianService({
   return {
     guardian,
     start() {
-      stopObserving = subscriber.onEvent(({ event }) => void guardian.observe(event));
+      stopObserving = subscriber.onEvent(({ event }) => {
+        void guardian.observe(event);
+        // The trajectory is updated synchronously in observe(): the event is handled as of now.
+        const lagMs = Date.now() - Date.parse(event.timestamp);
+        if (lagMs >= 0) eventLag.observe(lagMs / 1000);
+      });
       sweepTimer = setInterval(() => void guardian.sweep(), config.sweepIntervalMs);
       sweepTimer.unref();
     },
