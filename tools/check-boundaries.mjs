@@ -32,11 +32,14 @@ const LAYERS = {
   contracts: ['contracts'],
   util: ['contracts', 'util'],
   infra: ['contracts', 'util'],
-  app: ['contracts', 'util', 'infra'],
-  /** The published client of the relay's HTTP and WebSocket API: the wire shapes and nothing else. */
+  app: ['contracts', 'util', 'infra', 'client'],
+  /**
+   * The published client of the relay's HTTP and WebSocket API: the wire shapes and nothing else, and
+   * those as types only (`import type`), so neither zod nor the schemas reach a page or the package.
+   */
   client: ['contracts'],
   testing: ['contracts', 'util', 'infra', 'testing'],
-  e2e: ['contracts', 'util', 'infra', 'app', 'testing', 'e2e'],
+  e2e: ['contracts', 'util', 'infra', 'app', 'client', 'testing', 'e2e'],
 };
 
 function* sourceFiles(dir) {
@@ -94,6 +97,13 @@ export function checkBoundaries(root) {
       const relative = path.relative(root, file);
       const isSpec = file.endsWith('.spec.ts') || relative.endsWith(path.join('src', 'spec-support.ts'));
       const text = readFileSync(file, 'utf8');
+      if (project.type === 'client' && !isSpec) {
+        for (const [statement, specifier] of text.matchAll(/^\s*(?:import|export)\b[^;]*?from\s*['"]([^'"]+)['"]/gm)) {
+          const typeOnly = /^\s*(?:import|export)\s+type\b/.test(statement);
+          if (!typeOnly && (specifier === 'zod' || specifier.startsWith('@sandbox-relay/')))
+            problems.push(`${relative}: imports '${specifier}': type:client takes types only from it (import type)`);
+        }
+      }
       for (const [, specifier] of text.matchAll(/(?:from|import|require)\s*\(?\s*['"]([^'"]+)['"]/g)) {
         const fail = (why) => problems.push(`${relative}: imports '${specifier}': ${why}`);
         const local = specifier.match(/^@sandbox-relay\/([\w-]+)/);

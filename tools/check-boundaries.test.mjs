@@ -97,3 +97,31 @@ test('each rule reports its violation', () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('the client takes only types from contracts, and apps may use it', () => {
+  const root = fixture({
+    'libs/contracts': { tags: ['scope:shared', 'type:contracts'], files: { 'index.ts': 'export const A = 1;\n' } },
+    'libs/kit': { tags: ['scope:shared', 'type:util'], files: { 'index.ts': '' } },
+    'libs/client': {
+      tags: ['scope:shared', 'type:client'],
+      files: {
+        'index.ts':
+          "import type { A } from '@sandbox-relay/contracts';\nexport type { B } from '@sandbox-relay/contracts';\nimport { A as V } from '@sandbox-relay/contracts';\nimport { kit } from '@sandbox-relay/kit';\n",
+        'a.spec.ts': "import { A } from '@sandbox-relay/contracts';\n",
+      },
+    },
+    'apps/web': {
+      tags: ['scope:web', 'type:app'],
+      files: { 'main.ts': "import { RelayClient } from '@sandbox-relay/client';\n" },
+    },
+  });
+  try {
+    assert.deepEqual(checkBoundaries(root).sort(), [
+      "libs/client/src/index.ts: imports '@sandbox-relay/contracts': type:client takes types only from it (import type)",
+      "libs/client/src/index.ts: imports '@sandbox-relay/kit': type:client may not depend on type:util",
+      "libs/client/src/index.ts: imports '@sandbox-relay/kit': type:client takes types only from it (import type)",
+    ]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
