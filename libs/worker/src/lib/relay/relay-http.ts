@@ -1,3 +1,4 @@
+import { RelayClient as EdgeClient, RelayError } from '@sandbox-relay/client';
 import { SandboxMessage, SandboxTokenRenewal } from '@sandbox-relay/contracts';
 import { errorMessage, preview } from '../util/text';
 
@@ -53,59 +54,48 @@ function isRetryable(status: number): boolean {
   return status === 401 || status === 408 || status === 429 || status >= 500 || status < 400;
 }
 
-/** The relay's HTTP edge as the worker calls it: events in, messages out. No retries here. */
+/** How a failed call reads in a log line: the transport's message, or the status and the answer's start. */
+function reasonOf(error: unknown): string {
+  if (!(error instanceof RelayError)) return errorMessage(error);
+  if (error.status === 0) return error.message;
+  return `HTTP ${error.status}: ${preview(error.body ?? '', 500)}`;
+}
+
+/** A 2xx whose body was not JSON (`invalid_response`): the relay did answer, the body is unreadable. */
+function answeredOk(error: unknown): error is RelayError {
+  return error instanceof RelayError && error.status >= 200 && error.status < 300;
+}
+
+/**
+ * The relay's HTTP edge as the worker calls it: events in, messages out. No retries here (the outbox
+ * and the poller own them); the transport (URLs, headers, the token, JSON) is `@sandbox-relay/client`.
+ */
 export class RelayHttp {
-  private readonly fetch: typeof fetch;
+  private readonly client: EdgeClient;
   private readonly timeoutMs: number;
   private readonly messagesTimeoutMs: number;
-  private readonly sandboxPath: string;
-
-  private token: string | undefined;
 
   constructor(private readonly options: RelayHttpOptions) {
-    this.token = options.token;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    this.client = new EdgeClient({ baseUrl: options.baseUrl, token: options.token, fetch: options.fetch });
     this.timeoutMs = options.requestTimeoutMs ?? 30_000;
     this.messagesTimeoutMs = options.messagesTimeoutMs ?? 10_000;
-    this.sandboxPath = `${options.baseUrl}/api/v1/sandboxes/${encodeURIComponent(options.sandboxId)}`;
-  }
-
-  private headers(json: boolean): Record<string, string> {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (json) headers['content-type'] = 'application/json';
-    if (this.token) headers.authorization = `Bearer ${this.token}`;
-    return headers;
   }
 
   /** The token every call carries from now on (a renewed one). */
   setToken(token: string): void {
-    this.token = token;
+    this.client.setToken(token);
   }
 
   /** `POST /token`: trades the current token for a fresh one for the same sandbox. */
   async renewToken(): Promise<RenewOutcome> {
-    let response: Response;
-    let text: string;
-    try {
-      response = await this.fetch(`${this.sandboxPath}/token`, {
-        method: 'POST',
-        headers: this.headers(false),
-        signal: AbortSignal.timeout(this.messagesTimeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      return { kind: 'retry', reason: errorMessage(error) };
-    }
-    const reason = `HTTP ${response.status}: ${preview(text, 500)}`;
-    if (!response.ok)
-      return response.status === 408 || response.status === 429 || response.status >= 500
-        ? { kind: 'retry', reason }
-        : { kind: 'refused', status: response.status, reason };
     let body: unknown;
     try {
-      body = JSON.parse(text);
-    } catch {
-      return { kind: 'retry', reason: `answer is not JSON: ${preview(text, 200)}` };
+      body = await this.client.renewToken(this.options.sandboxId, { timeoutMs: this.messagesTimeoutMs });
+    } catch (error) {
+      if (answeredOk(error)) return { kind: 'retry', reason: `answer is not JSON: ${preview(error.body ?? '', 200)}` };
+      if (!(error instanceof RelayError) || error.status === 0) return { kind: 'retry', reason: reasonOf(error) };
+      const reason = reasonOf(error);
+      return error.retryable ? { kind: 'retry', reason } : { kind: 'refused', status: error.status, reason };
     }
     const renewal = SandboxTokenRenewal.safeParse(body);
     if (!renewal.success || renewal.data.sandbox_id !== this.options.sandboxId)
@@ -115,27 +105,18 @@ export class RelayHttp {
 
   /** One event through `POST /events`, several through `POST /events/batch` (stored in array order). */
   async postEvents(events: readonly OutboundEvent[]): Promise<SendOutcome> {
-    const single = events.length === 1;
-    const url = single ? `${this.sandboxPath}/events` : `${this.sandboxPath}/events/batch`;
-    let response: Response;
-    let text: string;
+    const request = { timeoutMs: this.timeoutMs };
     try {
-      response = await this.fetch(url, {
-        method: 'POST',
-        headers: this.headers(true),
-        body: JSON.stringify(single ? events[0] : events),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      // Read the whole answer so the keep-alive connection is reusable (and the error is loggable).
-      text = await response.text();
+      if (events.length === 1) await this.client.postEvent(this.options.sandboxId, events[0]!, request);
+      else await this.client.postEvents(this.options.sandboxId, events, request);
+      return { kind: 'ok' };
     } catch (error) {
-      return { kind: 'retry', reason: errorMessage(error) };
+      // Committed: the answer's body is not read for anything.
+      if (answeredOk(error)) return { kind: 'ok' };
+      const reason = reasonOf(error);
+      if (!(error instanceof RelayError) || error.status === 0) return { kind: 'retry', reason };
+      return isRetryable(error.status) ? { kind: 'retry', reason } : { kind: 'reject', status: error.status, reason };
     }
-    if (response.ok) return { kind: 'ok' };
-    const reason = `HTTP ${response.status}: ${preview(text, 500)}`;
-    return isRetryable(response.status)
-      ? { kind: 'retry', reason }
-      : { kind: 'reject', status: response.status, reason };
   }
 
   /**
@@ -143,21 +124,11 @@ export class RelayHttp {
    * messages already handed out with a larger id, for a drain whose answer never arrived.
    */
   async getMessages(since?: string): Promise<MessagesOutcome> {
-    const url =
-      since === undefined
-        ? `${this.sandboxPath}/messages`
-        : `${this.sandboxPath}/messages?since=${encodeURIComponent(since)}`;
     let body: unknown;
     try {
-      const response = await this.fetch(url, {
-        headers: this.headers(false),
-        signal: AbortSignal.timeout(this.messagesTimeoutMs),
-      });
-      const text = await response.text();
-      if (!response.ok) return { ok: false, reason: `HTTP ${response.status}: ${preview(text, 500)}` };
-      body = JSON.parse(text);
+      body = await this.client.drainMessages(this.options.sandboxId, { since, timeoutMs: this.messagesTimeoutMs });
     } catch (error) {
-      return { ok: false, reason: errorMessage(error) };
+      return { ok: false, reason: answeredOk(error) ? errorMessage(error.cause ?? error) : reasonOf(error) };
     }
     if (!Array.isArray(body)) return { ok: false, reason: 'answer is not a JSON array' };
     const messages: SandboxMessage[] = [];
