@@ -7,12 +7,13 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const appDir = path.join(root, 'apps', 'dashboard');
 export const DASHBOARD_INDEX = path.join(root, 'dist', 'apps', 'dashboard', 'index.html');
-// The page's inputs: its own files and the contracts it imports (the event-type catalogue, the wire types).
+// The page's inputs: its own files, the contracts it imports (the event-type catalogue, the wire types) and the relay's client.
 const SOURCES = [
   path.join(appDir, 'index.html'),
   path.join(appDir, 'vite.config.mts'),
   path.join(appDir, 'src'),
   path.join(root, 'libs', 'contracts', 'src'),
+  path.join(root, 'libs', 'client', 'src'),
 ];
 
 function newestMtime(entry) {

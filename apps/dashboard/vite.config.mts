@@ -28,6 +28,8 @@ export default defineConfig({
         replacement: path.join(workspace, 'libs/contracts/src/lib/text.ts'),
       },
       { find: /^@sandbox-relay\/contracts$/, replacement: path.join(workspace, 'libs/contracts/src/index.ts') },
+      // The relay's client, from source (zod-free: it takes only types from contracts).
+      { find: /^@sandbox-relay\/client$/, replacement: path.join(workspace, 'libs/client/src/index.ts') },
     ],
   },
   build: {

@@ -1,3 +1,4 @@
+import { RelayClient, RelayError } from '@sandbox-relay/client';
 import type {
   EventHistoryPage,
   MessageQueued,
@@ -8,41 +9,34 @@ import type {
 import { auth } from './auth';
 
 /** An answer of the relay that is not 2xx, with its JSON error's code and message. */
-export class RelayError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'RelayError';
-  }
-}
+export { RelayError };
 
-/** Same-origin JSON call to the relay's edge, with the credential headers (see auth.ts). */
-async function call<T>(path: string, init: RequestInit = {}): Promise<T> {
-  const response = await fetch(path, {
-    ...init,
-    headers: { accept: 'application/json', ...auth.headers(), ...(init.headers as Record<string, string> | undefined) },
-  });
-  if (response.ok) return (await response.json()) as T;
-  if (response.status === 401) auth.required();
-  let code = 'http_error';
-  let message = `${response.status} ${response.statusText}`;
+/**
+ * Same-origin calls to the relay's edge through `@sandbox-relay/client`, with the credential of
+ * auth.ts read at every call; a 401 asks the page for a token.
+ */
+const relay = new RelayClient({
+  baseUrl: '',
+  token: () => auth.token(),
+  onUnauthorized: () => auth.required(),
+  idempotencyKeyPrefix: 'dash-',
+});
+
+/**
+ * The page tells "the relay refused" (a `RelayError` with its status) from "the relay is unreachable"
+ * (anything else): a call that got no answer, or an answer that is not JSON, throws the platform's error.
+ */
+async function call<T>(request: () => Promise<T>): Promise<T> {
   try {
-    const body = (await response.json()) as { error?: { code?: string; message?: string } };
-    code = body.error?.code ?? code;
-    message = body.error?.message ?? message;
-  } catch {
-    // Not JSON (a proxy's error page): keep the status line.
+    return await request();
+  } catch (error) {
+    if (error instanceof RelayError && (error.status === 0 || error.status < 300)) throw error.cause ?? error;
+    throw error;
   }
-  throw new RelayError(response.status, code, message);
 }
-
-const sandboxPath = (sandboxId: string) => `/api/v1/sandboxes/${encodeURIComponent(sandboxId)}`;
 
 export function listSandboxes(limit = 200): Promise<SandboxList> {
-  return call<SandboxList>(`/api/v1/sandboxes?limit=${limit}`);
+  return call(() => relay.listSandboxes(limit));
 }
 
 export interface HistoryQuery {
@@ -58,26 +52,14 @@ export function historyPage(
   sandboxId: string,
   { order = 'asc', after, before, limit = 500 }: HistoryQuery = {},
 ): Promise<EventHistoryPage> {
-  const query = new URLSearchParams({ limit: String(limit), order });
-  if (after !== undefined) query.set('after', after);
-  if (before !== undefined) query.set('before', before);
-  return call<EventHistoryPage>(`${sandboxPath(sandboxId)}/events?${query}`);
+  return call(() => relay.history(sandboxId, { limit, order, after, before }));
 }
 
-/** An idempotency key: a retried send queues its message once. Works outside secure contexts too. */
-function newKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return `dash-${Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')}`;
-}
-
+/** Sent with a fresh idempotency key: a retried send queues its message once. */
 export function sendMessage(sandboxId: string, content: string, messageType: MessageType): Promise<MessageQueued> {
-  return call<MessageQueued>(`${sandboxPath(sandboxId)}/messages`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': newKey() },
-    body: JSON.stringify({ content, message_type: messageType }),
-  });
+  return call(() => relay.sendMessage(sandboxId, content, { messageType }));
 }
 
 export function getSandbox(sandboxId: string): Promise<SandboxSummary> {
-  return call<SandboxSummary>(sandboxPath(sandboxId));
+  return call(() => relay.getSandbox(sandboxId));
 }
