@@ -90,8 +90,9 @@ describe('@sandbox-relay/client against the running edge (auth on)', () => {
     const sandboxId = uniqueId('cli-msg');
     const ops = new RelayClient({ baseUrl: relay.http, token: operator });
     const worker = new RelayClient({ baseUrl: relay.http, token: await issuer.issueSandboxToken(sandboxId, 60) });
-    const first = await ops.sendMessage(sandboxId, 'one', { idempotencyKey: 'cli-key-1' });
-    const again = await ops.sendMessage(sandboxId, 'one', { idempotencyKey: 'cli-key-1' });
+    const key = uniqueId('cli-key');
+    const first = await ops.sendMessage(sandboxId, 'one', { idempotencyKey: key });
+    const again = await ops.sendMessage(sandboxId, 'one', { idempotencyKey: key });
     expect(again).toMatchObject({ message_id: first.message_id, duplicate: true });
     const second = await ops.sendMessage(sandboxId, 'two', { messageType: 'system' });
     expect(second.duplicate).toBe(false);
