@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
-import { EdgeAuth, generateRelayKey, sandboxCallbackUrl, type TokenIssuer } from '@sandbox-relay/auth';
-import { parseStandaloneEnv, startStandalone, type Standalone } from '@sandbox-relay/standalone';
-import { testInfra, uniqueId } from '@sandbox-relay/testing';
+import { sandboxCallbackUrl, type TokenIssuer } from '@sandbox-relay/auth';
+import type { Standalone } from '@sandbox-relay/standalone';
+import { uniqueId } from '@sandbox-relay/testing';
 import pino from 'pino';
 import { runPythonJson } from './support/python';
+import { startRelayWithAuth } from './support/relay';
 
 interface Answer {
   status: number;
@@ -28,25 +29,13 @@ describe('an unchanged original-style worker with a credentialed CALLBACK_URL (a
     });
 
   beforeAll(async () => {
-    const keys = [await generateRelayKey('eddsa', 'k1')];
-    const { databaseUrl, redisUrl } = testInfra();
-    const env = parseStandaloneEnv({
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      AUTH_MODE: 'on',
-      AUTH_KEYS: JSON.stringify(keys),
-      AUTH_SIGNING_KID: 'k1',
-      LOG_LEVEL: 'debug',
-    });
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         logLines.push(chunk.toString());
         done();
       },
     });
-    relay = await startStandalone(env, pino({ level: 'debug' }, sink));
-    issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys, signingKid: 'k1', maxTokenAgeS: 3600 })).issuer!;
+    ({ relay, issuer } = await startRelayWithAuth({ LOG_LEVEL: 'debug' }, pino({ level: 'debug' }, sink)));
     tokenA = await issuer.issueSandboxToken(A, 600);
   });
   afterAll(async () => {

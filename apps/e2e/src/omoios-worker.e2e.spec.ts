@@ -1,9 +1,10 @@
 import path from 'node:path';
-import { EdgeAuth, generateRelayKey } from '@sandbox-relay/auth';
+import type { TokenIssuer } from '@sandbox-relay/auth';
 import { SUPERVISOR_EVENT_TYPES, type EventEnvelope, type TaskView } from '@sandbox-relay/contracts';
-import { parseStandaloneEnv, startStandalone, type Standalone } from '@sandbox-relay/standalone';
-import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import type { Standalone } from '@sandbox-relay/standalone';
+import { uniqueId, waitFor } from '@sandbox-relay/testing';
 import { PYTHON_DIR, omoiosPython } from './support/python';
+import { startRelayWithAuth } from './support/relay';
 import { resume } from './support/supervision';
 
 // An original-style (OmoiOS) worker as the sandbox's process: the local provider starts it through
@@ -36,17 +37,9 @@ describe('an unchanged original-style worker supervised by the relay (auth on)',
 
   beforeAll(async () => {
     const python = omoiosPython();
-    const keys = [await generateRelayKey('eddsa', 'k1')];
-    const { databaseUrl, redisUrl } = testInfra();
-    const env = parseStandaloneEnv({
-      PORT: '0',
-      DATABASE_URL: databaseUrl,
-      REDIS_URL: redisUrl,
-      LOG_LEVEL: 'silent',
+    let issuer: TokenIssuer;
+    ({ relay, issuer } = await startRelayWithAuth({
       QUEUE_PREFIX: uniqueId('omo-worker'),
-      AUTH_MODE: 'on',
-      AUTH_KEYS: JSON.stringify(keys),
-      AUTH_SIGNING_KID: 'k1',
       WORKER_BUNDLE: path.join(PYTHON_DIR, 'original-worker.cjs'),
       SUPERVISOR_HEARTBEAT_INTERVAL_MS: '1000',
       SUPERVISOR_OMOIOS_HEARTBEAT_INTERVAL_MS: '2000',
@@ -57,9 +50,7 @@ describe('an unchanged original-style worker supervised by the relay (auth on)',
       SUPERVISOR_RESTART_BACKOFF_MAX_MS: '200',
       SUPERVISOR_TERMINATE_GRACE_MS: '1000',
       SUPERVISOR_LOCK_TTL_MS: '30000',
-    });
-    relay = await startStandalone(env, testLogger());
-    const issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys, signingKid: 'k1', maxTokenAgeS: 3600 })).issuer!;
+    }));
     operator = await issuer.issue({ kind: 'operator', sandboxes: '*' }, { subject: 'e2e', ttlSeconds: 600 });
     const created = await call('POST', '/api/v1/tasks', {
       title: 'original worker',

@@ -1,5 +1,6 @@
 import { RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { EventPublisher, createRedisClient, closeRedis, type Redis } from '@sandbox-relay/bus';
+import { EdgeAuth, generateRelayKey, type TokenIssuer } from '@sandbox-relay/auth';
 import { parseStandaloneEnv, startStandalone, type Standalone } from '@sandbox-relay/standalone';
 import { EventLog, EventRepository, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger } from '@sandbox-relay/testing';
@@ -28,6 +29,28 @@ export async function startRelay(overrides: Record<string, string> = {}): Promis
     ws: standalone.url.replace(/^http/, 'ws'),
     stop: async () => void (await standalone.close()),
   };
+}
+
+/** The whole system with auth on (one EdDSA key signing), and an issuer of its tokens. */
+export async function startRelayWithAuth(
+  overrides: Record<string, string> = {},
+  logger = testLogger(),
+): Promise<{ relay: Standalone; issuer: TokenIssuer }> {
+  const keys = [await generateRelayKey('eddsa', 'k1')];
+  const { databaseUrl, redisUrl } = testInfra();
+  const env = parseStandaloneEnv({
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    REDIS_URL: redisUrl,
+    LOG_LEVEL: 'silent',
+    AUTH_MODE: 'on',
+    AUTH_KEYS: JSON.stringify(keys),
+    AUTH_SIGNING_KID: 'k1',
+    ...overrides,
+  });
+  const relay = await startStandalone(env, logger);
+  const issuer = (await EdgeAuth.fromSettings({ mode: 'on', keys, signingKid: 'k1', maxTokenAgeS: 3600 })).issuer!;
+  return { relay, issuer };
 }
 
 /**
