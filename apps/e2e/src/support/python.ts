@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 // Tests of the original system's (OmoiOS) clients run real Python: what they check is what OmoiOS's
@@ -14,46 +14,81 @@ export const PYTHON_DIR = path.join(ROOT, 'apps', 'e2e', 'python');
 
 let ready: string | undefined;
 
+const run = (cmd: string, args: string[]) =>
+  execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
+const IMPORTS = `import importlib.metadata as m; [m.version(p) for p in ('pydantic','redis','httpx','websockets')]`;
+
 /**
- * The venv's python, made on first use (`python3 -m venv`, then pip from the machine's index). Fails
- * with what to do when it cannot be made: these tests are not optional.
+ * The interpreters to make the venv with, newest first: `OMOIOS_TEST_PYTHON` alone when set, else every
+ * `python3` on PATH. Not just the first: Nx puts node's own directory (`/usr/bin` here) ahead of the
+ * user's PATH, which hides a newer python3 (pyenv's) behind the system's, and on an offline index the
+ * system's 3.11.2 cannot get the redis package's dependencies (async-timeout, needed before 3.11.3).
+ */
+function interpreters(): string[] {
+  if (process.env['OMOIOS_TEST_PYTHON']) return [process.env['OMOIOS_TEST_PYTHON']];
+  const found = new Map<string, number[]>();
+  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
+    const candidate = path.join(dir, 'python3');
+    if (!dir || found.has(candidate) || !existsSync(candidate)) continue;
+    try {
+      const version = run(candidate, ['-c', 'import sys; print(*sys.version_info[:3])']).toString().trim();
+      found.set(candidate, version.split(' ').map(Number));
+    } catch {
+      // not a working interpreter
+    }
+  }
+  const newer = (a: number[], b: number[]) => a.findIndex((part, index) => part !== b[index]);
+  return [...found.entries()]
+    .sort(([, a], [, b]) => {
+      const at = newer(a, b);
+      return at === -1 ? 0 : b[at]! - a[at]!;
+    })
+    .map(([candidate]) => candidate);
+}
+
+/** Makes the venv with `interpreter` and installs the client libraries (pip, from the machine's index). */
+function makeVenv(interpreter: string, python: string): void {
+  if (!existsSync(python)) run(interpreter, ['-m', 'venv', VENV]);
+  try {
+    run(python, ['-c', IMPORTS]);
+  } catch {
+    // No retries: an index this machine cannot reach (the public one, offline) is skipped at once, not retried for minutes.
+    const pip = ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '10', '--disable-pip-version-check'];
+    run(python, [...pip, ...REQUIREMENTS]);
+    run(python, ['-c', IMPORTS]);
+  }
+}
+
+/**
+ * The venv's python, made on first use with the newest interpreter that can host the client libraries.
+ * Fails with what to do when none can: these tests are not optional.
  */
 export function omoiosPython(): string {
   if (ready) return ready;
   const python = path.join(VENV, 'bin', 'python');
-  const run = (cmd: string, args: string[]) =>
-    execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
-  try {
-    if (!existsSync(python)) run('python3', ['-m', 'venv', VENV]);
-    const check = `import importlib.metadata as m; [m.version(p) for p in ('pydantic','redis','httpx','websockets')]`;
+  const failures: string[] = [];
+  const candidates = existsSync(python) ? [python, ...interpreters()] : interpreters();
+  for (const interpreter of candidates) {
     try {
-      run(python, ['-c', check]);
-    } catch {
-      // No retries: an index this machine cannot reach (the public one, offline) is skipped at once, not retried for minutes.
-      run(python, [
-        '-m',
-        'pip',
-        'install',
-        '--quiet',
-        '--retries',
-        '0',
-        '--timeout',
-        '10',
-        '--disable-pip-version-check',
-        ...REQUIREMENTS,
-      ]);
-      run(python, ['-c', check]);
+      makeVenv(interpreter, python);
+      ready = python;
+      return python;
+    } catch (error) {
+      const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? (error as Error).message;
+      failures.push(
+        `${interpreter}: ${detail
+          .split('\n')
+          .filter((line) => !line.includes('WARNING'))
+          .join('\n')}`,
+      );
+      rmSync(VENV, { recursive: true, force: true });
     }
-  } catch (error) {
-    const detail = (error as { stderr?: Buffer }).stderr?.toString().trim() ?? (error as Error).message;
-    throw new Error(
-      `the OmoiOS client tests need Python 3 with venv and pip able to install ${REQUIREMENTS.join(', ')} ` +
-        `(Debian: apt-get install python3-venv); making ${VENV} failed:\n${detail}`,
-      { cause: error },
-    );
   }
-  ready = python;
-  return python;
+  throw new Error(
+    `the OmoiOS client tests need Python 3 with venv and pip able to install ${REQUIREMENTS.join(', ')} ` +
+      `(Debian: apt-get install python3-venv; or point OMOIOS_TEST_PYTHON at an interpreter); making ${VENV} failed:\n` +
+      (failures.join('\n') || 'no python3 on PATH'),
+  );
 }
 
 export interface PythonRun {
