@@ -78,7 +78,7 @@ describe('OpenAPI contract: the documented examples against the running edge', (
       relay.http,
     );
     for (const [key, value] of Object.entries(localise(example.query) ?? {})) url.searchParams.set(key, value);
-    const headers: Record<string, string> = { ...(example.headers ?? {}) };
+    const headers: Record<string, string> = { ...(localise(example.headers) ?? {}) };
     if (example.body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(url, {
       method: route.method.toUpperCase(),

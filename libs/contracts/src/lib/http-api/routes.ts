@@ -348,7 +348,7 @@ export const HTTP_ROUTES: readonly HttpRoute[] = [
         name: 'userMessage',
         summary: 'an operator steers the agent',
         params: { sandboxId: EXAMPLE_SANDBOX },
-        headers: { 'idempotency-key': 'example-key-1' },
+        headers: { 'idempotency-key': 'send-example-1' },
         body: { content: 'Please also run the tests.', message_type: 'user_message' },
         status: 200,
         response: {
