@@ -1,5 +1,4 @@
 import path from 'node:path';
-import WebSocket from 'ws';
 import { containersOf, renderKustomization } from '../src/kustomize';
 import {
   APPS,
@@ -10,7 +9,9 @@ import {
   composeKeys,
   engine,
   engineOk,
+  edgeCall,
   eventually,
+  expectEventOnWebSocket,
   operatorToken,
   readyInside,
   sandboxToken,
@@ -53,22 +54,8 @@ afterAll(() => {
   }
 }, 6 * 60_000);
 
-async function call(
-  method: string,
-  url: string,
-  body?: unknown,
-  bearer: string | undefined = token,
-): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (bearer) headers['authorization'] = `Bearer ${bearer}`;
-  const response = await fetch(`${EDGE}${url}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, url: string, body?: unknown, bearer: string | undefined = token) =>
+  edgeCall(EDGE, method, url, body, bearer);
 
 describe('the images', () => {
   it.each([...TARGETS])('%s: runs as the unprivileged node user; its size is printed and small', (target) => {
@@ -116,35 +103,12 @@ describe('npm run compose', () => {
 
   it('an event posted to the edge reaches a WebSocket watching that sandbox through the edge', async () => {
     const sandbox = `ct-ws-${Date.now()}`;
-    const ws = new WebSocket(
-      `${EDGE.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`,
-    );
-    const frames: string[] = [];
-    ws.on('message', (data) => frames.push(String(data)));
-    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
-    ws.send(JSON.stringify({ type: 'auth', token }));
-    // Events are a worker's to post: the sandbox's own token (an operator's is refused, 403).
-    const worker = sandboxToken(composeKeys(), sandbox);
-    try {
-      // Posted until it arrives: the subscription is live once the auth frame is processed.
-      await eventually(
-        'the event on the WebSocket',
-        async () => {
-          const posted = await call(
-            'POST',
-            `/api/v1/sandboxes/${sandbox}/events`,
-            { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'echo ws' }, source: 'agent' },
-            worker,
-          );
-          expect(posted.status).toBeLessThan(300);
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          return frames.some((frame) => frame.includes('agent.tool_use') && frame.includes(sandbox));
-        },
-        30_000,
-      );
-    } finally {
-      ws.close();
-    }
+    await expectEventOnWebSocket(EDGE, {
+      viewer: token,
+      worker: sandboxToken(composeKeys(), sandbox),
+      sandbox,
+      command: 'echo ws',
+    });
   });
 
   it('a message to a sandbox is queued and listed through the edge', async () => {

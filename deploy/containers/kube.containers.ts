@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { K8sObject, containerEnv, containersOf, renderKustomization } from '../src/kustomize';
 import {
   APPS,
@@ -11,7 +10,8 @@ import {
   TARGETS,
   engine,
   engineOk,
-  eventually,
+  edgeCall,
+  expectEventOnWebSocket,
   operatorToken,
   sandboxToken,
   tool,
@@ -70,22 +70,8 @@ afterAll(() => {
   if (podman) tool('kube.mjs', ['down'], {}, 5 * 60_000);
 }, 6 * 60_000);
 
-async function call(
-  method: string,
-  url: string,
-  body?: unknown,
-  bearer: string | undefined = token,
-): Promise<{ status: number; json: any }> {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (bearer) headers['authorization'] = `Bearer ${bearer}`;
-  const response = await fetch(`${edge}${url}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, url: string, body?: unknown, bearer: string | undefined = token) =>
+  edgeCall(edge, method, url, body, bearer);
 
 maybe('podman kube play of deploy/k8s/overlays/local', () => {
   it("the relay-migrate Job's pod ran to completion (exit 0)", () => {
@@ -172,33 +158,12 @@ maybe('podman kube play of deploy/k8s/overlays/local', () => {
 
   it('an event posted to the edge reaches a WebSocket watching that sandbox through the edge', async () => {
     const sandbox = `kube-ws-${Date.now()}`;
-    const ws = new WebSocket(
-      `${edge.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`,
-    );
-    const frames: string[] = [];
-    ws.on('message', (data) => frames.push(String(data)));
-    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
-    ws.send(JSON.stringify({ type: 'auth', token }));
-    const worker = sandboxToken(KEYS, sandbox);
-    try {
-      await eventually(
-        'the event on the WebSocket',
-        async () => {
-          const posted = await call(
-            'POST',
-            `/api/v1/sandboxes/${sandbox}/events`,
-            { event_type: 'agent.tool_use', event_data: { tool: 'bash', command: 'echo kube' }, source: 'agent' },
-            worker,
-          );
-          expect(posted.status).toBeLessThan(300);
-          await new Promise((resolve) => setTimeout(resolve, 500));
-          return frames.some((frame) => frame.includes('agent.tool_use') && frame.includes(sandbox));
-        },
-        30_000,
-      );
-    } finally {
-      ws.close();
-    }
+    await expectEventOnWebSocket(edge, {
+      viewer: token,
+      worker: sandboxToken(KEYS, sandbox),
+      sandbox,
+      command: 'echo kube',
+    });
   });
 
   it("a message is queued by an operator and drained once by the sandbox's worker through the edge", async () => {

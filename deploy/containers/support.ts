@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import WebSocket from 'ws';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const APPS = {
@@ -115,4 +116,61 @@ export function stopWithin(container: string, graceSeconds: number): { code: num
   const seconds = (Date.now() - started) / 1000;
   const code = Number(engineOk(['inspect', '--format', '{{.State.ExitCode}}', container]));
   return { code, seconds };
+}
+
+/** One JSON call to the edge at `base`, with a bearer token when one is given. */
+export async function edgeCall(
+  base: string,
+  method: string,
+  url: string,
+  body?: unknown,
+  bearer?: string,
+): Promise<{ status: number; json: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (bearer) headers['authorization'] = `Bearer ${bearer}`;
+  const response = await fetch(`${base}${url}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * Watches `sandbox` through the edge's WebSocket (first-frame auth with `viewer`), and posts an
+ * `agent.tool_use` with the sandbox's own token (`worker`; an operator's is refused, 403) until it arrives:
+ * the subscription is live once the auth frame is processed.
+ */
+export async function expectEventOnWebSocket(
+  base: string,
+  { viewer, worker, sandbox, command }: { viewer: string; worker: string; sandbox: string; command: string },
+): Promise<void> {
+  const ws = new WebSocket(
+    `${base.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_types=sandbox&entity_ids=${sandbox}`,
+  );
+  const frames: string[] = [];
+  ws.on('message', (data) => frames.push(String(data)));
+  await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+  ws.send(JSON.stringify({ type: 'auth', token: viewer }));
+  try {
+    await eventually(
+      'the event on the WebSocket',
+      async () => {
+        const posted = await edgeCall(
+          base,
+          'POST',
+          `/api/v1/sandboxes/${sandbox}/events`,
+          { event_type: 'agent.tool_use', event_data: { tool: 'bash', command }, source: 'agent' },
+          worker,
+        );
+        expect(posted.status).toBeLessThan(300);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        return frames.some((frame) => frame.includes('agent.tool_use') && frame.includes(sandbox));
+      },
+      30_000,
+    );
+  } finally {
+    ws.close();
+  }
 }
