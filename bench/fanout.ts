@@ -35,7 +35,6 @@
  * Options (env): BENCH_WINDOW (32), BENCH_ROUNDS (2), BENCH_ROUND_S (4), BENCH_LATENCY_S (8), BENCH_KEEP_ROWS=1,
  * BENCH_REDIS_URL, BENCH_DATABASE_URL, BENCH_SERVER_NODE_ARGS (extra node flags for the server children).
  */
-import http from 'node:http';
 import { Client as PgClient } from 'pg';
 import WebSocket from 'ws';
 import {
@@ -55,6 +54,7 @@ import {
   type MemoryStats,
   type ServerChild,
   benchOption,
+  keepAlivePoster,
   runBenchmark,
   writeFigures,
   medianOf,
@@ -187,29 +187,8 @@ async function waitForServerSockets(server: ServerChild, count: number, timeoutM
 // ---------------------------------------------------------------------------------------------------------
 // Publishing (this process)
 
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(baseUrl: string, path: string, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const url = new URL(path, baseUrl);
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
+const poster = keepAlivePoster(64);
+const post = poster.post;
 
 type Publish = (seq: number, entityId: string, sentAt: number) => Promise<number>;
 
@@ -621,7 +600,7 @@ async function run(_redis: BenchRedis): Promise<number> {
 
   await productServer.close();
   await bareServer.close();
-  agent.destroy();
+  poster.close();
   await deleteRows();
 
   // ----- report

@@ -20,6 +20,7 @@ import {
   cpuPercent,
   fmt1,
   fmtInt,
+  keepAlivePoster,
   runBenchmark,
   sleep,
   startServerChild,
@@ -38,29 +39,8 @@ const METRIC = 'relay_guardian_event_lag_seconds';
 
 const runId = `bench-lag-${Date.now().toString(36)}`;
 const sandboxIds = Array.from({ length: SANDBOXES }, (_, i) => `${runId}-s${i}`);
-const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
-
-function post(baseUrl: string, path: string, body: string): Promise<number> {
-  return new Promise((resolve) => {
-    const url = new URL(path, baseUrl);
-    const req = http.request(
-      {
-        agent,
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      },
-    );
-    req.on('error', () => resolve(0));
-    req.end(body);
-  });
-}
+const poster = keepAlivePoster(64);
+const post = poster.post;
 
 /** Cumulative bucket counts (by upper bound, seconds) and the total count of the lag histogram. */
 async function scrape(baseUrl: string): Promise<{ buckets: Map<number, number>; count: number }> {
@@ -171,7 +151,7 @@ async function run(_redis: BenchRedis): Promise<number> {
   const final = await scrape(server.url);
   const finalBacklog = acked - (final.count - first.count);
   await server.close();
-  agent.destroy();
+  poster.close();
   await deleteRows();
 
   console.log(

@@ -348,3 +348,35 @@ export const medianOf = (values: number[]): number => {
   const middle = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 };
+
+/**
+ * JSON POSTs over one keep-alive agent (`maxSockets` connections), as a load generator sends them:
+ * `post` answers the status code, 0 when the request failed; `close` ends the agent's sockets.
+ */
+export function keepAlivePoster(maxSockets = 64): {
+  post(baseUrl: string, path: string, body: string): Promise<number>;
+  close(): void;
+} {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const post = (baseUrl: string, path: string, body: string): Promise<number> =>
+    new Promise((resolve) => {
+      const url = new URL(path, baseUrl);
+      const req = http.request(
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+  return { post, close: () => agent.destroy() };
+}
