@@ -6,11 +6,13 @@ import { EventPublisher, EventSubscriber, closeRedis, createRedisClient, type Re
 import { EventLog, EventRepository, createStore, type Store } from '@sandbox-relay/store';
 import { WsProbe, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventGateway } from './event-gateway';
+import { LiveSequencer } from './live-sequencer';
 
 const logger = testLogger();
 
-// The gateway against the real PostgreSQL (replay) and Redis (live); a Redis outage is the events
-// stored meanwhile without being published, and the subscriber's gap callbacks around them.
+// The gateway behind its live sequencer, against the real PostgreSQL (replay, holes) and Redis (live);
+// a Redis outage is the events stored meanwhile without being published, and the subscriber's
+// restored callback after them.
 describe('EventGateway live-stream outage backfill', () => {
   let store: Store;
   let publisherRedis: Redis;
@@ -19,6 +21,7 @@ describe('EventGateway live-stream outage backfill', () => {
   let liveLog: EventLog;
   let outageLog: EventLog;
   let gateway: EventGateway;
+  let sequencer: LiveSequencer;
   let server: http.Server;
   let base: string;
   const probes: WsProbe[] = [];
@@ -62,7 +65,16 @@ describe('EventGateway live-stream outage backfill', () => {
       maxBufferedBytes: 1 << 20,
       maxReplayBuffer: 1_000,
     });
-    subscriber.onEvent((received) => gateway.dispatch(received));
+    sequencer = new LiveSequencer({
+      history: new EventRepository(store.pool),
+      deliver: (received) => gateway.dispatch(received),
+      logger,
+      // Longer than the test's steps: a hole is filled only when the test says the stream is restored.
+      holeWaitMs: 60_000,
+      pageSize: 100,
+    });
+    subscriber.onEvent((received) => sequencer.push(received));
+    sequencer.start();
     await subscriber.start();
     await waitFor(() => publisherRedis.status === 'ready', 'redis');
     server = http.createServer();
@@ -73,6 +85,7 @@ describe('EventGateway live-stream outage backfill', () => {
 
   afterAll(async () => {
     await Promise.all(probes.map((probe) => probe.close()));
+    sequencer.stop();
     await gateway.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await liveLog.whenIdle();
@@ -87,7 +100,6 @@ describe('EventGateway live-stream outage backfill', () => {
     const [first] = await liveLog.append([event(sandbox, 1)]);
     await watcher.events(1, 10_000);
 
-    gateway.liveInterrupted();
     const [second] = await outageLog.append([event(sandbox, 2)]);
     const [third] = await outageLog.append([event(sandbox, 3)]);
 
@@ -95,7 +107,7 @@ describe('EventGateway live-stream outage backfill', () => {
     const resumed = await connect(`entity_ids=${sandbox}&since=${second!.id}`);
     expect((await resumed.events(1, 10_000)).map((frame) => frame.id)).toEqual([third!.id]);
 
-    gateway.liveRestored();
+    sequencer.restored();
     // The watcher that was connected through the outage gets what it missed...
     expect((await watcher.events(3, 10_000)).map((frame) => frame.id)).toEqual([first!.id, second!.id, third!.id]);
     // ...and one more live event marks the point by which any backfill for the resumed client has been sent.

@@ -92,8 +92,6 @@ export class EventGateway {
   private readonly pingTimer: NodeJS.Timeout;
   private shuttingDown = false;
   private lastSweepAt = Date.now();
-  private lastLiveId: string | undefined;
-  private outageCursor: string | undefined;
 
   private readonly unregisterMetrics: () => void;
 
@@ -176,9 +174,8 @@ export class EventGateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => void this.admitOmoios(ws, parsed.data));
   }
 
-  /** Routes one live event to every matching client. */
+  /** Routes one live event to every matching client; events come in id order, once each (LiveSequencer). */
   dispatch(received: ReceivedEvent): void {
-    this.lastLiveId = received.event.id;
     let frame: LiveFrame | undefined;
     // The canary's events reach only clients that ask for its id by name (see CANARY_SANDBOX_ID).
     const canary = isCanaryEvent(received.event);
@@ -189,23 +186,6 @@ export class EventGateway {
     // Once per event (not per client): the fan-out's hot path stays one timestamp parse per event.
     if (frame !== undefined)
       eventDeliveryLag.observe(Math.max(0, Date.now() - Date.parse(received.event.timestamp)) / 1000);
-  }
-
-  /** The Redis subscription dropped: remember where live delivery stopped. */
-  liveInterrupted(): void {
-    if (this.outageCursor === undefined && this.lastLiveId !== undefined) this.outageCursor = this.lastLiveId;
-  }
-
-  /** The Redis subscription is back: replay what the outage swallowed to every open client. */
-  liveRestored(): void {
-    const cursor = this.outageCursor;
-    this.outageCursor = undefined;
-    if (cursor === undefined) return;
-    this.options.logger.info(
-      { cursor, clients: this.clients.size },
-      'live stream restored; backfilling clients from the store',
-    );
-    for (const client of this.clients) if (!client.replaying) void this.replay(client, cursor);
   }
 
   /**

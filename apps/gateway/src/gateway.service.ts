@@ -6,6 +6,7 @@ import { EventRepository, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
 import { dashboardRouter } from './dashboard.routes';
 import { EventGateway } from './event-gateway';
+import { LiveSequencer } from './live-sequencer';
 import { SandboxListRepository } from './sandbox-list.repository';
 
 export interface GatewayServiceDeps {
@@ -27,6 +28,8 @@ export interface GatewayServiceDeps {
     authTimeoutMs: number;
     /** Original protocol: a ping frame after this long without a client message. */
     omoiosIdlePingMs: number;
+    /** How long a live event that arrived before a smaller id waits for it before the store is read (default 25 ms). */
+    holeWaitMs?: number;
     /** The dashboard's built files, served at `/`. */
     dashboardDir: string;
   };
@@ -50,9 +53,19 @@ export function createGatewayService({
   isReady,
 }: GatewayServiceDeps): GatewayService {
   const log = logger.child({ component: 'gateway' });
-  const gateway = new EventGateway({ ...config, auth, isReady, history: new EventRepository(store.pool), logger: log });
-  subscriber.onEvent((received) => gateway.dispatch(received));
-  subscriber.onStreamGap({ interrupted: () => gateway.liveInterrupted(), restored: () => gateway.liveRestored() });
+  const history = new EventRepository(store.pool);
+  const gateway = new EventGateway({ ...config, auth, isReady, history, logger: log });
+  // Live events reach the clients in id order, once each, holes filled from the store: see LiveSequencer.
+  const sequencer = new LiveSequencer({
+    history,
+    deliver: (received) => gateway.dispatch(received),
+    logger: log,
+    holeWaitMs: config.holeWaitMs ?? 25,
+    pageSize: config.replayPageSize,
+  });
+  subscriber.onEvent((received) => sequencer.push(received));
+  subscriber.onStreamGap({ interrupted: () => undefined, restored: () => sequencer.restored() });
+  sequencer.start();
   const router = dashboardRouter({
     sandboxes: new SandboxListRepository(store),
     dashboardDir: config.dashboardDir,
@@ -68,6 +81,9 @@ export function createGatewayService({
         }
       });
     },
-    close: () => gateway.close(),
+    close: async () => {
+      sequencer.stop();
+      await gateway.close();
+    },
   };
 }

@@ -18,6 +18,16 @@ class CountingRepository extends EventRepository {
   }
 }
 
+async function waitForValue(read: () => Promise<number>, expected: number, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value === expected) return;
+    if (Date.now() > deadline) throw new Error(`expected ${expected}, still ${value} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('EventLog (group commit against PostgreSQL)', () => {
   let store: Store;
   beforeAll(() => {
@@ -56,6 +66,85 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     ids.forEach((id, index) => index > 0 && expect(id).toBe(ids[index - 1]! + 1n));
     expect(batch!.map((event) => event.payload.seq)).toEqual(Array.from({ length: 50 }, (_, seq) => seq));
     expect(single).toHaveLength(1);
+  });
+
+  it('has two statements in flight, never two holding the same entity', async () => {
+    const repository = new CountingRepository(store.pool);
+    const log = new EventLog(repository, { maxInFlight: 2 });
+    const [a, b, c] = [uniqueId('sb-a'), uniqueId('sb-b'), uniqueId('sb-c')];
+    const holder = await store.pool.connect();
+    const waiting = async () => {
+      const { rows } = await store.pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+         WHERE wait_event_type = 'Lock' AND query LIKE '%UPDATE sandbox_event_counter%' AND query LIKE '%WITH drawn%'`,
+      );
+      return rows[0]!.n;
+    };
+    const appends: Array<Promise<EventEnvelope[]>> = [];
+    try {
+      // The counter is held (a slow commit elsewhere): statements queue in Postgres, visible as lock waits.
+      await holder.query('BEGIN');
+      await holder.query('SELECT last_id FROM sandbox_event_counter WHERE id = 1 FOR UPDATE');
+      appends.push(log.append([newEvent(a)]));
+      await waitForValue(waiting, 1);
+      appends.push(log.append([newEvent(b)]));
+      await waitForValue(waiting, 2);
+      // A third entity waits in the process (two are in flight); a second append of `a` waits for `a`.
+      appends.push(log.append([newEvent(a, 'agent.message', { second: true })]), log.append([newEvent(c)]));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await waiting()).toBe(2);
+      expect(repository.statements).toBe(2);
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    const results = await Promise.all(appends);
+    const first = results[0]![0];
+    const second = results[2]![0];
+    // `a`'s second append went in a later statement than its first, so its id is larger.
+    expect(compareIds(second!.id, first!.id)).toBeGreaterThan(0);
+    expect(repository.statements).toBeGreaterThanOrEqual(3);
+  });
+
+  it('draws ids in commit order across writers: a reader following `after` never misses one (two replicas)', async () => {
+    // Two stores stand for two ingest replicas, each with two statements in flight.
+    const other = createStore({ databaseUrl: testInfra().databaseUrl });
+    const logs = [
+      new EventLog(new EventRepository(store.pool), { maxInFlight: 2 }),
+      new EventLog(new EventRepository(other.pool), { maxInFlight: 2 }),
+    ];
+    const sandboxes = Array.from({ length: 20 }, (_, index) => uniqueId(`sb-co${index}`));
+    const reader = new EventRepository(store.pool);
+    const seen: string[] = [];
+    let cursor = '0';
+    let writing = true;
+    const follow = async () => {
+      // A resuming client: read what is after the cursor, move the cursor to the last id read.
+      const page = await reader.list({ entityIds: sandboxes, after: cursor, limit: 1000 });
+      for (const event of page) seen.push(event.id);
+      if (page.length > 0) cursor = page[page.length - 1]!.id;
+    };
+    try {
+      const writers = (async () => {
+        const pending: Array<Promise<EventEnvelope[]>> = [];
+        for (let round = 0; round < 60; round++) {
+          for (let index = 0; index < sandboxes.length; index++)
+            pending.push(logs[(round + index) % 2]!.append([newEvent(sandboxes[index]!, 'agent.message', { round })]));
+          if (round % 10 === 9) await Promise.all(pending.splice(0));
+          else await new Promise((resolve) => setImmediate(resolve));
+        }
+        return (await Promise.all(pending)).length;
+      })().finally(() => (writing = false));
+      while (writing) await follow();
+      await writers;
+      await follow();
+      const stored = await reader.list({ entityIds: sandboxes, limit: 5000 });
+      expect(stored).toHaveLength(sandboxes.length * 60);
+      expect(seen).toEqual(stored.map((event) => event.id));
+    } finally {
+      await Promise.all(logs.map((log) => log.whenIdle()));
+      await other.close();
+    }
   });
 
   it('fails only the append Postgres refuses, not the rest of its group', async () => {

@@ -8,36 +8,54 @@ export interface EventLogOptions {
   /** Most events written by one statement. */
   maxBatchEvents?: number;
   /**
+   * Most statements in flight at once (default 2). Ids are drawn in commit order whatever this is; a
+   * second statement lets the next group be sent while the previous one commits, instead of idling.
+   */
+  maxInFlight?: number;
+  /**
    * Most events waiting for a statement. When Postgres slows down, appends past this answer 503 at once
    * instead of piling up in memory (and the caller retries with backoff, as the worker does).
    */
   maxQueuedEvents?: number;
-  /** Called with each committed group, in commit order, before the writers are answered. */
+  /**
+   * Called with each committed group before its writers are answered. With several statements in
+   * flight, two groups' answers may arrive in either order (consumers order by id: the gateway's
+   * live sequencer does); one entity's events are never in two groups in flight, so they arrive in order.
+   */
   onCommitted?: (events: EventEnvelope[]) => void;
   logger?: Logger;
 }
 
 interface Pending {
   events: readonly NewEvent[];
+  /** The distinct entities (`type:id`) of `events`. */
+  entities: string[];
   resolve: (stored: EventEnvelope[]) => void;
   reject: (error: unknown) => void;
 }
 
 /**
- * Group commit for the event log. While one insert is in flight, new appends queue up; when it
- * completes, everything queued is written by the next single statement. Under load this turns N
- * round-trips into N / batch; when idle an append is written at once, adding no latency.
+ * Group commit for the event log. Appends queue up while statements are in flight; whenever fewer
+ * than `maxInFlight` are, everything queued (up to `maxBatchEvents`) is written by one statement.
+ * Under load this turns N round-trips into N / batch, and with two in flight the process prepares and
+ * sends the next group while Postgres commits the previous one; when idle an append is written at
+ * once, adding no latency.
  *
- * One insert in flight per process keeps ids in acceptance order: an append that resolves before
- * another is called always has the smaller ids, and the events of one append are contiguous.
+ * Order: ids are drawn in commit order (see `EventRepository`). One entity's appends are never in two
+ * statements in flight at once: an append waits while any of its entities is in flight, and so does
+ * every later append of those entities, so each entity's events get ids in the order they were
+ * accepted. Across entities, an append called after another resolved always has the larger ids.
  */
 export class EventLog {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
+  /** Entities (`type:id`) with events in a statement in flight, and how many statements hold each. */
+  private readonly busyEntities = new Map<string, number>();
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => undefined;
   private readonly maxBatchEvents: number;
   private readonly maxQueuedEvents: number;
+  private readonly maxInFlight: number;
   private queuedEvents = 0;
 
   constructor(
@@ -46,6 +64,7 @@ export class EventLog {
   ) {
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
   }
 
   /** Events accepted and not yet committed (waiting for, or in, a statement): the log's queue depth. */
@@ -62,38 +81,73 @@ export class EventLog {
     }
     this.queuedEvents += events.length;
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject });
-      if (!this.flushing) void this.drain();
+      this.queue.push({ events, resolve, reject, entities: entitiesOf(events) });
+      this.pump();
     });
   }
 
   /** Resolves when nothing is queued or in flight: the last step of a graceful shutdown's drain. */
   whenIdle(): Promise<void> {
-    return this.flushing ? this.idle : Promise.resolve();
+    return this.inFlight > 0 || this.queue.length > 0 ? this.idle : Promise.resolve();
   }
 
-  private async drain(): Promise<void> {
-    this.flushing = true;
-    this.idle = new Promise((resolve) => (this.markIdle = resolve));
-    try {
-      while (this.queue.length > 0) await this.flush(this.takeGroup());
-    } finally {
-      this.flushing = false;
-      this.markIdle();
+  /** Starts statements while fewer than `maxInFlight` are in flight and something queued may go. */
+  private pump(): void {
+    while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const group = this.takeGroup();
+      if (group.length === 0) return; // everything queued waits for an entity in flight
+      if (this.inFlight === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
+      this.inFlight += 1;
+      const entities = this.hold(group);
+      void this.flush(group).finally(() => {
+        this.release(entities);
+        this.inFlight -= 1;
+        this.pump();
+        if (this.inFlight === 0 && this.queue.length === 0) this.markIdle();
+      });
     }
   }
 
+  /**
+   * The next group, in queue order: appends whose entities are not in flight, up to `maxBatchEvents`
+   * (an append larger than that goes alone). An append left behind blocks its entities for the rest
+   * of the scan, so no later append of theirs overtakes it.
+   */
   private takeGroup(): Pending[] {
+    const group: Pending[] = [];
+    const left: Pending[] = [];
+    const blocked = new Set<string>();
     let count = 0;
-    let take = 0;
-    while (take < this.queue.length) {
-      const size = this.queue[take]!.events.length;
-      if (take > 0 && count + size > this.maxBatchEvents) break;
+    let index = 0;
+    for (; index < this.queue.length; index++) {
+      const pending = this.queue[index]!;
+      const size = pending.events.length;
+      if (group.length > 0 && count + size > this.maxBatchEvents) break;
+      if (pending.entities.some((entity) => this.busyEntities.has(entity) || blocked.has(entity))) {
+        for (const entity of pending.entities) blocked.add(entity);
+        left.push(pending);
+        continue;
+      }
+      group.push(pending);
       count += size;
-      take += 1;
     }
+    this.queue = left.concat(this.queue.slice(index));
     this.queuedEvents -= count;
-    return this.queue.splice(0, take);
+    return group;
+  }
+
+  private hold(group: readonly Pending[]): string[] {
+    const entities = [...new Set(group.flatMap((pending) => pending.entities))];
+    for (const entity of entities) this.busyEntities.set(entity, (this.busyEntities.get(entity) ?? 0) + 1);
+    return entities;
+  }
+
+  private release(entities: readonly string[]): void {
+    for (const entity of entities) {
+      const held = this.busyEntities.get(entity) ?? 0;
+      if (held <= 1) this.busyEntities.delete(entity);
+      else this.busyEntities.set(entity, held - 1);
+    }
   }
 
   private notifyCommitted(stored: EventEnvelope[]): void {
@@ -128,4 +182,9 @@ export class EventLog {
       for (const pending of group) pending.reject(toStoreError(error));
     }
   }
+}
+
+function entitiesOf(events: readonly NewEvent[]): string[] {
+  if (events.length === 1) return [`${events[0]!.entityType}:${events[0]!.entityId}`];
+  return [...new Set(events.map((event) => `${event.entityType}:${event.entityId}`))];
 }

@@ -56,23 +56,22 @@ interface EventRow {
 
 /*
  * One statement, one round-trip, for any number of events:
- * 1. `locked` takes a transaction-scoped advisory lock per distinct entity, in sorted order (no
- *    deadlocks between writers). Two ingest replicas writing for one sandbox therefore commit in the
- *    order their ids were drawn, so a reader that has seen id N of a sandbox never later finds a
- *    smaller id of it appear: the per-sandbox resume cursor has no holes.
- * 2. The insert draws ids from the sequence in array order (the id default is evaluated over rows in
- *    ordinality order, which the planner keeps), so ids increase in the order events were accepted.
+ * 1. `drawn` takes the batch's ids from the one-row counter (`sandbox_event_counter`). The row stays
+ *    locked until this statement's transaction commits, so writers, in this process or any other
+ *    ingest replica, draw ids one after another in commit order: once id N is visible, every smaller
+ *    id that will ever exist is visible too. A reader that has seen N (a resuming WebSocket client, the
+ *    gateway's live sequencer) never later finds a smaller id appear, whatever entities it follows.
+ *    A statement that fails rolls its draw back, so ids have no holes either.
+ * 2. The batch's ids are `base + ordinality`: in input order, contiguous.
  */
 const APPEND_SQL = `
-WITH locked AS (
-  SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($6::text[]) AS k
+WITH drawn AS (
+  UPDATE sandbox_event_counter SET last_id = last_id + $6::bigint WHERE id = 1 RETURNING last_id - $6::bigint AS base
 )
-INSERT INTO sandbox_events (entity_type, entity_id, event_type, data, source)
-SELECT t.entity_type, t.entity_id, t.event_type, t.data, t.source
-FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
+INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source)
+SELECT drawn.base + t.ord, t.entity_type, t.entity_id, t.event_type, t.data, t.source
+FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
   WITH ORDINALITY AS t(entity_type, entity_id, event_type, data, source, ord)
-WHERE (SELECT count(*) FROM locked) >= 0
-ORDER BY t.ord
 RETURNING id::text AS id, created_at`;
 
 /** Reads and writes the event log (`sandbox_events`). */
@@ -82,14 +81,13 @@ export class EventRepository {
   /** Stores `events` in one statement; the result is in input order with ascending ids. */
   async appendMany(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    const lockKeys = [...new Set(events.map((event) => `${event.entityType}:${event.entityId}`))].sort();
     const { rows } = await this.pool.query<{ id: string; created_at: Date }>(APPEND_SQL, [
       events.map((event) => event.entityType),
       events.map((event) => event.entityId),
       events.map((event) => event.eventType),
       events.map((event) => event.dataJson),
       events.map((event) => event.source),
-      lockKeys,
+      events.length,
     ]);
     // RETURNING order is not guaranteed by SQL; ids are, so pair them up by rank.
     rows.sort((a, b) => compareIds(a.id, b.id));

@@ -1,0 +1,134 @@
+import { serializeEnvelope, type EventEnvelope } from '@sandbox-relay/contracts';
+import type { ReceivedEvent } from '@sandbox-relay/bus';
+import { EventRepository, compareIds, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
+import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { LiveSequencer, successor } from './live-sequencer';
+
+const logger = testLogger();
+
+function newEvent(entityId: string, n: number): NewEvent {
+  const data = { n };
+  return {
+    entityType: 'sandbox',
+    entityId,
+    eventType: 'agent.message',
+    data,
+    dataJson: JSON.stringify(data),
+    source: 'agent',
+  };
+}
+
+const received = (event: EventEnvelope): ReceivedEvent => ({ event, raw: serializeEnvelope(event) });
+
+// The sequencer against the real store: other suites write to the same log meanwhile, so what it hands
+// out is checked as a whole (strictly increasing, nothing twice) and, for this test's sandbox, exactly.
+describe('LiveSequencer', () => {
+  let store: Store;
+  let repository: EventRepository;
+  let sequencer: LiveSequencer;
+  let delivered: ReceivedEvent[];
+
+  const mine = (sandbox: string) =>
+    delivered.filter(({ event }) => event.entity_id === sandbox).map(({ event }) => event.payload.n);
+  const expectInOrderOnce = () => {
+    const ids = delivered.map(({ event }) => event.id);
+    for (let index = 1; index < ids.length; index++)
+      expect(compareIds(ids[index]!, ids[index - 1]!)).toBeGreaterThan(0);
+  };
+
+  beforeAll(() => {
+    store = createStore({ databaseUrl: testInfra().databaseUrl });
+    repository = new EventRepository(store.pool);
+  });
+  afterAll(() => store.close());
+
+  beforeEach(async () => {
+    delivered = [];
+    sequencer = new LiveSequencer({
+      history: repository,
+      deliver: (event) => delivered.push(event),
+      logger,
+      holeWaitMs: 50,
+      pageSize: 2,
+    });
+    sequencer.start();
+    await waitFor(() => sequencer.started, 'the sequencer to read where to start');
+    // A first event is then handed out live.
+    const sandbox = uniqueId('sb-start');
+    const [event] = await repository.appendMany([newEvent(sandbox, 0)]);
+    sequencer.push(received(event!));
+    await waitFor(() => mine(sandbox).length === 1, 'the sequencer to start');
+  });
+  afterEach(() => sequencer.stop());
+
+  it('hands out events that arrived out of order in id order, each once', async () => {
+    const sandbox = uniqueId('sb-order');
+    const events = await repository.appendMany([1, 2, 3, 4].map((n) => newEvent(sandbox, n)));
+    for (const index of [2, 0, 3, 1, 2, 0]) sequencer.push(received(events[index]!));
+    await waitFor(() => mine(sandbox).length >= 4, 'all four events');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(mine(sandbox)).toEqual([1, 2, 3, 4]);
+    expectInOrderOnce();
+  });
+
+  it('reads a hole whose publish never comes from the store, then hands out what was held behind it', async () => {
+    const sandbox = uniqueId('sb-hole');
+    const events = await repository.appendMany([1, 2, 3, 4, 5].map((n) => newEvent(sandbox, n)));
+    // 2 and 3 are never published (an ingest replica died between commit and publish).
+    for (const index of [0, 3, 4]) sequencer.push(received(events[index]!));
+    await waitFor(() => mine(sandbox).length >= 5, 'the hole filled from the store');
+    expect(mine(sandbox)).toEqual([1, 2, 3, 4, 5]);
+    // A late publish of what the store already gave is dropped.
+    sequencer.push(received(events[1]!));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(mine(sandbox)).toEqual([1, 2, 3, 4, 5]);
+    expectInOrderOnce();
+    expect(sequencer.heldCount).toBe(0);
+  });
+
+  it('after the subscription comes back, reads everything published while it was down', async () => {
+    const sandbox = uniqueId('sb-outage');
+    await repository.appendMany([1, 2, 3].map((n) => newEvent(sandbox, n)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(mine(sandbox)).toEqual([]);
+    sequencer.restored();
+    await waitFor(() => mine(sandbox).length >= 3, 'the catch-up');
+    expect(mine(sandbox)).toEqual([1, 2, 3]);
+    expectInOrderOnce();
+  });
+
+  it('starts after the newest stored event: what was stored before is not handed out', async () => {
+    const sandbox = uniqueId('sb-before');
+    const [old] = await repository.appendMany([newEvent(sandbox, 1)]);
+    const fresh = new LiveSequencer({
+      history: repository,
+      deliver: (event) => delivered.push(event),
+      logger,
+      holeWaitMs: 50,
+      pageSize: 100,
+    });
+    delivered = [];
+    fresh.start();
+    try {
+      await waitFor(() => fresh.started, 'the sequencer to read where to start');
+      const [next] = await repository.appendMany([newEvent(sandbox, 2)]);
+      fresh.push(received(old!));
+      fresh.push(received(next!));
+      await waitFor(() => mine(sandbox).length >= 1, 'the new event');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(mine(sandbox)).toEqual([2]);
+    } finally {
+      fresh.stop();
+    }
+  });
+});
+
+describe('successor', () => {
+  it('adds one to a decimal id', () => {
+    expect(successor('0')).toBe('1');
+    expect(successor('41')).toBe('42');
+    expect(successor('199')).toBe('200');
+    expect(successor('999')).toBe('1000');
+    expect(successor('9007199254740993')).toBe('9007199254740994');
+  });
+});

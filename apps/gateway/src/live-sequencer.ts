@@ -1,0 +1,198 @@
+import { serializeEnvelope, type EventEnvelope } from '@sandbox-relay/contracts';
+import type { ReceivedEvent } from '@sandbox-relay/bus';
+import { counter, type Logger } from '@sandbox-relay/service-kit';
+import { compareIds, type EventQuery } from '@sandbox-relay/store';
+
+const sequencedEvents = counter<'path'>({
+  name: 'relay_gateway_sequenced_events_total',
+  help: 'Live events handed to clients by the sequencer, by path: live (in order from Redis), held (arrived early, waited for a smaller id), store (read from the store to fill a hole or a Redis outage), duplicate (dropped: already handed out).',
+  labelNames: ['path'],
+});
+
+/** The store, for filling holes: events with after < id < before, in id order. */
+export interface SequencerHistory {
+  list(query: EventQuery): Promise<EventEnvelope[]>;
+  newestId(): Promise<string | null>;
+}
+
+export interface LiveSequencerOptions {
+  history: SequencerHistory;
+  /** Receives every event once, in id order. */
+  deliver: (received: ReceivedEvent) => void;
+  logger: Logger;
+  /** How long an event that arrived ahead of a smaller id waits for that id's publish before the store is read. */
+  holeWaitMs: number;
+  /** Events per store read. */
+  pageSize: number;
+  /** Delay before retrying a store read that failed (Postgres unreachable). */
+  retryMs?: number;
+}
+
+/**
+ * Hands live events out in id order, each exactly once, whatever order Redis brought them in.
+ *
+ * Ids are drawn in commit order (see the store's `EventRepository`): when id N is visible, every
+ * smaller id that will ever exist is visible too, and ids have no holes. So an event that arrives
+ * while its predecessor has not is held; if the predecessor's publish does not follow within
+ * `holeWaitMs` (another ingest replica's publish still on its way, or lost: a replica died between
+ * commit and publish, a Redis outage), the hole is read from the store, where it is certain to be.
+ * After an outage of the subscription itself everything after the last handed-out id is read back.
+ *
+ * With this, a client's live stream is the stored log for its filter, in id order; the resume cursor
+ * `since` is exact across entities and across any number of ingest replicas.
+ */
+export class LiveSequencer {
+  /** Every id up to this one has been handed out (or does not exist). Undefined until the start is known. */
+  private last: string | undefined;
+  /** Events that arrived ahead of `last + 1`, by id. */
+  private readonly held = new Map<string, ReceivedEvent>();
+  private fillTimer: NodeJS.Timeout | undefined;
+  private filling = false;
+  /** A catch-up to the store's newest is wanted (start, or the subscription came back from an outage). */
+  private catchUpWanted = false;
+  private stopped = false;
+
+  constructor(private readonly options: LiveSequencerOptions) {}
+
+  /** Takes the store's newest id as the starting point; events held meanwhile are then sorted out. */
+  start(): void {
+    this.catchUpWanted = true;
+    void this.fill();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.fillTimer) clearTimeout(this.fillTimer);
+    this.held.clear();
+  }
+
+  /** Whether the starting point is known (the store answered); events pushed before are held. */
+  get started(): boolean {
+    return this.last !== undefined;
+  }
+
+  /** Events waiting for a smaller id. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  /** One event from Redis. */
+  push(received: ReceivedEvent): void {
+    const id = received.event.id;
+    const last = this.last;
+    if (last !== undefined && compareIds(id, last) <= 0) {
+      sequencedEvents.inc({ path: 'duplicate' });
+      return;
+    }
+    if (last !== undefined && !this.filling && this.held.size === 0 && id === successor(last)) {
+      this.last = id;
+      sequencedEvents.inc({ path: 'live' });
+      this.options.deliver(received);
+      return;
+    }
+    this.held.set(id, received);
+    if (!this.filling) this.release();
+  }
+
+  /** The subscription came back after an outage: read whatever was published meanwhile from the store. */
+  restored(): void {
+    this.catchUpWanted = true;
+    if (!this.filling) void this.fill();
+  }
+
+  /** Hands out held events that are next in line; schedules a store read for a hole that remains. */
+  private release(): void {
+    if (this.last === undefined) return;
+    for (let next = successor(this.last); this.held.has(next); next = successor(next)) {
+      const received = this.held.get(next)!;
+      this.held.delete(next);
+      this.last = next;
+      sequencedEvents.inc({ path: 'held' });
+      this.options.deliver(received);
+    }
+    if (this.held.size === 0 && this.fillTimer) {
+      clearTimeout(this.fillTimer);
+      this.fillTimer = undefined;
+    }
+    if (this.held.size > 0 && !this.fillTimer)
+      this.fillTimer = setTimeout(() => {
+        this.fillTimer = undefined;
+        void this.fill();
+      }, this.options.holeWaitMs);
+  }
+
+  /**
+   * Reads from the store: up to the newest stored id when a catch-up is wanted (or to learn where to
+   * start), otherwise up to the highest held id. Every id below an id we hold is committed, so the
+   * read is complete; ids the store no longer has (deleted canary rows) are simply skipped.
+   */
+  private async fill(): Promise<void> {
+    if (this.filling || this.stopped) return;
+    this.filling = true;
+    if (this.fillTimer) {
+      clearTimeout(this.fillTimer);
+      this.fillTimer = undefined;
+    }
+    try {
+      if (this.last === undefined) {
+        this.last = (await this.options.history.newestId()) ?? '0';
+        this.catchUpWanted = false;
+        for (const id of [...this.held.keys()]) if (compareIds(id, this.last) <= 0) this.held.delete(id);
+      }
+      for (;;) {
+        const target = this.catchUpWanted ? undefined : this.highestHeld();
+        if (!this.catchUpWanted && target === undefined) break;
+        this.catchUpWanted = false;
+        await this.readUpTo(target);
+      }
+    } catch (error) {
+      if (!this.stopped) {
+        this.options.logger.warn(
+          { err: (error as Error).message, last: this.last, held: this.held.size },
+          'live sequencer could not read the store; retrying',
+        );
+        this.catchUpWanted ||= this.last === undefined;
+        this.fillTimer = setTimeout(() => {
+          this.fillTimer = undefined;
+          void this.fill();
+        }, this.options.retryMs ?? 1_000);
+      }
+    } finally {
+      this.filling = false;
+    }
+    if (!this.stopped && this.last !== undefined) this.release();
+  }
+
+  /** Hands out stored events after `last`, up to and including `target` (or up to the newest). */
+  private async readUpTo(target: string | undefined): Promise<void> {
+    for (;;) {
+      const before = target === undefined ? undefined : successor(target);
+      const page = await this.options.history.list({ after: this.last!, before, limit: this.options.pageSize });
+      for (const event of page) {
+        if (this.stopped) return;
+        this.held.delete(event.id);
+        this.last = event.id;
+        sequencedEvents.inc({ path: 'store' });
+        this.options.deliver({ event, raw: serializeEnvelope(event) });
+      }
+      if (page.length < this.options.pageSize) break;
+    }
+    if (target !== undefined && compareIds(target, this.last!) > 0) this.last = target;
+    // Held events at or below the new `last` were handed out from the store.
+    for (const id of [...this.held.keys()]) if (compareIds(id, this.last!) <= 0) this.held.delete(id);
+  }
+
+  private highestHeld(): string | undefined {
+    let highest: string | undefined;
+    for (const id of this.held.keys()) if (highest === undefined || compareIds(id, highest) > 0) highest = id;
+    return highest;
+  }
+}
+
+/** `id + 1` on a decimal id string (ids are bigints; no BigInt allocation on the hot path). */
+export function successor(id: string): string {
+  let index = id.length - 1;
+  while (index >= 0 && id[index] === '9') index -= 1;
+  if (index < 0) return '1' + '0'.repeat(id.length);
+  return id.slice(0, index) + String.fromCharCode(id.charCodeAt(index) + 1) + '0'.repeat(id.length - index - 1);
+}
