@@ -12,7 +12,7 @@ const sequencedEvents = counter<'path'>({
 /** The store, for filling holes: events with after < id < before, in id order. */
 export interface SequencerHistory {
   list(query: EventQuery): Promise<EventEnvelope[]>;
-  newestId(): Promise<string | null>;
+  lastCommittedId(): Promise<string>;
 }
 
 export interface LiveSequencerOptions {
@@ -54,7 +54,7 @@ export class LiveSequencer {
 
   constructor(private readonly options: LiveSequencerOptions) {}
 
-  /** Takes the store's newest id as the starting point; events held meanwhile are then sorted out. */
+  /** Takes the store's last committed id as the starting point; events held meanwhile are then sorted out. */
   start(): void {
     this.catchUpWanted = true;
     void this.fill();
@@ -135,7 +135,7 @@ export class LiveSequencer {
     }
     try {
       if (this.last === undefined) {
-        this.last = (await this.options.history.newestId()) ?? '0';
+        this.last = await this.options.history.lastCommittedId();
         this.catchUpWanted = false;
         for (const id of [...this.held.keys()]) if (compareIds(id, this.last) <= 0) this.held.delete(id);
       }

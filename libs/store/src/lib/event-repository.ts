@@ -114,6 +114,18 @@ export class EventRepository {
     return rows[0]?.id ?? null;
   }
 
+  /**
+   * The last id drawn by a committed insert: every event up to it is visible (ids are drawn in commit
+   * order). The live stream's starting point; unlike `newestId` it is not moved by a row written with
+   * an explicit id.
+   */
+  async lastCommittedId(): Promise<string> {
+    const { rows } = await withStoreErrors(
+      this.pool.query<{ id: string }>('SELECT last_id::text AS id FROM sandbox_event_counter WHERE id = 1'),
+    );
+    return rows[0]?.id ?? '0';
+  }
+
   /** Matching events with `after` < id < `before`, in id order (ascending unless `order: 'desc'`), at most `limit`. */
   async list(query: EventQuery): Promise<EventEnvelope[]> {
     const where = ['e.id > $1::bigint'];
