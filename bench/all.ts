@@ -33,6 +33,7 @@ const scripts: Array<{ name: string; file: string; env: Record<string, string> }
   { name: 'fanout', file: 'fanout.ts', env: {} },
   { name: 'lag', file: 'lag.ts', env: {} },
   { name: 'messages', file: 'messages.ts', env: {} },
+  { name: 'supervisor', file: 'supervisor.ts', env: {} },
 ];
 
 function runScript(script: (typeof scripts)[number]): Promise<number> {
