@@ -22,3 +22,4 @@ export * from './lib/payloads/canary-events.schema';
 export * from './lib/payloads/event-payloads';
 export * from './lib/http-api';
 export * from './lib/shell-plan.schema';
+export * from './lib/cluster-state.schema';
