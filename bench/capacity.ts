@@ -247,14 +247,57 @@ function redisPublishes(url: string): number {
   return Number(/cmdstat_publish:calls=(\d+)/.exec(out)?.[1] ?? 0);
 }
 
-async function databaseCounters(pg: Client): Promise<{ commits: number; rows: number; wal: string }> {
+interface Counters {
+  commits: number;
+  wal: string;
+  publishes: number;
+}
+
+/** Commits in the bench database, the WAL position (cluster-wide) and the private Redis's PUBLISH calls. */
+async function counters(pg: Client, redisUrl: string): Promise<Counters> {
+  // pg_stat_database is flushed by each backend at most once a second: wait for the last ones.
+  await sleep(1_500);
   const {
     rows: [row],
-  } = await pg.query<{ commits: string; rows: string; wal: string }>(
-    `SELECT xact_commit::text AS commits, tup_inserted::text AS rows, pg_current_wal_lsn()::text AS wal
+  } = await pg.query<{ commits: string; wal: string }>(
+    `SELECT xact_commit::text AS commits, pg_current_wal_lsn()::text AS wal
      FROM pg_stat_database WHERE datname = current_database()`,
   );
-  return { commits: Number(row!.commits), rows: Number(row!.rows), wal: row!.wal };
+  return { commits: Number(row!.commits), wal: row!.wal, publishes: redisPublishes(redisUrl) };
+}
+
+/** What the database and Redis did per event stored for `prefix` between two readings, and its bytes on disk. */
+async function perEvent(pg: Client, prefix: string, from: Counters, to: Counters): Promise<string> {
+  await pg.query(`DROP TABLE IF EXISTS bench_capacity_rows`);
+  // The run's rows in a fresh table with the event log's indexes: heap + indexes per row, without the bloat
+  // other benchmarks' deleted rows leave in sandbox_events.
+  await pg.query(`CREATE TEMP TABLE bench_capacity_rows AS SELECT * FROM sandbox_events WHERE entity_id LIKE $1`, [
+    `${prefix}%`,
+  ]);
+  await pg.query(`ALTER TABLE bench_capacity_rows ADD PRIMARY KEY (id)`);
+  await pg.query(`CREATE INDEX ON bench_capacity_rows (entity_id, id)`);
+  await pg.query(`CREATE INDEX ON bench_capacity_rows (entity_type, id)`);
+  const {
+    rows: [row],
+  } = await pg.query<{ n: string; bytes: string; wal: string }>(
+    `SELECT count(*)::text AS n, pg_total_relation_size('bench_capacity_rows')::text AS bytes,
+            pg_wal_lsn_diff($1, $2)::text AS wal FROM bench_capacity_rows`,
+    [to.wal, from.wal],
+  );
+  const n = Number(row!.n);
+  return (
+    `${fmtInt(n)} stored: per event ${fmt2((to.commits - from.commits) / n)} commits, ${fmt2((to.publishes - from.publishes) / n)} PUBLISH, ` +
+    `${fmtInt(Number(row!.wal) / n)} B WAL (cluster-wide), ${fmtInt(Number(row!.bytes) / n)} B on disk (heap + 3 indexes, freshly packed)`
+  );
+}
+
+async function storedRows(pg: Client, prefix: string): Promise<number> {
+  const {
+    rows: [row],
+  } = await pg.query<{ n: string }>(`SELECT count(*)::text AS n FROM sandbox_events WHERE entity_id LIKE $1`, [
+    `${prefix}%`,
+  ]);
+  return Number(row!.n);
 }
 
 async function ingest(redis: BenchRedis): Promise<void> {
@@ -264,17 +307,14 @@ async function ingest(redis: BenchRedis): Promise<void> {
   pin(bare.pid, '0');
   const pg = new Client({ connectionString: BENCH_DATABASE_URL });
   await pg.connect();
-  const ids = Array.from({ length: 32 }, (_, i) => `${runId}-i${i}`);
-  const per = { commits: 0, rows: 0, wal: 0, publishes: 0, events: 0 };
-  let acked = 0;
-  const cannon = (url: string, batch: boolean, seconds: number) =>
+  const cannon = (url: string, prefix: string, batch: boolean, seconds: number) =>
     autocannon({
       url,
       connections: batch ? 16 : 64,
       duration: seconds,
-      requests: ids.map((id) => ({
+      requests: Array.from({ length: 32 }, (_, i) => ({
         method: 'POST' as const,
-        path: `/api/v1/sandboxes/${id}/events${batch ? '/batch' : ''}`,
+        path: `/api/v1/sandboxes/${prefix}${i}/events${batch ? '/batch' : ''}`,
         body: JSON.stringify(batch ? Array.from({ length: 100 }, () => EVENT) : EVENT),
       })),
       headers: { 'content-type': 'application/json' },
@@ -283,55 +323,35 @@ async function ingest(redis: BenchRedis): Promise<void> {
   try {
     for (const batch of [false, true]) {
       const size = batch ? 100 : 1;
+      const prefix = `${runId}-${batch ? 'b' : 's'}`;
       const sides = { ours: newSide(), bare: newSide() };
-      acked += (await cannon(service.url, batch, 1))['2xx'] * size;
-      await cannon(bare.url, batch, 1);
+      const before = await counters(pg, redis.url);
+      let acked = (await cannon(service.url, prefix, batch, 1))['2xx'] * size;
+      await cannon(bare.url, prefix, batch, 1);
       await alternate(
         () =>
           measure(sides.ours, service.pid, async () => {
-            const [db0, pub0] = [await databaseCounters(pg), redisPublishes(redis.url)];
-            const result = await cannon(service.url, batch, ROUND_S);
-            const [db1, pub1] = [await databaseCounters(pg), redisPublishes(redis.url)];
-            const {
-              rows: [wal],
-            } = await pg.query<{ bytes: string }>(`SELECT pg_wal_lsn_diff($1, $2)::text AS bytes`, [db1.wal, db0.wal]);
-            acked += result['2xx'] * size;
-            per.commits += db1.commits - db0.commits;
-            per.rows += db1.rows - db0.rows;
-            per.wal += Number(wal!.bytes);
-            per.publishes += pub1 - pub0;
-            per.events += result['2xx'] * size;
-            return result['2xx'] * size;
+            const ok = (await cannon(service.url, prefix, batch, ROUND_S))['2xx'] * size;
+            acked += ok;
+            return ok;
           }),
-        () => measure(sides.bare, bare.pid, async () => (await cannon(bare.url, batch, ROUND_S))['2xx'] * size),
+        () => measure(sides.bare, bare.pid, async () => (await cannon(bare.url, prefix, batch, ROUND_S))['2xx'] * size),
       );
-      rows.push({
-        figure: batch ? 'ingest: batch ×100 durable events/s' : 'ingest: single-event durable POSTs/s',
-        unit: 'events/s',
-        ours: sides.ours,
-        bare: sides.bare,
-        bareLabel: 'bare express',
-      });
+      const after = await counters(pg, redis.url);
+      const figure = batch ? 'ingest: batch ×100 durable events/s' : 'ingest: single-event durable POSTs/s';
+      rows.push({ figure, unit: 'events/s', ours: sides.ours, bare: sides.bare, bareLabel: 'bare express' });
+      const stored = await storedRows(pg, prefix);
+      notes.push(`${figure}: ${fmtInt(acked)} acknowledged, ${await perEvent(pg, prefix, before, after)}`);
+      if (stored < acked) {
+        notes.push(`${figure}: LOST ${fmtInt(acked - stored)} acknowledged events`);
+        process.exitCode = 1;
+      }
     }
   } finally {
     await service.close();
     await bare.close();
+    await pg.end();
   }
-  const {
-    rows: [stored],
-  } = await pg.query<{ n: string; bytes: string; all: string }>(
-    `SELECT count(*) FILTER (WHERE entity_id LIKE $1)::text AS n, count(*)::text AS all,
-            pg_total_relation_size('sandbox_events')::text AS bytes FROM sandbox_events`,
-    [`${runId}-i%`],
-  );
-  await pg.end();
-  notes.push(
-    `ingest, per acknowledged event over the product's rounds: ${fmt2(per.commits / per.events)} commits, ${fmt2(per.rows / per.events)} rows inserted, ` +
-      `${fmtInt(per.wal / per.events)} B of WAL (cluster-wide), ${fmt2(per.publishes / per.events)} PUBLISH; ` +
-      `sandbox_events on disk (heap + indexes + TOAST): ${fmtInt(Number(stored!.bytes) / Number(stored!.all))} B per row over ${fmtInt(Number(stored!.all))} rows`,
-  );
-  notes.push(`ingest: ${fmtInt(acked)} events acknowledged, ${fmtInt(Number(stored!.n))} stored`);
-  if (Number(stored!.n) < acked) process.exitCode = 1;
   await deleteRows(`DELETE FROM sandbox_events WHERE entity_type = 'sandbox' AND entity_id LIKE $1`, 'sandbox_events');
 }
 
