@@ -1,6 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { OMOIOS_CHANNEL_PATTERN, OmoiosForeignEvent, isRelayPublished } from '@sandbox-relay/contracts';
+import {
+  OMOIOS_CHANNEL_PATTERN,
+  OmoiosForeignEvent,
+  hasRelayFraming,
+  isRelayPublished,
+} from '@sandbox-relay/contracts';
 import { counter } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 import type { Redis } from './redis';
@@ -118,6 +123,10 @@ export class OmoiosBridge {
   }
 
   private parse(channel: string, raw: string): OmoiosForeignEvent | undefined {
+    if (hasRelayFraming(raw)) {
+      bridgeMessages.inc({ outcome: 'relay' });
+      return undefined;
+    }
     let message: unknown;
     try {
       message = JSON.parse(raw);

@@ -1,7 +1,14 @@
 import { CANARY_SANDBOX_ID } from './canary';
 import { RELAY_EVENT_SOURCES } from './event-sources';
 import { EventBody, serializeEnvelope, type EventEnvelope } from './events.schema';
-import { OmoiosForeignEvent, isRelayPublished, omoiosChannel, serializeOmoiosEvent, toOmoiosEvent } from './omoios';
+import {
+  OmoiosForeignEvent,
+  hasRelayFraming,
+  isRelayPublished,
+  omoiosChannel,
+  serializeOmoiosEvent,
+  toOmoiosEvent,
+} from './omoios';
 
 function envelope(overrides: Partial<EventEnvelope> = {}): EventEnvelope {
   return {
@@ -155,5 +162,32 @@ describe('the bus channel and the relay mark', () => {
     expect(omoiosChannel('TASK_CREATED')).toBe('events.TASK_CREATED');
     expect(isRelayPublished(JSON.parse(serializeOmoiosEvent(envelope())))).toBe(true);
     expect(isRelayPublished({ event_type: 'X', entity_type: 'task', entity_id: 't', payload: {} })).toBe(false);
+  });
+});
+
+describe('hasRelayFraming', () => {
+  it("recognises the relay's own messages from their text", () => {
+    for (const event of [
+      envelope(),
+      envelope({ source: RELAY_EVENT_SOURCES.SUPERVISOR, event_type: 'TASK_COMPLETED', payload: {} }),
+      envelope({ payload: { text: 'a "quoted" ,"id":"7" inside', nested: { id: '9' } } }),
+      envelope({ id: '9007199254740993', payload: {} }),
+    ])
+      expect(hasRelayFraming(serializeOmoiosEvent(event))).toBe(true);
+  });
+
+  it('never calls a message relay-framed unless parsing it would too', () => {
+    const foreign = [
+      '{"event_type":"TASK_CREATED","entity_type":"task","entity_id":"t-1","payload":{}}',
+      // An id inside the payload, a numeric id, an id not last: the parse decides.
+      '{"event_type":"X","entity_type":"task","entity_id":"t","payload":{"a":1,"id":"5","timestamp":"t"}}',
+      '{"event_type":"X","entity_type":"task","entity_id":"t","payload":{},"id":5,"timestamp":"t"}',
+      '{"event_type":"X","id":"5","timestamp":"t","entity_type":"task","entity_id":"t","payload":{}}',
+      'not json,"id":"5","timestamp":"t"}',
+    ];
+    for (const raw of foreign) expect(hasRelayFraming(raw)).toBe(false);
+    // A payload whose keys collide with the mapping is serialized by JSON.stringify: still told apart by parsing.
+    const colliding = serializeOmoiosEvent(envelope({ payload: { source: 'mine' } }));
+    expect(hasRelayFraming(colliding) || isRelayPublished(JSON.parse(colliding))).toBe(true);
   });
 });

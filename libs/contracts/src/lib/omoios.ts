@@ -116,6 +116,20 @@ export function serializeOmoiosEvent(
   return head(`${OMOIOS_SANDBOX_EVENT_PREFIX}${event.event_type}`) + payload + tail;
 }
 
+const RELAY_TAIL = /^,"id":"\d+","timestamp":"[^"\\]*"}$/;
+
+/**
+ * Whether `raw` has the framing `serializeOmoiosEvent` gives the relay's own messages (its head, and
+ * `id` then `timestamp` as the last top-level keys), checked on the text: every ingest replica hears
+ * its own and its peers' messages on `events.*`, and this spares parsing them. False means "parse it
+ * and look" (`isRelayPublished`), never "foreign".
+ */
+export function hasRelayFraming(raw: string): boolean {
+  if (!raw.startsWith('{"event_type":')) return false;
+  const tail = raw.lastIndexOf(',"id":"');
+  return tail !== -1 && raw.length - tail <= 80 && RELAY_TAIL.test(raw.slice(tail));
+}
+
 /** Whether a message on the original's bus was published by a relay (it carries the relay's `id`). */
 export function isRelayPublished(message: Record<string, unknown>): boolean {
   return typeof message['id'] === 'string';
