@@ -63,16 +63,40 @@ interface EventRow {
  *    gateway's live sequencer) never later finds a smaller id appear, whatever entities it follows.
  *    A statement that fails rolls its draw back, so ids have no holes either.
  * 2. The batch's ids are `base + ordinality`: in input order, contiguous.
+ * 3. The rows travel as one JSON array (`$1`), built by concatenating each event's already serialized
+ *    data: no per-value array escaping in the client, one parse in Postgres.
+ * 4. One row comes back, not one per event: the ids follow from `base`, and every row's `created_at` is
+ *    the transaction's `now()` (at the column's millisecond precision).
  */
 const APPEND_SQL = `
 WITH drawn AS (
-  UPDATE sandbox_event_counter SET last_id = last_id + $6::bigint WHERE id = 1 RETURNING last_id - $6::bigint AS base
+  UPDATE sandbox_event_counter SET last_id = last_id + $2::bigint WHERE id = 1 RETURNING last_id - $2::bigint AS base
+), inserted AS (
+  INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source)
+  SELECT drawn.base + t.ord, t.entity_type, t.entity_id, t.event_type, t.data, t.source
+  FROM drawn, ROWS FROM (
+    jsonb_to_recordset($1::jsonb) AS (entity_type text, entity_id text, event_type text, data jsonb, source text)
+  ) WITH ORDINALITY AS t(entity_type, entity_id, event_type, data, source, ord)
+  RETURNING 1
 )
-INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source)
-SELECT drawn.base + t.ord, t.entity_type, t.entity_id, t.event_type, t.data, t.source
-FROM drawn, unnest($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::text[])
-  WITH ORDINALITY AS t(entity_type, entity_id, event_type, data, source, ord)
-RETURNING id::text AS id, created_at`;
+SELECT drawn.base::text AS base, (SELECT count(*) FROM inserted)::int AS inserted,
+  to_char(now()::timestamptz(3) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+FROM drawn`;
+
+const quote = JSON.stringify;
+
+/** The rows of `events` as the JSON array APPEND_SQL reads (each event's data spliced in as serialized). */
+function rowsJson(events: readonly NewEvent[]): string {
+  let json = '[';
+  for (let index = 0; index < events.length; index++) {
+    const event = events[index]!;
+    if (index > 0) json += ',';
+    json +=
+      `{"entity_type":${quote(event.entityType)},"entity_id":${quote(event.entityId)},` +
+      `"event_type":${quote(event.eventType)},"data":${event.dataJson},"source":${event.source === null ? 'null' : quote(event.source)}}`;
+  }
+  return json + ']';
+}
 
 /** Reads and writes the event log (`sandbox_events`). */
 export class EventRepository {
@@ -81,29 +105,23 @@ export class EventRepository {
   /** Stores `events` in one statement; the result is in input order with ascending ids. */
   async appendMany(events: readonly NewEvent[]): Promise<EventEnvelope[]> {
     if (events.length === 0) return [];
-    const { rows } = await this.pool.query<{ id: string; created_at: Date }>(APPEND_SQL, [
-      events.map((event) => event.entityType),
-      events.map((event) => event.entityId),
-      events.map((event) => event.eventType),
-      events.map((event) => event.dataJson),
-      events.map((event) => event.source),
+    const { rows } = await this.pool.query<{ base: string; inserted: number; created_at: string }>(APPEND_SQL, [
+      rowsJson(events),
       events.length,
     ]);
-    // RETURNING order is not guaranteed by SQL; ids are, so pair them up by rank.
-    rows.sort((a, b) => compareIds(a.id, b.id));
-    return events.map((event, index) => {
-      const row = rows[index];
-      if (!row) throw new Error(`insert returned ${rows.length} rows for ${events.length} events`);
-      return {
-        id: row.id,
-        event_type: event.eventType,
-        entity_type: event.entityType,
-        entity_id: event.entityId,
-        payload: event.data,
-        source: event.source,
-        timestamp: row.created_at.toISOString(),
-      };
-    });
+    const row = rows[0];
+    if (!row || row.inserted !== events.length)
+      throw new Error(`insert stored ${row?.inserted ?? 0} rows for ${events.length} events`);
+    const base = BigInt(row.base);
+    return events.map((event, index) => ({
+      id: String(base + BigInt(index + 1)),
+      event_type: event.eventType,
+      entity_type: event.entityType,
+      entity_id: event.entityId,
+      payload: event.data,
+      source: event.source,
+      timestamp: row.created_at,
+    }));
   }
 
   /** The newest stored event's id, or null for an empty log (one index probe). */
