@@ -173,6 +173,7 @@ async function gateway(redis: BenchRedis): Promise<void> {
   const counter = new FrameCounter(runId);
   const ids = Array.from({ length: BROADCAST_IDS }, (_, i) => `${runId}-g${i}`);
   const frames = { ours: newSide(), bare: newSide() };
+  const inbound = newSide();
   const memory: Record<'ours' | 'bare', number> = { ours: NaN, bare: NaN };
   const open: Array<{ close(): Promise<void> }> = [];
   let seq = 0;
@@ -219,6 +220,20 @@ async function gateway(redis: BenchRedis): Promise<void> {
       () => round(frames.ours, gw.pid, productPublish),
       () => round(frames.bare, bare.pid, barePublish),
     );
+    // Every replica receives every event from Redis, whatever its sockets watch: its cost per event no socket wants.
+    const batch = JSON.stringify(Array.from({ length: 100 }, () => EVENT));
+    for (let r = 0; r < ROUNDS; r += 1) {
+      await measure(inbound, gw.pid, async () => {
+        const result = await autocannon({
+          url: feeder.url,
+          connections: 16,
+          duration: ROUND_S,
+          requests: [{ method: 'POST', path: `/api/v1/sandboxes/${runId}-unwatched/events/batch`, body: batch }],
+          headers: { 'content-type': 'application/json' },
+        });
+        return result['2xx'] * 100;
+      });
+    }
   } finally {
     for (const sockets of open) await sockets.close();
     await gw.close();
@@ -231,6 +246,13 @@ async function gateway(redis: BenchRedis): Promise<void> {
     ours: frames.ours,
     bare: frames.bare,
     bareLabel: 'bare ws',
+  });
+  rows.push({
+    figure: 'gateway: inbound events/s no socket watches (ingest batches)',
+    unit: 'events/s',
+    ours: inbound,
+    bare: newSide(),
+    bareLabel: '—',
   });
   notes.push(
     `gateway: memory per idle socket ${fmt1(memory.ours / 1024)} KB (bare ws ${fmt1(memory.bare / 1024)} KB), RSS Δ over ${fmtInt(IDLE_SOCKETS)} sockets; ` +
