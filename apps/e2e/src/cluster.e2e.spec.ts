@@ -235,4 +235,46 @@ describe('npm run cluster: two replicas of every service behind one nginx edge',
     expect(existsSync(handleFile(newSandbox))).toBe(false);
     expect((await getTask(cluster.edgeUrl, task.id)).status).toBe('stopped');
   }, 90_000);
+
+  it('restarts a replica killed with SIGKILL on its own port, while the edge sends its traffic to the other', async () => {
+    const before = cluster.replicas('ingest')[1]!;
+    cluster.signal('ingest', 1, 'SIGKILL');
+    // Once the process is gone its port refuses connections, and nginx passes a refused request (even a
+    // POST: nothing was sent) to the other replica. A request already sent when the kill lands answers 502
+    // (nginx does not resend a POST that may have been processed); clients retry those, as the worker does.
+    await waitFor(() => cluster.replicas('ingest')[1]!.pid !== before.pid, 'the launcher to see ingest-1 exit');
+    const sandbox = uniqueId('cluster-failover');
+    const posted = [];
+    for (let i = 0; i < 10; i += 1) posted.push(await post(sandbox, `during the restart ${i}`));
+    await waitFor(
+      () => {
+        const now = cluster.replicas('ingest')[1]!;
+        return now.pid !== before.pid && now.pid !== null && now.status === 'ready';
+      },
+      'ingest-1 restarted and ready',
+      30_000,
+    );
+    const after = cluster.replicas('ingest')[1]!;
+    expect(after).toMatchObject({ port: before.port, restarts: before.restarts + 1 });
+    expect(cluster.state().replicas.find((r) => r.service === 'ingest' && r.index === 1)!.lastExit).toMatchObject({
+      signal: 'SIGKILL',
+    });
+    expect(await cluster.waitReady('ingest', 1, 5_000)).toBeLessThan(5_000);
+    expect(await storedIds(sandbox)).toEqual(posted);
+  }, 60_000);
+
+  it('stops on SIGTERM: every replica drains and exits 143, nginx quits, the launcher exits 143', async () => {
+    const pids = cluster.state().replicas.map((replica) => replica.pid);
+    expect(await cluster.stop()).toEqual({ code: 143, signal: null });
+    const state = cluster.state();
+    for (const replica of state.replicas) {
+      expect({
+        replica: `${replica.service}-${replica.index}`,
+        status: replica.status,
+        exit: replica.lastExit?.code,
+      }).toEqual({ replica: `${replica.service}-${replica.index}`, status: 'stopped', exit: 143 });
+    }
+    expect(state.edge).toMatchObject({ status: 'stopped', pid: null, lastExit: { code: 0, signal: null } });
+    expect(pids.every((pid) => pid !== null && processGone(pid))).toBe(true);
+  }, 60_000);
 });

@@ -54,8 +54,11 @@ export interface RunningCluster {
   waitReady(service: ClusterServiceName, index: number, timeoutMs: number): Promise<number>;
   /** What that replica logged so far (pino JSON lines, across its restarts). */
   logs(service: ClusterServiceName, index: number): string;
-  /** SIGTERM to the launcher (graceful: replicas drain, nginx quits), then SIGKILL to whatever is left. */
-  stop(): Promise<void>;
+  /**
+   * SIGTERM to the launcher (graceful: replicas drain, nginx quits), then SIGKILL to whatever is left.
+   * Resolves with how the launcher exited (143 after a clean stop).
+   */
+  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /**
@@ -97,7 +100,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const record = (chunk: Buffer) => output.push(chunk.toString());
   child.stdout!.on('data', record);
   child.stderr!.on('data', record);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
 
   const readState = (): ClusterState => ClusterState.parse(JSON.parse(readFileSync(stateFile, 'utf8')));
   const handle = clusterHandle(child, exited, dir, stateFile, workspaceRoot, readState);
@@ -122,7 +127,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
 
 function clusterHandle(
   child: ChildProcess,
-  exited: Promise<void>,
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>,
   dir: string,
   stateFile: string,
   workspaceRoot: string,
@@ -175,12 +180,14 @@ function clusterHandle(
         await exited;
         clearTimeout(timer);
       }
+      const exit = await exited;
       // Whatever outlived the launcher (it was killed, or a replica ignored its deadline): the launcher
       // clears a pid once it saw that process exit, so only processes it did not see end are left here.
       const last = existsSync(stateFile) ? readState() : null;
       for (const pid of [last?.edge.pid, ...(last?.replicas.map((r) => r.pid) ?? [])]) {
         if (typeof pid === 'number') killQuietly(pid);
       }
+      return exit;
     },
   };
 }

@@ -221,6 +221,7 @@ export class Cluster {
       url: this.edgeUrl,
       status: this.edge.status,
       restarts: this.edge.restarts,
+      lastExit: this.edge.lastExit,
       configFile: this.edgeConfigFile,
       logFile: this.edge.spec.logFile,
     };

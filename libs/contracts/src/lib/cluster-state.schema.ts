@@ -46,6 +46,7 @@ export const ClusterEdgeState = z.object({
   url: z.string(),
   status: ClusterProcessStatus,
   restarts: z.number().int().min(0),
+  lastExit: ClusterExit.nullable(),
   /** The nginx config generated from docker/edge.nginx.conf. */
   configFile: z.string(),
   logFile: z.string(),
