@@ -3,8 +3,9 @@ import type { SupervisorEnv } from './env';
 
 /**
  * The provider the configuration names: local child processes by default, Daytona when configured.
- * The local provider keeps its children in this process's memory, so it suits one supervisor (the
- * standalone); several replicas need a provider whose sandboxes any replica can reach (Daytona).
+ * The local provider keeps its children in this process's memory, with a handle for each on disk under
+ * its workspace root: supervisors on one machine sharing that root (the standalone, `npm run cluster`'s
+ * replicas) stop each other's workers through it; replicas on several machines need Daytona.
  */
 export function createSandboxProvider(env: SupervisorEnv, kind: 'local' | 'daytona'): SandboxProvider {
   const bundle = workerBundlePath(env.WORKER_BUNDLE);
