@@ -114,4 +114,35 @@ describe('EventGateway upgrade request-targets', () => {
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(answer).toContain('query.since');
   });
+
+  // The answer to a refused upgrade is written on a socket the http server no longer watches: a client
+  // resetting it meanwhile must not become an uncaught 'error' that ends the process.
+  it.each([['/api/v1/no-such-socket'], [`${EVENTS_WS_PATH}?since=x`]])(
+    'survives clients that reset the connection as %j is refused',
+    async (target) => {
+      await Promise.all(
+        Array.from(
+          { length: 100 },
+          () =>
+            new Promise<void>((resolve) => {
+              const socket = net.connect(port, '127.0.0.1', () => {
+                socket.write(
+                  `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+                    'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+                  () => {
+                    socket.resetAndDestroy();
+                    resolve();
+                  },
+                );
+              });
+              socket.on('error', () => resolve());
+            }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const answer = await rawUpgrade(port, '/api/v1/no-such-socket');
+      expect(answer).toMatch(/^HTTP\/1\.1 404 /);
+      expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('not_found');
+    },
+  );
 });

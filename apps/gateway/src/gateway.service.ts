@@ -7,6 +7,7 @@ import type { Router } from 'express';
 import { dashboardRouter } from './dashboard.routes';
 import { EventGateway } from './event-gateway';
 import { LiveSequencer } from './live-sequencer';
+import { rejectUpgrade } from './ws-upgrade';
 import { SandboxListRepository } from './sandbox-list.repository';
 
 export interface GatewayServiceDeps {
@@ -77,7 +78,7 @@ export function createGatewayService({
     attach(server) {
       server.on('upgrade', (req, socket, head) => {
         if (!gateway.handleUpgrade(req, socket, head)) {
-          socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+          rejectUpgrade(socket, 404, 'not_found', 'no WebSocket endpoint at this path');
         }
       });
     },

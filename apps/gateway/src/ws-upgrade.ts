@@ -48,9 +48,14 @@ export function parseJson(text: string): unknown {
   }
 }
 
+const REASONS: Record<number, string> = { 400: 'Bad Request', 404: 'Not Found', 503: 'Service Unavailable' };
+
 export function rejectUpgrade(socket: Duplex, status: number, code: string, message: string, details?: unknown): void {
+  // Node's http server took its listeners off the socket when it handed it over for the upgrade: a
+  // client that resets it while the answer is written would otherwise crash the process.
+  socket.on('error', () => undefined);
   const body = JSON.stringify({ error: { code, message, details } });
-  const reason = status === 400 ? 'Bad Request' : 'Service Unavailable';
+  const reason = REASONS[status] ?? 'Error';
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
   );
