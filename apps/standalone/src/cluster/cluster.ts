@@ -79,10 +79,15 @@ export class Cluster {
     const nginxDir = path.join(this.env.CLUSTER_DIR, 'nginx');
     const workspaces = this.env.LOCAL_WORKSPACE_ROOT ?? path.join(this.env.CLUSTER_DIR, 'workspaces');
     for (const dir of [logDir, nginxDir, workspaces, path.dirname(this.stateFile)]) mkdirSync(dir, { recursive: true });
+    await assertFree(this.env.CLUSTER_HOST, this.edgePort, 'CLUSTER_EDGE_PORT');
     for (const service of CLUSTER_SERVICES) {
       for (let index = 0; index < this.env.CLUSTER_REPLICAS; index += 1) {
         const port = this.env.CLUSTER_BASE_PORT
-          ? this.env.CLUSTER_BASE_PORT + service.portOffset * 10 + index
+          ? await assertFree(
+              this.env.CLUSTER_HOST,
+              this.env.CLUSTER_BASE_PORT + service.portOffset * 10 + index,
+              'CLUSTER_BASE_PORT',
+            )
           : await freePort(this.env.CLUSTER_HOST);
         const url = `http://${this.env.CLUSTER_HOST}:${port}`;
         const logFile = path.join(logDir, `${service.name}-${index}.log`);
@@ -253,6 +258,20 @@ function freePort(host: string): Promise<number> {
       const { port } = server.address() as net.AddressInfo;
       server.close(() => resolve(port));
     });
+  });
+}
+
+/**
+ * A fixed port something else holds (`npm start` on 18000, another cluster) would leave that replica or
+ * the edge restarting forever; say so at once instead.
+ */
+function assertFree(host: string, port: number, variable: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(new Error(`${host}:${port} is taken (${error.code}); stop what listens there or set ${variable}`)),
+    );
+    server.listen(port, host, () => server.close(() => resolve(port)));
   });
 }
 

@@ -102,7 +102,10 @@ export class ManagedProcess {
     const ranMs = Date.now() - (this.startedAt?.getTime() ?? Date.now());
     this.crashes = ranMs >= STABLE_RUN_MS ? 0 : this.crashes + 1;
     const delayMs = Math.min(this.spec.backoff.maxMs, this.spec.backoff.baseMs * 2 ** this.crashes);
-    this.logger.warn({ process: this.spec.name, code, signal, ranMs, delayMs }, 'exited; restarting after backoff');
+    this.logger.warn(
+      { process: this.spec.name, code, signal, ranMs, delayMs, log: this.spec.logFile },
+      'exited; restarting after backoff',
+    );
     this.setStatus('restarting');
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
