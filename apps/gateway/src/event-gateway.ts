@@ -89,6 +89,8 @@ export class EventGateway {
   private readonly clients = new Set<GatewayClient>();
   /** Sockets that have not authenticated yet: counted against the limit, closed on shutdown. */
   private readonly pending = new Map<WebSocket, WsProtocol>();
+  /** The connection under each socket (the upgrade hands it over): clients cork it to batch a burst's frames. */
+  private readonly rawSockets = new WeakMap<WebSocket, Duplex>();
   private readonly pingTimer: NodeJS.Timeout;
   private shuttingDown = false;
   private lastSweepAt = Date.now();
@@ -138,7 +140,10 @@ export class EventGateway {
       upgradesRefused.inc({ reason: 'bad_query' });
       return (rejectUpgrade(socket, 400, 'validation_failed', 'invalid subscription query', parsed.details), true);
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.admit(ws, parsed.data));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.rawSockets.set(ws, socket);
+      void this.admit(ws, parsed.data);
+    });
     return true;
   }
 
@@ -171,7 +176,10 @@ export class EventGateway {
       });
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => void this.admitOmoios(ws, parsed.data));
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      this.rawSockets.set(ws, socket);
+      void this.admitOmoios(ws, parsed.data);
+    });
   }
 
   /** Routes one live event to every matching client; events come in id order, once each (LiveSequencer). */
@@ -335,7 +343,7 @@ export class EventGateway {
     principal: Principal,
     protocol: WsProtocol = 'relay',
   ): GatewayClient {
-    const client = new GatewayClient(ws, filter, this.options, principal.sandboxes, protocol);
+    const client = new GatewayClient(ws, filter, this.options, principal.sandboxes, protocol, this.rawSockets.get(ws));
     this.clients.add(client);
     ws.on('pong', () => (client.alive = true));
     ws.on('message', () => (client.alive = true));

@@ -1,6 +1,7 @@
 import { ENTITY_TYPES, WS_CLOSE_CODES, serializeOmoiosEvent, type EventEnvelope } from '@sandbox-relay/contracts';
 import { compareIds } from '@sandbox-relay/store';
 import type { ReceivedEvent } from '@sandbox-relay/bus';
+import type { Duplex } from 'node:stream';
 import WebSocket from 'ws';
 import { frameCounts, slowConsumerCloses } from './gateway.metrics';
 import type { SubscriberFilter } from './subscription-index';
@@ -54,8 +55,18 @@ export function encodeStored(event: EventEnvelope, protocol: WsProtocol): string
  * One WebSocket subscriber. It is either live (frames go straight out) or replaying stored events,
  * in which case live matches are held and released after the replay, minus what the replay sent.
  */
+/** Clients whose connection is corked in this tick, uncorked together once the tick's work is done. */
+const corked: GatewayClient[] = [];
+let uncorkScheduled = false;
+
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const client of corked.splice(0)) client.uncork();
+}
+
 export class GatewayClient {
   alive = true;
+  private isCorked = false;
   private held: LiveFrame[] | null = null;
   private closed = false;
   /** After a replay: nothing at or below the replay's cursor is sent live. */
@@ -71,6 +82,13 @@ export class GatewayClient {
     /** The sandboxes this client's token may see; checked on every frame besides the (already narrowed) filter. */
     private readonly scope: '*' | ReadonlySet<string> = '*',
     readonly protocol: WsProtocol = 'relay',
+    /**
+     * The connection under `ws`. Frames sent in one tick (a burst of events read from Redis at once)
+     * are written with one `writev` per connection instead of one each: the socket is corked at the
+     * tick's first frame and uncorked when the tick's work is done (`ws` corks and uncorks around each
+     * frame itself, which then only adds to the batch).
+     */
+    private readonly socket?: Duplex,
   ) {}
 
   /** Whether the client's token lets it see `event` (a scoped token sees only its sandboxes). */
@@ -104,9 +122,25 @@ export class GatewayClient {
       frameCounts.dropped += 1;
       return;
     }
+    if (this.socket && !this.isCorked) {
+      this.socket.cork();
+      this.isCorked = true;
+      corked.push(this);
+      if (!uncorkScheduled) {
+        uncorkScheduled = true;
+        process.nextTick(uncorkAll);
+      }
+    }
     this.ws.send(frame, TEXT);
     frameCounts.sent += 1;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.closeSlow('send_buffer', 'send buffer overflow');
+  }
+
+  /** Writes what was sent in this tick (see `socket`). */
+  uncork(): void {
+    if (!this.isCorked) return;
+    this.isCorked = false;
+    this.socket!.uncork();
   }
 
   /**
