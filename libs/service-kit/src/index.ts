@@ -1,5 +1,6 @@
 export * from './lib/errors';
 export * from './lib/config';
+export * from './lib/redis-url';
 export * from './lib/logger';
 export * from './lib/readiness';
 export * from './lib/shutdown';

@@ -4,3 +4,4 @@ export * from './lib/ws-probe';
 export * from './lib/logger';
 export * from './lib/metrics';
 export * from './lib/fake-anthropic-server';
+export * from './lib/redis-cluster';

@@ -1,6 +1,12 @@
-import { EVENT_CHANNEL_PATTERN, LiveEventEnvelope, type EventEnvelope } from '@sandbox-relay/contracts';
+import {
+  EVENT_CHANNEL_PATTERN,
+  LiveEventEnvelope,
+  eventShardChannels,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
 import type { Logger } from 'pino';
-import type { Redis } from './redis';
+import { watchClusterStream } from './cluster-stream';
+import { eventShardsOf, isCluster, type Redis } from './redis';
 
 export { EventPublisher, type EventPublisherOptions } from './event-publisher';
 
@@ -11,8 +17,10 @@ export interface ReceivedEvent {
 }
 
 /**
- * Receives every live event on a dedicated subscriber connection. Messages that do not parse as an
- * envelope are dropped with a warning (they cannot be routed), never passed on half-valid.
+ * Receives every live event on a dedicated subscriber connection: PSUBSCRIBE `relay.events.*` on one
+ * node, SSUBSCRIBE to every shard channel `relay.events.{<k>}` on a cluster (sharded pub/sub has no
+ * patterns). Messages that do not parse as an envelope are dropped with a warning (they cannot be
+ * routed), never passed on half-valid. Across shard channels the order is not kept; within one entity it is.
  */
 export class EventSubscriber {
   private readonly handlers = new Set<(received: ReceivedEvent) => void>();
@@ -34,6 +42,7 @@ export class EventSubscriber {
    * the gap from the store.
    */
   onStreamGap(handlers: { interrupted: () => void; restored: () => void }): void {
+    if (isCluster(this.redis)) return watchClusterStream(this.redis, handlers);
     let subscribed = this.redis.status === 'ready';
     let interrupted = false;
     this.redis.on('close', () => {
@@ -49,21 +58,40 @@ export class EventSubscriber {
     });
   }
 
-  /** Resolves once the pattern subscription is active on the server. */
+  /** Resolves once the subscription (the pattern, or every shard channel) is active on the server. */
   start(): Promise<void> {
     this.started ??= (async () => {
+      const redis = this.redis;
+      if (isCluster(redis)) {
+        const channels = new Set(this.shardChannels());
+        redis.on('smessage', (channel: string, raw: string) => {
+          if (channels.has(channel)) this.dispatch(raw);
+        });
+        // One SSUBSCRIBE per channel: each is in its own slot, and one command may not span slots.
+        await Promise.all([...channels].map((channel) => redis.ssubscribe(channel)));
+        return;
+      }
       // The connection may carry other patterns too (the original's `events.*`): only ours are envelopes.
-      this.redis.on('pmessage', (pattern: string, _channel: string, raw: string) => {
+      redis.on('pmessage', (pattern: string, _channel: string, raw: string) => {
         if (pattern === EVENT_CHANNEL_PATTERN) this.dispatch(raw);
       });
-      await this.redis.psubscribe(EVENT_CHANNEL_PATTERN);
+      await redis.psubscribe(EVENT_CHANNEL_PATTERN);
     })();
     return this.started;
   }
 
   async stop(): Promise<void> {
     if (!this.started) return;
-    await this.redis.punsubscribe(EVENT_CHANNEL_PATTERN).catch(() => undefined);
+    const redis = this.redis;
+    if (isCluster(redis)) {
+      await Promise.all(this.shardChannels().map((channel) => redis.sunsubscribe(channel).catch(() => undefined)));
+      return;
+    }
+    await redis.punsubscribe(EVENT_CHANNEL_PATTERN).catch(() => undefined);
+  }
+
+  private shardChannels(): string[] {
+    return eventShardChannels(eventShardsOf(this.redis) ?? 0);
   }
 
   private dispatch(raw: string): void {

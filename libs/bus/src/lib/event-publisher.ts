@@ -1,6 +1,8 @@
 import {
   RELAY_EVENT_SOURCES,
   eventChannel,
+  eventShard,
+  eventShardChannel,
   isCanaryEvent,
   omoiosChannel,
   omoiosEventType,
@@ -10,7 +12,7 @@ import {
 } from '@sandbox-relay/contracts';
 import { counter } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
-import type { Redis } from './redis';
+import { eventShardsOf, type Redis } from './redis';
 
 const eventsPublished = counter<'outcome'>({
   name: 'relay_events_published_total',
@@ -29,12 +31,21 @@ export interface EventPublisherOptions {
   omoiosBus?: boolean;
 }
 
-/** One event on its way out: its messages (channel, JSON) and how many of them Redis has carried out. */
+/** One message of an event: where it goes, how (SPUBLISH on a cluster's shard channel), and whether Redis carried it out. */
+interface OutMessage {
+  channel: string;
+  message: string;
+  sharded: boolean;
+  done: boolean;
+}
+
+/** One event on its way out: its messages (the relay's channel, maybe the original's bus). */
 interface Outgoing {
   event: EventEnvelope;
-  messages: Array<[channel: string, message: string]>;
-  sent: number;
+  messages: OutMessage[];
 }
+
+const complete = (item: Outgoing): boolean => item.messages.every((message) => message.done);
 
 /** Whether an event goes out on the original's bus too: not what came from there, not the canary's probes. */
 function forOmoiosBus(event: EventEnvelope): boolean {
@@ -46,8 +57,9 @@ function forOmoiosBus(event: EventEnvelope): boolean {
 }
 
 /**
- * Publishes stored events for live subscribers: on the relay's channel `relay.events.<entity>` and,
- * unless switched off, on the original's `events.<event_type>` (one more PUBLISH in the same pipeline;
+ * Publishes stored events for live subscribers: on the relay's channel `relay.events.<entity>` (on a
+ * Redis Cluster: SPUBLISH on the entity's shard channel `relay.events.{<k>}`) and, unless switched off,
+ * on the original's `events.<event_type>` (classic PUBLISH, which a cluster broadcasts; one more command;
  * the payload is serialized once for both). Pub/sub is at-most-once and a publish never blocks the
  * request path: a failed publish is logged and counted, and its messages are held (in order, at most
  * `maxBacklog` events, the oldest dropped past it) and published again as soon as the connection is
@@ -61,6 +73,9 @@ export class EventPublisher {
   private flushing = false;
   private readonly maxBacklog: number;
   private readonly omoiosBus: boolean;
+  /** Shard channels on a cluster; undefined on one node. */
+  private readonly shards: number | undefined;
+  private retry?: NodeJS.Timeout;
 
   constructor(
     private readonly redis: Redis,
@@ -69,6 +84,7 @@ export class EventPublisher {
   ) {
     this.maxBacklog = options.maxBacklog ?? 10_000;
     this.omoiosBus = options.omoiosBus ?? true;
+    this.shards = eventShardsOf(redis);
     redis.on('ready', () => void this.flush());
   }
 
@@ -88,6 +104,7 @@ export class EventPublisher {
     const sent = await this.send(outgoing);
     if (sent === outgoing.length) return true;
     this.hold(outgoing.slice(sent));
+    this.retryLater();
     return false;
   }
 
@@ -107,50 +124,113 @@ export class EventPublisher {
 
   private serialize(event: EventEnvelope): Outgoing {
     const payloadJson = JSON.stringify(event.payload);
-    const messages: Outgoing['messages'] = [
-      [eventChannel(event.entity_type, event.entity_id), serializeEnvelope(event, payloadJson)],
+    const relay = serializeEnvelope(event, payloadJson);
+    const messages: OutMessage[] = [
+      this.shards === undefined
+        ? { channel: eventChannel(event.entity_type, event.entity_id), message: relay, sharded: false, done: false }
+        : {
+            channel: eventShardChannel(eventShard(event.entity_type, event.entity_id, this.shards)),
+            message: relay,
+            sharded: true,
+            done: false,
+          },
     ];
     if (this.omoiosBus && forOmoiosBus(event))
-      messages.push([omoiosChannel(omoiosEventType(event)), serializeOmoiosEvent(event, payloadJson)]);
-    return { event, messages, sent: 0 };
+      messages.push({
+        channel: omoiosChannel(omoiosEventType(event)),
+        message: serializeOmoiosEvent(event, payloadJson),
+        sharded: false,
+        done: false,
+      });
+    return { event, messages };
   }
 
   /**
-   * Publishes the messages not yet sent of `items` in one pipeline; answers how many items, from the
-   * first, Redis carried out entirely. A connection lost mid-pipeline answers the first commands and
-   * fails the rest: only the rest may be published again (an item remembers how far it got), or
-   * subscribers would receive the first ones twice.
+   * Publishes the messages not yet carried out of `items`; answers how many items, from the first, Redis
+   * carried out entirely. Each message remembers whether it was carried out, so a message is never
+   * published twice: a connection lost mid-pipeline answers the first commands and fails the rest, and
+   * on a cluster one node may fail while the others carry out theirs.
    */
   private async send(items: readonly Outgoing[]): Promise<number> {
-    const pipeline = this.redis.pipeline();
-    let commands = 0;
-    for (const item of items) {
-      for (const [channel, message] of item.messages.slice(item.sent)) {
-        pipeline.publish(channel, message);
-        commands += 1;
-      }
-    }
-    let carried = 0;
+    const wasComplete = items.map(complete);
+    const pending = items.flatMap((item) => item.messages.filter((message) => !message.done));
     let failure: unknown;
     try {
-      const results = await pipeline.exec();
-      if (!results) throw new Error('the pipeline was not executed');
-      const failedAt = results.findIndex(([error]) => error);
-      carried = failedAt === -1 ? commands : failedAt;
-      if (failedAt !== -1) failure = results[failedAt]![0];
+      const results = await (this.shards === undefined ? this.sendPipeline(pending) : this.sendEach(pending));
+      results.forEach((error, index) => {
+        if (error) failure ??= error;
+        else pending[index]!.done = true;
+      });
     } catch (error) {
       failure = error;
     }
-    const sent = advance(items, carried);
-    if (sent > 0) eventsPublished.inc({ outcome: 'ok' }, sent);
+    let sent = 0;
+    while (sent < items.length && complete(items[sent]!)) sent += 1;
+    const newlyDone = items.filter((item, index) => !wasComplete[index] && complete(item)).length;
+    if (newlyDone > 0) eventsPublished.inc({ outcome: 'ok' }, newlyDone);
     if (failure === undefined) return sent;
     this.failures += 1;
-    eventsPublished.inc({ outcome: 'failed' }, items.length - sent);
+    const failed = items.filter((item) => !complete(item));
+    eventsPublished.inc({ outcome: 'failed' }, failed.length);
     this.logger.warn(
-      { err: (failure as Error).message, count: items.length - sent, firstId: items[sent]?.event.id },
+      { err: (failure as Error).message, count: failed.length, firstId: failed[0]?.event.id },
       'live publish failed; held until Redis is back',
     );
     return sent;
+  }
+
+  /** One node: one pipeline on the one connection, in order. Answers each command's error (or null). */
+  private async sendPipeline(messages: readonly OutMessage[]): Promise<Array<Error | null>> {
+    const pipeline = this.redis.pipeline();
+    for (const { channel, message } of messages) pipeline.publish(channel, message);
+    const results = await pipeline.exec();
+    if (!results) throw new Error('the pipeline was not executed');
+    return results.map(([error]) => error);
+  }
+
+  /**
+   * A cluster: one pipeline per shard channel (a pipeline may not span slots), all at once, and one for
+   * the original's bus (classic PUBLISH, no slot). A pipeline is written and retried as a whole, so one
+   * channel's messages reach it in order even when ioredis retries or redirects them (single commands
+   * in flight while the slot map is refreshed can overtake each other). Answers each message's error.
+   */
+  private async sendEach(messages: readonly OutMessage[]): Promise<Array<Error | null>> {
+    const groups = new Map<string, number[]>();
+    messages.forEach((message, index) => {
+      const group = message.sharded ? message.channel : '';
+      groups.set(group, [...(groups.get(group) ?? []), index]);
+    });
+    const errors: Array<Error | null> = messages.map(() => null);
+    await Promise.all(
+      [...groups.values()].map(async (indexes) => {
+        const pipeline = this.redis.pipeline();
+        for (const index of indexes) {
+          const { channel, message, sharded } = messages[index]!;
+          if (sharded) pipeline.spublish(channel, message);
+          else pipeline.publish(channel, message);
+        }
+        try {
+          const results = await pipeline.exec();
+          if (!results) throw new Error('the pipeline was not executed');
+          indexes.forEach((messageIndex, position) => (errors[messageIndex] = results[position]?.[0] ?? null));
+        } catch (error) {
+          for (const index of indexes) errors[index] = error as Error;
+        }
+      }),
+    );
+    return errors;
+  }
+
+  /**
+   * On a cluster the client stays ready while one node is down, so no 'ready' event says when to
+   * publish the held events again: try every second until the backlog is empty.
+   */
+  private retryLater(): void {
+    if (this.shards === undefined || this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.flush();
+    }, 1_000).unref();
   }
 
   private hold(items: readonly Outgoing[]): void {
@@ -188,18 +268,6 @@ export class EventPublisher {
     } finally {
       this.flushing = false;
     }
+    if (this.backlog.length > 0) this.retryLater();
   }
-}
-
-/** Credits `carried` commands to `items` in order; answers how many items are now entirely sent. */
-function advance(items: readonly Outgoing[], carried: number): number {
-  let complete = 0;
-  for (const item of items) {
-    const step = Math.min(carried, item.messages.length - item.sent);
-    item.sent += step;
-    carried -= step;
-    if (item.sent < item.messages.length) break;
-    complete += 1;
-  }
-  return complete;
 }

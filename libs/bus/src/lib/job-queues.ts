@@ -2,7 +2,7 @@ import { QUEUE_PAYLOADS, type QueuePayloads } from '@sandbox-relay/contracts';
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import { counter, histogram, sampledGauge } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
-import type { Redis } from './redis';
+import { isCluster, type Redis } from './redis';
 
 const jobOutcomes = counter<'queue' | 'outcome'>({
   name: 'relay_jobs_total',
@@ -45,7 +45,7 @@ export { UnrecoverableError };
 export interface QueueConnectionOptions {
   /** A connection made with role 'worker' (BullMQ needs `maxRetriesPerRequest: null`). */
   connection: Redis;
-  /** Key prefix of every queue, so environments sharing one Redis stay apart. */
+  /** Key prefix of every queue, so environments sharing one Redis stay apart (a hash tag on a cluster: `queuePrefix`). */
   prefix: string;
   logger: Logger;
 }
@@ -60,6 +60,15 @@ const DEFAULT_JOB_OPTIONS: JobsOptions = {
   removeOnComplete: { age: 3_600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3_600 },
 };
+
+/**
+ * The BullMQ key prefix on `connection`. BullMQ's Lua scripts touch several keys of a queue at once, so
+ * on a Redis Cluster every key of a queue must hash to one slot: there the prefix becomes a hash tag,
+ * `relay` → `{relay}` (BullMQ's documented way), unless it already holds one. On one node it is kept as is.
+ */
+export function queuePrefix(connection: Redis, prefix: string): string {
+  return isCluster(connection) && !/\{[^}]+\}/.test(prefix) ? `{${prefix}}` : prefix;
+}
 
 /** BullMQ job ids may not contain ':' nor be integers; map an idempotency key onto one that is safe. */
 export function jobIdFor(idempotencyKey: string): string {
@@ -85,7 +94,7 @@ export class JobProducer {
     if (!queue) {
       queue = new Queue(name, {
         connection: this.options.connection,
-        prefix: this.options.prefix,
+        prefix: queuePrefix(this.options.connection, this.options.prefix),
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       });
       queue.on('error', (error) => this.options.logger.warn({ queue: name, err: error.message }, 'queue error'));
@@ -115,6 +124,7 @@ export function createConsumer<N extends QueueKey>(
   options: ConsumerOptions,
 ): Worker {
   const log = options.logger.child({ queue: name });
+  const prefix = queuePrefix(options.connection, options.prefix);
   const worker = new Worker(
     name,
     async (job) => {
@@ -128,14 +138,14 @@ export function createConsumer<N extends QueueKey>(
     },
     {
       connection: options.connection,
-      prefix: options.prefix,
+      prefix,
       concurrency: options.concurrency ?? 4,
       autorun: options.autorun ?? true,
     },
   );
   worker.on('error', (error) => log.warn({ err: error.message }, 'worker error'));
   // Read at scrape time through a Queue on the same connection; gone once the worker closes.
-  const counts = new Queue(name, { connection: options.connection, prefix: options.prefix });
+  const counts = new Queue(name, { connection: options.connection, prefix });
   counts.on('error', () => undefined);
   const stopCounting = queueDepth.add(
     async () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseRedisUrl } from './redis-url';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -52,7 +53,14 @@ function urlWithScheme(protocols: string[], message: string) {
 }
 
 const PostgresUrl = urlWithScheme(['postgres:', 'postgresql:'], 'must be a postgres:// or postgresql:// URL');
-const RedisUrl = urlWithScheme(['redis:', 'rediss:'], 'must be a redis:// or rediss:// URL');
+/** One node, or a cluster with `?cluster=true` (see parseRedisUrl); every problem is named at start. */
+const RedisUrl = z.string().superRefine((value, ctx) => {
+  try {
+    parseRedisUrl(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+  }
+});
 
 /** Variables every service reads. Apps extend this with their own. */
 export const BaseEnv = z.object({
@@ -63,6 +71,10 @@ export const BaseEnv = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   DATABASE_URL: PostgresUrl.default('postgresql://postgres@127.0.0.1:5432/sandbox_relay'),
+  /**
+   * One Redis node (`redis://host:6379`), or a Redis Cluster: `redis://seed:6379?cluster=true`, with
+   * optional `nodes=host:port,…` (more seeds) and `shards=<n>` (live-event channels, default 16).
+   */
   REDIS_URL: RedisUrl.default('redis://127.0.0.1:6379'),
   /** Upper bound on graceful shutdown; past it the process exits anyway. */
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(25_000),

@@ -1,0 +1,181 @@
+import {
+  OMOIOS_CHANNEL_PATTERN,
+  QUEUE_NAMES,
+  eventShard,
+  eventShardChannel,
+  type EventEnvelope,
+} from '@sandbox-relay/contracts';
+import { LocalRedisCluster, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
+import { JobProducer, createConsumer, jobIdFor, queuePrefix } from './job-queues';
+import { closeRedis, createRedisClient, eventShardsOf, isCluster, pingRedis, type Redis } from './redis';
+
+const logger = testLogger();
+jest.setTimeout(60_000);
+
+function envelope(entityId: string, id: number): EventEnvelope {
+  return {
+    id: String(id),
+    event_type: 'agent.tool_use',
+    entity_type: 'sandbox',
+    entity_id: entityId,
+    payload: { n: id },
+    source: 'agent',
+    timestamp: new Date().toISOString(),
+  };
+}
+
+describe('the bus on a three-node Redis Cluster', () => {
+  let cluster: LocalRedisCluster;
+  const clients: Redis[] = [];
+  const client = (role: 'publisher' | 'subscriber' | 'worker' | 'command'): Redis => {
+    const made = createRedisClient(cluster.url, { name: 'cluster-test', role, logger });
+    clients.push(made);
+    return made;
+  };
+
+  beforeAll(async () => {
+    cluster = await LocalRedisCluster.start(3);
+  });
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map(closeRedis));
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('connects in cluster mode from the URL and is ready when cluster_state is ok', async () => {
+    const command = client('command');
+    expect(isCluster(command)).toBe(true);
+    expect(eventShardsOf(command)).toBe(16);
+    await waitFor(() => command.status === 'ready', 'the cluster client ready');
+    await expect(pingRedis(command)).resolves.toBeUndefined();
+  });
+
+  it('delivers every event of many sandboxes over shard channels spread on all three nodes, each sandbox in order', async () => {
+    const publisher = new EventPublisher(client('publisher'), logger);
+    const subscriberRedis = client('subscriber');
+    const subscriber = new EventSubscriber(subscriberRedis, logger);
+    const received: ReceivedEvent[] = [];
+    subscriber.onEvent((event) => received.push(event));
+    // The original's bus stays classic pub/sub, which a cluster broadcasts to every node.
+    const omoios: string[] = [];
+    subscriberRedis.on('pmessage', (pattern: string, channel: string) => {
+      if (pattern === OMOIOS_CHANNEL_PATTERN) omoios.push(channel);
+    });
+    await subscriber.start();
+    await subscriberRedis.psubscribe(OMOIOS_CHANNEL_PATTERN);
+
+    const run = uniqueId('sb');
+    const sandboxes = Array.from({ length: 40 }, (_, index) => `${run}-${index}`);
+    let id = 0;
+    const events = sandboxes.flatMap((sandbox) => [1, 2, 3].map(() => envelope(sandbox, (id += 1))));
+    // Interleaved batches, as several requests would publish them.
+    for (let from = 0; from < events.length; from += 7) {
+      expect(await publisher.publish(events.slice(from, from + 7))).toBe(true);
+    }
+    await waitFor(() => received.length >= events.length, `${events.length} events`, 10_000);
+    expect(received.map((event) => event.event.id).sort()).toEqual(events.map((event) => event.id).sort());
+    for (const sandbox of sandboxes) {
+      const ids = received.filter((event) => event.event.entity_id === sandbox).map((event) => Number(event.event.id));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids).toHaveLength(3);
+    }
+    const channels = new Set(sandboxes.map((sandbox) => eventShardChannel(eventShard('sandbox', sandbox, 16))));
+    const ports = new Set(await Promise.all([...channels].map((channel) => cluster.portServing(channel))));
+    expect(ports).toEqual(new Set(cluster.ports));
+    await waitFor(() => omoios.length >= events.length, 'the OmoiOS bus copies');
+    expect(omoios.every((channel) => channel === 'events.AGENT_TOOL_USE' || channel.startsWith('events.'))).toBe(true);
+    await subscriber.stop();
+  });
+
+  it('runs BullMQ queues with the prefix as a hash tag (every key of a queue in one slot)', async () => {
+    const worker = client('worker');
+    const prefix = uniqueId('relay');
+    expect(queuePrefix(worker, prefix)).toBe(`{${prefix}}`);
+    expect(queuePrefix(worker, `{${prefix}}`)).toBe(`{${prefix}}`);
+    const producer = new JobProducer({ connection: worker, prefix, logger });
+    const done: string[] = [];
+    const consumer = createConsumer(
+      QUEUE_NAMES.SANDBOX_MESSAGES,
+      async (payload) => {
+        done.push(payload.content);
+      },
+      { connection: worker, prefix, logger, concurrency: 2 },
+    );
+    try {
+      const sandbox = uniqueId('sb');
+      for (let index = 0; index < 20; index += 1) {
+        await producer.enqueue(
+          QUEUE_NAMES.SANDBOX_MESSAGES,
+          {
+            version: '1',
+            sandbox_id: sandbox,
+            content: `m${index}`,
+            message_type: 'user_message',
+            idempotency_key: `${sandbox}-${index}`,
+            sender: 'guardian',
+          },
+          jobIdFor(`${sandbox}-${index}`),
+        );
+      }
+      await waitFor(() => done.length === 20, '20 jobs done', 15_000);
+      expect(done.sort()).toEqual(Array.from({ length: 20 }, (_, index) => `m${index}`).sort());
+    } finally {
+      await consumer.close();
+      await producer.close();
+    }
+  });
+
+  it('signals a gap when the node of a shard restarts, and delivers on that shard once restored', async () => {
+    const publisher = new EventPublisher(client('publisher'), logger);
+    const subscriber = new EventSubscriber(client('subscriber'), logger);
+    const received: ReceivedEvent[] = [];
+    subscriber.onEvent((event) => received.push(event));
+    const gaps: string[] = [];
+    subscriber.onStreamGap({ interrupted: () => gaps.push('interrupted'), restored: () => gaps.push('restored') });
+    await subscriber.start();
+
+    const sandbox = uniqueId('sb');
+    const port = await cluster.portServing(eventShardChannel(eventShard('sandbox', sandbox, 16)));
+    expect(await publisher.publish([envelope(sandbox, 1)])).toBe(true);
+    await waitFor(() => received.length === 1, 'the first event');
+
+    await cluster.restartNode(port, 300);
+    await waitFor(() => gaps.length === 2, 'interrupted, then restored', 20_000);
+    expect(gaps).toEqual(['interrupted', 'restored']);
+    await publisher.publish([envelope(sandbox, 2)]);
+    await waitFor(() => received.length === 2, 'the event after the restart', 10_000);
+    expect(received.map((event) => event.event.id)).toEqual(['1', '2']);
+    await subscriber.stop();
+  });
+
+  it('is not ready while the cluster is unreachable, and ready again once it is back', async () => {
+    const command = client('command');
+    await waitFor(() => command.status === 'ready', 'ready');
+    await Promise.all(cluster.ports.map((port) => cluster.stopNode(port)));
+    await waitFor(
+      () =>
+        pingRedis(command).then(
+          () => false,
+          () => true,
+        ),
+      'readiness to fail',
+      15_000,
+    );
+    await expect(pingRedis(command)).rejects.toThrow();
+    // And ready again once the cluster is back.
+    await Promise.all(cluster.ports.map((port) => cluster.startNode(port)));
+    await cluster.waitHealthy();
+    await waitFor(
+      () =>
+        pingRedis(command).then(
+          () => true,
+          () => false,
+        ),
+      'readiness to recover',
+      20_000,
+      100,
+    );
+  });
+});

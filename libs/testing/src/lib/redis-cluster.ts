@@ -1,0 +1,191 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { waitFor } from './wait';
+
+const run = promisify(execFile);
+
+/** A TCP port that was free a moment ago (the OS picks it). */
+export async function freeTcpPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
+  return stdout;
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    return (await redisCli(port, 'PING')).trim() === 'PONG';
+  } catch {
+    return false;
+  }
+}
+
+/** One node of the cluster: a redis-server process with its own port and cluster config file. */
+class ClusterNode {
+  private child?: ChildProcess;
+  private exited?: Promise<void>;
+
+  constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.child) return;
+    // The same config file on a restart: the node comes back with its id and slots and rejoins.
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        path.join(this.dir, `nodes-${this.port}.conf`),
+        '--cluster-node-timeout',
+        '5000',
+        '--dir',
+        this.dir,
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+      ],
+      { stdio: 'ignore' },
+    );
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await waitFor(() => answers(this.port), `cluster node ${this.port} to answer`, 10_000, 50);
+  }
+
+  /** SIGKILL: every connection drops at once, as in a crash. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = undefined;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await this.exited;
+  }
+}
+
+/**
+ * A local Redis Cluster of the suite's own: `size` masters (no replicas) started from the machine's
+ * redis-server on free ports, slots spread by `redis-cli --cluster create`, without persistence. Tests
+ * stop and restart single nodes; `stop()` removes every process and file.
+ */
+export class LocalRedisCluster {
+  private constructor(
+    private readonly dir: string,
+    readonly nodes: ClusterNode[],
+  ) {}
+
+  static async start(size = 3): Promise<LocalRedisCluster> {
+    const dir = await mkdtemp(path.join(tmpdir(), 'relay-redis-cluster-'));
+    const nodes: ClusterNode[] = [];
+    for (let index = 0; index < size; index += 1) nodes.push(new ClusterNode(await freeTcpPort(), dir));
+    const cluster = new LocalRedisCluster(dir, nodes);
+    try {
+      await Promise.all(nodes.map((node) => node.start()));
+      await run(
+        'redis-cli',
+        [
+          '--cluster',
+          'create',
+          ...nodes.map((node) => `127.0.0.1:${node.port}`),
+          '--cluster-replicas',
+          '0',
+          '--cluster-yes',
+        ],
+        { timeout: 30_000 },
+      );
+      await cluster.waitHealthy();
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get ports(): number[] {
+    return this.nodes.map((node) => node.port);
+  }
+
+  /** The relay's REDIS_URL for this cluster: the first node as the seed, the others as further seeds. */
+  get url(): string {
+    const [seed, ...others] = this.ports;
+    return `redis://127.0.0.1:${seed}?cluster=true&nodes=${others.map((port) => `127.0.0.1:${port}`).join(',')}`;
+  }
+
+  /** Resolves once every node answers and reports `cluster_state:ok`. */
+  async waitHealthy(timeoutMs = 30_000): Promise<void> {
+    await waitFor(
+      async () => {
+        for (const port of this.ports) {
+          const info = await redisCli(port, 'CLUSTER', 'INFO').catch(() => '');
+          if (!info.includes('cluster_state:ok')) return false;
+        }
+        return true;
+      },
+      'cluster_state:ok on every node',
+      timeoutMs,
+      100,
+    );
+  }
+
+  /** The port of the master serving `key`'s slot (`CLUSTER KEYSLOT`, then `CLUSTER SLOTS`). */
+  async portServing(key: string): Promise<number> {
+    const port = this.ports.find((candidate) => this.nodes.find((node) => node.port === candidate)?.running);
+    if (port === undefined) throw new Error('no cluster node is running');
+    const slot = Number((await redisCli(port, 'CLUSTER', 'KEYSLOT', key)).trim());
+    const nodes = (await redisCli(port, 'CLUSTER', 'NODES')).trim().split('\n');
+    for (const line of nodes) {
+      const fields = line.split(' ');
+      if (!fields[2]?.includes('master')) continue;
+      const nodePort = Number(fields[1]?.split('@')[0]?.split(':')[1]);
+      for (const range of fields.slice(8)) {
+        const [from, to] = range.split('-').map(Number);
+        if (from !== undefined && slot >= from && slot <= (to ?? from)) return nodePort;
+      }
+    }
+    throw new Error(`no master serves slot ${slot}`);
+  }
+
+  /** Kills one node (SIGKILL) and starts it again on the same port; resolves once the cluster is ok again. */
+  async restartNode(port: number, downMs = 0): Promise<void> {
+    const node = this.nodes.find((candidate) => candidate.port === port);
+    if (!node) throw new Error(`no cluster node on ${port}`);
+    await node.stop();
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs));
+    await node.start();
+    await this.waitHealthy();
+  }
+
+  async stopNode(port: number): Promise<void> {
+    await this.nodes.find((candidate) => candidate.port === port)?.stop();
+  }
+
+  async startNode(port: number): Promise<void> {
+    await this.nodes.find((candidate) => candidate.port === port)?.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop()));
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
