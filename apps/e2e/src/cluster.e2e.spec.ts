@@ -236,6 +236,30 @@ describe('npm run cluster: two replicas of every service behind one nginx edge',
     expect((await getTask(cluster.edgeUrl, task.id)).status).toBe('stopped');
   }, 90_000);
 
+  it('keeps a local worker whose supervisor replica was killed: it beats on and the other replica stops it', async () => {
+    const task = await postTask(cluster.replicas('supervisor')[1]!.url, {
+      title: 'orphaned in the cluster',
+      plan: { steps: [{ say: 'outliving my supervisor' }, { sleep_ms: 600_000 }] },
+      worker_env: { POLL_INTERVAL_MS: '100' },
+    });
+    tasks.push(task.id);
+    const sandbox = task.sandbox_id!;
+    await waitFor(() => existsSync(handleFile(sandbox)), "the worker's handle", 20_000);
+    const worker = handlePid(sandbox);
+    expect(supervisorIndexOf(worker)).toBe(1);
+
+    const killed = cluster.signal('supervisor', 1, 'SIGKILL');
+    await waitFor(() => cluster.replicas('supervisor')[1]!.pid !== killed, 'the launcher to see supervisor-1 exit');
+    // The worker leads its own process group: it outlives its supervisor and keeps reporting through the edge.
+    const { probe } = await connect(`entity_ids=${sandbox}&event_types=heartbeat`);
+    await probe.events(2, 10_000);
+    expect(processGone(worker)).toBe(false);
+    expect(await stopTask(cluster.replicas('supervisor')[0]!.url, task.id)).toBe(200);
+    await waitFor(() => processGone(worker), 'the orphaned worker to be stopped', 15_000);
+    expect((await getTask(cluster.edgeUrl, task.id)).status).toBe('stopped');
+    await cluster.waitReady('supervisor', 1, 30_000);
+  }, 90_000);
+
   it('restarts a replica killed with SIGKILL on its own port, while the edge sends its traffic to the other', async () => {
     const before = cluster.replicas('ingest')[1]!;
     cluster.signal('ingest', 1, 'SIGKILL');

@@ -7,7 +7,7 @@ import {
   type ClusterReplicaState,
   type ClusterState,
 } from '@sandbox-relay/contracts';
-import type { Logger } from '@sandbox-relay/service-kit';
+import { ConfigError, type Logger } from '@sandbox-relay/service-kit';
 import { REPO_ROOT, type ClusterEnv } from './cluster-env';
 import { CLUSTER_SERVICES, type ClusterService } from './cluster-services';
 import { clusterEdgeConfig } from './edge-config';
@@ -269,7 +269,11 @@ function assertFree(host: string, port: number, variable: string): Promise<numbe
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new Error(`${host}:${port} is taken (${error.code}); stop what listens there or set ${variable}`)),
+      reject(
+        new ConfigError([
+          `${variable}: ${host}:${port} is taken (${error.code}); stop what listens there or choose another`,
+        ]),
+      ),
     );
     server.listen(port, host, () => server.close(() => resolve(port)));
   });
