@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { ensureDashboardBuilt } from './build-dashboard.mjs';
 import { ensureChromium } from './chromium.mjs';
+import { ensureNginx } from './nginx.mjs';
 import { ensureServices } from './services.mjs';
 
 const databaseUrl = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_test';
@@ -13,6 +14,8 @@ try {
   await ensureServices({ databaseUrl, redisUrl });
   // The dashboard's end-to-end tests open the built page in Debian's chromium.
   ensureChromium();
+  // The cluster tier puts Debian's nginx in front of two replicas of every service.
+  ensureNginx();
   await ensureDashboardBuilt();
 } catch (error) {
   process.stderr.write(`[test] ${error.message}\n`);
