@@ -70,6 +70,7 @@ describe('the AsyncAPI document', () => {
         '/api/v1/events/ws/events',
         '/api/v1/ws/events',
         'relay.events.{entity_type}.{entity_id}',
+        'relay.events.{shard_tag}',
         'events.{event_type}',
         ...Object.values(QUEUE_NAMES),
       ]),

@@ -7,8 +7,10 @@
 import { z } from 'zod';
 import { stringify } from 'yaml';
 import {
+  DEFAULT_EVENT_SHARDS,
   EVENT_CHANNEL_PREFIX,
   EVENTS_WS_PATH,
+  eventShardChannel,
   EventEnvelope,
   OMOIOS_CHANNEL_PREFIX,
   OMOIOS_SANDBOX_EVENT_PREFIX,
@@ -303,6 +305,25 @@ function channels(): Json {
       servers: [{ $ref: '#/servers/redis' }],
       messages: messageRefs(['eventEnvelope']),
     },
+    relayEventShards: {
+      address: `${EVENT_CHANNEL_PREFIX}{shard_tag}`,
+      title: "The relay's live events on a Redis Cluster (sharded pub/sub)",
+      description:
+        `On a Redis Cluster (REDIS_URL with \`?cluster=true\`) the same envelopes go over sharded pub/sub instead: SPUBLISH on \`${eventShardChannel(0).replace('{0}', '{<k>}')}\`, ` +
+        `k = FNV-1a of \`<entity_type>.<entity_id>\` modulo the number of shards (\`shards=\` in REDIS_URL, default ${DEFAULT_EVENT_SHARDS}), so one entity's events keep one channel and their order. ` +
+        `Sharded pub/sub has no patterns: subscribers SSUBSCRIBE every shard channel. The braces are a hash tag, spreading the channels over the cluster's nodes. ` +
+        `Every publisher and subscriber of a deployment must use the same number of shards. Live only, like the one-node channel.`,
+      parameters: {
+        shard_tag: {
+          description: 'The shard number in literal braces (a Redis hash tag): `{0}` … `{<shards-1>}`.',
+          examples: [0, DEFAULT_EVENT_SHARDS - 1].map((shard) =>
+            eventShardChannel(shard).slice(EVENT_CHANNEL_PREFIX.length),
+          ),
+        },
+      },
+      servers: [{ $ref: '#/servers/redis' }],
+      messages: messageRefs(['eventEnvelope']),
+    },
     omoiosEvents: {
       address: `${OMOIOS_CHANNEL_PREFIX}{event_type}`,
       title: "The original system's event bus (Redis pub/sub)",
@@ -384,6 +405,18 @@ function operations(): Json {
       ['eventEnvelope'],
       'Gateways (and the guardian, the supervisor) subscribe to every live event.',
     ),
+    publishRelayEventShards: operation(
+      'send',
+      'relayEventShards',
+      ['eventEnvelope'],
+      'On a Redis Cluster: every service that stores events SPUBLISHes each one after its commit on its shard channel.',
+    ),
+    receiveRelayEventShards: operation(
+      'receive',
+      'relayEventShards',
+      ['eventEnvelope'],
+      'On a Redis Cluster: gateways (and the guardian, the supervisor) SSUBSCRIBE every shard channel.',
+    ),
     publishOmoiosEvents: operation(
       'send',
       'omoiosEvents',
@@ -422,7 +455,8 @@ export function buildAsyncApi(version: string): Json {
       redis: {
         host: 'localhost:6379',
         protocol: 'redis',
-        description: "The relay's Redis (REDIS_URL): pub/sub and BullMQ.",
+        description:
+          "The relay's Redis (REDIS_URL): pub/sub and BullMQ. One node, or a Redis Cluster (`?cluster=true`): then live events use sharded pub/sub and BullMQ's prefix is a hash tag (`{relay}`).",
       },
     },
     channels: channels(),

@@ -1,5 +1,6 @@
 import IORedis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import { DEFAULT_EVENT_SHARDS, parseRedisUrl } from '@sandbox-relay/service-kit';
+import { DEFAULT_EVENT_SHARDS } from '@sandbox-relay/contracts';
+import { parseRedisUrl } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 
 /**

@@ -7,10 +7,13 @@ export const EVENT_CHANNEL_PREFIX = 'relay.events.';
 /** Pattern a subscriber uses to receive every live event. */
 export const EVENT_CHANNEL_PATTERN = `${EVENT_CHANNEL_PREFIX}*`;
 
-/** One channel per entity, so a future sharded pub/sub (Redis Cluster SPUBLISH) can spread by id. */
+/** One node: one channel per entity (a cluster uses the shard channels below). */
 export function eventChannel(entityType: string, entityId: string): string {
   return `${EVENT_CHANNEL_PREFIX}${entityType}.${entityId}`;
 }
+
+/** Shard channels of a cluster deployment unless REDIS_URL says `shards=<n>`. */
+export const DEFAULT_EVENT_SHARDS = 16;
 
 /**
  * On a Redis Cluster the live events go over sharded pub/sub (SPUBLISH/SSUBSCRIBE), which has no

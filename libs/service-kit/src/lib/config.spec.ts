@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BaseEnv, BoolEnv, ConfigError, OmoiosBridgeEnv, parseEnv, redactUrl } from './config';
+import { parseRedisUrl } from './redis-url';
 
 describe('parseEnv', () => {
   it('applies defaults and coerces numbers', () => {
@@ -48,5 +49,62 @@ describe('redactUrl', () => {
   it('hides passwords and keeps the rest', () => {
     expect(redactUrl('postgresql://relay:s3cret@db:5432/relay')).toBe('postgresql://relay:***@db:5432/relay');
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
+
+describe('REDIS_URL: one node or a cluster', () => {
+  it('is one node unless it says cluster=true', () => {
+    expect(parseRedisUrl('redis://127.0.0.1:6379')).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379' });
+    expect(parseRedisUrl('redis://127.0.0.1:6379/2?cluster=false')).toEqual({
+      mode: 'single',
+      url: 'redis://127.0.0.1:6379/2?cluster=false',
+    });
+  });
+
+  it('reads the seeds, the shard count and the credentials of a cluster', () => {
+    expect(
+      parseRedisUrl('rediss://relay:s%40cret@10.0.0.5:7000?cluster=true&nodes=10.0.0.6:7000,[::1]:7001&shards=32'),
+    ).toEqual({
+      mode: 'cluster',
+      seeds: [
+        { host: '10.0.0.5', port: 7000 },
+        { host: '10.0.0.6', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+      shards: 32,
+      username: 'relay',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(parseRedisUrl('redis://redis-0.redis?cluster=true')).toEqual({
+      mode: 'cluster',
+      seeds: [{ host: 'redis-0.redis', port: 6379 }],
+      shards: 16,
+      tls: false,
+    });
+  });
+
+  it('stops the service at start on a malformed cluster URL, naming the problem', () => {
+    const problems = (url: string) => {
+      try {
+        parseEnv(BaseEnv, { REDIS_URL: url });
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    };
+    expect(problems('redis://h:1?cluster=yes')).toEqual(['REDIS_URL: cluster= must be true or false']);
+    expect(problems('redis://h:1?shards=4')).toEqual(['REDIS_URL: shards= needs cluster=true']);
+    expect(problems('redis://h:1/3?cluster=true')).toEqual([
+      'REDIS_URL: a cluster has only database 0: no /<db> in the URL',
+    ]);
+    expect(problems('redis://h:1?cluster=true&shards=0')).toEqual([
+      'REDIS_URL: shards= must be a whole number from 1 to 1024',
+    ]);
+    expect(problems('redis://h:1?cluster=true&nodes=h2')).toEqual(['REDIS_URL: nodes= entry "h2" is not host:port']);
+    expect(problems('redis://h:1?cluster=true&family=6')).toEqual([
+      'REDIS_URL: unknown parameter family= for a cluster',
+    ]);
+    expect(problems('redis://h:1?cluster=true&nodes=h2:2,h3:3')).toEqual([]);
   });
 });

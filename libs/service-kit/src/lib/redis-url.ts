@@ -1,5 +1,5 @@
-/** Live-event shard channels on a Redis Cluster unless `shards=` says otherwise (see README "Redis: one node or a cluster"). */
-export const DEFAULT_EVENT_SHARDS = 16;
+import { DEFAULT_EVENT_SHARDS } from '@sandbox-relay/contracts';
+
 const MAX_EVENT_SHARDS = 1024;
 
 export interface RedisNodeAddress {
