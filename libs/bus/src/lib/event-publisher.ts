@@ -95,6 +95,7 @@ export class EventPublisher {
   async publish(events: readonly EventEnvelope[]): Promise<boolean> {
     if (events.length === 0) return true;
     const outgoing = events.map((event) => this.serialize(event));
+    if (this.shards !== undefined) return this.publishSharded(outgoing);
     if (this.backlog.length > 0) {
       // Older events are still waiting: these go behind them, so subscribers see ids in order.
       this.hold(outgoing);
@@ -104,6 +105,27 @@ export class EventPublisher {
     const sent = await this.send(outgoing);
     if (sent === outgoing.length) return true;
     this.hold(outgoing.slice(sent));
+    return false;
+  }
+
+  /**
+   * A cluster: a node that is down holds up only the shard channels it serves. An event waits behind
+   * held ones only if its shard channel has messages held (its entity's order); the rest go at once,
+   * and only what failed is held.
+   */
+  private async publishSharded(outgoing: Outgoing[]): Promise<boolean> {
+    const blocked = new Set(
+      this.backlog.flatMap((item) =>
+        item.messages.filter((message) => message.sharded && !message.done).map((message) => message.channel),
+      ),
+    );
+    const waiting = outgoing.filter((item) => blocked.has(item.messages[0]!.channel));
+    const now = outgoing.filter((item) => !blocked.has(item.messages[0]!.channel));
+    if (now.length > 0) await this.send(now);
+    // Never sent (waiting) or failed: held in their order.
+    const held = outgoing.filter((item) => !complete(item));
+    if (held.length === 0) return true;
+    this.hold(held);
     this.retryLater();
     return false;
   }
@@ -253,7 +275,14 @@ export class EventPublisher {
     this.flushing = true;
     let sentAny = false;
     try {
-      while (this.backlog.length > 0 && this.redis.status === 'ready') {
+      if (this.shards !== undefined && this.backlog.length > 0 && this.redis.status === 'ready') {
+        // A cluster: everything held at once (one pipeline per shard channel); what went out leaves the backlog.
+        const before = this.backlog.length;
+        await this.send([...this.backlog]);
+        this.backlog = this.backlog.filter((item) => !complete(item));
+        sentAny = this.backlog.length < before;
+      }
+      while (this.shards === undefined && this.backlog.length > 0 && this.redis.status === 'ready') {
         const chunk = this.backlog.slice(0, 500);
         const sentCount = await this.send(chunk);
         // `hold` may have dropped some of the chunk meanwhile; remove what was sent and is still at the front.

@@ -150,6 +150,53 @@ describe('the bus on a three-node Redis Cluster', () => {
     await subscriber.stop();
   });
 
+  it('keeps publishing the shards of live nodes while one node is down, and the held ones in order once it is back', async () => {
+    const publisher = new EventPublisher(client('publisher'), logger);
+    const subscriber = new EventSubscriber(client('subscriber'), logger);
+    const received: ReceivedEvent[] = [];
+    subscriber.onEvent((event) => received.push(event));
+    await subscriber.start();
+
+    const run = uniqueId('sb');
+    const sandboxes = Array.from({ length: 30 }, (_, index) => `${run}-${index}`);
+    const ports = await Promise.all(
+      sandboxes.map((sandbox) => cluster.portServing(eventShardChannel(eventShard('sandbox', sandbox, 16)))),
+    );
+    const down = ports[0]!;
+    const onDown = sandboxes.filter((_, index) => ports[index] === down);
+    const elsewhere = sandboxes.filter((_, index) => ports[index] !== down);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    await cluster.stopNode(down);
+    try {
+      let id = 0;
+      for (const round of [1, 2]) {
+        const batch = sandboxes.map((sandbox) => envelope(sandbox, (id += 1)));
+        expect(await publisher.publish(batch)).toBe(false);
+        // The live nodes' shards are delivered while the node is down, round after round.
+        await waitFor(
+          () =>
+            received.filter((event) => elsewhere.includes(event.event.entity_id)).length === elsewhere.length * round,
+          `round ${round} on the live nodes`,
+          5_000,
+        );
+      }
+      expect(received.some((event) => onDown.includes(event.event.entity_id))).toBe(false);
+      expect(publisher.backlogSize).toBe(onDown.length * 2);
+    } finally {
+      await cluster.startNode(down);
+    }
+    await cluster.waitHealthy();
+    await waitFor(() => received.length === sandboxes.length * 2, 'the held events', 20_000);
+    expect(publisher.backlogSize).toBe(0);
+    for (const sandbox of sandboxes) {
+      const ids = received.filter((event) => event.event.entity_id === sandbox).map((event) => Number(event.event.id));
+      expect(ids).toHaveLength(2);
+      expect(ids[0]).toBeLessThan(ids[1]!);
+    }
+    expect(new Set(received.map((event) => event.event.id)).size).toBe(received.length);
+    await subscriber.stop();
+  });
+
   it('is not ready while the cluster is unreachable, and ready again once it is back', async () => {
     const command = client('command');
     await waitFor(() => command.status === 'ready', 'ready');

@@ -46,7 +46,9 @@ class ClusterNode {
 
   async start(): Promise<void> {
     if (this.child) return;
-    // The same config file on a restart: the node comes back with its id and slots and rejoins.
+    // The same config file on a restart: the node comes back with its id and slots and rejoins. Redis's
+    // default node timeout (15 s): a node the tests keep down for a few seconds is never marked FAIL
+    // (a failed master without replicas would keep the cluster down for twice the timeout after it is back).
     const child = spawn(
       'redis-server',
       [
@@ -59,7 +61,7 @@ class ClusterNode {
         '--cluster-config-file',
         path.join(this.dir, `nodes-${this.port}.conf`),
         '--cluster-node-timeout',
-        '5000',
+        '15000',
         '--dir',
         this.dir,
         '--save',
