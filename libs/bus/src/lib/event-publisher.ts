@@ -119,7 +119,6 @@ export class EventPublisher {
         item.messages.filter((message) => message.sharded && !message.done).map((message) => message.channel),
       ),
     );
-    const waiting = outgoing.filter((item) => blocked.has(item.messages[0]!.channel));
     const now = outgoing.filter((item) => !blocked.has(item.messages[0]!.channel));
     if (now.length > 0) await this.send(now);
     // Never sent (waiting) or failed: held in their order.
