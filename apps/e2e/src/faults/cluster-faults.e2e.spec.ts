@@ -26,6 +26,8 @@ const SOAK = process.env.SOAK === '1';
 const SIZE = SOAK
   ? { rate: 2_000, sandboxes: 500, all: 20, several: 80, one: 100, boxes: 50, messages: 100, tasks: 6, runMs: 30_000 }
   : { rate: 300, sandboxes: 100, all: 4, several: 8, one: 8, boxes: 10, messages: 30, tasks: 2, runMs: 3_000 };
+// `npm run soak -- …` may stretch the time under load before and after each fault (SOAK_RUN_S).
+if (process.env.SOAK_RUN_S) SIZE.runMs = Number(process.env.SOAK_RUN_S) * 1000;
 /** Every process must answer /readyz again within this after a fault ends. */
 const READY_WITHIN_MS = 10_000;
 
@@ -54,6 +56,8 @@ describe('faults against two replicas of every service, under load', () => {
   let tasks: TaskLoad;
   const clients: StreamClient[] = [];
   let verifier: ClusterVerifier;
+  /** The load's figures at the previous check: each line's rate is over its own step. */
+  let previous = { at: Date.now(), acked: 0, skipped: 0 };
 
   beforeAll(async () => {
     buildWorkerBundle();
@@ -107,7 +111,7 @@ describe('faults against two replicas of every service, under load', () => {
     verifier = new ClusterVerifier(testInfra().databaseUrl, events, clients, messages, tasks);
     events.start();
     messages.start();
-    await sleep(SIZE.runMs);
+    previous.at = Date.now();
   });
 
   afterAll(async () => {
@@ -133,8 +137,13 @@ describe('faults against two replicas of every service, under load', () => {
   async function settleAndCheck(fault: string, readyMs: number): Promise<ClusterCounts> {
     await sleep(SIZE.runMs);
     await Promise.all([events.pause(), messages.pause()]);
+    const now = { at: Date.now(), acked: events.acked, skipped: events.skipped };
+    const rate = ` (${Math.round(((now.acked - previous.acked) * 1000) / (now.at - previous.at))} events/s acked of ${SIZE.rate} offered, ${now.skipped - previous.skipped} not offered: the edge was behind)`;
+    previous = now;
     const counts = await verifier.check();
-    process.stdout.write(formatCounts(fault, counts, readyMs));
+    process.stdout.write(formatCounts(fault, counts, readyMs, rate));
+    const resumedAt = Date.now();
+    previous.at = resumedAt;
     events.start();
     messages.start();
     return counts;

@@ -755,9 +755,9 @@ export class ClusterVerifier {
 }
 
 /** One line per fault, for the suite's output. */
-export function formatCounts(fault: string, counts: ClusterCounts, readyMs: number): string {
+export function formatCounts(fault: string, counts: ClusterCounts, readyMs: number, rate = ''): string {
   return (
-    `[cluster-fault] ${fault}: acked ${counts.acked}, stored ${counts.stored} (lost ${counts.lost}, dup ${counts.dup}, ` +
+    `[cluster-fault] ${fault}${rate}: acked ${counts.acked}, stored ${counts.stored} (lost ${counts.lost}, dup ${counts.dup}, ` +
     `redelivered ${counts.redelivered}, phantom ${counts.phantom}, retried ${counts.retried}); streams gaps ${counts.gaps}, dup ${counts.frameDups}, ` +
     `reorders ${counts.reorders}, strays ${counts.strays}; messages ${counts.messagesAcked} (lost ${counts.messagesLost}, ` +
     `dup ${counts.messagesDup}, retried ${counts.messagesRetried}); restarts ${counts.restarts}, not running ${counts.notRunning}; ready ${readyMs} ms\n` +
