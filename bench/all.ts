@@ -1,9 +1,11 @@
 /*
  * `npm run bench`: every benchmark under bench/, one after the other, then ONE table of issue 16's figures:
  * figure, baseline (measured in the same run), ours, ratio (or difference), target, met or not. Values are the
- * median and [range] of the runs/rounds each script takes (3 where it supports them).
+ * median and [range] of the runs/rounds each script takes (3 where it supports them). The live-path figures are
+ * measured twice: through the standalone (every service in one process, `npm start`) and "as deployed" (each
+ * service its own process behind the edge, as `npm run cluster` runs them).
  *
- *   npm run bench              # ≈ 5 min
+ *   npm run bench              # ≈ 8 min
  *   npm run bench -- --quick   # BENCH_SMOKE=1 for every script: seconds, figures meaningless (to check the wiring)
  *
  * Each script's own output goes to bench/.results/<name>.log; each writes its figures as JSON lines to
@@ -30,7 +32,11 @@ const INGEST_ENV = {
 const scripts: Array<{ name: string; file: string; env: Record<string, string> }> = [
   { name: 'ingest-standalone', file: 'ingest.ts', env: INGEST_ENV },
   { name: 'ingest-alone', file: 'ingest.ts', env: { ...INGEST_ENV, BENCH_PRODUCT: 'ingest' } },
+  // As deployed: every service its own process (npm run cluster, one replica each) behind its nginx edge, beside
+  // the bare servers behind an nginx of the same config (bench/lib/deployed.ts).
+  { name: 'ingest-deployed', file: 'ingest.ts', env: { ...INGEST_ENV, BENCH_PRODUCT: 'deployed' } },
   { name: 'fanout', file: 'fanout.ts', env: {} },
+  { name: 'fanout-deployed', file: 'fanout.ts', env: { BENCH_PRODUCT: 'deployed' } },
   { name: 'lag', file: 'lag.ts', env: {} },
   { name: 'messages', file: 'messages.ts', env: {} },
   { name: 'supervisor', file: 'supervisor.ts', env: {} },

@@ -60,6 +60,7 @@ import {
   medianOf,
   type FigureResult,
 } from './lib/common';
+import { startBareEdge, startDeployed } from './lib/deployed';
 
 /** Idle sockets (memory figure; they stay open through the other scenarios) and latency viewers: 1,000 each. */
 const CLIENTS = benchOption('CLIENTS', 1000, 100);
@@ -85,6 +86,12 @@ const WS_PATH = '/api/v1/events/ws/events';
 const TARGET_RATIO = 0.8;
 const TARGET_P99_PLUS_MS = 10;
 const TARGET_BYTES_PER_SOCKET = 10 * 1024;
+
+/** `BENCH_PRODUCT=deployed`: every service its own process behind the edge (bench/lib/deployed.ts); else the standalone. */
+const DEPLOYED = process.env.BENCH_PRODUCT === 'deployed';
+const WHERE = DEPLOYED ? 'deployed' : 'standalone';
+const WHERE_FIGURE = DEPLOYED ? 'as deployed' : 'standalone';
+const BARE_LABEL = DEPLOYED ? 'bare ws behind the same nginx' : 'bare ws';
 
 const runId = `bench-fanout-${Date.now().toString(36)}`;
 const runIdBytes = Buffer.from(runId);
@@ -553,9 +560,9 @@ const kb = (bytes: number) => `${fmt1(bytes / 1024)} KB`;
 const mb = (kib: number) => `${fmt1(kib / 1024)} MB`;
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-async function run(_redis: BenchRedis): Promise<number> {
+async function run(redis: BenchRedis): Promise<number> {
   console.log(
-    `setup:   servers in child processes; clients + the publisher in the bench process; ` +
+    `setup:   ${DEPLOYED ? 'as deployed: npm run cluster, one replica per service, behind its nginx edge; bare ws behind an nginx of the same config' : 'servers in child processes'}; clients + the publisher in the bench process; ` +
       `${fmtInt(CLIENTS)} idle sockets per server, open from the memory figure to the end; ` +
       `broadcast: ${BROADCAST_CLIENTS} sockets × the same ${BROADCAST_IDS} sandboxes, closed loop, ${WINDOW} events outstanding, ` +
       `${ROUNDS} alternating rounds × ${ROUND_S} s; latency: ${fmtInt(LATENCY_RATE)} events/s over ${LATENCY_SANDBOXES} sandboxes × 1 viewer, ` +
@@ -563,16 +570,29 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log('');
 
-  const productServer = await startServerChild('standalone');
-  const bareServer = await startServerChild('ws');
-  const product: Target = { label: 'standalone', server: productServer, publish: publishToProduct(productServer.url) };
-  const bare: Target = { label: 'bare ws', server: bareServer, publish: publishToBare(bareServer.url) };
+  // As deployed: the cluster behind its edge; bare ws behind an nginx of the same config (its /publish/<id>
+  // goes through the edge's `/` location, the gateway's, to the bare server).
+  const deployed = DEPLOYED ? await startDeployed(redis.url) : null;
+  const productServer = deployed ?? (await startServerChild('standalone'));
+  const bareChild = await startServerChild('ws');
+  const bareEdge = DEPLOYED ? await startBareEdge(bareChild, bareChild) : null;
+  const bareServer = bareEdge ? bareEdge.front(bareChild) : bareChild;
+  const product: Target = { label: WHERE, server: productServer, publish: publishToProduct(productServer.url) };
+  const bare: Target = { label: BARE_LABEL, server: bareServer, publish: publishToBare(bareServer.url) };
   const targets: [Target, Target] = [product, bare];
 
-  log(`(c) memory of ${fmtInt(CLIENTS)} idle sockets: standalone, then bare ws ...`);
   const idleQuery = () => `entity_types=sandbox&entity_ids=${idleId}`;
-  const productMemory = await measureMemory(product, idleQuery, CLIENTS);
-  const bareMemory = await measureMemory(bare, idleQuery, CLIENTS);
+  // The memory figure needs a forced GC inside the server: measured on the standalone only.
+  log(
+    DEPLOYED
+      ? `${fmtInt(CLIENTS)} idle sockets on each ...`
+      : `(c) memory of ${fmtInt(CLIENTS)} idle sockets: standalone, then bare ws ...`,
+  );
+  const productMemory = DEPLOYED ? null : await measureMemory(product, idleQuery, CLIENTS);
+  const bareMemory = DEPLOYED ? null : await measureMemory(bare, idleQuery, CLIENTS);
+  const idlePools = DEPLOYED
+    ? [await openPool(productServer, CLIENTS, idleQuery), await openPool(bareServer, CLIENTS, idleQuery)]
+    : [productMemory!.pool, bareMemory!.pool];
 
   log(`(a) broadcast to ${BROADCAST_CLIENTS} sockets watching the same ${BROADCAST_IDS} sandboxes ...`);
   const broadcastQuery = () => `entity_types=sandbox&entity_ids=${broadcastIds.join(',')}`;
@@ -596,10 +616,12 @@ async function run(_redis: BenchRedis): Promise<number> {
     }
   }
   await Promise.all(latencyPools.map((pool) => pool.close()));
-  await Promise.all([productMemory.pool.close(), bareMemory.pool.close()]);
+  await Promise.all(idlePools.map((pool) => pool.close()));
 
+  const replicaRestarts = deployed?.restarts() ?? 0;
   await productServer.close();
-  await bareServer.close();
+  await bareEdge?.close();
+  await bareChild.close();
   poster.close();
   await deleteRows();
 
@@ -627,7 +649,7 @@ async function run(_redis: BenchRedis): Promise<number> {
         'lost+failed',
         'CPU % server / clients / machine',
       ],
-      [throughputRow('standalone', productBroadcast), throughputRow('bare ws', bareBroadcast)],
+      [throughputRow(WHERE, productBroadcast), throughputRow(BARE_LABEL, bareBroadcast)],
     ),
   );
   console.log('');
@@ -668,35 +690,41 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log('');
 
-  const memoryRow = (label: string, r: MemoryResult) => [
-    label,
-    `${mb(r.before.vmRssKb)} → ${mb(r.after.vmRssKb)}`,
-    kb(r.rssPerSocket),
-    `${fmt1(jsBytes(r.before) / 2 ** 20)} MB → ${fmt1(jsBytes(r.after) / 2 ** 20)} MB`,
-    kb(r.jsPerSocket),
-    `${fmt1(r.before.memory.heapTotal / 2 ** 20)} MB → ${fmt1(r.after.memory.heapTotal / 2 ** 20)} MB`,
-    kb(perSocket(r)),
-  ];
-  console.log(`(c) server memory before → after ${fmtInt(CLIENTS)} idle sockets (after forced GC)`);
-  console.log(
-    table(
-      [
-        'server',
-        'RSS',
-        'RSS Δ / socket',
-        'heap used+external+arrayBuffers',
-        'JS Δ / socket',
-        'heap committed',
-        'per socket (larger Δ)',
-      ],
-      [memoryRow('standalone', productMemory.result), memoryRow('bare ws', bareMemory.result)],
-    ),
-  );
-  console.log(
-    '(RSS Δ alone is unreliable: a process whose heap already has committed-but-free pages (the standalone after start-up)\n' +
-      ' hosts new sockets without growing RSS, while a small heap grows in steps; so the figure is the larger of RSS Δ and\n' +
-      ' JS Δ per socket. Kernel socket buffers are not in either.)',
-  );
+  if (productMemory && bareMemory) {
+    const memoryRow = (label: string, r: MemoryResult) => [
+      label,
+      `${mb(r.before.vmRssKb)} → ${mb(r.after.vmRssKb)}`,
+      kb(r.rssPerSocket),
+      `${fmt1(jsBytes(r.before) / 2 ** 20)} MB → ${fmt1(jsBytes(r.after) / 2 ** 20)} MB`,
+      kb(r.jsPerSocket),
+      `${fmt1(r.before.memory.heapTotal / 2 ** 20)} MB → ${fmt1(r.after.memory.heapTotal / 2 ** 20)} MB`,
+      kb(perSocket(r)),
+    ];
+    console.log(`(c) server memory before → after ${fmtInt(CLIENTS)} idle sockets (after forced GC)`);
+    console.log(
+      table(
+        [
+          'server',
+          'RSS',
+          'RSS Δ / socket',
+          'heap used+external+arrayBuffers',
+          'JS Δ / socket',
+          'heap committed',
+          'per socket (larger Δ)',
+        ],
+        [memoryRow('standalone', productMemory.result), memoryRow('bare ws', bareMemory.result)],
+      ),
+    );
+    console.log(
+      '(RSS Δ alone is unreliable: a process whose heap already has committed-but-free pages (the standalone after start-up)\n' +
+        ' hosts new sockets without growing RSS, while a small heap grows in steps; so the figure is the larger of RSS Δ and\n' +
+        ' JS Δ per socket. Kernel socket buffers are not in either.)',
+    );
+  }
+  if (DEPLOYED)
+    console.log(
+      `(as deployed: "server" CPU = every service process + nginx, the bare server's includes its nginx; loop delay is the gateway's; replica restarts during the run: ${replicaRestarts})`,
+    );
   console.log(
     '(CPU in % of one core; machine 200 % = both cores busy: machine − server − clients ≈ Postgres + Redis + other users)',
   );
@@ -707,43 +735,42 @@ async function run(_redis: BenchRedis): Promise<number> {
   const p99s = latency.map((runs) => runs.map((r) => r.p99)) as [number[], number[]];
   const latencyMet =
     medianOf(p99s[0]) <= medianOf(p99s[1]) + TARGET_P99_PLUS_MS && latency[0].every((r) => r.samples === r.expected);
-  const productMem = productMemory.result;
-  const bareMem = bareMemory.result;
   const figures: FigureResult[] = [
     {
-      figure: `broadcast frames/s to ${BROADCAST_CLIENTS} sockets × ${BROADCAST_IDS} sandboxes (standalone)`,
+      figure: `broadcast frames/s to ${BROADCAST_CLIENTS} sockets × ${BROADCAST_IDS} sandboxes (${WHERE_FIGURE})`,
       unit: 'frames/s',
       ours: productBroadcast.perRound,
       baseline: bareBroadcast.perRound,
-      baselineLabel: 'bare ws',
+      baselineLabel: BARE_LABEL,
       compare: 'ratio',
       target: `≥ ${TARGET_RATIO}× bare`,
       met: medianOf(broadcastRatios) >= TARGET_RATIO && clean(productBroadcast),
       note: `delivered ${(productBroadcast.delivered * 100).toFixed(2)} %`,
     },
     {
-      figure: `POST→frame p99 at ${fmtInt(LATENCY_RATE)} ev/s, ${LATENCY_SANDBOXES} sandboxes, +${fmtInt(CLIENTS)} idle (standalone)`,
+      figure: `POST→frame p99 at ${fmtInt(LATENCY_RATE)} ev/s, ${LATENCY_SANDBOXES} sandboxes, +${fmtInt(CLIENTS)} idle (${WHERE_FIGURE})`,
       unit: 'ms',
       ours: p99s[0],
       baseline: p99s[1],
-      baselineLabel: 'bare ws p99',
+      baselineLabel: `${BARE_LABEL} p99`,
       compare: 'diff',
       target: `≤ bare + ${TARGET_P99_PLUS_MS} ms`,
       met: latencyMet,
       note: `p50 ${fmt1(medianOf(latency[0].map((r) => r.p50)))} ms; POST answer p99 ${fmt1(medianOf(latency[0].map((r) => r.ackP99)))} ms; frames ${latency[0].map((r) => `${r.samples}/${r.expected}`).join(', ')}`,
     },
-    {
+  ];
+  if (productMemory && bareMemory)
+    figures.push({
       figure: 'memory per idle socket (standalone)',
       unit: 'KB',
-      ours: [perSocket(productMem) / 1024],
-      baseline: [perSocket(bareMem) / 1024],
+      ours: [perSocket(productMemory.result) / 1024],
+      baseline: [perSocket(bareMemory.result) / 1024],
       baselineLabel: 'bare ws',
       compare: 'ratio',
       target: `≤ ${TARGET_BYTES_PER_SOCKET / 1024} KB`,
-      met: perSocket(productMem) <= TARGET_BYTES_PER_SOCKET,
-      note: `RSS Δ ${kb(productMem.rssPerSocket)}, JS Δ ${kb(productMem.jsPerSocket)}`,
-    },
-  ];
+      met: perSocket(productMemory.result) <= TARGET_BYTES_PER_SOCKET,
+      note: `RSS Δ ${kb(productMemory.result.rssPerSocket)}, JS Δ ${kb(productMemory.result.jsPerSocket)}`,
+    });
   writeFigures(figures);
   console.log(
     table(

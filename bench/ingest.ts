@@ -9,6 +9,10 @@
  * Both servers stay up for the whole run and are loaded in alternating rounds (bare, product, product, bare, ...),
  * so that a change in background load on a shared machine hits both sides alike; an idle server costs nothing.
  * Redis is a private redis-server started for the run (see useBenchRedis) unless BENCH_REDIS_URL is set.
+ * `BENCH_PRODUCT=ingest`: the ingest service alone in the child instead of the standalone.
+ * `BENCH_PRODUCT=deployed` (bench/lib/deployed.ts): every service its own process, `npm run cluster` with one replica
+ * each, loaded through its nginx edge, beside bare express behind an nginx generated from the same config; and the
+ * single-event figure once more at the ingest's and bare express's own ports (what the proxy hop costs each side).
  *
  * Figures (each beside its baseline from this same run):
  *   1. single events: POST /api/v1/sandboxes/<id>/events, the realistic body below, requests cycling over 50 sandbox
@@ -46,10 +50,18 @@ import {
   runBenchmark,
   writeFigures,
   medianOf,
+  type FigureResult,
 } from './lib/common';
+import { startBareEdge, startDeployed } from './lib/deployed';
 
-/** What is measured: the standalone (every app in one process, the default) or the ingest service alone (`BENCH_PRODUCT=ingest`). */
-const PRODUCT = process.env.BENCH_PRODUCT === 'ingest' ? 'ingest' : 'standalone';
+/**
+ * What is measured: the standalone (every app in one process, the default), the ingest service alone
+ * (`BENCH_PRODUCT=ingest`), or every service its own process behind the edge (`BENCH_PRODUCT=deployed`, bench/lib/deployed.ts).
+ */
+const PRODUCT =
+  process.env.BENCH_PRODUCT === 'ingest' || process.env.BENCH_PRODUCT === 'deployed'
+    ? process.env.BENCH_PRODUCT
+    : 'standalone';
 const ROUNDS = benchOption('ROUNDS', 2, 1);
 const ROUND_S = benchOption('ROUND_S', 5, 1);
 const WARMUP_S = benchOption('WARMUP_S', 2, 1);
@@ -57,9 +69,12 @@ const CONNECTIONS = benchOption('CONNECTIONS', 100, 10);
 const BATCH_CONNECTIONS = benchOption('BATCH_CONNECTIONS', 100, 10);
 const SANDBOXES = benchOption('SANDBOXES', 50, 10);
 const BATCH_SIZE = 100;
-/** Issue 16's targets: ≥ 0.8× bare express for single events; batches ≥ 50k/s through the standalone, ≥ 100k/s ingest alone. */
+/**
+ * Issue 16's targets: ≥ 0.8× bare express for single events; batches ≥ 50k/s through the standalone, ≥ 100k/s for the
+ * ingest service as its own process (alone, or as deployed).
+ */
 const TARGET_RATIO = 0.8;
-const TARGET_BATCH_EVENTS_PER_S = PRODUCT === 'ingest' ? 100_000 : 50_000;
+const TARGET_BATCH_EVENTS_PER_S = PRODUCT === 'standalone' ? 50_000 : 100_000;
 
 const runId = `bench-ingest-${Date.now().toString(36)}`;
 const sandboxIds = Array.from({ length: SANDBOXES }, (_, i) => `${runId}-s${i}`);
@@ -180,9 +195,83 @@ async function countStored(): Promise<number> {
   }
 }
 
-async function run(_redis: BenchRedis): Promise<number> {
+/** One comparison: a route loaded on the product and on its baseline in alternating rounds. */
+interface Pair {
+  route: Route;
+  /** How the figure names where it was measured ("standalone", "as deployed", …). */
+  where: string;
+  product: ServerChild;
+  bare: ServerChild;
+  productSeries: Series;
+  bareSeries: Series;
+}
+
+const newSeries = (label: string, eventsPerRequest: number): Series => ({
+  label,
+  eventsPerRequest,
+  rounds: [],
+  warmupOk: 0,
+  warmupBad: 0,
+});
+
+/**
+ * The servers and the comparisons. Standalone or ingest alone: one child each, bare express beside it, single
+ * and batch. As deployed: the cluster (one replica per service) behind its nginx edge, bare express behind an
+ * nginx generated from the same config; single and batch through the edges, and single once more at the
+ * ingest's and bare express's own ports (what the proxy hop costs each side).
+ */
+async function setUp(
+  redis: BenchRedis,
+): Promise<{ pairs: Pair[]; close: () => Promise<void>; restarts: () => number }> {
+  const bare = await startServerChild('express');
+  const pair = (route: Route, where: string, product: ServerChild, bareServer: ServerChild, label: string): Pair => ({
+    route,
+    where,
+    product,
+    bare: bareServer,
+    productSeries: newSeries(
+      `${label}, ${route === 'batch' ? `batch ×${BATCH_SIZE}` : 'single'}`,
+      route === 'batch' ? BATCH_SIZE : 1,
+    ),
+    bareSeries: newSeries(
+      `bare express${label.includes('port') ? ' (own port)' : PRODUCT === 'deployed' ? ' (edge)' : ''}, ${route === 'batch' ? `batch ×${BATCH_SIZE}` : 'single'}`,
+      route === 'batch' ? BATCH_SIZE : 1,
+    ),
+  });
+  if (PRODUCT !== 'deployed') {
+    const product = await startServerChild(PRODUCT);
+    const where = PRODUCT === 'ingest' ? 'ingest alone' : 'standalone';
+    return {
+      pairs: [pair('single', where, product, bare, PRODUCT), pair('batch', where, product, bare, PRODUCT)],
+      close: async () => {
+        await product.close();
+        await bare.close();
+      },
+      restarts: () => 0,
+    };
+  }
+  const deployed = await startDeployed(redis.url);
+  const edge = await startBareEdge(bare, bare);
+  const bareEdge = edge.front(bare);
+  const atIngest: ServerChild = { ...deployed, url: deployed.ingestUrl };
+  return {
+    pairs: [
+      pair('single', 'as deployed', deployed, bareEdge, 'deployed (edge)'),
+      pair('single', "as deployed, at ingest's own port", atIngest, bare, "deployed (ingest's port)"),
+      pair('batch', 'as deployed', deployed, bareEdge, 'deployed (edge)'),
+    ],
+    close: async () => {
+      await deployed.close();
+      await edge.close();
+      await bare.close();
+    },
+    restarts: deployed.restarts,
+  };
+}
+
+async function run(redis: BenchRedis): Promise<number> {
   console.log(
-    `setup:   autocannon 8 in the bench process, servers in child processes; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
+    `setup:   autocannon 8 in the bench process, servers in child processes${PRODUCT === 'deployed' ? ' (as deployed: npm run cluster, one replica per service, behind its nginx edge; bare express behind an nginx of the same config)' : ''}; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
       `single: ${CONNECTIONS} connections; batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +
       `${WARMUP_S} s warm-up, then ${ROUNDS} alternating rounds × ${ROUND_S} s per server`,
   );
@@ -191,28 +280,10 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log('');
 
-  const bare = await startServerChild('express');
-  const product = await startServerChild(PRODUCT);
-  const newSeries = (label: string, eventsPerRequest: number): Series => ({
-    label,
-    eventsPerRequest,
-    rounds: [],
-    warmupOk: 0,
-    warmupBad: 0,
-  });
-  const series = {
-    bareSingle: newSeries('bare express, single', 1),
-    single: newSeries(`${PRODUCT}, single`, 1),
-    bareBatch: newSeries(`bare express, batch ×${BATCH_SIZE}`, BATCH_SIZE),
-    batch: newSeries(`${PRODUCT}, batch ×${BATCH_SIZE}`, BATCH_SIZE),
-  };
-  const plan: Array<{ route: Route; bare: Series; product: Series }> = [
-    { route: 'single', bare: series.bareSingle, product: series.single },
-    { route: 'batch', bare: series.bareBatch, product: series.batch },
-  ];
-  for (const { route, bare: bareSeries, product: productSeries } of plan) {
+  const { pairs, close, restarts } = await setUp(redis);
+  for (const { route, where, product, bare, productSeries, bareSeries } of pairs) {
     process.stderr.write(
-      `${route}: warm-up ${WARMUP_S} s each, then ${ROUNDS} × ${ROUND_S} s per server, alternating ...\n`,
+      `${route} (${where}): warm-up ${WARMUP_S} s each, then ${ROUNDS} × ${ROUND_S} s per server, alternating ...\n`,
     );
     await warmUp(bare, bareSeries, route);
     await warmUp(product, productSeries, route);
@@ -225,20 +296,24 @@ async function run(_redis: BenchRedis): Promise<number> {
       for (const [server, target] of order) await round(server, target, route);
     }
   }
-  process.stderr.write('stopping the standalone gracefully (drains the event log), counting rows ...\n');
-  await product.close();
-  await bare.close();
+  const replicaRestarts = restarts();
+  process.stderr.write(`stopping the ${PRODUCT} gracefully (drains the event log), counting rows ...\n`);
+  await close();
 
-  const acknowledged = acknowledgedEvents(series.single) + acknowledgedEvents(series.batch);
-  // Each autocannon run against the standalone (warm-up and rounds) stops with at most one request per connection in
+  const productSeries = pairs.map((p) => p.productSeries);
+  const acknowledged = sum(productSeries.map(acknowledgedEvents));
+  // Each autocannon run against the product (warm-up and rounds) stops with at most one request per connection in
   // flight, and a request the client gave up on (its 10 s timeout) may still commit: neither answer is counted.
-  const inFlightBound =
-    (1 + ROUNDS) * (CONNECTIONS + BATCH_CONNECTIONS * BATCH_SIZE) +
-    unansweredEvents(series.single) +
-    unansweredEvents(series.batch);
+  const inFlightBound = sum(
+    pairs.map(
+      (p) =>
+        (1 + ROUNDS) * (p.route === 'batch' ? BATCH_CONNECTIONS * BATCH_SIZE : CONNECTIONS) +
+        unansweredEvents(p.productSeries),
+    ),
+  );
   const stored = await countStored();
 
-  const all = [series.bareSingle, series.single, series.bareBatch, series.batch];
+  const all = pairs.flatMap((p) => [p.bareSeries, p.productSeries]);
   console.log(
     table(
       ['run', 'req/s', 'events/s (2xx)', 'p50 ms', 'p99 ms', 'non-2xx+errors', 'CPU % server / autocannon / machine'],
@@ -255,8 +330,10 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log(
     `(events/s over all rounds; p50 = median of the rounds' p50, p99 = worst round's p99; non-2xx/errors include the warm-up;\n` +
-      ` CPU in % of one core, machine ${os.cpus().length * 100} % = every core busy, machine − server − autocannon ≈ Postgres + Redis + other users)`,
+      ` CPU in % of one core, machine ${os.cpus().length * 100} % = every core busy, machine − server − autocannon ≈ Postgres + Redis + other users` +
+      `${PRODUCT === 'deployed' ? ';\n as deployed, "server" = every service process + nginx, and the bare server + its nginx behind an edge' : ''})`,
   );
+  if (PRODUCT === 'deployed') console.log(`replica restarts during the run: ${replicaRestarts}`);
   console.log('');
   console.log(
     table(
@@ -266,66 +343,63 @@ async function run(_redis: BenchRedis): Promise<number> {
   );
   console.log('');
 
-  const ratio = eventsPerS(series.single) / eventsPerS(series.bareSingle);
-  const batchRate = eventsPerS(series.batch);
+  const perRound = (s: Series) => s.rounds.map((r) => roundEventsPerS(s, r));
+  const figures: FigureResult[] = pairs.map((p) =>
+    p.route === 'single'
+      ? {
+          figure: `single-event durable POST (${p.where})`,
+          unit: 'events/s',
+          ours: perRound(p.productSeries),
+          baseline: perRound(p.bareSeries),
+          baselineLabel: `bare express POST${p.where === 'as deployed' ? ' behind the same nginx' : ''}`,
+          compare: 'ratio',
+          target: `≥ ${TARGET_RATIO}× bare`,
+          met:
+            medianOf(perRound(p.productSeries).map((v, i) => v / perRound(p.bareSeries)[i]!)) >= TARGET_RATIO &&
+            failures(p.productSeries) === 0,
+          note: `p99 ${fmt1(Math.max(...p.productSeries.rounds.map((r) => r.p99)))} ms; non-2xx ${failures(p.productSeries)}`,
+        }
+      : {
+          figure: `batch ×${BATCH_SIZE} durable events/s (${p.where})`,
+          unit: 'events/s',
+          ours: perRound(p.productSeries),
+          baseline: perRound(p.bareSeries),
+          baselineLabel: `bare express, same bodies${p.where === 'as deployed' ? ', behind the same nginx' : ''}`,
+          compare: 'ratio',
+          target: `≥ ${fmtInt(TARGET_BATCH_EVENTS_PER_S)}/s`,
+          met: medianOf(perRound(p.productSeries)) >= TARGET_BATCH_EVENTS_PER_S && failures(p.productSeries) === 0,
+        },
+  );
+  const durability =
+    stored < acknowledged
+      ? 'LOST EVENTS'
+      : stored - acknowledged <= inFlightBound
+        ? `OK (+${fmtInt(stored - acknowledged)} in flight at cut-off, bound ${fmtInt(inFlightBound)})`
+        : `SURPLUS ${fmtInt(stored - acknowledged)} > in-flight bound ${fmtInt(inFlightBound)}`;
   console.log(
     table(
       ['figure', 'measured', 'baseline', 'target', 'result'],
       [
-        [
-          'single: durable events/s vs bare express',
-          `${fmtInt(eventsPerS(series.single))}/s (${fmt2(ratio)}×)`,
-          `${fmtInt(eventsPerS(series.bareSingle))}/s`,
-          `≥ ${TARGET_RATIO}× bare, no non-2xx`,
-          verdict(ratio >= TARGET_RATIO && failures(series.single) === 0),
-        ],
-        [
-          `batch ×${BATCH_SIZE}: durable events/s`,
-          `${fmtInt(batchRate)}/s`,
-          `${fmtInt(eventsPerS(series.bareBatch))}/s bare`,
-          `≥ ${fmtInt(TARGET_BATCH_EVENTS_PER_S)}/s, no non-2xx`,
-          verdict(batchRate >= TARGET_BATCH_EVENTS_PER_S && failures(series.batch) === 0),
-        ],
+        ...figures.map((f) => [
+          f.figure,
+          `${fmtInt(medianOf(f.ours))}/s${f.compare === 'ratio' ? ` (${fmt2(medianOf(f.ours.map((v, i) => v / f.baseline[i]!)))}×)` : ''}`,
+          `${fmtInt(medianOf(f.baseline))}/s bare`,
+          `${f.target}, no non-2xx`,
+          verdict(f.met),
+        ]),
         [
           'durability: rows stored vs events acked',
           `${fmtInt(stored)} stored`,
           `${fmtInt(acknowledged)} acked`,
           'stored ≥ acked',
-          stored < acknowledged
-            ? 'LOST EVENTS'
-            : stored - acknowledged <= inFlightBound
-              ? `OK (+${fmtInt(stored - acknowledged)} in flight at cut-off, bound ${fmtInt(inFlightBound)})`
-              : `SURPLUS ${fmtInt(stored - acknowledged)} > in-flight bound ${fmtInt(inFlightBound)}`,
+          durability,
         ],
       ],
     ),
   );
-  const perRound = (s: Series) => s.rounds.map((r) => roundEventsPerS(s, r));
-  const where = PRODUCT === 'ingest' ? 'ingest alone' : 'standalone';
+  const where = pairs[0]!.where;
   writeFigures([
-    {
-      figure: `single-event durable POST (${where})`,
-      unit: 'events/s',
-      ours: perRound(series.single),
-      baseline: perRound(series.bareSingle),
-      baselineLabel: 'bare express POST',
-      compare: 'ratio',
-      target: `≥ ${TARGET_RATIO}× bare`,
-      met:
-        medianOf(perRound(series.single).map((v, i) => v / perRound(series.bareSingle)[i]!)) >= TARGET_RATIO &&
-        failures(series.single) === 0,
-      note: `p99 ${fmt1(Math.max(...series.single.rounds.map((r) => r.p99)))} ms; non-2xx ${failures(series.single)}`,
-    },
-    {
-      figure: `batch ×${BATCH_SIZE} durable events/s (${where})`,
-      unit: 'events/s',
-      ours: perRound(series.batch),
-      baseline: perRound(series.bareBatch),
-      baselineLabel: 'bare express, same bodies',
-      compare: 'ratio',
-      target: `≥ ${fmtInt(TARGET_BATCH_EVENTS_PER_S)}/s`,
-      met: medianOf(perRound(series.batch)) >= TARGET_BATCH_EVENTS_PER_S && failures(series.batch) === 0,
-    },
+    ...figures,
     {
       figure: `acknowledged events lost (${where})`,
       unit: 'events',
