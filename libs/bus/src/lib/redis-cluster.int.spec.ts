@@ -11,7 +11,8 @@ import { JobProducer, createConsumer, jobIdFor, queuePrefix } from './job-queues
 import { closeRedis, createRedisClient, eventShardsOf, isCluster, pingRedis, type Redis } from './redis';
 
 const logger = testLogger();
-jest.setTimeout(60_000);
+// A node restart under a loaded machine (two cores shared with other suites) can take tens of seconds to settle.
+jest.setTimeout(120_000);
 
 function envelope(entityId: string, id: number): EventEnvelope {
   return {
