@@ -11,8 +11,9 @@
  * Redis is a private redis-server started for the run (see useBenchRedis) unless BENCH_REDIS_URL is set.
  * `BENCH_PRODUCT=ingest`: the ingest service alone in the child instead of the standalone.
  * `BENCH_PRODUCT=deployed` (bench/lib/deployed.ts): every service its own process, `npm run cluster` with one replica
- * each, loaded through its nginx edge, beside bare express behind an nginx generated from the same config; and the
- * single-event figure once more at the ingest's and bare express's own ports (what the proxy hop costs each side).
+ * each, loaded through its nginx edge, beside bare express behind an nginx generated from the same config; with
+ * BENCH_DEPLOYED_DIRECT=1 the single-event figure once more at the ingest's and bare express's own ports (what the
+ * proxy hop costs each side).
  *
  * Figures (each beside its baseline from this same run):
  *   1. single events: POST /api/v1/sandboxes/<id>/events, the realistic body below, requests cycling over 50 sandbox
@@ -62,6 +63,8 @@ const PRODUCT =
   process.env.BENCH_PRODUCT === 'ingest' || process.env.BENCH_PRODUCT === 'deployed'
     ? process.env.BENCH_PRODUCT
     : 'standalone';
+/** As deployed, also single POSTs at the ingest's and bare express's own ports (`BENCH_DEPLOYED_DIRECT=1`). */
+const DEPLOYED_DIRECT = process.env.BENCH_DEPLOYED_DIRECT === '1';
 const ROUNDS = benchOption('ROUNDS', 2, 1);
 const ROUND_S = benchOption('ROUND_S', 5, 1);
 const WARMUP_S = benchOption('WARMUP_S', 2, 1);
@@ -217,8 +220,8 @@ const newSeries = (label: string, eventsPerRequest: number): Series => ({
 /**
  * The servers and the comparisons. Standalone or ingest alone: one child each, bare express beside it, single
  * and batch. As deployed: the cluster (one replica per service) behind its nginx edge, bare express behind an
- * nginx generated from the same config; single and batch through the edges, and single once more at the
- * ingest's and bare express's own ports (what the proxy hop costs each side).
+ * nginx generated from the same config; single and batch through the edges, and (BENCH_DEPLOYED_DIRECT=1) single
+ * once more at the ingest's and bare express's own ports (what the proxy hop costs each side).
  */
 async function setUp(
   redis: BenchRedis,
@@ -257,7 +260,9 @@ async function setUp(
   return {
     pairs: [
       pair('single', 'as deployed', deployed, bareEdge, 'deployed (edge)'),
-      pair('single', "as deployed, at ingest's own port", atIngest, bare, "deployed (ingest's port)"),
+      ...(DEPLOYED_DIRECT
+        ? [pair('single', "as deployed, at ingest's own port", atIngest, bare, "deployed (ingest's port)")]
+        : []),
       pair('batch', 'as deployed', deployed, bareEdge, 'deployed (edge)'),
     ],
     close: async () => {
