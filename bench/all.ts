@@ -5,7 +5,7 @@
  * measured twice: through the standalone (every service in one process, `npm start`) and "as deployed" (each
  * service its own process behind the edge, as `npm run cluster` runs them).
  *
- *   npm run bench              # ≈ 8 min
+ *   npm run bench              # ≈ 9 min on a quiet 2-core machine
  *   npm run bench -- --quick   # BENCH_SMOKE=1 for every script: seconds, figures meaningless (to check the wiring)
  *
  * Each script's own output goes to bench/.results/<name>.log; each writes its figures as JSON lines to
