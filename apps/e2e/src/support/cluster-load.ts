@@ -645,10 +645,14 @@ export class ClusterVerifier {
     let strays = 0;
     const issues: bigint[] = [];
     const streamIssues: string[] = [];
-    for (const client of this.clients) {
-      const { filter } = client;
-      const expected = (
-        await this.query<{ id: string }>(
+    // One connection for every client's query (the store's rows for its filter), then one deadline for all.
+    const db = new pg.Client({ connectionString: this.databaseUrl });
+    await db.connect();
+    const expectations: bigint[][] = [];
+    try {
+      for (const client of this.clients) {
+        const { filter } = client;
+        const { rows } = await db.query<{ id: string }>(
           `SELECT id::text AS id FROM sandbox_events
             WHERE id > $1 AND id <= $2
               AND ($3::text[] IS NULL OR entity_type = ANY($3))
@@ -665,13 +669,26 @@ export class ClusterVerifier {
             filter.eventTypes ?? null,
             CANARY_SANDBOX_ID,
           ],
-        )
-      ).map((row) => BigInt(row.id));
-      const last = expected[expected.length - 1];
-      if (last !== undefined)
-        await waitFor(() => client.lastId >= last, `client ${filter.name} to receive id ${last}`, waitMs, 50).catch(
-          () => undefined,
         );
+        expectations.push(rows.map((row) => BigInt(row.id)));
+      }
+    } finally {
+      await db.end();
+    }
+    // (A wait that runs out is reported by the counts below, which name what is missing.)
+    await waitFor(
+      () =>
+        this.clients.every((client, i) => {
+          const last = expectations[i]![expectations[i]!.length - 1];
+          return last === undefined || client.lastId >= last;
+        }),
+      "every client to receive its filter's newest stored event",
+      waitMs,
+      50,
+    ).catch(() => undefined);
+    for (const [i, client] of this.clients.entries()) {
+      const { filter } = client;
+      const expected = expectations[i]!;
       const received = client.ids.filter((id) => id <= upTo);
       const got = new Set(received);
       const want = new Set(expected);
