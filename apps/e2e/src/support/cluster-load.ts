@@ -26,21 +26,6 @@ import { waitFor } from '@sandbox-relay/testing';
  * - tasks on the local provider, whose workers must stay healthy (never restarted).
  */
 
-/** Where each part of the load goes: the edge for every part, or each service's own URL. */
-export interface LoadTargets {
-  events: string;
-  websocket: string;
-  messages: string;
-  tasks: string;
-}
-
-export const edgeTargets = (edge: string): LoadTargets => ({
-  events: edge,
-  websocket: edge,
-  messages: edge,
-  tasks: edge,
-});
-
 export interface Answer {
   status: number;
   body: unknown;
