@@ -1,15 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { waitFor } from '@sandbox-relay/testing';
+import { freeTcpPort, waitFor } from '@sandbox-relay/testing';
 
 /** A TCP port that was free a moment ago (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export const freePort = freeTcpPort;
 
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
