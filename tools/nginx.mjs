@@ -24,7 +24,8 @@ export function ensureNginx() {
   // policy-rc.d forbids it (invoke-rc.d starts nothing in runlevel 1): the cluster runs its own, in the foreground.
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'nginx']]) {
-    const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    // apt's output goes to stderr: a caller reads this script's stdout for the binary's path.
+    const result = spawnSync('apt-get', args, { stdio: ['ignore', 2, 'inherit'], env });
     if (result.status !== 0)
       throw new Error(
         `apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install nginx by hand`,

@@ -25,7 +25,8 @@ export function ensurePromtool() {
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   // The package's post-install starts no server where no init system runs (containers, CI); policy-rc.d is not touched.
   for (const args of [['update'], ['install', '-y', '--no-install-recommends', 'prometheus']]) {
-    const result = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env });
+    // apt's output goes to stderr: a caller reads this script's stdout for the binary's path.
+    const result = spawnSync('apt-get', args, { stdio: ['ignore', 2, 'inherit'], env });
     if (result.status !== 0)
       throw new Error(
         `apt-get ${args.join(' ')} failed (exit ${result.status ?? result.signal}); install prometheus by hand`,

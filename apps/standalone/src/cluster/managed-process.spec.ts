@@ -49,7 +49,8 @@ describe('ManagedProcess: a process kept running as a Deployment keeps a pod', (
   });
 
   it('starts a process that exits again, with backoff, counting restarts and keeping its output', async () => {
-    const process = managed('console.log("run", process.pid); process.exit(3)');
+    // One string: with FORCE_COLOR in the environment (CI), console.log would colour a number argument.
+    const process = managed('console.log("run " + process.pid); process.exit(3)');
     process.start();
     await waitFor(() => process.restarts >= 3, 'three restarts', 10_000);
     expect(process.lastExit).toMatchObject({ code: 3, signal: null });
