@@ -63,7 +63,11 @@ function runScript(script: (typeof scripts)[number]): Promise<number> {
 }
 
 const fmtValue = (n: number) =>
-  Math.abs(n) >= 100 ? Math.round(n).toLocaleString('en-US') : Math.abs(n) >= 1 || n === 0 ? fmt1(n) : String(n);
+  Math.abs(n) >= 100
+    ? Math.round(n).toLocaleString('en-US')
+    : Math.abs(n) >= 1 || n === 0
+      ? fmt1(n)
+      : String(Number(n.toPrecision(3)));
 
 function summary(values: number[], unit: string): string {
   if (values.length === 0) return '—';
