@@ -35,7 +35,7 @@ const args = ['nx', 'run-many', '-t', 'typecheck', 'test', '--outputStyle=static
 if (process.env.CI) args.push('--skip-nx-cache');
 
 // A test process that never exits (a leaked socket, timer or child keeps jest alive) must fail the run
-// with a clear message, not hold CI until its own limit. The whole suite takes ~14 min on 2 cores.
+// with a clear message, not hold CI until its own limit. The whole suite takes ~18 min on 2 cores.
 const deadlineMinutes = Number(process.env.TEST_DEADLINE_MINUTES ?? 45);
 if (!Number.isFinite(deadlineMinutes) || deadlineMinutes <= 0) {
   process.stderr.write(
