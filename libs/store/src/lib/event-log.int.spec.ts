@@ -99,11 +99,13 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     const seen: string[] = [];
     let cursor = '0';
     let writing = true;
+    const PAGE = 100;
     const follow = async () => {
       // A resuming client: read what is after the cursor, move the cursor to the last id read.
-      const page = await reader.list({ entityIds: sandboxes, after: cursor, limit: 1000 });
+      const page = await reader.list({ entityIds: sandboxes, after: cursor, limit: PAGE });
       for (const event of page) seen.push(event.id);
       if (page.length > 0) cursor = page[page.length - 1]!.id;
+      return page.length;
     };
     try {
       const writers = (async () => {
@@ -118,7 +120,8 @@ describe('EventLog (group commit against PostgreSQL)', () => {
       })().finally(() => (writing = false));
       while (writing) await follow();
       await writers;
-      await follow();
+      // The rest, page by page, after the last cursor.
+      while ((await follow()) === PAGE);
       const stored = await reader.list({ entityIds: sandboxes, limit: 5000 });
       expect(stored).toHaveLength(sandboxes.length * 60);
       expect(seen).toEqual(stored.map((event) => event.id));
