@@ -2,7 +2,7 @@ import { serializeEnvelope, type EventEnvelope } from '@sandbox-relay/contracts'
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import { EventRepository, compareIds, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
-import { LiveSequencer, successor } from './live-sequencer';
+import { LiveSequencer, successor, type SequencerHistory } from './live-sequencer';
 
 const logger = testLogger();
 
@@ -95,6 +95,40 @@ describe('LiveSequencer', () => {
     await waitFor(() => mine(sandbox).length >= 3, 'the catch-up');
     expect(mine(sandbox)).toEqual([1, 2, 3]);
     expectInOrderOnce();
+  });
+
+  it('owes a catch-up the store could not answer, and makes it once the store answers again', async () => {
+    const sandbox = uniqueId('sb-retry');
+    let failNext = false;
+    const flaky: SequencerHistory = {
+      lastCommittedId: () => repository.lastCommittedId(),
+      list: (query) => {
+        if (!failNext) return repository.list(query);
+        failNext = false;
+        return Promise.reject(new Error('connection terminated'));
+      },
+    };
+    const retrying = new LiveSequencer({
+      history: flaky,
+      deliver: (event) => delivered.push(event),
+      logger,
+      holeWaitMs: 50,
+      pageSize: 100,
+      retryMs: 50,
+    });
+    retrying.start();
+    try {
+      await waitFor(() => retrying.started, 'the sequencer to read where to start');
+      delivered = [];
+      await repository.appendMany([1, 2].map((n) => newEvent(sandbox, n)));
+      failNext = true;
+      retrying.restored();
+      await waitFor(() => mine(sandbox).length >= 2, 'the catch-up, retried');
+      expect(mine(sandbox)).toEqual([1, 2]);
+      expectInOrderOnce();
+    } finally {
+      retrying.stop();
+    }
   });
 
   it('starts after the newest stored event: what was stored before is not handed out', async () => {

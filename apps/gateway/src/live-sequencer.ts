@@ -62,7 +62,7 @@ export class LiveSequencer {
 
   stop(): void {
     this.stopped = true;
-    if (this.fillTimer) clearTimeout(this.fillTimer);
+    this.cancelFill();
     this.held.clear();
   }
 
@@ -110,15 +110,20 @@ export class LiveSequencer {
       sequencedEvents.inc({ path: 'held' });
       this.options.deliver(received);
     }
-    if (this.held.size === 0 && this.fillTimer) {
-      clearTimeout(this.fillTimer);
+    // A timer already set (a hole's, or a retry's after a failed read) stays: with nothing held, it finds nothing to do.
+    if (this.held.size > 0 && !this.fillTimer) this.scheduleFill(this.options.holeWaitMs);
+  }
+
+  private scheduleFill(delayMs: number): void {
+    this.fillTimer = setTimeout(() => {
       this.fillTimer = undefined;
-    }
-    if (this.held.size > 0 && !this.fillTimer)
-      this.fillTimer = setTimeout(() => {
-        this.fillTimer = undefined;
-        void this.fill();
-      }, this.options.holeWaitMs);
+      void this.fill();
+    }, delayMs);
+  }
+
+  private cancelFill(): void {
+    if (this.fillTimer) clearTimeout(this.fillTimer);
+    this.fillTimer = undefined;
   }
 
   /**
@@ -129,10 +134,8 @@ export class LiveSequencer {
   private async fill(): Promise<void> {
     if (this.filling || this.stopped) return;
     this.filling = true;
-    if (this.fillTimer) {
-      clearTimeout(this.fillTimer);
-      this.fillTimer = undefined;
-    }
+    this.cancelFill();
+    let catchingUp = false;
     try {
       if (this.last === undefined) {
         this.last = await this.options.history.lastCommittedId();
@@ -140,8 +143,10 @@ export class LiveSequencer {
         for (const id of [...this.held.keys()]) if (compareIds(id, this.last) <= 0) this.held.delete(id);
       }
       for (;;) {
-        const target = this.catchUpWanted ? undefined : this.highestHeld();
-        if (!this.catchUpWanted && target === undefined) break;
+        catchingUp = this.catchUpWanted;
+        const target = catchingUp ? undefined : this.highestHeld();
+        if (!catchingUp && target === undefined) break;
+        // Cleared before the read: a `restored()` while it runs asks for another.
         this.catchUpWanted = false;
         await this.readUpTo(target);
       }
@@ -151,11 +156,9 @@ export class LiveSequencer {
           { err: (error as Error).message, last: this.last, held: this.held.size },
           'live sequencer could not read the store; retrying',
         );
-        this.catchUpWanted ||= this.last === undefined;
-        this.fillTimer = setTimeout(() => {
-          this.fillTimer = undefined;
-          void this.fill();
-        }, this.options.retryMs ?? 1_000);
+        // A catch-up cut short is owed again (a hole behind a held event is found again by itself).
+        this.catchUpWanted ||= catchingUp;
+        this.scheduleFill(this.options.retryMs ?? 1_000);
       }
     } finally {
       this.filling = false;
