@@ -386,8 +386,7 @@ export class EventGateway {
           // Skipped events still move the cursor: a full page of them must not be read again forever.
           after = event.id;
           // The store filtered by stored type; the original protocol's `SANDBOX_<type>` names read a superset.
-          if (!client.maySee(event) || !matchesSubscription(client.filter, event) || client.alreadySent(event))
-            continue;
+          if (!client.maySee(event) || !matchesSubscription(client.filter, event)) continue;
           if (isCanaryEvent(event) && !filter.entityIds.has(CANARY_SANDBOX_ID)) continue;
           // A page may hold many times the send-buffer bound (500 diffs): queued at once, it would close
           // a client that reads as fast as it can as a slow consumer. Let the socket drain as it reads.

@@ -100,10 +100,6 @@ export class GatewayClient {
     return !this.closed && this.ws.readyState === WebSocket.OPEN;
   }
 
-  get replaying(): boolean {
-    return this.held !== null;
-  }
-
   /** A live event matched this client's filter. */
   deliver(frame: LiveFrame): void {
     if (!this.maySee(frame.event)) return;
@@ -160,7 +156,7 @@ export class GatewayClient {
 
   /** From now on live events are held until `endReplay`. */
   beginReplay(): void {
-    this.held ??= [];
+    this.held = [];
   }
 
   /**
@@ -172,19 +168,16 @@ export class GatewayClient {
   endReplay(cursor: string, lastReplayedByEntity: Map<string, string>): void {
     const held = this.held ?? [];
     this.held = null;
-    this.floor = this.floor === undefined || compareIds(cursor, this.floor) > 0 ? cursor : this.floor;
-    // A later replay (the backfill after a Redis outage) adds to what an earlier one sent.
-    const watermarks = this.watermarks ?? new Map<string, string>();
-    for (const [key, id] of lastReplayedByEntity) watermarks.set(key, id);
-    this.watermarks = watermarks.size > 0 ? watermarks : undefined;
+    this.floor = cursor;
+    this.watermarks = lastReplayedByEntity.size > 0 ? lastReplayedByEntity : undefined;
     for (const frame of held) this.deliver(frame);
   }
 
   /**
-   * Whether `event` is at or below what this client already has: its resume cursor, or an id of its
-   * entity an earlier replay sent. A replay skips these too (a backfill from an older cursor).
+   * Whether a live `event` is at or below what this client already has: its resume cursor, or an id
+   * of its entity the replay sent.
    */
-  alreadySent(event: LiveFrame['event']): boolean {
+  private alreadySent(event: LiveFrame['event']): boolean {
     if (this.floor !== undefined && compareIds(event.id, this.floor) <= 0) return true;
     if (!this.watermarks) return false;
     const key = entityKey(event.entity_type, event.entity_id);
