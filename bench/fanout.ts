@@ -344,24 +344,18 @@ async function throughputRound(
   clientState.mode = 'sentinel';
   pump();
 
+  const snapshot = async () => ({
+    at: performance.now(),
+    frames: clientState.frames,
+    published,
+    server: (await target.server.cpu()).cpu,
+    self: process.cpuUsage(),
+    machine: machineCpu(),
+  });
   await sleep(warmupS * 1000);
-  const at0 = {
-    at: performance.now(),
-    frames: clientState.frames,
-    published,
-    server: (await target.server.cpu()).cpu,
-    self: process.cpuUsage(),
-    machine: machineCpu(),
-  };
+  const at0 = await snapshot();
   await sleep(measureS * 1000);
-  const at1 = {
-    at: performance.now(),
-    frames: clientState.frames,
-    published,
-    server: (await target.server.cpu()).cpu,
-    self: process.cpuUsage(),
-    machine: machineCpu(),
-  };
+  const at1 = await snapshot();
 
   running = false;
   const drainDeadline = Date.now() + 10_000;

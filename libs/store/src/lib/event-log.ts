@@ -67,7 +67,7 @@ export class EventLog {
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
   }
 
-  /** Events accepted and not yet committed (waiting for, or in, a statement): the log's queue depth. */
+  /** Events accepted and waiting for a statement (not those in one): the log's queue depth. */
   get queuedEventCount(): number {
     return this.queuedEvents;
   }
