@@ -1,6 +1,5 @@
 import http from 'node:http';
 import pg from 'pg';
-import WebSocket from 'ws';
 import {
   CANARY_SANDBOX_ID,
   SUPERVISOR_EVENT_TYPES,
@@ -9,6 +8,7 @@ import {
   type TaskView,
 } from '@sandbox-relay/contracts';
 import { waitFor } from '@sandbox-relay/testing';
+import { ResumingClient } from './resuming-client';
 
 /**
  * A load against a relay's edge, as its real clients make it, with a record of everything the relay
@@ -211,13 +211,6 @@ export class PacedEventLoad {
   }
 }
 
-interface Frame {
-  id: string;
-  entity_type: string;
-  entity_id: string;
-  event_type: string;
-}
-
 /** A WebSocket filter, as the query string and as the rows of `sandbox_events` it selects. */
 export interface StreamFilter {
   name: string;
@@ -237,60 +230,49 @@ const filterQuery = (filter: StreamFilter) =>
 
 /**
  * A WebSocket client on the relay's path that starts at `since` = `from` and, whenever its socket
- * closes, reconnects with `since` = the last id it received (or `from` again if none yet).
+ * closes, reconnects with `since` = the last id it received (or `from` again if none yet): a
+ * `ResumingClient`, with its ids as bigints for the verifier and reconnects spread out a little.
  */
 export class StreamClient {
-  readonly ids: bigint[] = [];
-  readonly closeCodes: number[] = [];
-  connects = 0;
-  private ws?: WebSocket;
-  private stopped = false;
+  private readonly client: ResumingClient;
 
   constructor(
-    private readonly baseUrl: string,
+    baseUrl: string,
     readonly filter: StreamFilter,
     readonly from: bigint,
-  ) {}
+  ) {
+    this.client = new ResumingClient(baseUrl.replace(/^http/, 'ws'), filterQuery(filter), {
+      since: from.toString(),
+      reconnectDelayMs: () => 100 + Math.random() * 200,
+    });
+  }
+
+  get ids(): bigint[] {
+    return this.client.ids.map((id) => BigInt(id));
+  }
 
   get lastId(): bigint {
-    return this.ids[this.ids.length - 1] ?? this.from;
+    return BigInt(this.client.lastId!);
+  }
+
+  get closeCodes(): readonly number[] {
+    return this.client.closeCodes;
+  }
+
+  get connects(): number {
+    return this.client.connects;
   }
 
   get open(): boolean {
-    return this.ws?.readyState === WebSocket.OPEN;
+    return this.client.open;
   }
 
   start(): void {
-    this.connect();
+    this.client.start();
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    const ws = this.ws;
-    if (!ws || ws.readyState === WebSocket.CLOSED) return;
-    const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
-    ws.terminate();
-    await closed;
-  }
-
-  private connect(): void {
-    if (this.stopped) return;
-    const url = `${this.baseUrl.replace(/^http/, 'ws')}/api/v1/events/ws/events?${filterQuery(this.filter)}&since=${this.lastId}`;
-    const ws = new WebSocket(url);
-    this.ws = ws;
-    ws.on('open', () => {
-      this.connects += 1;
-    });
-    ws.on('message', (data) => {
-      const frame = JSON.parse(String(data)) as Partial<Frame> & { type?: string };
-      if (frame.id === undefined || frame.type !== undefined) return;
-      this.ids.push(BigInt(frame.id));
-    });
-    ws.on('error', () => undefined);
-    ws.on('close', (code) => {
-      this.closeCodes.push(code);
-      if (!this.stopped) setTimeout(() => this.connect(), 100 + Math.random() * 200);
-    });
+  stop(): Promise<void> {
+    return this.client.stop();
   }
 }
 

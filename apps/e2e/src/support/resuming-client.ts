@@ -3,7 +3,8 @@ import WebSocket from 'ws';
 /**
  * A WebSocket client that behaves as the README tells clients to: it records every event frame's
  * id, and whenever the server closes the socket (or the connection fails) it reconnects with
- * `since` = the last id it saw. Tests compare what it received with what Postgres holds.
+ * `since` = the last id it saw (or `options.since`, where it started, before it saw any). Tests compare
+ * what it received with what Postgres holds.
  */
 export class ResumingClient {
   readonly ids: string[] = [];
@@ -15,10 +16,11 @@ export class ResumingClient {
   constructor(
     private readonly baseUrl: string,
     private readonly query: string,
+    private readonly options: { since?: string; reconnectDelayMs?: () => number } = {},
   ) {}
 
   get lastId(): string | undefined {
-    return this.ids[this.ids.length - 1];
+    return this.ids[this.ids.length - 1] ?? this.options.since;
   }
 
   get open(): boolean {
@@ -47,14 +49,15 @@ export class ResumingClient {
       this.connects += 1;
     });
     ws.on('message', (data) => {
+      // Event frames carry an id and no `type` (pings and acknowledgements have one).
       const frame = JSON.parse(String(data)) as { type?: string; id?: string };
-      if (frame.type === 'ping' || frame.id === undefined) return;
+      if (frame.type !== undefined || frame.id === undefined) return;
       this.ids.push(frame.id);
     });
     ws.on('error', () => undefined);
     ws.on('close', (code) => {
       this.closeCodes.push(code);
-      if (!this.stopped) setTimeout(() => this.connect(), 200);
+      if (!this.stopped) setTimeout(() => this.connect(), this.options.reconnectDelayMs?.() ?? 200);
     });
   }
 }
