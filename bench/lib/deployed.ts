@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { clusterEdgeConfig } from '../../apps/standalone/src/cluster/edge-config';
+import { clusterEdgeConfig, edgeUpstreams } from '../../apps/standalone/src/cluster/edge-config';
 import { BENCH_DATABASE_URL, sleep, type MemoryStats, type ServerChild } from './common';
 import { freePort, processCpuMs } from './processes';
 
@@ -209,9 +209,8 @@ export async function startBareEdge(ingest: ServerChild, gateway: ServerChild): 
   const port = await freePort();
   const portOf = (server: ServerChild) => Number(new URL(server.url).port);
   const template = readFileSync(EDGE_TEMPLATE, 'utf8');
-  const services = [...template.matchAll(/proxy_pass\s+http:\/\/([A-Za-z0-9-]+):\d+/g)].map((m) => m[1]!);
   const upstreams = Object.fromEntries(
-    services.map((service) => [service, [service === 'ingest' ? portOf(ingest) : portOf(gateway)]]),
+    edgeUpstreams(template).map((service) => [service, [service === 'ingest' ? portOf(ingest) : portOf(gateway)]]),
   );
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const configFile = path.join(dir, 'nginx.conf');

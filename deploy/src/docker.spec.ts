@@ -267,9 +267,20 @@ describe('docker/compose.yaml', () => {
 
   it('the edge routes like the Ingress', () => {
     const conf = readFileSync(path.join(ROOT, 'docker', 'edge.nginx.conf'), 'utf8');
-    const locations = [...conf.matchAll(/location\s+(~\s+)?(\S+)\s*\{[^}]*?proxy_pass\s+http:\/\/([\w-]+):\d+;/g)].map(
+    // proxy_pass names an upstream block, whose one server is the compose service on its image's port.
+    const upstreams = Object.fromEntries(
+      [...conf.matchAll(/upstream ([\w-]+) \{\s*server ([\w-]+):(\d+);[^}]*\}/g)].map((m) => [
+        m[1]!,
+        { host: m[2]!, port: m[3]! },
+      ]),
+    );
+    const locations = [...conf.matchAll(/location\s+(~\s+)?(\S+)\s*\{[^}]*?proxy_pass\s+http:\/\/([\w-]+);/g)].map(
       (m) => ({ regex: Boolean(m[1]), path: m[2]!, service: m[3]! }),
     );
+    for (const { service } of locations) {
+      expect(upstreams[service]).toEqual({ host: service, port: stageEnv(stages, service)['PORT'] });
+      expect(compose.services).toHaveProperty([service]);
+    }
     // nginx: the longest matching prefix, unless a regex location (tried in order) matches.
     const route = (uri: string) =>
       locations.find((location) => location.regex && new RegExp(location.path).test(uri))?.service ??
@@ -295,12 +306,34 @@ describe('docker/compose.yaml', () => {
     expect(locations).toContainEqual({ regex: false, path: '/api/v1/openapi.json', service: 'gateway' });
     expect(route('/')).toBe('gateway');
     expect(conf).toMatch(/location = \/metrics \{\s*return 404;\s*\}/);
-    expect(conf).toMatch(
-      /location \/api\/v1\/events\/ws \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;/,
-    );
+    // The live stream: an hour's timeouts (the upgrade headers are the http level's, below).
+    expect(conf).toMatch(/location \/api\/v1\/events\/ws \{[^}]*proxy_read_timeout 3600s;[^}]*proxy_buffering off;/);
     // The original system's WebSocket: upgraded too, and unlogged (its client puts its token in the query).
-    expect(conf).toMatch(
-      /location \/api\/v1\/ws\/events \{[^}]*proxy_set_header Upgrade \$http_upgrade;[^}]*proxy_read_timeout 3600s;[^}]*access_log off;/,
-    );
+    expect(conf).toMatch(/location \/api\/v1\/ws\/events \{[^}]*proxy_read_timeout 3600s;[^}]*access_log off;/);
+  });
+
+  it('the edge keeps upstream connections alive and sends every location the same proxy headers', () => {
+    const conf = readFileSync(path.join(ROOT, 'docker', 'edge.nginx.conf'), 'utf8');
+    const code = conf.replace(/#.*$/gm, '');
+    const upstreams = [...code.matchAll(/upstream ([\w-]+) \{([^}]*)\}/g)];
+    expect(upstreams.length).toBeGreaterThan(0);
+    for (const [, name, body] of upstreams)
+      expect({ name, body }).toEqual({ name, body: expect.stringMatching(/keepalive \d+;/) });
+    // Pooled connections need HTTP/1.1 and no `Connection: close`; an upgrade passes Upgrade and Connection on.
+    const http = code.slice(code.indexOf('http {'), code.indexOf('server {'));
+    expect(http).toMatch(/map \$http_upgrade \$connection_upgrade \{\s*default upgrade;\s*'' '';\s*\}/);
+    for (const directive of [
+      'proxy_http_version 1.1;',
+      'proxy_set_header Upgrade $http_upgrade;',
+      'proxy_set_header Connection $connection_upgrade;',
+      'proxy_set_header Host $host;',
+      'proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+      'proxy_set_header X-Request-Id $request_id;',
+    ])
+      expect(http).toContain(directive);
+    // nginx drops the http level's proxy_set_header lines in a location that sets one of its own.
+    expect(code.slice(code.indexOf('server {'))).not.toMatch(/proxy_set_header|proxy_http_version/);
+    // Not resending a POST that may have been processed is nginx's default, and stays.
+    expect(code).not.toMatch(/proxy_next_upstream/);
   });
 });
