@@ -38,11 +38,11 @@ function commandLength(buffer: Buffer): number {
 
 /**
  * A TCP proxy to Redis that, once armed with `k`, lets only the next `k` commands of its open
- * connection through, passes their `k` replies back and then closes the client's side: a connection
- * lost in the middle of a pipeline, after Redis carried out (and answered) its first `k` commands and
- * before it saw the rest. Connections opened later (ioredis reconnecting) pass everything.
+ * connection through, passes their `k` replies back and then closes the client's side (with `k` = 0,
+ * as soon as the next command arrives): a connection lost after Redis carried out (and answered) `k`
+ * commands and before it saw the next. Connections opened later (ioredis reconnecting) pass everything.
  */
-class PipelineCuttingProxy {
+class CommandCuttingProxy {
   private readonly server: net.Server;
   private readonly open = new Set<{ cut?: number }>();
 
@@ -70,8 +70,9 @@ class PipelineCuttingProxy {
           pending = pending.subarray(length);
           forwarded += 1;
         }
+        if (state.cut === 0) client.destroy();
       });
-      // Once armed only PUBLISH replies flow, one integer line each.
+      // Once armed only the publish script's replies flow, one integer line each.
       upstream.on('data', (chunk) => {
         if (state.cut === undefined) return void client.write(chunk);
         replies += chunk.toString('latin1').split('\r\n').length - 1;
@@ -96,10 +97,10 @@ class PipelineCuttingProxy {
   }
 }
 
-describe('EventPublisher when its connection drops in the middle of a pipeline', () => {
+describe('EventPublisher when its connection drops between commands', () => {
   let subscriberRedis: Redis;
   let publisherRedis: Redis;
-  let proxy: PipelineCuttingProxy;
+  let proxy: CommandCuttingProxy;
   const received: ReceivedEvent[] = [];
 
   beforeAll(async () => {
@@ -108,7 +109,7 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
     subscriber.onEvent((event) => received.push(event));
     await subscriber.start();
     const target = new URL(redisUrl);
-    proxy = new PipelineCuttingProxy({ host: target.hostname, port: Number(target.port || 6379) });
+    proxy = new CommandCuttingProxy({ host: target.hostname, port: Number(target.port || 6379) });
     const port = await proxy.listen();
     target.host = `127.0.0.1:${port}`;
     publisherRedis = createRedisClient(target.toString(), { name: 'test', role: 'publisher', logger });
@@ -118,24 +119,21 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
     await proxy.close();
   });
 
-  it('publishes again only what was not carried out: every event reaches subscribers exactly once', async () => {
+  it('sends a command cut off before Redis saw it again on the new connection: every event reaches subscribers exactly once, in order', async () => {
     const sandbox = uniqueId('sb-cut');
-    // One PUBLISH per event here (the relay's channel only); the next test cuts between an event's two.
     const publisher = new EventPublisher(publisherRedis, logger, { omoiosBus: false });
     await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
-    proxy.arm(2);
-    expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(false);
-    expect(publisher.backlogSize).toBe(3);
-    await waitFor(() => publisherRedis.status === 'ready', 'the publisher to reconnect');
-    // Published behind whatever is held: once it arrives, every republished event has arrived too.
+    proxy.arm(0);
+    // The connection closes as the group's one command arrives; ioredis retries it once reconnected.
+    expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(true);
+    expect(publisher.backlogSize).toBe(0);
     void publisher.publish([envelope(sandbox, '6')]);
     const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
     await waitFor(() => ids().includes('6'), 'the marker event');
     expect(ids()).toEqual(['1', '2', '3', '4', '5', '6']);
-    expect(publisher.backlogSize).toBe(0);
   });
 
-  it("with the original's bus too, a cut between an event's two messages publishes again only the one not carried out", async () => {
+  it("with the original's bus too: a group carried out is not published again, the one cut off is, on both channels", async () => {
     const sandbox = uniqueId('sb-cut-both');
     const omoios: Array<{ id: string; event_type: string; entity_id: string }> = [];
     const busRedis = createRedisClient(redisUrl, { name: 'test', role: 'subscriber', logger });
@@ -147,11 +145,10 @@ describe('EventPublisher when its connection drops in the middle of a pipeline',
       await busRedis.psubscribe(OMOIOS_CHANNEL_PATTERN);
       const publisher = new EventPublisher(publisherRedis, logger);
       await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
-      // Event 1's two messages, then event 2's relay message: event 2 still owes its bus message.
-      proxy.arm(3);
-      expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(false);
-      expect(publisher.backlogSize).toBe(4);
-      await waitFor(() => publisherRedis.status === 'ready', 'the publisher to reconnect');
+      // The first group's command is carried out and answered; the connection closes before the second's.
+      proxy.arm(1);
+      expect(await publisher.publish(['1', '2'].map((id) => envelope(sandbox, id)))).toBe(true);
+      expect(await publisher.publish(['3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(true);
       void publisher.publish([envelope(sandbox, '6')]);
       const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
       await waitFor(
