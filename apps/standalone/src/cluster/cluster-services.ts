@@ -1,7 +1,7 @@
 /**
  * The services `npm run cluster` runs, each as replicas of its real `apps/<app>/src/main.ts`. `name` is
- * the host the compose edge's proxy_pass lines use (docker/edge.nginx.conf), so it is the upstream's
- * name too; `portOffset` follows the services' own default ports (8081…8086).
+ * the name of its upstream block in the compose edge (docker/edge.nginx.conf), which the cluster's edge
+ * keeps; `portOffset` follows the services' own default ports (8081…8086).
  */
 export interface ClusterService {
   name: string;

@@ -92,6 +92,15 @@ describe('createHttpApp', () => {
     expect(res.body.error).toMatchObject({ code: 'service_unavailable', message: 'the store is unavailable' });
   });
 
+  it('answers JSON without an ETag: no answer body is hashed', async () => {
+    const written = await request(app).post('/items/abc').send({ name: 'x', count: 1 });
+    expect(written.status).toBe(200);
+    expect(written.headers.etag).toBeUndefined();
+    const read = await request(app).get('/healthz');
+    expect(read.status).toBe(200);
+    expect(read.headers.etag).toBeUndefined();
+  });
+
   it('answers unknown routes with a JSON 404', async () => {
     const res = await request(app).get('/nope');
     expect(res.status).toBe(404);
