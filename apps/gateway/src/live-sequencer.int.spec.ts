@@ -86,6 +86,40 @@ describe('LiveSequencer', () => {
     expect(sequencer.heldCount).toBe(0);
   });
 
+  it('reads only the hole from the store, not the events held behind it', async () => {
+    const sandbox = uniqueId('sb-gap');
+    const fromStore: string[] = [];
+    const counting: SequencerHistory = {
+      lastCommittedId: () => repository.lastCommittedId(),
+      list: async (query) => {
+        const page = await repository.list(query);
+        fromStore.push(...page.filter((event) => event.entity_id === sandbox).map((event) => event.id));
+        return page;
+      },
+    };
+    const own: ReceivedEvent[] = [];
+    const gapped = new LiveSequencer({
+      history: counting,
+      deliver: (event) => own.push(event),
+      logger,
+      holeWaitMs: 50,
+      pageSize: 2,
+    });
+    gapped.start();
+    try {
+      await waitFor(() => gapped.started, 'the sequencer to read where to start');
+      const events = await repository.appendMany(Array.from({ length: 200 }, (_, n) => newEvent(sandbox, n + 1)));
+      // The second event's publish never comes; the 198 after it arrive and are held.
+      for (const [index, event] of events.entries()) if (index !== 1) gapped.push(received(event));
+      const ownIds = () => own.filter(({ event }) => event.entity_id === sandbox).map(({ event }) => event.payload.n);
+      await waitFor(() => ownIds().length >= 200, 'every event handed out');
+      expect(ownIds()).toEqual(Array.from({ length: 200 }, (_, n) => n + 1));
+      expect(fromStore).toEqual([events[1]!.id]);
+    } finally {
+      gapped.stop();
+    }
+  });
+
   it('after the subscription comes back, reads everything published while it was down', async () => {
     const sandbox = uniqueId('sb-outage');
     await repository.appendMany([1, 2, 3].map((n) => newEvent(sandbox, n)));
