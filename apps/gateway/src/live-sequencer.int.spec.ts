@@ -2,7 +2,7 @@ import { serializeEnvelope, type EventEnvelope } from '@sandbox-relay/contracts'
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import { EventRepository, compareIds, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
-import { LiveSequencer, successor, type SequencerHistory } from './live-sequencer';
+import { LiveSequencer, successor, type LiveSequencerOptions, type SequencerHistory } from './live-sequencer';
 
 const logger = testLogger();
 
@@ -19,6 +19,13 @@ function newEvent(entityId: string, n: number): NewEvent {
 }
 
 const received = (event: EventEnvelope): ReceivedEvent => ({ event, raw: serializeEnvelope(event) });
+
+/** A sequencer over `history` handing out to `deliver`: holes wait 50 ms, store reads take 2 events a page. */
+const sequencerOver = (
+  history: SequencerHistory,
+  deliver: (event: ReceivedEvent) => void,
+  options: Partial<LiveSequencerOptions> = {},
+): LiveSequencer => new LiveSequencer({ history, deliver, logger, holeWaitMs: 50, pageSize: 2, ...options });
 
 // The sequencer against the real store: other suites write to the same log meanwhile, so what it hands
 // out is checked as a whole (strictly increasing, nothing twice) and, for this test's sandbox, exactly.
@@ -44,13 +51,7 @@ describe('LiveSequencer', () => {
 
   beforeEach(async () => {
     delivered = [];
-    sequencer = new LiveSequencer({
-      history: repository,
-      deliver: (event) => delivered.push(event),
-      logger,
-      holeWaitMs: 50,
-      pageSize: 2,
-    });
+    sequencer = sequencerOver(repository, (event) => delivered.push(event));
     sequencer.start();
     await waitFor(() => sequencer.started, 'the sequencer to read where to start');
     // A first event is then handed out live.
@@ -98,13 +99,7 @@ describe('LiveSequencer', () => {
       },
     };
     const own: ReceivedEvent[] = [];
-    const gapped = new LiveSequencer({
-      history: counting,
-      deliver: (event) => own.push(event),
-      logger,
-      holeWaitMs: 50,
-      pageSize: 2,
-    });
+    const gapped = sequencerOver(counting, (event) => own.push(event));
     gapped.start();
     try {
       await waitFor(() => gapped.started, 'the sequencer to read where to start');
@@ -142,14 +137,7 @@ describe('LiveSequencer', () => {
         return Promise.reject(new Error('connection terminated'));
       },
     };
-    const retrying = new LiveSequencer({
-      history: flaky,
-      deliver: (event) => delivered.push(event),
-      logger,
-      holeWaitMs: 50,
-      pageSize: 100,
-      retryMs: 50,
-    });
+    const retrying = sequencerOver(flaky, (event) => delivered.push(event), { pageSize: 100, retryMs: 50 });
     retrying.start();
     try {
       await waitFor(() => retrying.started, 'the sequencer to read where to start');
@@ -168,13 +156,7 @@ describe('LiveSequencer', () => {
   it('starts after the newest stored event: what was stored before is not handed out', async () => {
     const sandbox = uniqueId('sb-before');
     const [old] = await repository.appendMany([newEvent(sandbox, 1)]);
-    const fresh = new LiveSequencer({
-      history: repository,
-      deliver: (event) => delivered.push(event),
-      logger,
-      holeWaitMs: 50,
-      pageSize: 100,
-    });
+    const fresh = sequencerOver(repository, (event) => delivered.push(event), { pageSize: 100 });
     delivered = [];
     fresh.start();
     try {
