@@ -5,3 +5,4 @@ export * from './lib/logger';
 export * from './lib/metrics';
 export * from './lib/fake-anthropic-server';
 export * from './lib/redis-cluster';
+export * from './lib/private-redis';
