@@ -1,22 +1,13 @@
-import { eventChannel, type EventEnvelope } from '@sandbox-relay/contracts';
+import { eventChannel } from '@sandbox-relay/contracts';
 import { CLOSED_PORT, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
 import { closeRedis, createRedisClient, pingRedis, type Redis } from './redis';
+import { toolUseEnvelope } from './spec-support';
 
 const logger = testLogger();
 const { redisUrl } = testInfra();
 
-function envelope(entityId: string, id: string): EventEnvelope {
-  return {
-    id,
-    event_type: 'agent.tool_use',
-    entity_type: 'sandbox',
-    entity_id: entityId,
-    payload: { tool: 'bash' },
-    source: 'agent',
-    timestamp: new Date().toISOString(),
-  };
-}
+const envelope = (entityId: string, id: string) => toolUseEnvelope(entityId, id, { tool: 'bash' });
 
 describe('Redis connectivity (seed 0.2)', () => {
   let client: Redis;

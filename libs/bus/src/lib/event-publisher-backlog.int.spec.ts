@@ -1,22 +1,10 @@
-import type { EventEnvelope } from '@sandbox-relay/contracts';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
 import { closeRedis, createRedisClient, type Redis } from './redis';
+import { toolUseEnvelope } from './spec-support';
 
 const logger = testLogger();
 const { redisUrl } = testInfra();
-
-function envelope(entityId: string, id: string): EventEnvelope {
-  return {
-    id,
-    event_type: 'agent.tool_use',
-    entity_type: 'sandbox',
-    entity_id: entityId,
-    payload: {},
-    source: 'agent',
-    timestamp: new Date().toISOString(),
-  };
-}
 
 /**
  * Regression: a publish that failed while the publisher's connection was down used to be dropped. A
@@ -53,13 +41,13 @@ describe('EventPublisher while its connection is down', () => {
   it('holds what failed and publishes it, in order and before anything newer, once the connection is back', async () => {
     const sandbox = uniqueId('sb-backlog');
     const { redis, publisher } = await downPublisher();
-    expect(await publisher.publish([envelope(sandbox, '1')])).toBe(false);
-    expect(await publisher.publish([envelope(sandbox, '2'), envelope(sandbox, '3')])).toBe(false);
+    expect(await publisher.publish([toolUseEnvelope(sandbox, '1')])).toBe(false);
+    expect(await publisher.publish([toolUseEnvelope(sandbox, '2'), toolUseEnvelope(sandbox, '3')])).toBe(false);
     expect(publisher.backlogSize).toBe(3);
     expect(publisher.failedPublishes).toBeGreaterThanOrEqual(1);
 
     await redis.connect();
-    void publisher.publish([envelope(sandbox, '4')]);
+    void publisher.publish([toolUseEnvelope(sandbox, '4')]);
     await waitFor(() => idsOf(sandbox).length >= 4, 'the held events and the new one');
     expect(idsOf(sandbox)).toEqual(['1', '2', '3', '4']);
     // The subscriber may see the last publish before the publisher has read Redis's answer to it.
@@ -69,7 +57,7 @@ describe('EventPublisher while its connection is down', () => {
   it('bounds the backlog, dropping the oldest', async () => {
     const sandbox = uniqueId('sb-backlog-full');
     const { redis, publisher } = await downPublisher(2);
-    for (const id of ['1', '2', '3']) await publisher.publish([envelope(sandbox, id)]);
+    for (const id of ['1', '2', '3']) await publisher.publish([toolUseEnvelope(sandbox, id)]);
     expect(publisher.backlogSize).toBe(2);
     expect(publisher.dropped).toBe(1);
     await redis.connect();

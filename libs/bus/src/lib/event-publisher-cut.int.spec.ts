@@ -1,24 +1,13 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { OMOIOS_CHANNEL_PATTERN, type EventEnvelope } from '@sandbox-relay/contracts';
+import { OMOIOS_CHANNEL_PATTERN } from '@sandbox-relay/contracts';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
 import { closeRedis, createRedisClient, type Redis } from './redis';
+import { toolUseEnvelope } from './spec-support';
 
 const logger = testLogger();
 const { redisUrl } = testInfra();
-
-function envelope(entityId: string, id: string): EventEnvelope {
-  return {
-    id,
-    event_type: 'agent.tool_use',
-    entity_type: 'sandbox',
-    entity_id: entityId,
-    payload: {},
-    source: 'agent',
-    timestamp: new Date().toISOString(),
-  };
-}
 
 /** Length of the complete RESP command (an array of bulk strings) at the start of `buffer`, or -1 if it is not all there yet. */
 function commandLength(buffer: Buffer): number {
@@ -125,9 +114,9 @@ describe('EventPublisher when its connection drops between commands', () => {
     await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
     proxy.arm(0);
     // The connection closes as the group's one command arrives; ioredis retries it once reconnected.
-    expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(true);
+    expect(await publisher.publish(['1', '2', '3', '4', '5'].map((id) => toolUseEnvelope(sandbox, id)))).toBe(true);
     expect(publisher.backlogSize).toBe(0);
-    void publisher.publish([envelope(sandbox, '6')]);
+    void publisher.publish([toolUseEnvelope(sandbox, '6')]);
     const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
     await waitFor(() => ids().includes('6'), 'the marker event');
     expect(ids()).toEqual(['1', '2', '3', '4', '5', '6']);
@@ -147,9 +136,9 @@ describe('EventPublisher when its connection drops between commands', () => {
       await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
       // The first group's command is carried out and answered; the connection closes before the second's.
       proxy.arm(1);
-      expect(await publisher.publish(['1', '2'].map((id) => envelope(sandbox, id)))).toBe(true);
-      expect(await publisher.publish(['3', '4', '5'].map((id) => envelope(sandbox, id)))).toBe(true);
-      void publisher.publish([envelope(sandbox, '6')]);
+      expect(await publisher.publish(['1', '2'].map((id) => toolUseEnvelope(sandbox, id)))).toBe(true);
+      expect(await publisher.publish(['3', '4', '5'].map((id) => toolUseEnvelope(sandbox, id)))).toBe(true);
+      void publisher.publish([toolUseEnvelope(sandbox, '6')]);
       const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
       await waitFor(
         () => ids().includes('6') && omoios.some((message) => message.id === '6'),

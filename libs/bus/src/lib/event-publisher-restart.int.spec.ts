@@ -1,21 +1,9 @@
-import type { EventEnvelope } from '@sandbox-relay/contracts';
 import { PrivateRedis, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
 import { closeRedis, createRedisClient, type Redis } from './redis';
+import { toolUseEnvelope } from './spec-support';
 
 const logger = testLogger();
-
-function envelope(entityId: string, id: string): EventEnvelope {
-  return {
-    id,
-    event_type: 'agent.tool_use',
-    entity_type: 'sandbox',
-    entity_id: entityId,
-    payload: {},
-    source: 'agent',
-    timestamp: new Date().toISOString(),
-  };
-}
 
 // The publisher sends each group as one EVALSHA of its script. A restarted Redis has no script cached:
 // the publish must still go out (ioredis answers NOSCRIPT by sending the script itself).
@@ -44,7 +32,7 @@ describe('EventPublisher across a Redis restart', () => {
     const ids = () => received.filter((r) => r.event.entity_id === sandbox).map((r) => r.event.id);
     const publisher = new EventPublisher(publisherRedis, logger, { omoiosBus: false });
     await waitFor(() => publisherRedis.status === 'ready', 'the publisher to connect');
-    expect(await publisher.publish(['1', '2'].map((id) => envelope(sandbox, id)))).toBe(true);
+    expect(await publisher.publish(['1', '2'].map((id) => toolUseEnvelope(sandbox, id)))).toBe(true);
     await waitFor(() => ids().length === 2, 'the first group');
 
     await server.restart();
@@ -52,7 +40,7 @@ describe('EventPublisher across a Redis restart', () => {
     // Until the subscriber has re-subscribed a publish reaches no one: publish new ids until one arrives.
     let next = 3;
     await waitFor(async () => {
-      await publisher.publish([envelope(sandbox, String(next++))]);
+      await publisher.publish([toolUseEnvelope(sandbox, String(next++))]);
       return ids().length > 2;
     }, 'a publish after the restart to arrive');
     const seen = ids().map(Number);
