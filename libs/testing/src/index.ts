@@ -4,5 +4,6 @@ export * from './lib/ws-probe';
 export * from './lib/logger';
 export * from './lib/metrics';
 export * from './lib/fake-anthropic-server';
+export * from './lib/redis-server';
 export * from './lib/redis-cluster';
 export * from './lib/private-redis';

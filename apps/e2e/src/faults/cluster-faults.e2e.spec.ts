@@ -202,7 +202,7 @@ describe('faults against two replicas of every service, under load', () => {
   it('Redis restarted: every replica ready again, nothing lost', async () => {
     await redis.stop();
     await sleep(1_000);
-    await redis.startServer();
+    await redis.start();
     const readyMs = await readyAgain(SERVICES);
     expectClean(await settleAndCheck('Redis restart', readyMs), readyMs);
   });

@@ -58,7 +58,7 @@ describe('fault: Redis restarted under load', () => {
         await waitFor(async () => !(await ready(service)), `${name} readiness to turn red`, 15_000, 100);
       }
       const restartedAt = Date.now();
-      await redis.startServer();
+      await redis.start();
       for (const [name, service] of Object.entries(services))
         await waitFor(() => ready(service), `${name} to be ready again`, 30_000, 50);
       recoveryMs = Date.now() - restartedAt;

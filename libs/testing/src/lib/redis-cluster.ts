@@ -1,89 +1,30 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { RedisServerProcess, freeTcpPort, redisCli } from './redis-server';
 import { waitFor } from './wait';
 
 const run = promisify(execFile);
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export async function freeTcpPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function redisCli(port: number, ...args: string[]): Promise<string> {
-  const { stdout } = await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { timeout: 10_000 });
-  return stdout;
-}
-
-async function answers(port: number): Promise<boolean> {
-  try {
-    return (await redisCli(port, 'PING')).trim() === 'PONG';
-  } catch {
-    return false;
-  }
-}
-
-/** One node of the cluster: a redis-server process with its own port and cluster config file. */
-class ClusterNode {
-  private child?: ChildProcess;
-  private exited?: Promise<void>;
-
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  get running(): boolean {
-    return this.child !== undefined;
-  }
-
-  async start(): Promise<void> {
-    if (this.child) return;
-    // The same config file on a restart: the node comes back with its id and slots and rejoins. Redis's
-    // default node timeout (15 s): a node the tests keep down for a few seconds is never marked FAIL
-    // (a failed master without replicas would keep the cluster down for twice the timeout after it is back).
-    const child = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(this.port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        path.join(this.dir, `nodes-${this.port}.conf`),
-        '--cluster-node-timeout',
-        '15000',
-        '--dir',
-        this.dir,
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-      ],
-      { stdio: 'ignore' },
-    );
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    await waitFor(() => answers(this.port), `cluster node ${this.port} to answer`, 10_000, 50);
-  }
-
-  /** SIGKILL: every connection drops at once, as in a crash. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    this.child = undefined;
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await this.exited;
-  }
+/**
+ * One node of the cluster: a redis-server with its own port and cluster config file. The same config file
+ * on a restart: the node comes back with its id and slots and rejoins. Redis's default node timeout (15 s):
+ * a node the tests keep down for a few seconds is never marked FAIL (a failed master without replicas
+ * would keep the cluster down for twice the timeout after it is back).
+ */
+function clusterNode(port: number, dir: string): RedisServerProcess {
+  return new RedisServerProcess(port, [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    path.join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    '15000',
+    '--dir',
+    dir,
+  ]);
 }
 
 /**
@@ -94,13 +35,13 @@ class ClusterNode {
 export class LocalRedisCluster {
   private constructor(
     private readonly dir: string,
-    readonly nodes: ClusterNode[],
+    readonly nodes: RedisServerProcess[],
   ) {}
 
   static async start(size = 3): Promise<LocalRedisCluster> {
     const dir = await mkdtemp(path.join(tmpdir(), 'relay-redis-cluster-'));
-    const nodes: ClusterNode[] = [];
-    for (let index = 0; index < size; index += 1) nodes.push(new ClusterNode(await freeTcpPort(), dir));
+    const nodes: RedisServerProcess[] = [];
+    for (let index = 0; index < size; index += 1) nodes.push(clusterNode(await freeTcpPort(), dir));
     const cluster = new LocalRedisCluster(dir, nodes);
     try {
       await Promise.all(nodes.map((node) => node.start()));
