@@ -70,7 +70,8 @@ export async function useBenchRedis(): Promise<BenchRedis> {
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port that was free a moment ago (the OS picks it). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -17,8 +17,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterEdgeConfig, edgeUpstreams } from '../../apps/standalone/src/cluster/edge-config';
-import { BENCH_DATABASE_URL, sleep, type MemoryStats, type ServerChild } from './common';
-import { freePort, processCpuMs } from './processes';
+import { BENCH_DATABASE_URL, freePort, sleep, type MemoryStats, type ServerChild } from './common';
+import { processCpuMs } from './processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';

@@ -5,10 +5,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_DATABASE_URL, sleep } from './common';
+import { BENCH_DATABASE_URL, freePort, sleep } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`, 100 on Linux). */
@@ -45,17 +44,6 @@ export function processRssKb(pid: number): number {
 
 /** The 1-minute load average, for the line beside each figure. */
 export const loadNow = () => os.loadavg()[0]!;
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export type DeployedApp = 'ingest' | 'gateway' | 'message-queue';
 
