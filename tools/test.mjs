@@ -43,8 +43,42 @@ if (!Number.isFinite(deadlineMinutes) || deadlineMinutes <= 0) {
   );
   process.exit(1);
 }
+/**
+ * The whole run prints tens of thousands of lines and a failed test sits somewhere in the middle, where
+ * a CI log's tail does not reach. This keeps what names a failure (jest's `●` blocks, FAIL lines, a
+ * worker that crashed or would not exit) and prints it once more after nx's summary.
+ */
+class FailureRecap {
+  static BLOCK_LINES = 60;
+  static MAX_LINES = 600;
+  partial = { out: '', err: '' }; // each stream's unfinished last line
+  lines = [];
+  open = 0; // lines still to keep of the block being read
+  feed(stream, chunk) {
+    const parts = (this.partial[stream] + chunk.toString('utf8')).split('\n');
+    this.partial[stream] = parts.pop() ?? '';
+    for (const line of parts) this.line(line);
+  }
+  line(raw) {
+    // eslint-disable-next-line no-control-regex
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
+    if (/^\s*● /.test(line)) this.open = FailureRecap.BLOCK_LINES;
+    else if (/^\s*(PASS|FAIL) |^Test Suites:|^> nx run /.test(line)) this.open = 0;
+    const notable = /^\s*FAIL |failed to exit|did not exit|worker process .* (crashed|terminated)/i.test(line);
+    if ((this.open > 0 || notable) && this.lines.length < FailureRecap.MAX_LINES) this.lines.push(line);
+    if (this.open > 0) this.open -= 1;
+  }
+  report() {
+    if (this.lines.length === 0)
+      return '\n[test] no jest failure block was printed above; see the failed tasks nx lists\n';
+    const more = this.lines.length >= FailureRecap.MAX_LINES ? ` (first ${FailureRecap.MAX_LINES} lines)` : '';
+    return `\n[test] the failures printed above, again${more}:\n${this.lines.join('\n')}\n`;
+  }
+}
+
 const child = spawn('npx', args, {
-  stdio: 'inherit',
+  // Passed through as it comes; the failures are also kept and printed again at the end (below).
+  stdio: ['inherit', 'pipe', 'pipe'],
   detached: true, // its own process group, so the watchdog can stop nx, jest and whatever they started
   env: {
     ...process.env,
@@ -71,7 +105,27 @@ const watchdog = setTimeout(() => {
   setTimeout(() => stopGroup('SIGKILL'), 10_000).unref();
 }, deadlineMinutes * 60_000);
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopGroup(signal));
+const failures = new FailureRecap();
+child.stdout.on('data', (chunk) => {
+  process.stdout.write(chunk);
+  failures.feed('out', chunk);
+});
+child.stderr.on('data', (chunk) => {
+  process.stderr.write(chunk);
+  failures.feed('err', chunk);
+});
 child.on('exit', (code, signal) => {
   clearTimeout(watchdog);
-  process.exit(timedOut ? 1 : (code ?? (signal ? 1 : 0)));
+  const failed = timedOut || code !== 0 || signal !== null;
+  // The pipes close once their last writer is gone; a process a test left behind may hold them, so
+  // the end is not waited for beyond a moment.
+  const finish = () => {
+    if (failed) process.stdout.write(failures.report());
+    process.exit(failed ? 1 : 0);
+  };
+  const late = setTimeout(finish, 2_000);
+  child.once('close', () => {
+    clearTimeout(late);
+    finish();
+  });
 });
