@@ -253,6 +253,44 @@ describe('EventRepository.appendMany', () => {
     ]);
     expect(await repository.list({ entityIds: [sandbox], limit: 10 })).toEqual(appended);
   });
+
+  it('stamps an event when it gets its id, not when its statement began: one that waited for the counter is not stored as old', async () => {
+    // Another writer's transaction holds the id counter (a long commit, a connection cut between
+    // Execute and Sync) while this append waits for it. The supervisor measures silence from a
+    // heartbeat's timestamp, so a beat stamped with its statement's start would look that much older.
+    const repository = new EventRepository(store.pool);
+    const holder = await store.pool.connect();
+    const sandbox = uniqueId('sb-stamp');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('UPDATE sandbox_event_counter SET last_id = last_id WHERE id = 1');
+      const append = repository.appendMany([newEvent(sandbox, 'heartbeat')]);
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      const released = Date.now();
+      await holder.query('COMMIT');
+      const [stored] = await append;
+      expect(Date.parse(stored!.timestamp)).toBeGreaterThanOrEqual(released - 50);
+      // What a later read gives is that same stamp.
+      expect((await repository.list({ entityIds: [sandbox], limit: 1 }))[0]?.timestamp).toBe(stored!.timestamp);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+
+  it('keeps timestamps in id order across writers', async () => {
+    const repository = new EventRepository(store.pool);
+    const sandbox = uniqueId('sb-order');
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 10; i++) await repository.appendMany([newEvent(sandbox, 'agent.tool_use', { writer, i })]);
+      }),
+    );
+    const stored = await repository.list({ entityIds: [sandbox], limit: 100 });
+    expect(stored).toHaveLength(80);
+    for (let i = 1; i < stored.length; i++)
+      expect(Date.parse(stored[i]!.timestamp)).toBeGreaterThanOrEqual(Date.parse(stored[i - 1]!.timestamp));
+  });
 });
 
 describe('compareIds', () => {

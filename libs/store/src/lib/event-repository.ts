@@ -65,22 +65,27 @@ interface EventRow {
  * 2. The batch's ids are `base + ordinality`: in input order, contiguous.
  * 3. The rows travel as one JSON array (`$1`), built by concatenating each event's already serialized
  *    data: no per-value array escaping in the client, one parse in Postgres.
- * 4. One row comes back, not one per event: the ids follow from `base`, and every row's `created_at` is
- *    the transaction's `now()` (at the column's millisecond precision).
+ * 4. Every row's `created_at` is the clock read once the counter's row is this statement's
+ *    (`clock_timestamp()` in the update's RETURNING), not the statement's start (`now()`): a statement
+ *    that waited behind another writer's commit is stamped when it got its ids, so timestamps never go
+ *    backwards in id order and a heartbeat that queued is not stored as older than it is.
+ * 5. One row comes back, not one per event: the ids follow from `base`, and the stamp (at the column's
+ *    millisecond precision) is every row's.
  */
 const APPEND_SQL = `
 WITH drawn AS (
-  UPDATE sandbox_event_counter SET last_id = last_id + $2::bigint WHERE id = 1 RETURNING last_id - $2::bigint AS base
+  UPDATE sandbox_event_counter SET last_id = last_id + $2::bigint WHERE id = 1
+  RETURNING last_id - $2::bigint AS base, clock_timestamp()::timestamptz(3) AS stamped
 ), inserted AS (
-  INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source)
-  SELECT drawn.base + t.ord, t.entity_type, t.entity_id, t.event_type, t.data, t.source
+  INSERT INTO sandbox_events (id, entity_type, entity_id, event_type, data, source, created_at)
+  SELECT drawn.base + t.ord, t.entity_type, t.entity_id, t.event_type, t.data, t.source, drawn.stamped
   FROM drawn, ROWS FROM (
     jsonb_to_recordset($1::jsonb) AS (entity_type text, entity_id text, event_type text, data jsonb, source text)
   ) WITH ORDINALITY AS t(entity_type, entity_id, event_type, data, source, ord)
   RETURNING 1
 )
 SELECT drawn.base::text AS base, (SELECT count(*) FROM inserted)::int AS inserted,
-  to_char(now()::timestamptz(3) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
+  to_char(drawn.stamped AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at
 FROM drawn`;
 
 const quote = JSON.stringify;
