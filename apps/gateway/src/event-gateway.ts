@@ -46,6 +46,9 @@ const STALLED_SWEEP_FACTOR = 1.25;
 /** Frames an original-protocol client may send before its token is checked; held, then handed to its session. */
 const OMOIOS_EARLY_FRAMES_MAX = 32;
 
+/** How long a burst's slice waits for the clients' send buffers to drain (see `roomForBurst`). */
+export const BURST_WAIT_MS = 1_000;
+
 /** Stored events, for replay. */
 export interface EventHistory {
   list(query: EventQuery): Promise<EventEnvelope[]>;
@@ -180,6 +183,28 @@ export class EventGateway {
       this.rawSockets.set(ws, socket);
       void this.admitOmoios(ws, parsed.data);
     });
+  }
+
+  /**
+   * Paces a burst the live sequencer hands out (a held run, a store read) slice by slice: after a turn
+   * of the event loop, in which the slice's frames are written, waits until every open client's send
+   * buffer is at most half its bound, as a replay waits for its one client. A client still above that
+   * after `BURST_WAIT_MS` is not reading: it is closed as a slow consumer (it resumes with `since`)
+   * rather than hold everyone's stream up for longer.
+   */
+  async roomForBurst(): Promise<void> {
+    const deadline = performance.now() + BURST_WAIT_MS;
+    for (let turn = 0; ; turn++) {
+      await new Promise<void>((resolve) => (turn === 0 ? setImmediate(resolve) : setTimeout(resolve, 5)));
+      let full = 0;
+      for (const client of this.clients) if (client.isOpen && !client.hasRoom()) full += 1;
+      if (full === 0) return;
+      if (performance.now() > deadline) {
+        for (const client of this.clients)
+          if (client.isOpen && !client.hasRoom()) client.closeSlowConsumer('send buffer not read in time');
+        return;
+      }
+    }
   }
 
   /** Routes one live event to every matching client; events come in id order, once each (LiveSequencer). */

@@ -222,6 +222,11 @@ export class GatewayClient {
     this.held = null;
   }
 
+  /** Closes the client as a slow consumer: its send buffer is not being read. */
+  closeSlowConsumer(why: string): void {
+    this.closeSlow('send_buffer', why);
+  }
+
   private closeSlow(kind: 'send_buffer' | 'replay_buffer' | 'replay_unread', why: string): void {
     if (!this.closed) slowConsumerCloses.inc({ reason: kind });
     this.close(WS_CLOSE_CODES.SLOW_CONSUMER, `slow consumer: ${why}; reconnect with since`);

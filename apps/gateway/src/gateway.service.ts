@@ -63,6 +63,7 @@ export function createGatewayService({
     logger: log,
     holeWaitMs: config.holeWaitMs ?? 25,
     pageSize: config.replayPageSize,
+    pace: () => gateway.roomForBurst(),
   });
   subscriber.onEvent((received) => sequencer.push(received));
   subscriber.onStreamGap({ interrupted: () => undefined, restored: () => sequencer.restored() });

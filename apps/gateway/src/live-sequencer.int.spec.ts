@@ -2,7 +2,13 @@ import { serializeEnvelope, type EventEnvelope } from '@sandbox-relay/contracts'
 import type { ReceivedEvent } from '@sandbox-relay/bus';
 import { EventRepository, compareIds, createStore, type NewEvent, type Store } from '@sandbox-relay/store';
 import { testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
-import { LiveSequencer, successor, type LiveSequencerOptions, type SequencerHistory } from './live-sequencer';
+import {
+  BURST_SLICE_BYTES,
+  LiveSequencer,
+  successor,
+  type LiveSequencerOptions,
+  type SequencerHistory,
+} from './live-sequencer';
 
 const logger = testLogger();
 
@@ -70,6 +76,48 @@ describe('LiveSequencer', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(mine(sandbox)).toEqual([1, 2, 3, 4]);
     expectInOrderOnce();
+  });
+
+  it('hands a long held run out a slice at a time, pacing between slices', async () => {
+    // 200 events of 2 KB (400 KB) held behind a hole: handed out at once they would land whole in every
+    // matching client's send buffer; the gateway's pace lets its sockets take each slice first.
+    sequencer.stop();
+    delivered = [];
+    const slices: number[] = [];
+    let bytes = 0;
+    sequencer = sequencerOver(
+      repository,
+      (event) => {
+        delivered.push(event);
+        bytes += event.raw.length;
+      },
+      {
+        pace: async () => {
+          slices.push(bytes);
+          bytes = 0;
+          await new Promise((resolve) => setImmediate(resolve));
+        },
+      },
+    );
+    sequencer.start();
+    await waitFor(() => sequencer.started, 'the sequencer to read where to start');
+    const sandbox = uniqueId('sb-burst');
+    const text = 'x'.repeat(2048);
+    const events = await repository.appendMany(
+      Array.from({ length: 200 }, (_, n) => ({
+        ...newEvent(sandbox, n),
+        data: { n, text },
+        dataJson: JSON.stringify({ n, text }),
+      })),
+    );
+    // Everything but the first arrives; the first is read from the store after the hole's wait.
+    for (const event of events.slice(1)) sequencer.push(received(event));
+    await waitFor(() => mine(sandbox).length === 200, 'the held run');
+    expect(mine(sandbox)).toEqual(Array.from({ length: 200 }, (_, n) => n));
+    expectInOrderOnce();
+    const eventBytes = received(events[1]!).raw.length;
+    expect(slices.length).toBeGreaterThanOrEqual(Math.floor((200 * eventBytes) / (BURST_SLICE_BYTES + eventBytes)));
+    for (const slice of slices) expect(slice).toBeLessThanOrEqual(BURST_SLICE_BYTES + eventBytes);
   });
 
   it('reads a hole whose publish never comes from the store, then hands out what was held behind it', async () => {

@@ -26,7 +26,23 @@ export interface LiveSequencerOptions {
   pageSize: number;
   /** Delay before retrying a store read that failed (Postgres unreachable). */
   retryMs?: number;
+  /**
+   * Awaited between slices of a burst: a held run or a store read, which can be thousands of events
+   * at once, is handed out `BURST_SLICE_BYTES` at a time, and the gateway lets its clients' sockets
+   * take each slice before the next (`EventGateway.roomForBurst`). Without it, a burst handed out in
+   * one tick lands whole in every matching client's send buffer and closes readers that keep up as
+   * slow consumers. Default: one turn of the event loop.
+   */
+  pace?: () => Promise<void>;
 }
+
+/**
+ * Bytes of frames handed out in one go before the sequencer paces a burst. Live events from Redis come
+ * paced by the socket they are read from (a read is at most 64 KB); a burst is sliced the same way.
+ */
+export const BURST_SLICE_BYTES = 64 * 1024;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * Hands live events out in id order, each exactly once, whatever order Redis brought them in.
@@ -50,6 +66,10 @@ export class LiveSequencer {
   private filling = false;
   /** A catch-up to the store's newest is wanted (start, or the subscription came back from an outage). */
   private catchUpWanted = false;
+  /** A held run longer than a slice is being handed out, slice by slice. */
+  private releasing = false;
+  /** Bytes handed out since the last pace (a burst's current slice). */
+  private sliceBytes = 0;
   private stopped = false;
 
   constructor(private readonly options: LiveSequencerOptions) {}
@@ -102,21 +122,47 @@ export class LiveSequencer {
 
   /** Hands out held events that are next in line; schedules a store read for a hole that remains. */
   private release(): void {
-    if (this.last === undefined) return;
-    this.handOutHeldRun();
+    if (this.last === undefined || this.releasing) return;
+    if (this.handOutHeldRun()) {
+      void this.releaseRest();
+      return;
+    }
     // A timer already set (a hole's, or a retry's after a failed read) stays: with nothing held, it finds nothing to do.
     if (this.held.size > 0 && !this.fillTimer) this.scheduleFill(this.options.holeWaitMs);
   }
 
-  /** Hands out the held events that directly follow `last`. */
-  private handOutHeldRun(): void {
+  /** The rest of a held run, a slice per pace; events pushed meanwhile are held behind it. */
+  private async releaseRest(): Promise<void> {
+    this.releasing = true;
+    try {
+      do await this.pace();
+      while (!this.stopped && this.handOutHeldRun());
+    } finally {
+      this.releasing = false;
+    }
+    if (!this.stopped && !this.filling) this.release();
+  }
+
+  private pace(): Promise<void> {
+    this.sliceBytes = 0;
+    return this.options.pace ? this.options.pace() : nextTurn();
+  }
+
+  /**
+   * Hands out the held events that directly follow `last`, up to a slice of `BURST_SLICE_BYTES`; true
+   * when more of the run is waiting.
+   */
+  private handOutHeldRun(): boolean {
     for (let next = successor(this.last!); this.held.has(next); next = successor(next)) {
+      if (this.sliceBytes >= BURST_SLICE_BYTES) return true;
       const received = this.held.get(next)!;
       this.held.delete(next);
       this.last = next;
+      this.sliceBytes += received.raw.length;
       sequencedEvents.inc({ path: 'held' });
       this.options.deliver(received);
     }
+    return false;
   }
 
   private scheduleFill(delayMs: number): void {
@@ -152,7 +198,7 @@ export class LiveSequencer {
       }
       for (;;) {
         catchingUp = this.catchUpWanted;
-        if (!catchingUp) this.handOutHeldRun();
+        if (!catchingUp) while (this.handOutHeldRun()) await this.pace();
         const target = catchingUp ? undefined : this.holeEnd();
         if (!catchingUp && target === undefined) break;
         // Cleared before the read: a `restored()` while it runs asks for another.
@@ -181,11 +227,14 @@ export class LiveSequencer {
       const before = target === undefined ? undefined : successor(target);
       const page = await this.options.history.list({ after: this.last!, before, limit: this.options.pageSize });
       for (const event of page) {
+        if (this.sliceBytes >= BURST_SLICE_BYTES) await this.pace();
         if (this.stopped) return;
         this.held.delete(event.id);
         this.last = event.id;
         sequencedEvents.inc({ path: 'store' });
-        this.options.deliver({ event, raw: serializeEnvelope(event) });
+        const raw = serializeEnvelope(event);
+        this.sliceBytes += raw.length;
+        this.options.deliver({ event, raw });
       }
       if (page.length < this.options.pageSize) break;
     }

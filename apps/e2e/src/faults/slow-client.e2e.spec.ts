@@ -1,4 +1,5 @@
-import { uniqueId, waitFor } from '@sandbox-relay/testing';
+import { EventRepository, createStore } from '@sandbox-relay/store';
+import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
 import WebSocket from 'ws';
 import { INSPECT_NODE_OPTIONS, ProcessInspector, type ProcessMemory } from '../support/inspector';
 import { NO_RATE_LIMITS } from '../support/load';
@@ -121,5 +122,59 @@ describe('fault: a WebSocket client that stops reading', () => {
     expect(growth.during).toBeLessThan(BOUND_MIB);
     expect(growth.after).toBeLessThan(BOUND_MIB);
     warm.ws.terminate();
+  });
+
+  it('keeps a reader that keeps up when holes hold whole batches back (another writer between them)', async () => {
+    // Another writer's events (never published on this gateway's Redis, as a replica's publish still on
+    // its way) land between the batches: each batch is held behind a hole, then handed out at once. A
+    // batch is 2 MiB against a 256 KiB send-buffer bound: without pacing it closed the reader as slow.
+    const store = createStore({ databaseUrl: testInfra().databaseUrl });
+    const other = new EventRepository(store.pool);
+    const otherSandbox = uniqueId('sb-other-writer');
+    let writing = true;
+    const writer = (async () => {
+      for (let n = 0; writing; n++) {
+        const data = { n };
+        await other.appendMany([
+          {
+            entityType: 'sandbox',
+            entityId: otherSandbox,
+            eventType: 'agent.tool_use',
+            data,
+            dataJson: JSON.stringify(data),
+            source: 'agent',
+          },
+        ]);
+      }
+    })();
+    try {
+      const sandbox = uniqueId('sb-held');
+      const closesBefore = await metricValue(
+        gateway.http,
+        'relay_ws_slow_consumer_closes_total',
+        'reason="send_buffer"',
+      );
+      const reader = await connect(
+        `${gateway.http.replace(/^http/, 'ws')}/api/v1/events/ws/events?entity_ids=${sandbox}`,
+      );
+      await publish(sandbox, 4 * BATCH);
+      await waitFor(
+        () => reader.frames >= 4 * BATCH || reader.closeCode !== undefined,
+        'every event at the reader',
+        60_000,
+      );
+      expect(reader.closeCode).toBeUndefined();
+      expect(reader.frames).toBe(4 * BATCH);
+      expect(await metricValue(gateway.http, 'relay_ws_slow_consumer_closes_total', 'reason="send_buffer"')).toBe(
+        closesBefore,
+      );
+      // The holes were real: events came from the store and from behind them.
+      expect(await metricValue(gateway.http, 'relay_gateway_sequenced_events_total', 'path="held"')).toBeGreaterThan(0);
+      reader.ws.terminate();
+    } finally {
+      writing = false;
+      await writer;
+      await store.close();
+    }
   });
 });
