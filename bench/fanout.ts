@@ -42,6 +42,7 @@ import {
   cpuPercent,
   fmt1,
   fmtInt,
+  histogramQuantileBetween,
   machineCpu,
   machineCpuPercent,
   percentile,
@@ -203,6 +204,8 @@ interface Target {
   label: string;
   server: ServerChild;
   publish: Publish;
+  /** The product's Prometheus endpoint (standalone only): the event log's own timings over the window. */
+  metricsUrl?: string;
 }
 
 /** The product: a worker's event POST; the frame the clients get is the stored envelope. */
@@ -446,6 +449,12 @@ interface LatencyResult {
   /** Server event-loop delay over the measured window (ms). */
   loopP99: number;
   loopMax: number;
+  /**
+   * The event log's p99 over the window (ms, the upper bound of its histogram bucket): each append from
+   * accepted to committed, and each statement's round trip. NaN without a metrics endpoint.
+   */
+  appendP99: number;
+  statementP99: number;
   cpuServer: number;
   cpuClients: number;
   cpuMachine: number;
@@ -477,13 +486,18 @@ async function measureLatency(target: Target): Promise<LatencyResult> {
   let from: Sample | undefined;
   let to: Sample | undefined;
   let loop = { p50: NaN, p99: NaN, max: NaN };
+  const scrape = async () => (target.metricsUrl ? (await fetch(target.metricsUrl)).text() : '');
+  let metricsFrom = '';
+  let metricsTo = '';
   void sleep(LATENCY_WARMUP_S * 1000).then(async () => {
     from = await sampleCpu();
     await target.server.loopDelay();
+    metricsFrom = await scrape();
   });
   void sleep((LATENCY_WARMUP_S + LATENCY_S) * 1000).then(async () => {
     to = await sampleCpu();
     loop = await target.server.loopDelay();
+    metricsTo = await scrape();
   });
 
   await new Promise<void>((resolve) => {
@@ -515,6 +529,8 @@ async function measureLatency(target: Target): Promise<LatencyResult> {
   clientState.mode = 'count';
   const sorted = Float64Array.from(samples).sort();
   const sortedAcks = Float64Array.from(acks).sort();
+  const logP99 = (name: string) =>
+    metricsTo ? histogramQuantileBetween(metricsFrom, metricsTo, name, 0.99).le * 1000 : NaN;
   return {
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),
@@ -528,6 +544,8 @@ async function measureLatency(target: Target): Promise<LatencyResult> {
     ackP99: percentile(sortedAcks, 99),
     loopP99: loop.p99,
     loopMax: loop.max,
+    appendP99: logP99('relay_event_log_append_seconds'),
+    statementP99: logP99('relay_event_log_statement_seconds'),
     cpuServer: from && to ? cpuPercent(from.server, to.server, to.at - from.at) : NaN,
     cpuClients: from && to ? cpuPercent(from.self, to.self, to.at - from.at) : NaN,
     cpuMachine: from && to ? machineCpuPercent(from.machine, to.machine) : NaN,
@@ -571,7 +589,12 @@ async function run(redis: BenchRedis): Promise<number> {
   const bareChild = await startServerChild('ws');
   const bareEdge = DEPLOYED ? await startBareEdge(bareChild, bareChild) : null;
   const bareServer = bareEdge ? bareEdge.front(bareChild) : bareChild;
-  const product: Target = { label: WHERE, server: productServer, publish: publishToProduct(productServer.url) };
+  const product: Target = {
+    label: WHERE,
+    server: productServer,
+    publish: publishToProduct(productServer.url),
+    metricsUrl: DEPLOYED ? undefined : `${productServer.url}/metrics`,
+  };
   const bare: Target = { label: BARE_LABEL, server: bareServer, publish: publishToBare(bareServer.url) };
   const targets: [Target, Target] = [product, bare];
 
@@ -658,6 +681,7 @@ async function run(redis: BenchRedis): Promise<number> {
     `${fmtInt(r.samples)} / ${fmtInt(r.expected)}`,
     fmtInt(r.failedPosts),
     `${fmt1(r.ackP50)} / ${fmt1(r.ackP99)}`,
+    Number.isNaN(r.appendP99) ? '—' : `≤ ${fmt1(r.appendP99)} / ≤ ${fmt1(r.statementP99)}`,
     `${fmt1(r.loopP99)} / ${fmt1(r.loopMax)}`,
     `${fmtInt(r.cpuServer)} / ${fmtInt(r.cpuClients)} / ${fmtInt(r.cpuMachine)}`,
   ];
@@ -676,6 +700,7 @@ async function run(redis: BenchRedis): Promise<number> {
         'frames timed / expected',
         'failed POSTs',
         'POST answer p50 / p99',
+        'event log p99: append / statement',
         'loop delay p99 / max',
         'CPU % server / clients / machine',
       ],
@@ -750,7 +775,7 @@ async function run(redis: BenchRedis): Promise<number> {
       compare: 'diff',
       target: `≤ bare + ${TARGET_P99_PLUS_MS} ms`,
       met: latencyMet,
-      note: `p50 ${fmt1(medianOf(latency[0].map((r) => r.p50)))} ms; POST answer p99 ${fmt1(medianOf(latency[0].map((r) => r.ackP99)))} ms; frames ${latency[0].map((r) => `${r.samples}/${r.expected}`).join(', ')}`,
+      note: `p50 ${fmt1(medianOf(latency[0].map((r) => r.p50)))} ms; POST answer p99 ${fmt1(medianOf(latency[0].map((r) => r.ackP99)))} ms${DEPLOYED ? '' : `, of which in the event log ≤ ${fmt1(medianOf(latency[0].map((r) => r.appendP99)))} ms (its statement ≤ ${fmt1(medianOf(latency[0].map((r) => r.statementP99)))} ms)`}; loop delay p99 ${fmt1(medianOf(latency[0].map((r) => r.loopP99)))} ms; frames ${latency[0].map((r) => `${r.samples}/${r.expected}`).join(', ')}`,
     },
   ];
   if (productMemory && bareMemory)

@@ -381,3 +381,32 @@ export function keepAlivePoster(maxSockets = 64): {
     });
   return { post, close: () => agent.destroy() };
 }
+
+/** The cumulative buckets (`le` → count) of one histogram in a Prometheus text scrape. */
+function histogramBuckets(text: string, name: string): Map<number, number> {
+  const buckets = new Map<number, number>();
+  const pattern = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm');
+  for (const match of text.matchAll(pattern)) {
+    const le = match[1] === '+Inf' ? Infinity : Number(match[1]);
+    buckets.set(le, (buckets.get(le) ?? 0) + Number(match[2]));
+  }
+  return buckets;
+}
+
+/**
+ * The `q` quantile of what a histogram observed between two scrapes, as the upper bound of the bucket
+ * it falls in (`≤ x`), with the number of observations; NaN when nothing was observed.
+ */
+export function histogramQuantileBetween(
+  before: string,
+  after: string,
+  name: string,
+  q: number,
+): { le: number; count: number } {
+  const from = histogramBuckets(before, name);
+  const to = [...histogramBuckets(after, name)].sort(([a], [b]) => a - b);
+  const count = (to.at(-1)?.[1] ?? 0) - (from.get(Infinity) ?? 0);
+  if (count <= 0) return { le: NaN, count: 0 };
+  for (const [le, cumulative] of to) if (cumulative - (from.get(le) ?? 0) >= q * count) return { le, count };
+  return { le: Infinity, count };
+}

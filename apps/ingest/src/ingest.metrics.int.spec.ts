@@ -53,6 +53,15 @@ describe('ingest /metrics', () => {
     await request(app).post(`/api/v1/sandboxes/${sandbox}/events`).send({ event_data: {} }).expect(422);
 
     const after = await scrape();
+    // Two appends committed (the refused POST never reached the log), in one or two statements.
+    const appends = metricValue(before, 'relay_event_log_append_seconds_count') ?? 0;
+    const statements = metricValue(before, 'relay_event_log_statement_seconds_count') ?? 0;
+    expect(metricValue(after, 'relay_event_log_append_seconds_count')).toBe(appends + 2);
+    expect(metricValue(after, 'relay_event_log_statement_seconds_count')).toBeGreaterThanOrEqual(statements + 1);
+    expect(metricValue(after, 'relay_event_log_statement_seconds_count')).toBeLessThanOrEqual(statements + 2);
+    expect(metricValue(after, 'relay_event_log_append_seconds_sum')).toBeGreaterThan(
+      metricValue(before, 'relay_event_log_append_seconds_sum') ?? 0,
+    );
     expect(metricValue(after, 'relay_events_ingested_total', { endpoint: 'single' })).toBe(single + 1);
     expect(metricValue(after, 'relay_events_ingested_total', { endpoint: 'batch' })).toBe(batched + 5);
     expect(metricValue(after, 'relay_ingest_batch_size_count')).toBe(batches + 1);

@@ -4,7 +4,7 @@ import { RELAY_EVENT_SOURCES, serializeEventData, type OmoiosForeignEvent } from
 import type { Logger } from '@sandbox-relay/service-kit';
 import { EventLog, EventRepository, type NewEvent, type Store } from '@sandbox-relay/store';
 import type { Router } from 'express';
-import { eventLogQueueDepth } from './ingest.metrics';
+import { eventLogAppendSeconds, eventLogQueueDepth, eventLogStatementSeconds } from './ingest.metrics';
 import { ingestRouter } from './ingest.routes';
 
 export interface IngestServiceDeps {
@@ -57,6 +57,10 @@ export function createIngestService(deps: IngestServiceDeps): IngestService {
     maxBatchEvents: config.groupCommitMaxEvents,
     // Publishing is not awaited: the event is durable, and a live subscriber that misses it resumes from the store.
     onCommitted: (stored) => void publisher.publish(stored),
+    timings: {
+      statement: (seconds) => eventLogStatementSeconds.observe(seconds),
+      append: (seconds) => eventLogAppendSeconds.observe(seconds),
+    },
     logger: logger.child({ component: 'event-log' }),
   });
   eventLogQueueDepth.add(() => eventLog.queuedEventCount);

@@ -23,11 +23,19 @@ export interface EventLogOptions {
    * live sequencer does); one entity's events are never in two groups in flight, so they arrive in order.
    */
   onCommitted?: (events: EventEnvelope[]) => void;
+  /**
+   * Timings in seconds, for metrics: each statement's round trip (waiting for the id counter, the
+   * insert, the commit), and each committed append's time from `append()` to its answer (its wait for
+   * a statement included). Their difference is time spent queued behind statements in flight.
+   */
+  timings?: { statement(seconds: number): void; append(seconds: number): void };
   logger?: Logger;
 }
 
 interface Pending {
   events: readonly NewEvent[];
+  /** `performance.now()` when appended. */
+  at: number;
   /** The distinct entities (`type:id`) of `events`. */
   entities: string[];
   resolve: (stored: EventEnvelope[]) => void;
@@ -81,7 +89,7 @@ export class EventLog {
     }
     this.queuedEvents += events.length;
     return new Promise((resolve, reject) => {
-      this.queue.push({ events, resolve, reject, entities: entitiesOf(events) });
+      this.queue.push({ events, resolve, reject, entities: entitiesOf(events), at: performance.now() });
       this.pump();
     });
   }
@@ -160,11 +168,16 @@ export class EventLog {
   }
 
   private async flush(group: Pending[]): Promise<void> {
+    const timings = this.options.timings;
     try {
+      const sent = performance.now();
       const stored = await this.repository.appendMany(group.flatMap((pending) => pending.events));
+      const committed = performance.now();
+      timings?.statement((committed - sent) / 1000);
       this.notifyCommitted(stored);
       let offset = 0;
       for (const pending of group) {
+        timings?.append((committed - pending.at) / 1000);
         pending.resolve(stored.slice(offset, offset + pending.events.length));
         offset += pending.events.length;
       }
