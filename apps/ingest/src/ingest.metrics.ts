@@ -20,7 +20,9 @@ export const eventLogQueueDepth = sampledGauge({
   help: 'Events accepted by the ingest event log and not yet committed to PostgreSQL (group commit queue depth).',
 });
 
-const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5];
+const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5,
+];
 
 /** The event log's statements: one per group commit, from sent to committed. */
 export const eventLogStatementSeconds = histogram({

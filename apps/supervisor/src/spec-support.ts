@@ -85,8 +85,9 @@ export class SupervisorHarness {
     private readonly logger: Logger,
   ) {}
 
-  async open(): Promise<void> {
-    this.store = createStore({ databaseUrl: testInfra().databaseUrl });
+  /** @param databaseUrl PostgreSQL by another way than the tests' own (a proxy a spec cuts). */
+  async open(databaseUrl = testInfra().databaseUrl): Promise<void> {
+    this.store = createStore({ databaseUrl });
     this.redis = createRedisClient(testInfra().redisUrl, { name: this.name, role: 'publisher', logger: this.logger });
     this.events = new EventRepository(this.store.pool);
     await waitFor(() => this.redis.status === 'ready', 'redis');

@@ -11,6 +11,7 @@ import {
   type TaskView,
 } from '@sandbox-relay/contracts';
 import { AppError, type Logger } from '@sandbox-relay/service-kit';
+import type { BlindSpan } from './clock';
 import { HeartbeatLadder, livenessOf, type EscalationLevel, type LadderAction } from './sweep/heartbeat-ladder';
 import { IdleMonitor } from './sweep/idle-monitor';
 import { Restarter } from './policy/restarter';
@@ -57,6 +58,12 @@ export class Supervisor {
   private readonly log: Logger;
   private loop?: Promise<void>;
   private readonly stopping = new AbortController();
+  /** The database's clock at the last sweep that read the event store. */
+  private sawStoreAt: number | null = null;
+  /** When (`performance.now()`) a sweep first could not read the event store since `sawStoreAt`; null when it could. */
+  private blindSince: number | null = null;
+  /** The latest span this replica could not read the event store in (see `BlindSpan`). */
+  private unobserved: BlindSpan | null = null;
 
   constructor(deps: SupervisorDeps) {
     const { config } = deps;
@@ -151,10 +158,38 @@ export class Supervisor {
     while (this.inflight.size > 0) await Promise.allSettled([...this.inflight.values()]);
   }
 
+  /**
+   * The sweep's read of the event store. A read that fails makes this replica blind until one succeeds:
+   * the span between its last good read and that one (see `BlindSpan`) is then not counted as anyone's
+   * silence, so an outage of PostgreSQL (the workers could not store their beats either) does not end
+   * in every sandbox restarted at once.
+   */
+  private async readSweepView(): Promise<{ now: number; sessions: SweptSession[] }> {
+    let view: { now: number; sessions: SweptSession[] };
+    try {
+      view = await this.ctx.sessions.sweepView();
+    } catch (error) {
+      this.blindSince ??= performance.now();
+      throw error;
+    }
+    if (this.blindSince !== null) {
+      // From the last good read; a replica that has not read the store since it started, from its first failure.
+      const from = this.sawStoreAt ?? view.now - (performance.now() - this.blindSince);
+      this.unobserved = { from, to: view.now };
+      this.log.warn(
+        { blindForMs: Math.round(view.now - from) },
+        'the event store is readable again: the time it was not is not counted as any sandbox silence',
+      );
+    }
+    this.blindSince = null;
+    this.sawStoreAt = view.now;
+    return view;
+  }
+
   /** One pass over every live (and every `starting`) session. Long actions (restarts, stops) run in the background. */
   async sweep(): Promise<SweepReport> {
     const { sessions: store, state } = this.ctx;
-    const { now, sessions } = await store.sweepView();
+    const { now, sessions } = await this.readSweepView();
     await store.recordHeartbeats(
       sessions.flatMap((s) => (s.lastHeartbeatAt === null ? [] : [{ sandboxId: s.sandboxId, at: s.lastHeartbeatAt }])),
     );
@@ -224,6 +259,7 @@ export class Supervisor {
           lastHeartbeatStatus: session.lastHeartbeatStatus,
           lastHeartbeatType: session.lastHeartbeatType,
           lastActivityAt: session.lastActivityAt,
+          unobserved: this.unobserved,
         },
         now,
       );
@@ -240,6 +276,7 @@ export class Supervisor {
             startedAt: session.startedAt,
             lastActivityAt: session.lastActivityAt,
             lastHeartbeatStatus: session.lastHeartbeatStatus,
+            unobserved: this.unobserved,
           },
           now,
         );

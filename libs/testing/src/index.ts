@@ -7,3 +7,4 @@ export * from './lib/fake-anthropic-server';
 export * from './lib/redis-server';
 export * from './lib/redis-cluster';
 export * from './lib/private-redis';
+export * from './lib/tcp-proxy';

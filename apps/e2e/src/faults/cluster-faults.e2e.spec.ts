@@ -1,4 +1,4 @@
-import { testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { TcpProxy, testInfra, uniqueId, waitFor } from '@sandbox-relay/testing';
 import {
   ClusterVerifier,
   KeepAliveClient,
@@ -14,7 +14,6 @@ import { startCluster, type ClusterServiceName, type RunningCluster } from '../s
 import { NO_RATE_LIMITS } from '../support/load';
 import { PrivateRedis } from '../support/private-redis';
 import { buildWorkerBundle } from '../support/supervision';
-import { TcpProxy } from '../support/tcp-proxy';
 
 /**
  * Two replicas of every service behind the edge, under a steady load of event POSTs, WebSocket

@@ -1,9 +1,8 @@
 import { WS_CLOSE_CODES } from '@sandbox-relay/contracts';
-import { testInfra, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
+import { TcpProxy, testInfra, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
 import { NO_RATE_LIMITS, storedEventSeqs } from '../support/load';
 import { PrivateRedis } from '../support/private-redis';
 import { killSpawned, spawnApp, type RelayProcess } from '../support/process';
-import { TcpProxy } from '../support/tcp-proxy';
 
 jest.setTimeout(120_000);
 

@@ -7,6 +7,7 @@ import {
   type SupervisedSession,
 } from './heartbeat-ladder';
 import { ManualClock } from '../spec-support';
+import { afterBlindSpan } from '../clock';
 
 const S = 1_000;
 
@@ -299,5 +300,37 @@ describe('the original worker (agent.heartbeat)', () => {
     const ladder = new HeartbeatLadder({ omoiosIntervalMs: 60 * S, startupGraceMs: 0 });
     expect(ladder.assess(original({ lastHeartbeatAt: start }), start + 64 * S)).toBeNull();
     expect(() => new HeartbeatLadder({ omoiosIntervalMs: 0 })).toThrow(RangeError);
+  });
+});
+
+describe('a span the supervisor could not read the store in', () => {
+  const T = 1_000_000;
+  const ladder = new HeartbeatLadder();
+  const session = (lastHeartbeatAt: number, unobserved: SupervisedSession['unobserved']): SupervisedSession => ({
+    sandboxId: 'sb',
+    taskId: null,
+    lastHeartbeatAt,
+    startedAt: T - 100 * S,
+    escalation: 'none',
+    unobserved,
+  });
+
+  it.each([
+    ['before the span: only the part outside it counts', T, { from: T + 10 * S, to: T + 70 * S }, T + 60 * S],
+    ['inside the span: counted from its end', T + 30 * S, { from: T + 10 * S, to: T + 70 * S }, T + 70 * S],
+    ['after the span: as it is', T + 80 * S, { from: T + 10 * S, to: T + 70 * S }, T + 80 * S],
+    ['no span', T, null, T],
+  ])('moves a last-seen time %s', (_, since, span, expected) => {
+    expect(afterBlindSpan(since, span)).toBe(expected);
+  });
+
+  it('restarts no one on the first sweep after a two-minute outage, and still restarts a sandbox that stays silent', () => {
+    // Beat at T, the store unreadable from T + 5 s (last good sweep) to T + 125 s.
+    const span = { from: T + 5 * S, to: T + 125 * S };
+    expect(ladder.assess(session(T, null), T + 125 * S)?.kind).toBe('restart');
+    expect(ladder.assess(session(T, span), T + 125 * S)).toBeNull();
+    // 5 s of silence before the span and 15 s after it: past the grace, one interval missed.
+    expect(ladder.assess(session(T, span), T + 140 * S + 1)).toMatchObject({ kind: 'warn', missed: 1, lastSeenAt: T });
+    expect(ladder.assess(session(T, span), T + 170 * S + 1)).toMatchObject({ kind: 'restart', missed: 3 });
   });
 });

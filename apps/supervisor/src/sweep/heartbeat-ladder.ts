@@ -1,5 +1,5 @@
 import { HEARTBEAT_EVENT_TYPES, HEARTBEAT_STATUSES } from '@sandbox-relay/contracts';
-import { requireInteger, systemClock, type Clock, type Instant } from '../clock';
+import { afterBlindSpan, requireInteger, systemClock, type BlindSpan, type Clock, type Instant } from '../clock';
 
 /**
  * How far the supervisor has escalated a session, as stored on it (`SandboxSession.status` or a Redis
@@ -65,6 +65,8 @@ export interface SupervisedSession {
   lastHeartbeatType?: string | null;
   /** The newest event the worker itself reported other than a beat: a sign of life for the original's worker. */
   lastActivityAt?: Instant | null;
+  /** A span the supervisor could not read the event store in: it does not count as the session's silence. */
+  unobserved?: BlindSpan | null;
 }
 
 /** How a session's silence is measured: since when, in which interval. */
@@ -208,7 +210,7 @@ export class HeartbeatLadder {
     // Reported as the last sign of life (the last beat, else the start), as before; the misses count from `liveness`.
     const lastSeenAt =
       liveness.cadence === 'omoios' ? liveness.lastSeenAt : (session.lastHeartbeatAt ?? session.startedAt);
-    const missed = missedIntervals(liveness.lastSeenAt, now, {
+    const missed = missedIntervals(afterBlindSpan(liveness.lastSeenAt, session.unobserved), now, {
       intervalMs: liveness.intervalMs,
       graceMs: this.policy.graceMs,
     });

@@ -1,5 +1,5 @@
 import { HEARTBEAT_STATUSES, isHeartbeatEventType } from '@sandbox-relay/contracts';
-import { requireInteger, systemClock, type Clock, type Instant } from '../clock';
+import { afterBlindSpan, requireInteger, systemClock, type BlindSpan, type Clock, type Instant } from '../clock';
 
 export interface IdlePolicy {
   /** Time without agent activity after which a sandbox is stopped to save cost. */
@@ -23,6 +23,8 @@ export interface IdleCandidate {
   lastActivityAt: Instant | null;
   /** `status` of its latest heartbeat, when known (`running` while a turn is in progress). */
   lastHeartbeatStatus: string | null;
+  /** A span the supervisor could not read the event store in: not counted as idle time. */
+  unobserved?: BlindSpan | null;
 }
 
 export interface IdleStop {
@@ -81,7 +83,7 @@ export class IdleMonitor {
     // Activity recorded before the start (a replacement inherits its predecessor's events) still
     // leaves the new sandbox its full allowance.
     const idleSince = Math.max(candidate.lastActivityAt ?? candidate.startedAt, candidate.startedAt);
-    const idleForMs = now - idleSince;
+    const idleForMs = now - afterBlindSpan(idleSince, candidate.unobserved);
     if (idleForMs < this.policy.idleAfterMs) return null;
     return { sandboxId: candidate.sandboxId, taskId: candidate.taskId, idleForMs, idleSince };
   }
