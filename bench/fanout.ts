@@ -42,7 +42,8 @@ import {
   cpuPercent,
   fmt1,
   fmtInt,
-  histogramQuantileBetween,
+  bucketQuantileBetween,
+  histogramBuckets,
   machineCpu,
   machineCpuPercent,
   percentile,
@@ -530,7 +531,9 @@ async function measureLatency(target: Target): Promise<LatencyResult> {
   const sorted = Float64Array.from(samples).sort();
   const sortedAcks = Float64Array.from(acks).sort();
   const logP99 = (name: string) =>
-    metricsTo ? histogramQuantileBetween(metricsFrom, metricsTo, name, 0.99).le * 1000 : NaN;
+    metricsTo
+      ? bucketQuantileBetween(histogramBuckets(metricsFrom, name), histogramBuckets(metricsTo, name), 0.99) * 1000
+      : NaN;
   return {
     p50: percentile(sorted, 50),
     p90: percentile(sorted, 90),

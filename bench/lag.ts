@@ -16,6 +16,8 @@ import http from 'node:http';
 import { Client as PgClient } from 'pg';
 import {
   BENCH_DATABASE_URL,
+  bucketQuantileBetween,
+  histogramBuckets,
   benchOption,
   cpuPercent,
   fmt1,
@@ -54,26 +56,8 @@ async function scrape(baseUrl: string): Promise<{ buckets: Map<number, number>; 
       })
       .on('error', reject);
   });
-  const buckets = new Map<number, number>();
-  let count = 0;
-  for (const line of text.split('\n')) {
-    const bucket = new RegExp(`^${METRIC}_bucket\\{le="([^"]+)"\\} (\\d+)`).exec(line);
-    if (bucket) buckets.set(bucket[1] === '+Inf' ? Infinity : Number(bucket[1]), Number(bucket[2]));
-    const total = new RegExp(`^${METRIC}_count (\\d+)`).exec(line);
-    if (total) count = Number(total[1]);
-  }
-  return { buckets, count };
-}
-
-/** p99 of a window: the smallest bucket bound holding 99 % of the window's observations. */
-function windowP99(from: Map<number, number>, to: Map<number, number>): number {
-  const bounds = [...to.keys()].sort((a, b) => a - b);
-  const total = (to.get(Infinity) ?? 0) - (from.get(Infinity) ?? 0);
-  if (total <= 0) return NaN;
-  for (const bound of bounds) {
-    if ((to.get(bound) ?? 0) - (from.get(bound) ?? 0) >= 0.99 * total) return bound;
-  }
-  return Infinity;
+  const count = new RegExp(`^${METRIC}_count (\\d+)`, 'm').exec(text);
+  return { buckets: histogramBuckets(text, METRIC), count: count ? Number(count[1]) : 0 };
 }
 
 async function deleteRows(): Promise<void> {
@@ -113,7 +97,7 @@ async function run(_redis: BenchRedis): Promise<number> {
       await sleep(start + w * WINDOW_S * 1000 - performance.now());
       const now = { at: performance.now(), scrape: await scrape(server.url), cpu: (await server.cpu()).cpu };
       windows.push({
-        p99: windowP99(mark.scrape.buckets, now.scrape.buckets),
+        p99: bucketQuantileBetween(mark.scrape.buckets, now.scrape.buckets, 0.99),
         observed: now.scrape.count - mark.scrape.count,
         acked,
         backlog: acked - (now.scrape.count - first.count),

@@ -382,8 +382,8 @@ export function keepAlivePoster(maxSockets = 64): {
   return { post, close: () => agent.destroy() };
 }
 
-/** The cumulative buckets (`le` → count) of one histogram in a Prometheus text scrape. */
-function histogramBuckets(text: string, name: string): Map<number, number> {
+/** The cumulative buckets (`le` → count) of one histogram in a Prometheus text scrape, summed over its label sets. */
+export function histogramBuckets(text: string, name: string): Map<number, number> {
   const buckets = new Map<number, number>();
   const pattern = new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm');
   for (const match of text.matchAll(pattern)) {
@@ -394,19 +394,13 @@ function histogramBuckets(text: string, name: string): Map<number, number> {
 }
 
 /**
- * The `q` quantile of what a histogram observed between two scrapes, as the upper bound of the bucket
- * it falls in (`≤ x`), with the number of observations; NaN when nothing was observed.
+ * The `q` quantile of what a histogram observed between two scrapes of its buckets: the smallest bucket
+ * bound holding that share of the observations (Infinity past the last bound; NaN when none were made).
  */
-export function histogramQuantileBetween(
-  before: string,
-  after: string,
-  name: string,
-  q: number,
-): { le: number; count: number } {
-  const from = histogramBuckets(before, name);
-  const to = [...histogramBuckets(after, name)].sort(([a], [b]) => a - b);
-  const count = (to.at(-1)?.[1] ?? 0) - (from.get(Infinity) ?? 0);
-  if (count <= 0) return { le: NaN, count: 0 };
-  for (const [le, cumulative] of to) if (cumulative - (from.get(le) ?? 0) >= q * count) return { le, count };
-  return { le: Infinity, count };
+export function bucketQuantileBetween(from: Map<number, number>, to: Map<number, number>, q: number): number {
+  const total = (to.get(Infinity) ?? 0) - (from.get(Infinity) ?? 0);
+  if (total <= 0) return NaN;
+  for (const bound of [...to.keys()].sort((a, b) => a - b))
+    if ((to.get(bound) ?? 0) - (from.get(bound) ?? 0) >= q * total) return bound;
+  return Infinity;
 }
