@@ -28,6 +28,7 @@ import type { Logger } from '@sandbox-relay/service-kit';
 import type { EventQuery } from '@sandbox-relay/store';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import {
+  BURST_UNREAD,
   GatewayClient,
   encodeStored,
   entityKey,
@@ -193,18 +194,10 @@ export class EventGateway {
    * rather than hold everyone's stream up for longer.
    */
   async roomForBurst(): Promise<void> {
-    const deadline = performance.now() + BURST_WAIT_MS;
-    for (let turn = 0; ; turn++) {
-      await new Promise<void>((resolve) => (turn === 0 ? setImmediate(resolve) : setTimeout(resolve, 5)));
-      let full = 0;
-      for (const client of this.clients) if (client.isOpen && !client.hasRoom()) full += 1;
-      if (full === 0) return;
-      if (performance.now() > deadline) {
-        for (const client of this.clients)
-          if (client.isOpen && !client.hasRoom()) client.closeSlowConsumer('send buffer not read in time');
-        return;
-      }
-    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const full: GatewayClient[] = [];
+    for (const client of this.clients) if (client.isOpen && !client.hasRoom()) full.push(client);
+    await Promise.all(full.map((client) => client.waitForRoom(BURST_WAIT_MS, BURST_UNREAD)));
   }
 
   /** Routes one live event to every matching client; events come in id order, once each (LiveSequencer). */

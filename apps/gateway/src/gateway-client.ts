@@ -55,6 +55,17 @@ export function encodeStored(event: EventEnvelope, protocol: WsProtocol): string
  * One WebSocket subscriber. It is either live (frames go straight out) or replaying stored events,
  * in which case live matches are held and released after the replay, minus what the replay sent.
  */
+/** Why a client is closed as a slow consumer: the metric's reason and the close frame's words. */
+export interface SlowClose {
+  kind: 'send_buffer' | 'replay_buffer' | 'replay_unread';
+  why: string;
+}
+
+const REPLAY_UNREAD: SlowClose = { kind: 'replay_unread', why: 'replay not read in time' };
+
+/** A live burst's slice the client's socket did not take in time (see `EventGateway.roomForBurst`). */
+export const BURST_UNREAD: SlowClose = { kind: 'send_buffer', why: 'send buffer not read in time' };
+
 /** Clients whose connection is corked in this tick, uncorked together once the tick's work is done. */
 const corked: GatewayClient[] = [];
 let uncorkScheduled = false;
@@ -194,12 +205,16 @@ export class GatewayClient {
     return this.ws.bufferedAmount <= this.limits.maxBufferedBytes / 2;
   }
 
-  /** Waits until the socket's send buffer falls below half the limit (replay pacing). */
-  async waitForRoom(timeoutMs = 30_000): Promise<boolean> {
+  /**
+   * Waits until the socket's send buffer falls below half the limit (the pacing of a replay, and of a
+   * live burst); a client that has not read that far by `timeoutMs` is closed as a slow consumer, as
+   * `overdue` says. True while the client is open.
+   */
+  async waitForRoom(timeoutMs = 30_000, overdue: SlowClose = REPLAY_UNREAD): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (this.isOpen && !this.hasRoom()) {
       if (Date.now() > deadline) {
-        this.closeSlow('replay_unread', 'replay not read in time');
+        this.closeSlow(overdue.kind, overdue.why);
         return false;
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -222,12 +237,7 @@ export class GatewayClient {
     this.held = null;
   }
 
-  /** Closes the client as a slow consumer: its send buffer is not being read. */
-  closeSlowConsumer(why: string): void {
-    this.closeSlow('send_buffer', why);
-  }
-
-  private closeSlow(kind: 'send_buffer' | 'replay_buffer' | 'replay_unread', why: string): void {
+  private closeSlow(kind: SlowClose['kind'], why: string): void {
     if (!this.closed) slowConsumerCloses.inc({ reason: kind });
     this.close(WS_CLOSE_CODES.SLOW_CONSUMER, `slow consumer: ${why}; reconnect with since`);
   }
