@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freeTcpPort } from '@sandbox-relay/testing';
 
 export const BENCH_DATABASE_URL =
   process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/sandbox_relay_bench';
@@ -47,7 +48,7 @@ export async function useBenchRedis(): Promise<BenchRedis> {
       stop: async () => undefined,
     };
   }
-  const port = await freePort();
+  const port = await freeTcpPort();
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -68,18 +69,6 @@ export async function useBenchRedis(): Promise<BenchRedis> {
       await exited;
     },
   };
-}
-
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function canConnect(port: number): Promise<boolean> {

@@ -17,7 +17,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { clusterEdgeConfig, edgeUpstreams } from '../../apps/standalone/src/cluster/edge-config';
-import { BENCH_DATABASE_URL, freePort, sleep, type MemoryStats, type ServerChild } from './common';
+import { BENCH_DATABASE_URL, sleep, type MemoryStats, type ServerChild } from './common';
+import { freeTcpPort } from '@sandbox-relay/testing';
 import { processCpuMs } from './processes';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -101,7 +102,7 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
       RATE_LIMIT_EVENTS_PER_WINDOW: '0',
       RATE_LIMIT_MESSAGES_PER_WINDOW: '0',
       CLUSTER_REPLICAS: '1',
-      CLUSTER_EDGE_PORT: String(await freePort()),
+      CLUSTER_EDGE_PORT: String(await freeTcpPort()),
       CLUSTER_BASE_PORT: '0',
       CLUSTER_DIR: dir,
       CLUSTER_STATE_FILE: stateFile,
@@ -206,7 +207,7 @@ export interface BareEdge {
 export async function startBareEdge(ingest: ServerChild, gateway: ServerChild): Promise<BareEdge> {
   const dir = path.join(RUN_DIR, `bare-edge-${Date.now().toString(36)}-${process.pid}`);
   mkdirSync(dir, { recursive: true });
-  const port = await freePort();
+  const port = await freeTcpPort();
   const portOf = (server: ServerChild) => Number(new URL(server.url).port);
   const template = readFileSync(EDGE_TEMPLATE, 'utf8');
   const upstreams = Object.fromEntries(

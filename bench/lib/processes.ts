@@ -7,7 +7,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCH_DATABASE_URL, freePort, sleep } from './common';
+import { freeTcpPort } from '@sandbox-relay/testing';
+import { BENCH_DATABASE_URL, sleep } from './common';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 /** Clock ticks per second of /proc/<pid>/stat's utime and stime (`getconf CLK_TCK`, 100 on Linux). */
@@ -65,7 +66,7 @@ export async function startServiceProcess(
   app: DeployedApp,
   { cpus, redisUrl, env = {} }: { cpus: string; redisUrl: string; env?: Record<string, string> },
 ): Promise<ServiceProcess> {
-  const port = await freePort();
+  const port = await freeTcpPort();
   const child: ChildProcess = spawn(
     'taskset',
     ['-c', cpus, process.execPath, '--import', 'tsx', path.join('apps', app, 'src', 'main.ts')],
