@@ -99,6 +99,14 @@ export class SupervisorHarness {
     await this.store.close();
   }
 
+  /** The events the supervisor emitted about an entity (a sandbox, a task), oldest first. */
+  readonly supervisorEvents = async (entityId: string): Promise<EventEnvelope[]> =>
+    (await this.events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
+
+  /** Their types. */
+  readonly supervisorEventTypes = async (entityId: string): Promise<string[]> =>
+    (await this.supervisorEvents(entityId)).map((event) => event.event_type);
+
   /** A supervisor service (closed by `close()`) and an HTTP app serving its routes. */
   service<P extends FakeSandboxProvider = FakeSandboxProvider>(
     config: SupervisorConfig,

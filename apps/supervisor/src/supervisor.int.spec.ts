@@ -1,4 +1,4 @@
-import { SUPERVISOR_EVENT_TYPES, type EventEnvelope, type TaskView } from '@sandbox-relay/contracts';
+import { SUPERVISOR_EVENT_TYPES, type TaskView } from '@sandbox-relay/contracts';
 import type { Redis } from '@sandbox-relay/bus';
 import { SandboxProviderError } from '@sandbox-relay/sandbox';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
@@ -35,9 +35,7 @@ describe('supervisor service', () => {
         source: 'worker',
       },
     ]);
-  const supervisorEvents = async (entityId: string): Promise<EventEnvelope[]> =>
-    (await events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
-  const types = async (entityId: string) => (await supervisorEvents(entityId)).map((event) => event.event_type);
+  const { supervisorEvents, supervisorEventTypes: types } = harness;
   const startTask = async (app: Express, body: object = {}): Promise<TaskView> => {
     const res = await request(app)
       .post('/api/v1/tasks')

@@ -1,6 +1,5 @@
 import {
   SUPERVISOR_EVENT_TYPES,
-  type EventEnvelope,
   type SandboxTaskView,
   type TaskCompleteAnswer,
   type TaskView,
@@ -37,9 +36,7 @@ describe('supervisor and the original worker', () => {
       { timestamp: new Date().toISOString(), status: 'alive', event_count: count },
       'worker',
     );
-  const supervisorEvents = async (entityId: string): Promise<EventEnvelope[]> =>
-    (await events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
-  const types = async (entityId: string) => (await supervisorEvents(entityId)).map((event) => event.event_type);
+  const { supervisorEvents, supervisorEventTypes: types } = harness;
   const startTask = async (app: Express): Promise<TaskView> =>
     (await request(app).post('/api/v1/tasks').send({ title: 'port the login page', prompt: 'port it' }).expect(201))
       .body as TaskView;

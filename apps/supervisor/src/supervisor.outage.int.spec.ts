@@ -24,10 +24,7 @@ describe('supervisor across an outage of PostgreSQL', () => {
     await proxy.close();
   });
 
-  const supervisorEventTypes = async (sandboxId: string) =>
-    (await harness.events.list({ entityIds: [sandboxId], limit: 100 }))
-      .filter((event) => event.source === 'supervisor')
-      .map((event) => event.event_type);
+  const { supervisorEventTypes } = harness;
 
   it('counts no silence while it could not read the store, and still restarts a sandbox that stays silent after', async () => {
     // The ladder restarts after 3 × 300 ms + 100 ms of silence.

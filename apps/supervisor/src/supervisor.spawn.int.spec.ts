@@ -2,7 +2,7 @@ import { SUPERVISOR_EVENT_TYPES, type CreateTaskBody, type TaskView } from '@san
 import type { Redis } from '@sandbox-relay/bus';
 import type { SandboxSpec, SpawnedSandbox } from '@sandbox-relay/sandbox';
 import { FakeSandboxProvider } from '@sandbox-relay/sandbox/testing';
-import type { EventRepository, Store } from '@sandbox-relay/store';
+import type { Store } from '@sandbox-relay/store';
 import { testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import request from 'supertest';
 import type { SupervisorConfig } from './supervisor';
@@ -32,14 +32,12 @@ class HangingProvider extends FakeSandboxProvider {
 describe('supervisor: spawns and tickets', () => {
   let store: Store;
   let redis: Redis;
-  let events: EventRepository;
   const harness = new SupervisorHarness('sup-spawn-test', logger);
   const config = (overrides: Partial<SupervisorConfig> = {}) =>
     testSupervisorConfig({ heartbeat: { intervalMs: 60_000, graceMs: 1_000 }, ...overrides }, 'sup-spawn');
   const service = (cfg: SupervisorConfig, provider: FakeSandboxProvider = new FakeSandboxProvider(uniqueId('fake'))) =>
     harness.service(cfg, provider);
-  const supervisorEvents = async (entityId: string) =>
-    (await events.list({ entityIds: [entityId], limit: 1000 })).filter((event) => event.source === 'supervisor');
+  const { supervisorEvents } = harness;
   const body = (title: string): CreateTaskBody => ({
     title,
     agent: 'shell',
@@ -49,7 +47,7 @@ describe('supervisor: spawns and tickets', () => {
 
   beforeAll(async () => {
     await harness.open();
-    ({ store, redis, events } = harness);
+    ({ store, redis } = harness);
   });
   afterAll(() => harness.close());
 
