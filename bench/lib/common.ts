@@ -149,7 +149,8 @@ export async function startServerChild(
     async close() {
       if (child.exitCode !== null) return;
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await request('close').catch(() => undefined);
+      // The child answers, then exits: an answer still in the IPC channel when it exits is lost, so its exit ends the wait too.
+      await Promise.race([request('close').catch(() => undefined), exited]);
       await exited;
       clearTimeout(timer);
     },
