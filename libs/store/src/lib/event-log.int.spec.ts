@@ -60,7 +60,7 @@ describe('EventLog (group commit against PostgreSQL)', () => {
 
   it('has two statements in flight, never two holding the same entity', async () => {
     const repository = new CountingRepository(store.pool);
-    const log = new EventLog(repository, { maxInFlight: 2 });
+    const log = new EventLog(repository, { maxInFlight: 2, overlapAt: 1 });
     const [a, b, c] = [uniqueId('sb-a'), uniqueId('sb-b'), uniqueId('sb-c')];
     const holder = await store.pool.connect();
     const appends: Array<Promise<EventEnvelope[]>> = [];
@@ -87,12 +87,48 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     expect(repository.statements).toBeGreaterThanOrEqual(3);
   });
 
+  it('starts a second statement beside one in flight only once `overlapAt` events wait', async () => {
+    const repository = new CountingRepository(store.pool);
+    const log = new EventLog(repository, { maxInFlight: 2, overlapAt: 10 });
+    const sandboxes = Array.from({ length: 12 }, (_, index) => uniqueId(`sb-ov${index}`));
+    const holder = await store.pool.connect();
+    const appends: Array<Promise<EventEnvelope[]>> = [];
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT last_id FROM sandbox_event_counter WHERE id = 1 FOR UPDATE');
+      appends.push(log.append([newEvent(sandboxes[0]!)]));
+      // Nine more wait behind the one in flight: fewer than ten, so no second statement.
+      for (const sandbox of sandboxes.slice(1, 10)) appends.push(log.append([newEvent(sandbox)]));
+      await settle();
+      expect(repository.statements).toBe(1);
+      expect(log.queuedEventCount).toBe(9);
+      // The tenth waiting one starts a second statement, which takes all ten.
+      appends.push(log.append([newEvent(sandboxes[10]!)]));
+      await settle();
+      expect(repository.statements).toBe(2);
+      expect(log.queuedEventCount).toBe(0);
+      appends.push(log.append([newEvent(sandboxes[11]!)]));
+      await settle();
+      expect(repository.statements).toBe(2); // two in flight: the most
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+    }
+    const results = (await Promise.all(appends)).map(([stored]) => stored!);
+    expect(results).toHaveLength(12);
+    expect(repository.statements).toBe(3);
+    // Accepted in this order, committed in this order.
+    const ids = results.map((event) => event.id);
+    expect([...ids].sort(compareIds)).toEqual(ids);
+  });
+
   it('draws ids in commit order across writers: a reader following `after` never misses one (two replicas)', async () => {
     // Two stores stand for two ingest replicas, each with two statements in flight.
     const other = createStore({ databaseUrl: testInfra().databaseUrl });
     const logs = [
-      new EventLog(new EventRepository(store.pool), { maxInFlight: 2 }),
-      new EventLog(new EventRepository(other.pool), { maxInFlight: 2 }),
+      new EventLog(new EventRepository(store.pool), { maxInFlight: 2, overlapAt: 1 }),
+      new EventLog(new EventRepository(other.pool), { maxInFlight: 2, overlapAt: 1 }),
     ];
     const sandboxes = Array.from({ length: 20 }, (_, index) => uniqueId(`sb-co${index}`));
     const reader = new EventRepository(store.pool);

@@ -13,6 +13,14 @@ export interface EventLogOptions {
    */
   maxInFlight?: number;
   /**
+   * Fewest events waiting for a second (or later) statement to start beside one in flight (default 100).
+   * Fewer wait for the one in flight to commit and go in the next group: one statement and one commit
+   * for more events, where an extra statement would carry one or two (each costs this process and
+   * PostgreSQL a round trip and a commit, about as much as a hundred events' rows). Once this many wait,
+   * as under a burst of batches, statements overlap and the next group is sent while Postgres commits.
+   */
+  overlapAt?: number;
+  /**
    * Most events waiting for a statement. When Postgres slows down, appends past this answer 503 at once
    * instead of piling up in memory (and the caller retries with backoff, as the worker does).
    */
@@ -43,11 +51,11 @@ interface Pending {
 }
 
 /**
- * Group commit for the event log. Appends queue up while statements are in flight; whenever fewer
- * than `maxInFlight` are, everything queued (up to `maxBatchEvents`) is written by one statement.
- * Under load this turns N round-trips into N / batch, and with two in flight the process prepares and
- * sends the next group while Postgres commits the previous one; when idle an append is written at
- * once, adding no latency.
+ * Group commit for the event log. Appends queue up while a statement is in flight; when it commits,
+ * everything queued (up to `maxBatchEvents`) is written by the next one. Under load this turns N
+ * round-trips into N / batch. Once `overlapAt` events wait, up to `maxInFlight` statements overlap:
+ * the process prepares and sends the next group while Postgres commits the previous one. When idle an
+ * append is written at once, adding no latency.
  *
  * Order: ids are drawn in commit order (see `EventRepository`). One entity's appends are never in two
  * statements in flight at once: an append waits while any of its entities is in flight, and so does
@@ -64,6 +72,7 @@ export class EventLog {
   private readonly maxBatchEvents: number;
   private readonly maxQueuedEvents: number;
   private readonly maxInFlight: number;
+  private readonly overlapAt: number;
   private queuedEvents = 0;
 
   constructor(
@@ -73,6 +82,7 @@ export class EventLog {
     this.maxBatchEvents = options.maxBatchEvents ?? 1000;
     this.maxQueuedEvents = options.maxQueuedEvents ?? 100_000;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 2);
+    this.overlapAt = Math.max(1, options.overlapAt ?? 100);
   }
 
   /** Events accepted and waiting for a statement (not those in one): the log's queue depth. */
@@ -99,9 +109,13 @@ export class EventLog {
     return this.inFlight > 0 || this.queue.length > 0 ? this.idle : Promise.resolve();
   }
 
-  /** Starts statements while fewer than `maxInFlight` are in flight and something queued may go. */
+  /**
+   * Starts statements while fewer than `maxInFlight` are in flight and something queued may go: the
+   * first at once, another beside it only once `overlapAt` events wait.
+   */
   private pump(): void {
     while (this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      if (this.inFlight > 0 && this.queuedEvents < this.overlapAt) return;
       const group = this.takeGroup();
       if (group.length === 0) return; // everything queued waits for an entity in flight
       if (this.inFlight === 0) this.idle = new Promise((resolve) => (this.markIdle = resolve));
