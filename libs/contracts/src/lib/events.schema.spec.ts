@@ -54,6 +54,26 @@ describe('EventBody', () => {
     expect(EventBody.safeParse({ event_type: 'a', event_data: deepArrays }).error?.issues[0]?.message).toMatch(
       /levels deep/,
     );
+    // Deep enough that JSON.stringify itself overflows the stack.
+    let deeper: unknown[] = [];
+    const deepest = { a: deeper };
+    for (let level = 0; level < 200_000; level += 1) deeper = deeper[0] = [] as unknown[];
+    expect(EventBody.safeParse({ event_type: 'a', event_data: deepest }).error?.issues[0]?.message).toMatch(
+      /levels deep/,
+    );
+  });
+
+  it('counts nesting however short the text: one level too deep with the fewest characters is refused', () => {
+    const max = EVENT_LIMITS.EVENT_DATA_MAX_DEPTH;
+    // The object is level 1; `max - 1` arrays inside it reach the limit, one more passes it.
+    const arrays = (levels: number) => JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`) as unknown;
+    expect(EventBody.safeParse({ event_type: 'a', event_data: { a: arrays(max - 1) } }).success).toBe(true);
+    const result = EventBody.safeParse({ event_type: 'a', event_data: { a: arrays(max) } });
+    expect(result.error?.issues[0]?.message).toMatch(/levels deep/);
+    // Long and shallow is fine.
+    expect(
+      EventBody.safeParse({ event_type: 'a', event_data: { a: arrays(2), text: 'x'.repeat(5_000) } }).success,
+    ).toBe(true);
   });
 
   it('bounds the serialized size of event_data', () => {
@@ -61,6 +81,10 @@ describe('EventBody', () => {
     expect(EventBody.safeParse({ event_type: 'a', event_data: big }).success).toBe(false);
     const fits = { diff: 'x'.repeat(EVENT_LIMITS.EVENT_DATA_MAX_BYTES - 20) };
     expect(EventBody.safeParse({ event_type: 'a', event_data: fits }).success).toBe(true);
+    // Bytes, not characters: a third of the limit in 3-byte characters fits, a little more does not.
+    const third = Math.floor(EVENT_LIMITS.EVENT_DATA_MAX_BYTES / 3);
+    expect(EventBody.safeParse({ event_type: 'a', event_data: { d: '€'.repeat(third - 10) } }).success).toBe(true);
+    expect(EventBody.safeParse({ event_type: 'a', event_data: { d: '€'.repeat(third + 10) } }).success).toBe(false);
   });
 });
 

@@ -50,21 +50,42 @@ function nestsDeeperThan(value: unknown, max: number): boolean {
 }
 
 /**
+ * `JSON.stringify(value)`, or undefined when `value` nests objects/arrays deeper than `max` levels. Each
+ * level adds a pair of brackets, so text of at most 2 × `max` characters cannot nest deeper: only longer
+ * text (rare) is walked (`nestsDeeperThan`). Nesting deep enough (thousands of levels) overflows
+ * `JSON.stringify`'s stack: its RangeError is told from any other by the same walk.
+ */
+function serializeWithinDepth(value: object, max: number): string | undefined {
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (error) {
+    if (error instanceof RangeError && nestsDeeperThan(value, max)) return undefined;
+    throw error;
+  }
+  return json.length > 2 * max && nestsDeeperThan(value, max) ? undefined : json;
+}
+
+/**
  * An event's data as the relay stores it: a JSON object within the depth and size limits, with no text
  * Postgres refuses. Validation serializes it once and keeps the text (`serializeEventData`).
  */
 export const EventData = z.record(z.string(), z.unknown()).superRefine((data, ctx) => {
-  if (nestsDeeperThan(data, EVENT_LIMITS.EVENT_DATA_MAX_DEPTH)) {
+  const json = serializeWithinDepth(data, EVENT_LIMITS.EVENT_DATA_MAX_DEPTH);
+  if (json === undefined) {
     ctx.addIssue({
       code: 'custom',
       message: `must not nest objects or arrays more than ${EVENT_LIMITS.EVENT_DATA_MAX_DEPTH} levels deep`,
     });
     return;
   }
-  const json = JSON.stringify(data);
-  if (Buffer.byteLength(json) > EVENT_LIMITS.EVENT_DATA_MAX_BYTES) {
+  // A UTF-16 unit is at most 3 bytes of UTF-8: text that short is within the limit without counting its bytes.
+  if (
+    json.length * 3 > EVENT_LIMITS.EVENT_DATA_MAX_BYTES &&
+    Buffer.byteLength(json) > EVENT_LIMITS.EVENT_DATA_MAX_BYTES
+  ) {
     ctx.addIssue({ code: 'custom', message: `must serialize to at most ${EVENT_LIMITS.EVENT_DATA_MAX_BYTES} bytes` });
-  } else if (UNSTORABLE_ESCAPE.test(json)) {
+  } else if (json.includes('\\u') && UNSTORABLE_ESCAPE.test(json)) {
     ctx.addIssue({ code: 'custom', message: 'must not contain NUL or unpaired surrogate characters' });
   } else {
     serializedData.set(data, json);
