@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
+  const config = branchWorkflowConfig(env);
   // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
   const branches = createBranchWorkflowModule({
     store,
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     publisherRedis,
     workerRedis,
     logger,
-    config: branchWorkflowConfig(env),
+    config,
     omoiosBridge: env.OMOIOS_BRIDGE,
     auth,
   });
@@ -46,8 +47,11 @@ async function main(): Promise<void> {
     modules: [branches],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // The task triggers observe from the first event the subscription delivers.
-    afterStart: () => subscriber.start(),
+    // The task triggers observe from the first event the subscription delivers. Without GitHub there are no
+    // triggers, and no subscription: every live event would be received and parsed for nothing.
+    afterStart: async () => {
+      if (config.github) await subscriber.start();
+    },
     beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
     afterHttpClose: [
       { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, workerRedis].map(closeRedis)) },
