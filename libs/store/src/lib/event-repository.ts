@@ -113,7 +113,7 @@ export class EventRepository {
     // A named statement: each pooled connection parses and plans it once, not on every append (PostgreSQL's
     // CPU per statement, which the group commit pays once per group at any load).
     const { rows } = await this.pool.query<{ base: string; inserted: number; created_at: string }>({
-      name: 'relay_event_append',
+      name: 'sandbox_events_append',
       text: APPEND_SQL,
       values: [rowsJson(events), events.length],
     });
