@@ -3,6 +3,7 @@ import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { CLOSED_PORT, testInfra, testLogger, uniqueId } from '@sandbox-relay/testing';
 import { EventLog } from './event-log';
 import { EventRepository, compareIds, type NewEvent } from './event-repository';
+import { holdIdCounter } from './spec-support';
 import { createStore, type Store } from './store';
 
 function newEvent(entityId: string, eventType = 'agent.tool_use', data: Record<string, unknown> = {}): NewEvent {
@@ -62,12 +63,10 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     const repository = new CountingRepository(store.pool);
     const log = new EventLog(repository, { maxInFlight: 2, overlapAt: 1 });
     const [a, b, c] = [uniqueId('sb-a'), uniqueId('sb-b'), uniqueId('sb-c')];
-    const holder = await store.pool.connect();
+    // The counter is held (a slow commit elsewhere): statements sent wait in Postgres.
+    const counter = await holdIdCounter(store.pool);
     const appends: Array<Promise<EventEnvelope[]>> = [];
     try {
-      // The counter is held (a slow commit elsewhere): statements sent wait in Postgres.
-      await holder.query('BEGIN');
-      await holder.query('SELECT last_id FROM sandbox_event_counter WHERE id = 1 FOR UPDATE');
       appends.push(log.append([newEvent(a)]));
       appends.push(log.append([newEvent(b)]));
       // A third entity waits in the process (two are in flight); a second append of `a` waits for `a`.
@@ -76,8 +75,7 @@ describe('EventLog (group commit against PostgreSQL)', () => {
       expect(repository.statements).toBe(2);
       expect(log.queuedEventCount).toBe(2); // the two not sent
     } finally {
-      await holder.query('COMMIT');
-      holder.release();
+      await counter.release();
     }
     const results = await Promise.all(appends);
     const first = results[0]![0];
@@ -91,12 +89,10 @@ describe('EventLog (group commit against PostgreSQL)', () => {
     const repository = new CountingRepository(store.pool);
     const log = new EventLog(repository, { maxInFlight: 2, overlapAt: 10 });
     const sandboxes = Array.from({ length: 12 }, (_, index) => uniqueId(`sb-ov${index}`));
-    const holder = await store.pool.connect();
+    const counter = await holdIdCounter(store.pool);
     const appends: Array<Promise<EventEnvelope[]>> = [];
     const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
     try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT last_id FROM sandbox_event_counter WHERE id = 1 FOR UPDATE');
       appends.push(log.append([newEvent(sandboxes[0]!)]));
       // Nine more wait behind the one in flight: fewer than ten, so no second statement.
       for (const sandbox of sandboxes.slice(1, 10)) appends.push(log.append([newEvent(sandbox)]));
@@ -112,8 +108,7 @@ describe('EventLog (group commit against PostgreSQL)', () => {
       await settle();
       expect(repository.statements).toBe(2); // two in flight: the most
     } finally {
-      await holder.query('COMMIT');
-      holder.release();
+      await counter.release();
     }
     const results = (await Promise.all(appends)).map(([stored]) => stored!);
     expect(results).toHaveLength(12);
@@ -295,22 +290,19 @@ describe('EventRepository.appendMany', () => {
     // Execute and Sync) while this append waits for it. The supervisor measures silence from a
     // heartbeat's timestamp, so a beat stamped with its statement's start would look that much older.
     const repository = new EventRepository(store.pool);
-    const holder = await store.pool.connect();
     const sandbox = uniqueId('sb-stamp');
+    const counter = await holdIdCounter(store.pool);
     try {
-      await holder.query('BEGIN');
-      await holder.query('UPDATE sandbox_event_counter SET last_id = last_id WHERE id = 1');
       const append = repository.appendMany([newEvent(sandbox, 'heartbeat')]);
       await new Promise((resolve) => setTimeout(resolve, 800));
       const released = Date.now();
-      await holder.query('COMMIT');
+      await counter.release();
       const [stored] = await append;
       expect(Date.parse(stored!.timestamp)).toBeGreaterThanOrEqual(released - 50);
       // What a later read gives is that same stamp.
       expect((await repository.list({ entityIds: [sandbox], limit: 1 }))[0]?.timestamp).toBe(stored!.timestamp);
     } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      holder.release();
+      await counter.release();
     }
   });
 

@@ -9,7 +9,8 @@ export interface EventLogOptions {
   maxBatchEvents?: number;
   /**
    * Most statements in flight at once (default 2). Ids are drawn in commit order whatever this is; a
-   * second statement lets the next group be sent while the previous one commits, instead of idling.
+   * second statement (once `overlapAt` events wait) lets the next group be sent while the previous one
+   * commits, instead of idling.
    */
   maxInFlight?: number;
   /**

@@ -2,6 +2,7 @@ import { ServiceUnavailableError } from '@sandbox-relay/service-kit';
 import { testInfra, uniqueId } from '@sandbox-relay/testing';
 import { Pool } from 'pg';
 import { EventRepository } from './event-repository';
+import { holdIdCounter } from './spec-support';
 import { createStore, statementTimeoutFor, type Store } from './store';
 import { withStoreErrors } from './store-errors';
 
@@ -48,12 +49,10 @@ describe('a write that times out', () => {
     const store = createStore({ databaseUrl: testInfra().databaseUrl, queryTimeoutMs: 500 });
     const blocker = new Pool({ connectionString: testInfra().databaseUrl, max: 1 });
     const sandboxId = uniqueId('timeout');
-    const holder = await blocker.connect();
+    // Another writer holds the id counter (as a stuck replica's insert would); briefly, since every
+    // writer of the log waits on it.
+    const counter = await holdIdCounter(blocker);
     try {
-      // Another writer holds the id counter (as a stuck replica's insert would); briefly, since every
-      // writer of the log waits on it.
-      await holder.query('BEGIN');
-      await holder.query('SELECT last_id FROM sandbox_event_counter WHERE id = 1 FOR UPDATE');
       const append = new EventRepository(store.pool).appendMany([
         {
           entityType: 'sandbox',
@@ -65,15 +64,15 @@ describe('a write that times out', () => {
         },
       ]);
       await expect(withStoreErrors(append)).rejects.toBeInstanceOf(ServiceUnavailableError);
-      await holder.query('COMMIT');
+      await counter.release();
       // The lock is free now: a statement still running in Postgres would insert the row at this point.
       await new Promise((resolve) => setTimeout(resolve, 300));
-      const { rows } = await holder.query('SELECT count(*)::int AS n FROM sandbox_events WHERE entity_id = $1', [
+      const { rows } = await blocker.query('SELECT count(*)::int AS n FROM sandbox_events WHERE entity_id = $1', [
         sandboxId,
       ]);
       expect(rows[0].n).toBe(0);
     } finally {
-      holder.release();
+      await counter.release();
       await blocker.end();
       await store.close();
     }
