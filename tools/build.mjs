@@ -5,6 +5,7 @@
 import { build } from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 
@@ -24,15 +25,14 @@ const externalPackages = {
     });
   },
 };
-const wanted = process.argv.slice(2);
-const apps = readdirSync(path.join(root, 'apps')).filter(
-  (app) => existsSync(path.join(root, 'apps', app, 'src', 'main.ts')) && (wanted.length === 0 || wanted.includes(app)),
-);
-
-for (const app of apps) {
+/**
+ * Bundles one entry point as the images run it: our code inlined, npm packages external, CJS for Node 20,
+ * with a source map (run it with `--enable-source-maps` for stack traces in the sources).
+ */
+export async function bundle(entryPoint, outfile) {
   await build({
-    entryPoints: [path.join(root, 'apps', app, 'src', 'main.ts')],
-    outfile: path.join(root, 'dist', 'apps', app, 'main.js'),
+    entryPoints: [entryPoint],
+    outfile,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -42,5 +42,24 @@ for (const app of apps) {
     tsconfig: path.join(root, 'tsconfig.base.json'),
     logLevel: 'warning',
   });
-  process.stdout.write(`built dist/apps/${app}/main.js\n`);
+}
+
+/** Bundles the named apps (every app with a `src/main.ts` when none is named); answers each bundle's path. */
+export async function buildApps(wanted = []) {
+  const apps = readdirSync(path.join(root, 'apps')).filter(
+    (app) =>
+      existsSync(path.join(root, 'apps', app, 'src', 'main.ts')) && (wanted.length === 0 || wanted.includes(app)),
+  );
+  const built = [];
+  for (const app of apps) {
+    const outfile = path.join(root, 'dist', 'apps', app, 'main.js');
+    await bundle(path.join(root, 'apps', app, 'src', 'main.ts'), outfile);
+    built.push(outfile);
+  }
+  return built;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  for (const outfile of await buildApps(process.argv.slice(2)))
+    process.stdout.write(`built ${path.relative(root, outfile)}\n`);
 }
