@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freeTcpPort } from '@sandbox-relay/testing';
 
 export const BENCH_DATABASE_URL =
@@ -100,20 +101,38 @@ export interface ServerChild {
   close(): Promise<void>;
 }
 
+const REPO_ROOT = path.resolve(__dirname, '../..');
+let serverChildBundle: Promise<string> | undefined;
+
 /**
- * Forks bench/lib/server-child.ts with an IPC channel. `--expose-gc` lets the child collect garbage before
- * reporting memory; `--import tsx` makes the TypeScript workspace packages loadable.
+ * bench/lib/server-child.ts bundled as the images and `npm start` run the apps (tools/build.mjs: our code
+ * inlined, CJS): through tsx, every import between modules goes through an export getter and every named
+ * closure through a naming helper, which cost a batch POST about a tenth of its CPU. Built once per run.
+ */
+function bundledServerChild(): Promise<string> {
+  serverChildBundle ??= (async () => {
+    const outfile = path.join(REPO_ROOT, 'dist', 'bench', 'server-child.js');
+    const tools = pathToFileURL(path.join(REPO_ROOT, 'tools', 'build.mjs')).href;
+    const { bundle } = (await import(tools)) as { bundle(entryPoint: string, outfile: string): Promise<void> };
+    await bundle(path.join(__dirname, 'server-child.ts'), outfile);
+    return outfile;
+  })();
+  return serverChildBundle;
+}
+
+/**
+ * Forks the server child (bundled, above) with an IPC channel. `--expose-gc` lets the child collect garbage
+ * before reporting memory; `--enable-source-maps` as the images run.
  */
 export async function startServerChild(
   mode: 'standalone' | 'ingest' | 'express' | 'ws',
   env: Record<string, string> = {},
 ): Promise<ServerChild> {
-  const child: ChildProcess = fork(path.join(__dirname, 'server-child.ts'), [mode], {
+  const child: ChildProcess = fork(await bundledServerChild(), [mode], {
     // BENCH_SERVER_NODE_ARGS adds node flags to the server child only, e.g. "--cpu-prof --cpu-prof-dir=bench/.profiles".
     execArgv: [
       '--expose-gc',
-      '--import',
-      'tsx',
+      '--enable-source-maps',
       ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
     ],
     env: { ...process.env, BENCH_DATABASE_URL, BENCH_REDIS_URL: benchRedisUrl, ...env },
