@@ -16,8 +16,11 @@ import type { BranchWorkflowConfig } from './env';
 
 export interface BranchWorkflowServiceDeps {
   store: Store;
-  /** Live events, for the task triggers; owned (started, stopped) by the process, which may share it. */
-  subscriber: EventSubscriber;
+  /**
+   * Live events, for the task triggers; owned (started, stopped) by the process, which may share it. Null
+   * only without GitHub: there are no triggers then, and nothing to observe.
+   */
+  subscriber: EventSubscriber | null;
   /** Publishes the workflow's events (role 'publisher'). */
   publisherRedis: Redis;
   /** The BullMQ consumer's and producer's connection (role 'worker'). */
@@ -87,6 +90,7 @@ export function createBranchWorkflowService({
     logger: log,
   });
   const github = gitHubClient(config, log);
+  if (github && !subscriber) throw new Error('the branch workflow with GitHub needs the live stream (a subscriber)');
   if (!github)
     log.warn(
       'GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured',
@@ -120,7 +124,7 @@ export function createBranchWorkflowService({
     workflow,
     start() {
       // Without GitHub every job would fail: leave them waiting for a replica that has it, and enqueue none.
-      if (!github) return;
+      if (!github || !subscriber) return;
       void worker.run().catch((error: unknown) => log.error({ err: error }, 'branch-workflow worker stopped'));
       stopObserving = subscriber.onEvent(({ event }) => {
         const pending = triggers.observe(event).finally(() => observing.delete(pending));

@@ -21,11 +21,16 @@ async function main(): Promise<void> {
   );
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
-  const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'subscriber', logger });
+  const config = branchWorkflowConfig(env);
+  // The task triggers need GitHub. Without it there are none: no live stream to read, so no connection for it
+  // (every live event would be received and parsed for nothing).
+  const subscriberRedis = config.github
+    ? createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'subscriber', logger })
+    : null;
   const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'publisher', logger });
   const workerRedis = createRedisClient(env.REDIS_URL, { name: 'branch-workflow', role: 'worker', logger });
-  const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
-  const config = branchWorkflowConfig(env);
+  const subscriber =
+    subscriberRedis && new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   // Every route (the ticket routes, the original's /api/v1/branch-workflow) is an operator's: the router guards them.
   const branches = createBranchWorkflowModule({
     store,
@@ -47,14 +52,17 @@ async function main(): Promise<void> {
     modules: [branches],
     listen: { host: env.HOST, port: env.PORT },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    // The task triggers observe from the first event the subscription delivers. Without GitHub there are no
-    // triggers, and no subscription: every live event would be received and parsed for nothing.
+    // The task triggers observe from the first event the subscription delivers.
     afterStart: async () => {
-      if (config.github) await subscriber.start();
+      await subscriber?.start();
     },
-    beforeHttpClose: [{ name: 'subscriber', run: () => subscriber.stop() }],
+    beforeHttpClose: [{ name: 'subscriber', run: async () => subscriber?.stop() }],
     afterHttpClose: [
-      { name: 'redis', run: () => Promise.all([subscriberRedis, publisherRedis, workerRedis].map(closeRedis)) },
+      {
+        name: 'redis',
+        run: () =>
+          Promise.all([publisherRedis, workerRedis, ...(subscriberRedis ? [subscriberRedis] : [])].map(closeRedis)),
+      },
       { name: 'postgres', run: () => store.close() },
     ],
   });
