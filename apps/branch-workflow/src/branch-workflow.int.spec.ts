@@ -386,7 +386,15 @@ describe('branch workflow (HTTP edge, jobs, triggers) against a fake GitHub', ()
       ...infra.deps(logger),
       config: { ...config({ repository: 'acme/gone' }) },
     });
-    const none = createBranchWorkflowService({ ...infra.deps(logger), config: { ...config(), github: undefined } });
+    // Without GitHub its process opens no subscriber; with GitHub the triggers need one.
+    const none = createBranchWorkflowService({
+      ...infra.deps(logger),
+      subscriber: null,
+      config: { ...config(), github: undefined },
+    });
+    expect(() => createBranchWorkflowService({ ...infra.deps(logger), subscriber: null, config: config() })).toThrow(
+      'the branch workflow with GitHub needs the live stream (a subscriber)',
+    );
     try {
       const res = await request(appFor(missing)).post(`/api/v1/tickets/${ticketId()}/branch`).send({ title: 'x' });
       expect(res.status).toBe(502);

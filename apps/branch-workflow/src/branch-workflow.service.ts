@@ -80,6 +80,8 @@ export function createBranchWorkflowService({
   omoiosBridge = true,
   auth = EdgeAuth.off(),
 }: BranchWorkflowServiceDeps): BranchWorkflowService {
+  if (config.github && !subscriber)
+    throw new Error('the branch workflow with GitHub needs the live stream (a subscriber)');
   const log = logger.child({ component: 'branch-workflow' });
   const publisher = new EventPublisher(publisherRedis, log, { omoiosBus: omoiosBridge });
   const events = new EventRepository(store.pool);
@@ -90,7 +92,6 @@ export function createBranchWorkflowService({
     logger: log,
   });
   const github = gitHubClient(config, log);
-  if (github && !subscriber) throw new Error('the branch workflow with GitHub needs the live stream (a subscriber)');
   if (!github)
     log.warn(
       'GitHub is not configured (GITHUB_TOKEN, GITHUB_REPOSITORY): the branch workflow answers 503 github_not_configured',
