@@ -79,53 +79,24 @@ async function startStandaloneMode(): Promise<{ url: string; close: () => Promis
 }
 
 /**
- * The ingest service alone, composed as its own Deployment runs it (apps/ingest/src/main.ts): its module
- * hosted on one port, and with OMOIOS_BRIDGE (on by default) its own subscriber connection taking in the
- * original's bus, which carries back every event this ingest publishes there.
+ * The ingest service alone, composed as its Deployment runs it (`composeIngest`, what apps/ingest/src/main.ts
+ * serves): its module on one port and, with OMOIOS_BRIDGE (on by default), its own subscriber connection taking
+ * in the original's bus, which carries back every event this ingest publishes there.
  */
 async function startIngestMode(): Promise<{ url: string; close: () => Promise<unknown> }> {
-  const { createIngestModule, ingestConfig, parseIngestEnv } = await import('@sandbox-relay/ingest');
-  const { Readiness, createLogger, hostModules, serverUrl } = await import('@sandbox-relay/service-kit');
-  const { closeRedis, createRedisClient, pingRedis } = await import('@sandbox-relay/bus');
-  const { createStore } = await import('@sandbox-relay/store');
+  const { composeIngest, parseIngestEnv } = await import('@sandbox-relay/ingest');
+  const { createLogger, hostModules, serverUrl } = await import('@sandbox-relay/service-kit');
   const env = parseIngestEnv({
     LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
     PORT: '0',
     DATABASE_URL: databaseUrl,
     REDIS_URL: redisUrl,
     ...NO_RATE_LIMITS,
   });
-  const logger = createLogger({ name: 'bench-ingest', level: 'silent' });
-  const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
-  const publisherRedis = createRedisClient(env.REDIS_URL, { name: 'bench-ingest', role: 'publisher', logger });
-  const bridgeRedis = env.OMOIOS_BRIDGE
-    ? createRedisClient(env.REDIS_URL, { name: 'bench-ingest-omoios-bridge', role: 'subscriber', logger })
-    : undefined;
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
-  const ingest = createIngestModule({
-    store,
-    publisherRedis,
-    logger,
-    config: ingestConfig(env),
-    omoiosBridge: env.OMOIOS_BRIDGE,
-    bridgeSubscriberRedis: bridgeRedis,
-  });
-  const { server, close } = await hostModules({
-    logger,
-    readiness,
-    modules: [ingest],
-    listen: { host: '127.0.0.1', port: 0 },
-    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
-    afterHttpClose: [
-      {
-        name: 'redis',
-        run: () => Promise.all([publisherRedis, ...(bridgeRedis ? [bridgeRedis] : [])].map(closeRedis)),
-      },
-      { name: 'postgres', run: () => store.close() },
-    ],
-  });
+  const { server, close } = await hostModules(
+    await composeIngest(env, createLogger({ name: 'bench-ingest', level: 'silent' })),
+  );
   return { url: serverUrl(server), close };
 }
 
