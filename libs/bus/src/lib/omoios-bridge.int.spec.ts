@@ -1,11 +1,10 @@
 import { omoiosChannel, type OmoiosForeignEvent } from '@sandbox-relay/contracts';
 import { metricsRegistry } from '@sandbox-relay/service-kit';
-import { metricValue, testInfra, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
+import { PrivateRedis, metricValue, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
 import { OmoiosBridge } from './omoios-bridge';
 import { closeRedis, createRedisClient, type Redis } from './redis';
 
 const logger = testLogger();
-const { redisUrl } = testInfra();
 
 type Outcomes = Record<'stored' | 'duplicate' | 'relay' | 'invalid' | 'failed', number>;
 
@@ -32,10 +31,13 @@ function systemEvent(
 }
 
 describe("OmoiosBridge (the original's bus → the relay's log)", () => {
+  // A Redis of its own: the bridge takes in every message on events.*, and the outcome counts these specs
+  // wait for would also count what other suites publish there on a shared one.
+  let server: PrivateRedis;
   const connections: Redis[] = [];
   let publisher: Redis;
   const connect = (role: 'subscriber' | 'publisher') => {
-    const redis = createRedisClient(redisUrl, { name: 'bridge-test', role, logger });
+    const redis = createRedisClient(server.url, { name: 'bridge-test', role, logger });
     connections.push(redis);
     return redis;
   };
@@ -54,11 +56,13 @@ describe("OmoiosBridge (the original's bus → the relay's log)", () => {
   }
 
   beforeAll(async () => {
+    server = await PrivateRedis.start();
     publisher = connect('publisher');
     await waitFor(() => publisher.status === 'ready', 'the publisher');
   });
   afterAll(async () => {
     await Promise.all(connections.map(closeRedis));
+    await server.stop();
   });
 
   it('stores a SystemEvent as given, and leaves alone what a relay published', async () => {
