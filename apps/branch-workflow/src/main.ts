@@ -1,6 +1,6 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
-import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
+import { EventSubscriber, closeRedis, createRedisClient, dependencyReadiness } from '@sandbox-relay/bus';
+import { createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { createBranchWorkflowModule } from './branch-workflow.module';
 import { branchWorkflowConfig, parseBranchWorkflowEnv } from './env';
@@ -42,9 +42,7 @@ async function main(): Promise<void> {
     omoiosBridge: env.OMOIOS_BRIDGE,
     auth,
   });
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+  const readiness = dependencyReadiness(store, publisherRedis, logger);
 
   await serveModules('branch-workflow', {
     logger,

@@ -1,6 +1,6 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
-import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
+import { EventSubscriber, closeRedis, createRedisClient, dependencyReadiness } from '@sandbox-relay/bus';
+import { createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseGatewayEnv } from './env';
 import { canaryConfig, gatewayConfig } from './gateway.config';
@@ -14,9 +14,7 @@ async function main(): Promise<void> {
 
   const store = createStore({ databaseUrl: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE });
   const subscriberRedis = createRedisClient(env.REDIS_URL, { name: 'gateway', role: 'subscriber', logger });
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(subscriberRedis) });
+  const readiness = dependencyReadiness(store, subscriberRedis, logger);
 
   const subscriber = new EventSubscriber(subscriberRedis, logger.child({ component: 'event-subscriber' }));
   // The canary writes through its own fail-fast publisher connection, as ingest does.

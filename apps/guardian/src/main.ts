@@ -1,5 +1,5 @@
-import { EventSubscriber, closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
+import { EventSubscriber, closeRedis, createRedisClient, dependencyReadiness } from '@sandbox-relay/bus';
+import { createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { parseGuardianEnv } from './env';
 import { guardianConfig } from './guardian.config';
@@ -24,9 +24,7 @@ async function main(): Promise<void> {
     config: guardianConfig(env),
     omoiosBridge: env.OMOIOS_BRIDGE,
   });
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+  const readiness = dependencyReadiness(store, publisherRedis, logger);
 
   // Health endpoints only: the guardian serves no API.
   await serveModules('guardian', {

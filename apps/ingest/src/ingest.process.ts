@@ -1,6 +1,6 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
-import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, type HostModulesOptions, type Logger } from '@sandbox-relay/service-kit';
+import { closeRedis, createRedisClient, dependencyReadiness } from '@sandbox-relay/bus';
+import { type HostModulesOptions, type Logger } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { ingestConfig, type IngestEnv } from './env';
 import { createIngestModule } from './ingest.module';
@@ -19,9 +19,7 @@ export async function composeIngest(env: IngestEnv, logger: Logger): Promise<Hos
   const bridgeRedis = env.OMOIOS_BRIDGE
     ? createRedisClient(env.REDIS_URL, { name: 'ingest-omoios-bridge', role: 'subscriber', logger })
     : undefined;
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+  const readiness = dependencyReadiness(store, publisherRedis, logger);
 
   const ingest = createIngestModule({
     store,

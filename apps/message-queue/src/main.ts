@@ -1,6 +1,6 @@
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
-import { closeRedis, createRedisClient, pingRedis } from '@sandbox-relay/bus';
-import { Readiness, createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
+import { closeRedis, createRedisClient, dependencyReadiness } from '@sandbox-relay/bus';
+import { createLogger, logStartup, runMain, serveModules } from '@sandbox-relay/service-kit';
 import { createStore } from '@sandbox-relay/store';
 import { messageQueueConfig, parseMessageQueueEnv } from './env';
 import { createMessageQueueModule } from './message-queue.module';
@@ -24,9 +24,7 @@ async function main(): Promise<void> {
     auth,
     omoiosBridge: env.OMOIOS_BRIDGE,
   });
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+  const readiness = dependencyReadiness(store, publisherRedis, logger);
 
   await serveModules('message-queue', {
     logger,

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { EdgeAuth, authSettings } from '@sandbox-relay/auth';
 import { branchWorkflowConfig, createBranchWorkflowModule } from '@sandbox-relay/branch-workflow';
-import { EventSubscriber, closeRedis, createRedisClient, pingRedis, type Redis } from '@sandbox-relay/bus';
+import { EventSubscriber, closeRedis, createRedisClient, dependencyReadiness, type Redis } from '@sandbox-relay/bus';
 import { canaryConfig, createGatewayModule, gatewayConfig, type EventGateway } from '@sandbox-relay/gateway';
 import { createGuardianModule, guardianConfig } from '@sandbox-relay/guardian';
 import { createIngestModule, ingestConfig } from '@sandbox-relay/ingest';
@@ -12,7 +12,7 @@ import {
   supervisorConfig,
   type SupervisorService,
 } from '@sandbox-relay/supervisor';
-import { Readiness, hostModules, serverUrl, type Logger } from '@sandbox-relay/service-kit';
+import { hostModules, serverUrl, type Logger, type Readiness } from '@sandbox-relay/service-kit';
 import type { SandboxProvider } from '@sandbox-relay/sandbox';
 import { createStore } from '@sandbox-relay/store';
 import type { StandaloneEnv } from './env';
@@ -48,9 +48,7 @@ export async function startStandalone(env: StandaloneEnv, logger: Logger): Promi
   const omoiosBusRedis = env.OMOIOS_BRIDGE
     ? createRedisClient(env.REDIS_URL, { name: 'standalone-omoios-bridge', role: 'subscriber', logger })
     : null;
-  const readiness = new Readiness(1_000, logger)
-    .add({ name: 'postgres', check: () => store.ping() })
-    .add({ name: 'redis', check: () => pingRedis(publisherRedis) });
+  const readiness = dependencyReadiness(store, publisherRedis, logger);
 
   // Every service's module, as its own main composes it; the routers mount in this order (the dashboard's last).
   const ingest = createIngestModule({

@@ -1,6 +1,6 @@
 import IORedis, { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { DEFAULT_EVENT_SHARDS } from '@sandbox-relay/contracts';
-import { parseRedisUrl } from '@sandbox-relay/service-kit';
+import { Readiness, parseRedisUrl } from '@sandbox-relay/service-kit';
 import type { Logger } from 'pino';
 
 /**
@@ -112,6 +112,16 @@ export async function pingRedis(client: Redis): Promise<void> {
   const info = String(await client.cluster('INFO'));
   if (!/cluster_state:ok/.test(info))
     throw new Error(`redis cluster ${/cluster_state:(\w+)/.exec(info)?.[1] ?? 'state unknown'}`);
+}
+
+/**
+ * What every service's `/readyz` checks, each within 1 s: its PostgreSQL (`store.ping()`) and its Redis
+ * (`pingRedis` on `redis`, the connection its requests or its work use).
+ */
+export function dependencyReadiness(store: { ping(): Promise<unknown> }, redis: Redis, logger: Logger): Readiness {
+  return new Readiness(1_000, logger)
+    .add({ name: 'postgres', check: () => store.ping() })
+    .add({ name: 'redis', check: () => pingRedis(redis) });
 }
 
 /** Closes politely (QUIT), or hard if the server is gone. */
