@@ -2,16 +2,29 @@ import { RELAY_EVENT_SOURCES } from '@sandbox-relay/contracts';
 import { createStore, type Store } from '@sandbox-relay/store';
 import { metricValue, testInfra, uniqueId, waitFor, WsProbe } from '@sandbox-relay/testing';
 import { OmoiosBusSubscriber, publishOnOmoiosBus, redisRoundtrip, type SystemEventFields } from './support/omoios-bus';
+import { PrivateRedis } from './support/private-redis';
 import { omoiosPython } from './support/python';
 import { postEvent, startRelay, type RunningRelay } from './support/relay';
 
 // The original system's (OmoiOS) Redis event bus, both ways, against whole relays: its services'
 // EventBusService publishing (Python: pydantic's model_dump_json on events.<type>) reaches the relay's
-// WebSocket clients, and its subscribers (psubscribe events.*) read what the relay publishes. Other
-// suites run relays with the bridge on against the same Redis and database: everything here is counted
-// by entity ids of its own.
+// WebSocket clients, and its subscribers (psubscribe events.*) read what the relay publishes. The bus
+// is a Redis of this file's own: on the suites' shared Redis, another suite's relay (its bridge on, the
+// same claim prefix) could claim a foreign message first, and store nothing if it was shutting down.
+// The database is shared: everything here is counted by entity ids of its own.
 
 const SEED_WS = '/api/v1/events/ws/events';
+
+let redis: PrivateRedis;
+beforeAll(async () => {
+  redis = await PrivateRedis.start();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+const publish = (events: SystemEventFields[]) => publishOnOmoiosBus(events, redis.url);
+const busSubscriber = (entityIds: string[]) => OmoiosBusSubscriber.start(entityIds, { redisUrl: redis.url });
+const relayOnBus = (overrides: Record<string, string> = {}) => startRelay({ REDIS_URL: redis.url, ...overrides });
 
 async function postMessage(http: string, sandbox: string, body: object) {
   const res = await fetch(`${http}/api/v1/sandboxes/${sandbox}/messages`, {
@@ -32,7 +45,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
   beforeAll(async () => {
     // Makes the venv (pip) on first use, or fails saying what is missing: these tests do not skip.
     omoiosPython();
-    relay = await startRelay();
+    relay = await relayOnBus();
     store = createStore({ databaseUrl: testInfra().databaseUrl });
   }, 300_000);
   afterAll(async () => {
@@ -44,7 +57,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
     it('test_event_bus_to_websocket_flow', async () => {
       const sandbox = uniqueId('test-sandbox');
       const probe = await ws(`entity_types=sandbox&entity_ids=${sandbox}`);
-      const [sent] = await publishOnOmoiosBus([
+      const [sent] = await publish([
         {
           event_type: 'TEST_SANDBOX_EVENT',
           entity_type: 'sandbox',
@@ -72,14 +85,14 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
       const probe = await ws('entity_types=sandbox');
       const task = uniqueId('task');
       const witness = await ws(`entity_types=task&entity_ids=${task}`);
-      await publishOnOmoiosBus([{ event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: task, payload: {} }]);
+      await publish([{ event_type: 'TASK_COMPLETED', entity_type: 'task', entity_id: task, payload: {} }]);
       await witness.events(1);
       expect(probe.frames.filter((frame) => frame.entity_id === task)).toEqual([]);
       await Promise.all([probe.close(), witness.close()]);
     });
 
     it('test_redis_connection and test_redis_pubsub_roundtrip', async () => {
-      expect(await redisRoundtrip(uniqueId('test.channel'))).toEqual({
+      expect(await redisRoundtrip(uniqueId('test.channel'), redis.url)).toEqual({
         ping: true,
         type: 'pmessage',
         data: '{"test": true}',
@@ -89,7 +102,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
 
   it("a Python subscriber parses the relay's events as SystemEvent: a worker's as SANDBOX_<type>, the relay's own by name; none is taken in again", async () => {
     const sandbox = uniqueId('sb-omo-bus');
-    const subscriber = await OmoiosBusSubscriber.start([sandbox]);
+    const subscriber = await busSubscriber([sandbox]);
     try {
       const posted = await postEvent(relay.http, sandbox, {
         event_type: 'agent.tool_use',
@@ -125,7 +138,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
 
       // No loop: a foreign event published after them is taken in; by then the relay's own two went past
       // the bridge (one Redis delivers to one subscriber in order), and neither was stored again.
-      await publishOnOmoiosBus([
+      await publish([
         { event_type: 'AGENT_STATUS_CHANGED', entity_type: 'sandbox', entity_id: sandbox, payload: { status: 'idle' } },
       ]);
       await waitFor(
@@ -160,7 +173,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
   });
 
   it('two relays on one database and Redis (two bridges) store each foreign event once, and each socket gets it once', async () => {
-    const second = await startRelay();
+    const second = await relayOnBus();
     try {
       const agent = uniqueId('agent');
       const sockets = await Promise.all(
@@ -173,7 +186,7 @@ describe("the original's event bus (OMOIOS_BRIDGE on)", () => {
         { event_type: 'HEARTBEAT_MISSED', entity_type: 'agent', entity_id: agent, payload: { missed: 1 } },
         { event_type: 'AGENT_RESTARTED', entity_type: 'agent', entity_id: agent, payload: { marker: true } },
       ];
-      await publishOnOmoiosBus(events);
+      await publish(events);
       await waitFor(async () => (await rows(agent)).length >= events.length, 'the events stored');
       // The marker is the last published: each socket has everything else by the time it has the marker... and nothing twice.
       for (const socket of sockets)
@@ -205,7 +218,7 @@ describe("the original's event bus with OMOIOS_BRIDGE=off", () => {
 
   beforeAll(async () => {
     omoiosPython();
-    [off, on] = await Promise.all([startRelay({ OMOIOS_BRIDGE: 'off' }), startRelay()]);
+    [off, on] = await Promise.all([relayOnBus({ OMOIOS_BRIDGE: 'off' }), relayOnBus()]);
     store = createStore({ databaseUrl: testInfra().databaseUrl });
   }, 300_000);
   afterAll(async () => {
@@ -217,9 +230,9 @@ describe("the original's event bus with OMOIOS_BRIDGE=off", () => {
     expect(off.standalone.redis.omoiosBus).toBeNull();
     const offSandbox = uniqueId('sb-off');
     const onSandbox = uniqueId('sb-on');
-    const subscriber = await OmoiosBusSubscriber.start([offSandbox, onSandbox]);
+    const subscriber = await busSubscriber([offSandbox, onSandbox]);
     try {
-      // A relay with the bridge on runs beside it (other suites do too): it takes in the foreign event, once.
+      // A relay with the bridge on runs beside it on the same bus.
       const probe = await WsProbe.connect(`${off.ws}${SEED_WS}?entity_ids=${offSandbox}`);
       expect((await postEvent(off.http, offSandbox, { event_type: 'agent.started' })).status).toBe(200);
       expect((await postMessage(off.http, offSandbox, { content: 'hello' })).status).toBe(200);
@@ -252,16 +265,15 @@ describe("the original's event bus with OMOIOS_BRIDGE=off", () => {
     };
     const before = await taken();
     const task = uniqueId('task-off');
-    const watcher = await OmoiosBusSubscriber.start([task]);
+    const watcher = await busSubscriber([task]);
     try {
-      await publishOnOmoiosBus([{ event_type: 'TASK_CREATED', entity_type: 'task', entity_id: task, payload: {} }]);
+      await publish([{ event_type: 'TASK_CREATED', entity_type: 'task', entity_id: task, payload: {} }]);
       await watcher.received(1);
       // A round trip through the off relay's own Redis connections after the bus message was delivered.
       const witness = uniqueId('sb-off-witness');
       const witnessProbe = await WsProbe.connect(`${off.ws}${SEED_WS}?entity_ids=${witness}`);
       expect((await postEvent(off.http, witness, { event_type: 'agent.started' })).status).toBe(200);
       await witnessProbe.events(1);
-      // (Relays of suites running beside, on this Redis and database, may take it in: rows would not tell.)
       expect(await taken()).toEqual(before);
       await witnessProbe.close();
     } finally {

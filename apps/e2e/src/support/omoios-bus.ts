@@ -22,19 +22,21 @@ export interface PublishedOnBus {
   receivers: number;
 }
 
-/** Publishes each event as the original's `EventBusService.publish` does. */
-export async function publishOnOmoiosBus(events: SystemEventFields[]): Promise<PublishedOnBus[]> {
-  const result = await runPythonJson<{ sent: PublishedOnBus[] }>(SCRIPT, [
-    'publish',
-    testInfra().redisUrl,
-    JSON.stringify(events),
-  ]);
+/** Publishes each event as the original's `EventBusService.publish` does, on `redisUrl` (the suites' shared Redis by default). */
+export async function publishOnOmoiosBus(
+  events: SystemEventFields[],
+  redisUrl = testInfra().redisUrl,
+): Promise<PublishedOnBus[]> {
+  const result = await runPythonJson<{ sent: PublishedOnBus[] }>(SCRIPT, ['publish', redisUrl, JSON.stringify(events)]);
   return result.sent;
 }
 
 /** The seed's phase 0.2 from Python: PING, and one pattern-subscribed message round trip. */
-export function redisRoundtrip(prefix: string): Promise<{ ping: boolean; type: string; data: string }> {
-  return runPythonJson(SCRIPT, ['roundtrip', testInfra().redisUrl, prefix]);
+export function redisRoundtrip(
+  prefix: string,
+  redisUrl = testInfra().redisUrl,
+): Promise<{ ping: boolean; type: string; data: string }> {
+  return runPythonJson(SCRIPT, ['roundtrip', redisUrl, prefix]);
 }
 
 export interface BusMessage {
@@ -69,17 +71,13 @@ export class OmoiosBusSubscriber {
   }
 
   /** Resolves once the subscription is active on the server. */
-  static async start(entityIds: string[], { count = 100, seconds = 30 } = {}): Promise<OmoiosBusSubscriber> {
+  static async start(
+    entityIds: string[],
+    { count = 100, seconds = 30, redisUrl = testInfra().redisUrl } = {},
+  ): Promise<OmoiosBusSubscriber> {
     const child = spawn(
       omoiosPython(),
-      [
-        path.join(PYTHON_DIR, SCRIPT),
-        'subscribe',
-        testInfra().redisUrl,
-        entityIds.join(','),
-        String(count),
-        String(seconds),
-      ],
+      [path.join(PYTHON_DIR, SCRIPT), 'subscribe', redisUrl, entityIds.join(','), String(count), String(seconds)],
       {
         env: { PATH: process.env.PATH ?? '' },
         stdio: ['pipe', 'pipe', 'pipe'],
