@@ -2,9 +2,10 @@
 // 127.0.0.1:18000, routed like the Kubernetes Ingress (apps/standalone/src/cluster). Makes sure Redis and
 // PostgreSQL listen, the database is migrated, the dashboard and the apps' bundles are built and nginx is
 // installed, then runs the launcher. SIGTERM or Ctrl-C stops every replica gracefully and quits nginx.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { DASHBOARD_INDEX, ensureDashboardBuilt } from './build-dashboard.mjs';
+import { buildApps } from './build.mjs';
 import { ensureNginx } from './nginx.mjs';
 import { ensureServices } from './services.mjs';
 
@@ -22,9 +23,7 @@ try {
   // The gateways serve the dashboard at `/`: build it when it is missing or older than its sources.
   await ensureDashboardBuilt();
   // Each replica runs its app's bundle, as the images do (it starts in half the time tsx takes).
-  const built = spawnSync(process.execPath, ['tools/build.mjs'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (built.status !== 0)
-    throw new Error(`building the apps' bundles failed (node tools/build.mjs: exit ${built.status})`);
+  await buildApps();
 } catch (error) {
   process.stderr.write(`[cluster] ${error.message}\n`);
   process.exit(1);
