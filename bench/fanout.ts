@@ -62,7 +62,7 @@ import {
   medianOf,
   type FigureResult,
 } from './lib/common';
-import { startBareEdge, startDeployed } from './lib/deployed';
+import { REPLICAS_LABEL, startBareEdge, startDeployed } from './lib/deployed';
 
 /** Idle sockets (memory figure; they stay open through the other scenarios) and latency viewers: 1,000 each. */
 const CLIENTS = benchOption('CLIENTS', 1000, 100);
@@ -577,7 +577,7 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 
 async function run(redis: BenchRedis): Promise<number> {
   console.log(
-    `setup:   ${DEPLOYED ? 'as deployed: npm run cluster, one replica per service, behind its nginx edge; bare ws behind an nginx of the same config' : 'servers in child processes'}; clients + the publisher in the bench process; ` +
+    `setup:   ${DEPLOYED ? `as deployed: npm run cluster, ${REPLICAS_LABEL}, behind its nginx edge; bare ws behind an nginx of the same config` : 'servers in child processes'}; clients + the publisher in the bench process; ` +
       `${fmtInt(CLIENTS)} idle sockets per server, open from the memory figure to the end; ` +
       `broadcast: ${BROADCAST_CLIENTS} sockets × the same ${BROADCAST_IDS} sandboxes, closed loop, ${WINDOW} events outstanding, ` +
       `${ROUNDS} alternating rounds × ${ROUND_S} s; latency: ${fmtInt(LATENCY_RATE)} events/s over ${LATENCY_SANDBOXES} sandboxes × 1 viewer, ` +

@@ -53,7 +53,7 @@ import {
   medianOf,
   type FigureResult,
 } from './lib/common';
-import { startBareEdge, startDeployed } from './lib/deployed';
+import { REPLICAS_LABEL, startBareEdge, startDeployed } from './lib/deployed';
 
 /**
  * What is measured: the standalone (every app in one process, the default), the ingest service alone
@@ -276,7 +276,7 @@ async function setUp(
 
 async function run(redis: BenchRedis): Promise<number> {
   console.log(
-    `setup:   autocannon 8 in the bench process, servers in child processes${PRODUCT === 'deployed' ? ' (as deployed: npm run cluster, one replica per service, behind its nginx edge; bare express behind an nginx of the same config)' : ''}; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
+    `setup:   autocannon 8 in the bench process, servers in child processes${PRODUCT === 'deployed' ? ` (as deployed: npm run cluster, ${REPLICAS_LABEL}, behind its nginx edge; bare express behind an nginx of the same config)` : ''}; ${SANDBOXES} sandbox ids (${runId}-s*); ` +
       `single: ${CONNECTIONS} connections; batch: ${BATCH_CONNECTIONS} connections × ${BATCH_SIZE} events/request; ` +
       `${WARMUP_S} s warm-up, then ${ROUNDS} alternating rounds × ${ROUND_S} s per server`,
   );

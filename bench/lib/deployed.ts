@@ -26,6 +26,10 @@ const NGINX_PATH = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
 const EDGE_TEMPLATE = path.join(ROOT, 'docker', 'edge.nginx.conf');
 /** Logs, state files and nginx configs of the run's deployments, kept for reading after it. */
 const RUN_DIR = path.join(ROOT, 'bench', '.results', 'deployed');
+/** `BENCH_REPLICAS`: replicas of every service (CLUSTER_REPLICAS); 1 unless set. */
+const REPLICAS = Number(process.env.BENCH_REPLICAS ?? '1');
+/** How a setup line names the deployment's replicas. */
+export const REPLICAS_LABEL = REPLICAS === 1 ? 'one replica per service' : `${REPLICAS} replicas per service`;
 
 interface StateFile {
   started: boolean;
@@ -82,7 +86,7 @@ const noMemoryStats = (): Promise<MemoryStats> =>
   Promise.reject(new Error('memory per socket is measured on the standalone only (no forced GC in a service)'));
 
 /**
- * `npm run cluster` (tools/cluster.mjs) with CLUSTER_REPLICAS=1 on free ports against the bench database and
+ * `npm run cluster` (tools/cluster.mjs) with CLUSTER_REPLICAS=1 (`BENCH_REPLICAS`) on free ports against the bench database and
  * `redisUrl`, as the services ship (NODE_ENV production) but with the per-sandbox rate limits off and logs at
  * warn; resolves once every replica and the edge are ready.
  */
@@ -101,7 +105,7 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
       REDIS_URL: redisUrl,
       RATE_LIMIT_EVENTS_PER_WINDOW: '0',
       RATE_LIMIT_MESSAGES_PER_WINDOW: '0',
-      CLUSTER_REPLICAS: '1',
+      CLUSTER_REPLICAS: String(REPLICAS),
       CLUSTER_EDGE_PORT: String(await freeTcpPort()),
       CLUSTER_BASE_PORT: '0',
       CLUSTER_DIR: dir,
@@ -147,6 +151,7 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
   const started = readState();
   const replicaUrl = (service: string) => started.replicas.find((r) => r.service === service)!.url;
   const gatewayUrl = replicaUrl('gateway');
+  const gatewayUrls = started.replicas.filter((r) => r.service === 'gateway').map((r) => r.url);
   const pids = () => {
     const state = readState();
     return [
@@ -158,15 +163,18 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
   // count): keep the largest p50/p99/max seen by any scrape since the last loopDelay().
   const noLoop = { p50: 0, p99: 0, max: 0 };
   let loop = { ...noLoop };
-  const scrapeGateway = async (): Promise<string> => {
-    const text = await scrapeMetrics(gatewayUrl);
-    const ms = (name: string) => metricValue(text, name) * 1000 || 0;
-    loop = {
-      p50: Math.max(loop.p50, ms('nodejs_eventloop_lag_p50_seconds')),
-      p99: Math.max(loop.p99, ms('nodejs_eventloop_lag_p99_seconds')),
-      max: Math.max(loop.max, ms('nodejs_eventloop_lag_max_seconds')),
-    };
-    return text;
+  const scrapeGateways = async (): Promise<number> => {
+    let sockets = 0;
+    for (const text of await Promise.all(gatewayUrls.map(scrapeMetrics))) {
+      const ms = (name: string) => metricValue(text, name) * 1000 || 0;
+      loop = {
+        p50: Math.max(loop.p50, ms('nodejs_eventloop_lag_p50_seconds')),
+        p99: Math.max(loop.p99, ms('nodejs_eventloop_lag_p99_seconds')),
+        max: Math.max(loop.max, ms('nodejs_eventloop_lag_max_seconds')),
+      };
+      sockets += metricValue(text, 'relay_ws_clients_open');
+    }
+    return sockets;
   };
   return {
     mode: 'deployed',
@@ -178,11 +186,11 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
     restarts: () => readState().replicas.reduce((sum, r) => sum + r.restarts, 0),
     stats: noMemoryStats,
     async cpu() {
-      const sockets = metricValue(await scrapeGateway(), 'relay_ws_clients_open');
+      const sockets = await scrapeGateways();
       return { cpu: cpuOf(pids()), sockets };
     },
     async loopDelay() {
-      await scrapeGateway();
+      await scrapeGateways();
       const seen = loop;
       loop = { ...noLoop };
       return seen;
