@@ -68,8 +68,10 @@ function forOmoiosBus(event: EventEnvelope): boolean {
  * on the original's `events.<event_type>` (classic PUBLISH, which a cluster broadcasts; one more command;
  * the payload is serialized once for both). Pub/sub is at-most-once and a publish never blocks the
  * request path: a failed publish is logged and counted, and its messages are held (in order, at most
- * `maxBacklog` events, the oldest dropped past it) and published again as soon as the connection is
- * ready, before anything newer. A subscriber that saw its own connection drop backfills from the
+ * `maxBacklog` events, the oldest dropped past it) and published again once the connection is ready
+ * (tried every second), before anything newer. A command Redis does not answer within
+ * `REDIS_COMMAND_TIMEOUT_MS` fails like any other, so a node that stops answering holds up nothing but
+ * its own events; had it carried them out after all, subscribers see them twice and drop the copy by id. A subscriber that saw its own connection drop backfills from the
  * store, but one whose connection stayed up (or came back before ours) has no other way to learn of them.
  */
 export class EventPublisher {
@@ -114,6 +116,7 @@ export class EventPublisher {
     const sent = await this.send(outgoing);
     if (sent === outgoing.length) return true;
     this.hold(outgoing.slice(sent));
+    this.retryLater();
     return false;
   }
 
@@ -266,11 +269,12 @@ export class EventPublisher {
   }
 
   /**
-   * On a cluster the client stays ready while one node is down, so no 'ready' event says when to
-   * publish the held events again: try every second until the backlog is empty.
+   * Tries the held events again every second until the backlog is empty. A lost connection's 'ready'
+   * sends them too, but no 'ready' comes when the connection stayed up: a cluster's client while one
+   * node is down, or a command that timed out on a node that stopped answering.
    */
   private retryLater(): void {
-    if (this.shards === undefined || this.retry) return;
+    if (this.retry) return;
     this.retry = setTimeout(() => {
       this.retry = undefined;
       void this.flush();

@@ -36,9 +36,17 @@ export function eventShardsOf(client: Redis): number | undefined {
 const backoff = (attempt: number): number => Math.min(50 * 2 ** attempt, 2_000);
 
 /**
+ * How long a publisher's or command connection's command may wait for its answer. A node that stops
+ * answering with its connection open (a partition, a stalled VM) closes nothing, so without a bound the
+ * command, and whatever waits on it (a publish, with the events it holds), would wait for good.
+ */
+export const REDIS_COMMAND_TIMEOUT_MS = 5_000;
+
+/**
  * The one Redis client factory. Defaults, by role:
- * - publisher / command sit behind HTTP requests: no offline queue and one retry per request, so a
- *   Redis outage surfaces as a fast error instead of requests piling up in memory.
+ * - publisher / command sit behind HTTP requests: no offline queue, one retry per request and each
+ *   command answered within `REDIS_COMMAND_TIMEOUT_MS`, so a Redis outage, or a node that stops
+ *   answering, surfaces as an error instead of requests and publishes piling up in memory.
  * - subscriber / worker are patient: they wait and reconnect forever (BullMQ requires
  *   `maxRetriesPerRequest: null` for blocking connections).
  * On a cluster the same defaults apply to every node's connection; a subscriber also gets ioredis's
@@ -52,6 +60,7 @@ export function createRedisClient(url: string, { name, role, logger }: RedisClie
     lazyConnect: false,
     enableOfflineQueue: patient,
     maxRetriesPerRequest: patient ? null : 1,
+    ...(patient ? {} : { commandTimeout: REDIS_COMMAND_TIMEOUT_MS }),
     connectTimeout: 5_000,
     retryStrategy: backoff,
     // A failover promotes a replica; READONLY means we still talk to the old primary: reconnect.
@@ -67,6 +76,7 @@ export function createRedisClient(url: string, { name, role, logger }: RedisClie
         connectionName: options.connectionName,
         connectTimeout: options.connectTimeout,
         maxRetriesPerRequest: options.maxRetriesPerRequest,
+        commandTimeout: options.commandTimeout,
         ...(spec.username ? { username: spec.username } : {}),
         ...(spec.password ? { password: spec.password } : {}),
         ...(spec.tls ? { tls: {} } : {}),

@@ -119,6 +119,15 @@ export class LocalRedisCluster {
     await this.waitHealthy();
   }
 
+  /** Stops one node answering, its connections left open (`RedisServerProcess.pause`). */
+  pauseNode(port: number): void {
+    this.nodes.find((candidate) => candidate.port === port)?.pause();
+  }
+
+  resumeNode(port: number): void {
+    this.nodes.find((candidate) => candidate.port === port)?.resume();
+  }
+
   async stopNode(port: number): Promise<void> {
     await this.nodes.find((candidate) => candidate.port === port)?.stop();
   }

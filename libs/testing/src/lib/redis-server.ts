@@ -60,6 +60,19 @@ export class RedisServerProcess {
     await waitFor(() => answers(this.port), `redis-server on ${this.port} to answer`, 10_000, 50);
   }
 
+  /**
+   * SIGSTOP: the server stops answering while its connections stay open, as a node behind a network
+   * partition or a stalled VM looks to its clients (nothing closes, nothing answers). `resume()` undoes it.
+   */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: a paused server carries out what it was sent meanwhile and answers again. */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGKILL: every connection drops at once, as in a crash. */
   async stop(): Promise<void> {
     const child = this.child;
