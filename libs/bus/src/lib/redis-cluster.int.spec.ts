@@ -6,7 +6,7 @@ import {
   type EventEnvelope,
 } from '@sandbox-relay/contracts';
 import { LocalRedisCluster, testLogger, uniqueId, waitFor } from '@sandbox-relay/testing';
-import { EventPublisher, EventSubscriber, type ReceivedEvent } from './event-bus';
+import { EventPublisher, EventSubscriber, type EventPublisherOptions, type ReceivedEvent } from './event-bus';
 import { JobProducer, createConsumer, jobIdFor, queuePrefix } from './job-queues';
 import { closeRedis, createRedisClient, eventShardsOf, isCluster, pingRedis, type Redis } from './redis';
 
@@ -44,6 +44,28 @@ describe('the bus on a three-node Redis Cluster', () => {
   afterAll(async () => {
     await cluster?.stop();
   });
+
+  /**
+   * A publisher and a subscribed subscriber, and 30 sandboxes spread over the shard channels: those whose
+   * channel the first one's node serves (`onNode`, that node's port `port`) and the rest (`elsewhere`).
+   */
+  async function shardsOverNodes(publisherOptions: EventPublisherOptions = {}) {
+    const publisher = new EventPublisher(client('publisher'), logger, publisherOptions);
+    const subscriber = new EventSubscriber(client('subscriber'), logger);
+    const received: ReceivedEvent[] = [];
+    subscriber.onEvent((event) => received.push(event));
+    await subscriber.start();
+    const run = uniqueId('sb');
+    const sandboxes = Array.from({ length: 30 }, (_, index) => `${run}-${index}`);
+    const ports = await Promise.all(
+      sandboxes.map((sandbox) => cluster.portServing(eventShardChannel(eventShard('sandbox', sandbox, 16)))),
+    );
+    const port = ports[0]!;
+    const onNode = sandboxes.filter((_, index) => ports[index] === port);
+    const elsewhere = sandboxes.filter((_, index) => ports[index] !== port);
+    expect(elsewhere.length).toBeGreaterThan(0);
+    return { publisher, subscriber, received, sandboxes, port, onNode, elsewhere };
+  }
 
   it('connects in cluster mode from the URL and is ready when cluster_state is ok', async () => {
     const command = client('command');
@@ -152,21 +174,15 @@ describe('the bus on a three-node Redis Cluster', () => {
   });
 
   it('keeps publishing the shards of live nodes while one node is down, and the held ones in order once it is back', async () => {
-    const publisher = new EventPublisher(client('publisher'), logger);
-    const subscriber = new EventSubscriber(client('subscriber'), logger);
-    const received: ReceivedEvent[] = [];
-    subscriber.onEvent((event) => received.push(event));
-    await subscriber.start();
-
-    const run = uniqueId('sb');
-    const sandboxes = Array.from({ length: 30 }, (_, index) => `${run}-${index}`);
-    const ports = await Promise.all(
-      sandboxes.map((sandbox) => cluster.portServing(eventShardChannel(eventShard('sandbox', sandbox, 16)))),
-    );
-    const down = ports[0]!;
-    const onDown = sandboxes.filter((_, index) => ports[index] === down);
-    const elsewhere = sandboxes.filter((_, index) => ports[index] !== down);
-    expect(elsewhere.length).toBeGreaterThan(0);
+    const {
+      publisher,
+      subscriber,
+      received,
+      sandboxes,
+      port: down,
+      onNode: onDown,
+      elsewhere,
+    } = await shardsOverNodes();
     await cluster.stopNode(down);
     try {
       let id = 0;
@@ -200,21 +216,15 @@ describe('the bus on a three-node Redis Cluster', () => {
 
   it('settles a publish while a master stops answering (its connections open): the live shards go out, the stalled one is held, then sent in order', async () => {
     // Shard channels only: the original's bus copy goes to whichever node ioredis picks for a keyless pipeline.
-    const publisher = new EventPublisher(client('publisher'), logger, { omoiosBus: false });
-    const subscriber = new EventSubscriber(client('subscriber'), logger);
-    const received: ReceivedEvent[] = [];
-    subscriber.onEvent((event) => received.push(event));
-    await subscriber.start();
-
-    const run = uniqueId('sb');
-    const sandboxes = Array.from({ length: 30 }, (_, index) => `${run}-${index}`);
-    const ports = await Promise.all(
-      sandboxes.map((sandbox) => cluster.portServing(eventShardChannel(eventShard('sandbox', sandbox, 16)))),
-    );
-    const stalled = ports[0]!;
-    const onStalled = sandboxes.filter((_, index) => ports[index] === stalled);
-    const elsewhere = sandboxes.filter((_, index) => ports[index] !== stalled);
-    expect(elsewhere.length).toBeGreaterThan(0);
+    const {
+      publisher,
+      subscriber,
+      received,
+      sandboxes,
+      port: stalled,
+      onNode: onStalled,
+      elsewhere,
+    } = await shardsOverNodes({ omoiosBus: false });
     // A first round on every node: each node's connection is open when the stalled one stops answering.
     let id = 0;
     expect(await publisher.publish(sandboxes.map((sandbox) => envelope(sandbox, (id += 1))))).toBe(true);
