@@ -42,12 +42,17 @@ describe("OmoiosBridge (the original's bus → the relay's log)", () => {
     return redis;
   };
 
-  /** A bridge with its own connections and a sink for what it stores; claims under a prefix of this test's own. */
+  /**
+   * A bridge with its own subscriber connection and a sink for what it stores; claims under a prefix of this
+   * test's own, on the suite's publisher connection, ready before any test (as a service's is before it
+   * serves): a connection of its own could still be connecting when the first message comes, and the
+   * publisher role queues nothing while it connects.
+   */
   function bridge(keyPrefix: string, store?: (event: OmoiosForeignEvent) => Promise<unknown>) {
     const stored: OmoiosForeignEvent[] = [];
     const instance = new OmoiosBridge({
       subscriber: connect('subscriber'),
-      claims: connect('publisher'),
+      claims: publisher,
       store: store ?? (async (event) => void stored.push(event)),
       logger,
       options: { keyPrefix },
