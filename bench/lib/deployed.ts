@@ -86,9 +86,9 @@ const noMemoryStats = (): Promise<MemoryStats> =>
   Promise.reject(new Error('memory per socket is measured on the standalone only (no forced GC in a service)'));
 
 /**
- * `npm run cluster` (tools/cluster.mjs) with CLUSTER_REPLICAS=1 (`BENCH_REPLICAS`) on free ports against the bench database and
- * `redisUrl`, as the services ship (NODE_ENV production) but with the per-sandbox rate limits off and logs at
- * warn; resolves once every replica and the edge are ready.
+ * `npm run cluster` (tools/cluster.mjs) with CLUSTER_REPLICAS=1 (`BENCH_REPLICAS`) on free ports against the
+ * bench database and `redisUrl`, as the services ship (NODE_ENV production) but with the per-sandbox rate
+ * limits off and logs at warn; resolves once every replica and the edge are ready.
  */
 export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
   const dir = path.join(RUN_DIR, `cluster-${Date.now().toString(36)}-${process.pid}`);

@@ -22,7 +22,10 @@ export interface PublishedOnBus {
   receivers: number;
 }
 
-/** Publishes each event as the original's `EventBusService.publish` does, on `redisUrl` (the suites' shared Redis by default). */
+/**
+ * Publishes each event as the original's `EventBusService.publish` does, on `redisUrl` (the suites'
+ * shared Redis by default).
+ */
 export async function publishOnOmoiosBus(
   events: SystemEventFields[],
   redisUrl = testInfra().redisUrl,

@@ -71,8 +71,9 @@ function forOmoiosBus(event: EventEnvelope): boolean {
  * `maxBacklog` events, the oldest dropped past it) and published again once the connection is ready
  * (tried every second), before anything newer. A command Redis does not answer within
  * `REDIS_COMMAND_TIMEOUT_MS` fails like any other, so a node that stops answering holds up nothing but
- * its own events; had it carried them out after all, subscribers see them twice and drop the copy by id. A subscriber that saw its own connection drop backfills from the
- * store, but one whose connection stayed up (or came back before ours) has no other way to learn of them.
+ * its own events; had it carried them out after all, subscribers see them twice and drop the copy by
+ * id. A subscriber that saw its own connection drop backfills from the store, but one whose connection
+ * stayed up (or came back before ours) has no other way to learn of them.
  */
 export class EventPublisher {
   private failures = 0;
