@@ -150,8 +150,8 @@ export async function startDeployed(redisUrl: string): Promise<DeployedRelay> {
   }
   const started = readState();
   const replicaUrl = (service: string) => started.replicas.find((r) => r.service === service)!.url;
-  const gatewayUrl = replicaUrl('gateway');
   const gatewayUrls = started.replicas.filter((r) => r.service === 'gateway').map((r) => r.url);
+  const gatewayUrl = gatewayUrls[0]!;
   const pids = () => {
     const state = readState();
     return [

@@ -117,7 +117,6 @@ export class EventPublisher {
     const sent = await this.send(outgoing);
     if (sent === outgoing.length) return true;
     this.hold(outgoing.slice(sent));
-    this.retryLater();
     return false;
   }
 
@@ -138,7 +137,6 @@ export class EventPublisher {
     const held = outgoing.filter((item) => !complete(item));
     if (held.length === 0) return true;
     this.hold(held);
-    this.retryLater();
     return false;
   }
 
@@ -282,8 +280,10 @@ export class EventPublisher {
     }, 1_000).unref();
   }
 
+  /** Holds `items` behind what is already held, and has them tried again (`retryLater`). */
   private hold(items: readonly Outgoing[]): void {
     this.backlog.push(...items);
+    this.retryLater();
     const excess = this.backlog.length - this.maxBacklog;
     if (excess <= 0) return;
     this.backlog.splice(0, excess);
